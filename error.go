@@ -1,0 +1,72 @@
+// Package skjold holds the domain of the Skjold data-protection server: tenants, subjects,
+// categories, records, tokens and audit events, their validation rules, and the service
+// interfaces that the storage, crypto and HTTP packages implement or consume.
+//
+// It imports no database, HTTP or crypto library.
+package skjold
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Exactly one function in the http package maps them to HTTP statuses.
+const (
+	ECONFLICT     = "conflict"     // the request conflicts with the current state (duplicate, in use)
+	EFORBIDDEN    = "forbidden"    // the caller is known but may not do this
+	EINTERNAL     = "internal"     // a fault on our side; details are logged, never shown
+	EINVALID      = "invalid"      // the request is malformed or breaks a rule
+	ENOTFOUND     = "not_found"    // no such object, or not visible to this caller
+	EUNAUTHORIZED = "unauthorized" // no valid credentials
+	ETOOLARGE     = "too_large"    // the request body is over the size limit
+	EUNAVAILABLE  = "unavailable"  // shutting down or overloaded; try again
+	EUNSUPPORTED  = "unsupported"  // the media type or method is not supported
+)
+
+// Error is a domain error: a code from the list above, a message safe to show to the caller
+// (it never carries personal data or secrets), and optionally the field and rule that failed.
+type Error struct {
+	Code    string
+	Message string
+	Field   string // the offending field name, if any
+	Rule    string // the rule that refused the input, if any (e.g. "card_number")
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("skjold: %s: %s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and formatted message.
+// The message is shown to API clients: never format personal values into it.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an EINVALID error that names the field and the rule it broke.
+func FieldError(field, rule, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Message: fmt.Sprintf(format, args...), Field: field, Rule: rule}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any other
+// error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the caller-safe message of the first *Error in err's chain, and
+// "internal error" for any other error: causes of internal errors are logged, not shown.
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
