@@ -1,0 +1,211 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/skjold-project/skjold"
+)
+
+// chainHead is the last link of the audit chain: its sequence number and hash.
+type chainHead struct {
+	seq  int64
+	hash []byte
+}
+
+// readHead reads the chain head at the start of a write transaction. On PostgreSQL the row
+// is locked, so that writers on several nodes extend the chain one after another.
+func readHead(tx *sql.Tx, db *DB) (chainHead, error) {
+	q := "SELECT seq, hash FROM audit_head WHERE id = 1"
+	if db.engine == Postgres {
+		q += " FOR UPDATE"
+	}
+	var h chainHead
+	if err := tx.QueryRow(q).Scan(&h.seq, &h.hash); err != nil {
+		return h, fmt.Errorf("store: read audit head: %w", err)
+	}
+	return h, nil
+}
+
+const insertEvent = `INSERT INTO audit_events
+	(seq, time, actor, tenant_id, subject_id, record_id, action, fields, purpose, source, prev_hash, hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// appendEvents chains the transaction's queued events onto head and inserts them, filling in
+// the caller's actor, tenant, source and purpose where the event leaves them empty.
+func (tx *Tx) appendEvents(head *chainHead) error {
+	if len(tx.events) == 0 {
+		return nil
+	}
+	q := tx.db.rebind(insertEvent)
+	now := tx.db.now().UTC().Truncate(1000) // microseconds: what both engines store
+	for _, e := range tx.events {
+		e.Seq, e.Time, e.PrevHash = head.seq+1, now, head.hash
+		e.Hash = eventHash(e)
+		_, err := tx.tx.Exec(q, e.Seq, micros(e.Time), e.Actor, e.TenantID, e.SubjectID, e.RecordID,
+			e.Action, strings.Join(e.Fields, ","), e.Purpose, e.Source, e.PrevHash, e.Hash)
+		if err != nil {
+			return fmt.Errorf("store: append audit event: %w", err)
+		}
+		head.seq, head.hash = e.Seq, e.Hash
+	}
+	return nil
+}
+
+// eventHash is SHA-256 over the previous hash and every field of the event, each length-
+// prefixed, so that no change to any field, nor a move of the event, keeps the same hash.
+func eventHash(e *skjold.AuditEvent) []byte {
+	h := sha256.New()
+	var n [8]byte
+	put := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	put(string(e.PrevHash))
+	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
+	h.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(micros(e.Time)))
+	h.Write(n[:])
+	for _, s := range []string{e.Actor, e.TenantID, e.SubjectID, e.RecordID, e.Action,
+		strings.Join(e.Fields, ","), e.Purpose, e.Source} {
+		put(s)
+	}
+	return h.Sum(nil)
+}
+
+// event returns an audit event for the caller in ctx.
+func event(c *skjold.Caller, action, subjectID, recordID string, fields []string) *skjold.AuditEvent {
+	if fields == nil {
+		fields = []string{}
+	}
+	return &skjold.AuditEvent{Actor: c.Actor, TenantID: c.TenantID, SubjectID: subjectID, RecordID: recordID,
+		Action: action, Fields: fields, Purpose: c.Purpose, Source: c.Source}
+}
+
+// auditOnly durably appends events that record reads, before the data is handed out.
+func (db *DB) auditOnly(ctx context.Context, events ...*skjold.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	return db.write(ctx, func(tx *Tx) error {
+		tx.events = append(tx.events, events...)
+		return nil
+	})
+}
+
+const selectEvents = `SELECT seq, time, actor, tenant_id, subject_id, record_id, action, fields, purpose, source,
+	prev_hash, hash FROM audit_events`
+
+func scanEvent(rows *sql.Rows) (*skjold.AuditEvent, error) {
+	var e skjold.AuditEvent
+	var t int64
+	var fields string
+	err := rows.Scan(&e.Seq, &t, &e.Actor, &e.TenantID, &e.SubjectID, &e.RecordID, &e.Action, &fields,
+		&e.Purpose, &e.Source, &e.PrevHash, &e.Hash)
+	e.Time, e.Fields = fromMicros(t), []string{}
+	if fields != "" {
+		e.Fields = strings.Split(fields, ",")
+	}
+	return &e, err
+}
+
+// FindAuditEvents returns audit events visible to the caller, and records that it did.
+func (db *DB) FindAuditEvents(ctx context.Context, f skjold.AuditFilter) ([]*skjold.AuditEvent, error) {
+	c := skjold.CallerFromContext(ctx)
+	if c == nil {
+		return nil, skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
+	}
+	if f.Limit == 0 {
+		f.Limit = skjold.DefaultPageLimit
+	}
+	if f.Limit < 0 || f.Limit > skjold.MaxPageLimit || f.After < 0 || (f.SubjectID != "" && !skjold.ValidID(f.SubjectID)) {
+		return nil, skjold.Errorf(skjold.EINVALID, "limit must be 1 to %d, after a sequence number, subject_id an id", skjold.MaxPageLimit)
+	}
+	q, args := selectEvents+" WHERE seq > ?", []any{f.After}
+	if !c.Operator {
+		q, args = q+" AND tenant_id = ?", append(args, c.TenantID)
+	}
+	if f.SubjectID != "" {
+		q, args = q+" AND subject_id = ?", append(args, f.SubjectID)
+	}
+	events, err := db.findEvents(ctx, q+" ORDER BY seq LIMIT ?", append(args, f.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	return events, db.auditOnly(ctx, event(c, "audit.read", f.SubjectID, "", nil))
+}
+
+func (db *DB) findEvents(ctx context.Context, q string, args ...any) ([]*skjold.AuditEvent, error) {
+	defer db.timed("audit.find", db.now())
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	events := []*skjold.AuditEvent{}
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, e)
+	}
+	return events, rows.Err()
+}
+
+// VerifyAuditChain walks the whole chain from the first event, recomputing every hash, and
+// checks the stored chain head against the last event.
+func (db *DB) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) {
+	var rep skjold.ChainReport
+	rows, err := db.query(ctx, selectEvents+" ORDER BY seq")
+	if err != nil {
+		return rep, err
+	}
+	defer rows.Close()
+	prev := make([]byte, sha256.Size)
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return rep, err
+		}
+		if err := checkLink(e, rep.Length+1, prev); err != nil {
+			return rep, err
+		}
+		rep.Length, prev = e.Seq, e.Hash
+	}
+	if err := rows.Err(); err != nil {
+		return rep, err
+	}
+	rep.Head = prev
+	var head chainHead
+	if err := db.queryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&head.seq, &head.hash); err != nil {
+		return rep, err
+	}
+	if head.seq > rep.Length {
+		return rep, &skjold.ChainError{Seq: rep.Length + 1, Reason: fmt.Sprintf(
+			"the chain head records %d events but only %d are present: events were removed from the end", head.seq, rep.Length)}
+	} else if head.seq != rep.Length || !bytes.Equal(head.hash, prev) {
+		return rep, &skjold.ChainError{Seq: rep.Length, Reason: "the stored chain head does not match the last event"}
+	}
+	return rep, nil
+}
+
+func checkLink(e *skjold.AuditEvent, want int64, prev []byte) error {
+	switch {
+	case e.Seq != want:
+		return &skjold.ChainError{Seq: want, Reason: fmt.Sprintf("event %d is missing (next present is %d)", want, e.Seq)}
+	case !bytes.Equal(e.PrevHash, prev):
+		return &skjold.ChainError{Seq: e.Seq, Reason: "its previous-hash does not match the event before it"}
+	case !bytes.Equal(eventHash(e), e.Hash):
+		return &skjold.ChainError{Seq: e.Seq, Reason: "its hash does not match its contents: the event was altered"}
+	}
+	return nil
+}
+
+var _ skjold.AuditService = (*DB)(nil)

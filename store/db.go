@@ -1,0 +1,190 @@
+// Package store keeps Skjold's data in SQLite (embedded, the default) or PostgreSQL, through
+// one implementation of the domain services with the few engine differences kept here. It
+// seals and opens personal values through a skjold.KeyService and appends the audit chain
+// in the same transaction as each change.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/skjold-project/skjold"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Engines.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DB is an open Skjold database. Reads run concurrently on a pool; every write goes through a
+// single writer that commits many requests in one transaction (group commit).
+type DB struct {
+	engine string
+	read   *sql.DB // concurrent readers
+	wdb    *sql.DB // the writer's connection(s)
+	keys   skjold.KeyService
+	now    func() time.Time
+	log    *slog.Logger
+	w      *writer
+
+	tenantKeys sync.Map // tenant id → skjold.TenantKey, unwrapped once per process
+	observe    func(op string, d time.Duration)
+}
+
+// Options configure Open. Keys is required.
+type Options struct {
+	Keys    skjold.KeyService
+	Now     func() time.Time                 // defaults to time.Now
+	Logger  *slog.Logger                     // defaults to slog.Default
+	Observe func(op string, d time.Duration) // called with the duration of each store operation
+}
+
+// Open opens the database named by dsn — "postgres://…" or "postgresql://…" for PostgreSQL,
+// otherwise a SQLite file path (optionally prefixed "sqlite:") — and migrates it to the
+// newest schema.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	if opts.Keys == nil {
+		return nil, errors.New("store: no key service")
+	}
+	db := &DB{keys: opts.Keys, now: opts.Now, log: opts.Logger, observe: opts.Observe}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.Default()
+	}
+	if db.observe == nil {
+		db.observe = func(string, time.Duration) {}
+	}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		err = db.openPostgres(dsn)
+	} else {
+		err = db.openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.closeConns()
+		return nil, err
+	}
+	db.w = startWriter(db)
+	return db, nil
+}
+
+func (db *DB) openSQLite(path string) error {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return fmt.Errorf("store: SQLite path %q must be a plain file path", path)
+	}
+	db.engine = SQLite
+	// WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
+	// (group commit keeps that affordable); secure_delete overwrites deleted content, so that
+	// erased rows and destroyed keys do not linger in free pages.
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+	var err error
+	if db.wdb, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
+		return fmt.Errorf("store: open SQLite: %w", err)
+	}
+	db.wdb.SetMaxOpenConns(1) // one writer: SQLite allows no more, and we never wait on its lock
+	if err := db.wdb.Ping(); err != nil {
+		db.wdb.Close()
+		return fmt.Errorf("store: open SQLite %s: %w", path, err)
+	}
+	if db.read, err = sql.Open("sqlite", base+"&_pragma=query_only(1)"); err != nil {
+		db.wdb.Close()
+		return fmt.Errorf("store: open SQLite: %w", err)
+	}
+	db.read.SetMaxOpenConns(8)
+	db.read.SetMaxIdleConns(8)
+	db.read.SetConnMaxIdleTime(0)
+	return nil
+}
+
+func (db *DB) openPostgres(dsn string) error {
+	db.engine = Postgres
+	pool, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return fmt.Errorf("store: open PostgreSQL: %w", err)
+	}
+	pool.SetMaxOpenConns(16)
+	pool.SetMaxIdleConns(16)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return fmt.Errorf("store: connect to PostgreSQL: %w", err)
+	}
+	db.read, db.wdb = pool, pool
+	return nil
+}
+
+// Engine returns SQLite or Postgres.
+func (db *DB) Engine() string { return db.engine }
+
+// Close stops the writer after the queued writes are committed, then closes the connections.
+func (db *DB) Close() error {
+	if db.w != nil {
+		db.w.stop()
+	}
+	return db.closeConns()
+}
+
+func (db *DB) closeConns() error {
+	err := db.read.Close()
+	if db.wdb != db.read {
+		err = errors.Join(err, db.wdb.Close())
+	}
+	return err
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// rebind turns the "?" placeholders every query is written with into "$1, $2, …" for
+// PostgreSQL. Queries hold no literal question marks.
+func (db *DB) rebind(q string) string {
+	if db.engine != Postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+		} else {
+			b.WriteByte(q[i])
+		}
+	}
+	return b.String()
+}
+
+// query and queryRow run a read on the reader pool.
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.read.QueryContext(ctx, db.rebind(q), args...)
+}
+
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.read.QueryRowContext(ctx, db.rebind(q), args...)
+}
+
+// timed reports the duration of an operation to the observer.
+func (db *DB) timed(op string, start time.Time) { db.observe(op, time.Since(start)) }
+
+// micros and fromMicros convert times to and from the stored form.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

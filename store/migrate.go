@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// migrationLock is the PostgreSQL advisory lock key that serialises migrations across nodes.
+const migrationLock = 0x736b6a6f6c64 // "skjold"
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the engine's numbered migrations ("0001_init.sql", …) in order.
+func loadMigrations(engine string) ([]migration, error) {
+	dir := path.Join("migrations", engine)
+	entries, err := fs.ReadDir(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("store: migration %s is not named NNNN_name.sql", e.Name())
+		}
+		body, err := fs.ReadFile(migrations, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("store: migrations are not numbered 1, 2, 3, …: %s", m.name)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies, each in its own transaction and once, every migration not yet recorded in
+// schema_migrations. It refuses a database whose schema is newer than this binary knows.
+func (db *DB) migrate(ctx context.Context) error {
+	ms, err := loadMigrations(db.engine)
+	if err != nil {
+		return err
+	}
+	conn, err := db.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	if db.engine == Postgres {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+			return fmt.Errorf("store: migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	current, err := db.schemaVersion(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if current > len(ms) {
+		return fmt.Errorf("store: the database has schema version %d, newer than this binary knows (%d): upgrade Skjold", current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		if err := db.apply(ctx, conn, m); err != nil {
+			return err
+		}
+		db.log.Info("applied migration", "engine", db.engine, "migration", m.name)
+	}
+	return nil
+}
+
+func (db *DB) schemaVersion(ctx context.Context, conn *sql.Conn) (int, error) {
+	var v sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	defer tx.Rollback()
+	// Another process may have applied it while we waited for the write lock.
+	var done int
+	q := db.rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?")
+	if err := tx.QueryRowContext(ctx, q, m.version).Scan(&done); err != nil || done > 0 {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("store: migration %s: %w", m.name, err)
+	}
+	ins := db.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+	if _, err := tx.ExecContext(ctx, ins, m.version, m.name, micros(time.Now())); err != nil {
+		return fmt.Errorf("store: record migration %s: %w", m.name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: migration %s: commit: %w", m.name, err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the newest migration applied to the database.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	conn, err := db.read.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	return db.schemaVersion(ctx, conn)
+}

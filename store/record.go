@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/skjold-project/skjold"
+)
+
+var _ skjold.RecordService = (*DB)(nil)
+
+// selectRecords reads records with their subject's wrapped key, which opens them.
+const selectRecords = `SELECT r.id, r.subject_id, r.category, r.fields, r.created_at, r.updated_at, s.wrapped_key
+	FROM records r JOIN subjects s ON s.id = r.subject_id`
+
+type recordRow struct {
+	id, subjectID, category string
+	fields, wrapped         []byte
+	created, updated        int64
+}
+
+func (r *recordRow) scan(s scanner) error {
+	return s.Scan(&r.id, &r.subjectID, &r.category, &r.fields, &r.created, &r.updated, &r.wrapped)
+}
+
+func (r *recordRow) open(tk skjold.TenantKey) (*skjold.Record, skjold.SubjectKey, error) {
+	key, err := tk.OpenSubjectKey(r.subjectID, r.wrapped)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := openValues(key, r.id, r.fields)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &skjold.Record{ID: r.id, SubjectID: r.subjectID, Category: r.category, Data: data,
+		CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated)}, key, nil
+}
+
+// categoryCache memoises category reads within one call.
+type categoryCache struct {
+	db       *DB
+	ctx      context.Context
+	tenantID string
+	cats     map[string]*skjold.Category
+}
+
+func (cc *categoryCache) get(name string) (*skjold.Category, error) {
+	if c, ok := cc.cats[name]; ok {
+		return c, nil
+	}
+	c, err := cc.db.category(cc.ctx, cc.db.queryRow, cc.tenantID, name)
+	if err != nil {
+		return nil, err
+	}
+	if cc.cats == nil {
+		cc.cats = map[string]*skjold.Category{}
+	}
+	cc.cats[name] = c
+	return c, nil
+}
+
+// CreateRecord validates a record against its category and stores it sealed.
+func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	if !skjold.ValidID(r.SubjectID) {
+		return errNotFound("subject")
+	}
+	if r.Category == skjold.SubjectCategory {
+		return skjold.FieldError("category", "reserved", "the subject category describes the profile; records use other categories")
+	}
+	cat, err := db.category(ctx, db.queryRow, c.TenantID, r.Category)
+	if err != nil {
+		return err
+	}
+	data, err := cat.NormalizeData(r.Data, false)
+	if err != nil {
+		return err
+	}
+	tk, err := db.tenantKey(ctx, c.TenantID)
+	if err != nil {
+		return err
+	}
+	var wrapped []byte
+	err = db.queryRow(ctx, "SELECT wrapped_key FROM subjects WHERE id = ? AND tenant_id = ?", r.SubjectID, c.TenantID).Scan(&wrapped)
+	if err != nil {
+		return notFound(err, "subject")
+	}
+	key, err := tk.OpenSubjectKey(r.SubjectID, wrapped)
+	if err != nil {
+		return err
+	}
+	r.ID = newID()
+	blob, err := sealValues(key, r.ID, data)
+	if err != nil {
+		return err
+	}
+	r.Data, r.Withheld = data, []string{}
+	r.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
+	r.UpdatedAt = r.CreatedAt
+	return db.write(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`INSERT INTO records (id, tenant_id, subject_id, category, fields, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.ID, c.TenantID, r.SubjectID, r.Category, blob, micros(r.CreatedAt), micros(r.CreatedAt))
+		if isForeignKeyViolation(err) {
+			return errNotFound("subject") // erased while the record was being sealed
+		} else if err != nil {
+			return err
+		}
+		tx.audit(event(c, "record.create", r.SubjectID, r.ID, sortedKeys(data)))
+		return nil
+	})
+}
+
+// FindRecordByID returns one record of the caller's tenant and audits the read.
+func (db *DB) FindRecordByID(ctx context.Context, id string) (*skjold.Record, error) {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !skjold.ValidID(id) {
+		return nil, errNotFound("record")
+	}
+	recs, err := db.findRecords(ctx, c, selectRecords+" WHERE r.id = ? AND r.tenant_id = ?", id, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return nil, errNotFound("record")
+	}
+	return recs[0], nil
+}
+
+// FindRecords returns a subject's records and audits each read.
+func (db *DB) FindRecords(ctx context.Context, f skjold.RecordFilter) ([]*skjold.Record, error) {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Page.Normalize(); err != nil {
+		return nil, err
+	}
+	if !skjold.ValidID(f.SubjectID) {
+		return nil, errNotFound("subject")
+	}
+	var one int
+	if err := db.queryRow(ctx, "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ?", f.SubjectID, c.TenantID).Scan(&one); err != nil {
+		return nil, notFound(err, "subject")
+	}
+	q, args := selectRecords+" WHERE r.subject_id = ? AND r.tenant_id = ? AND r.id > ?", []any{f.SubjectID, c.TenantID, f.After}
+	if f.Category != "" {
+		q, args = q+" AND r.category = ?", append(args, f.Category)
+	}
+	return db.findRecords(ctx, c, q+" ORDER BY r.id LIMIT ?", append(args, f.Limit)...)
+}
+
+func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args ...any) ([]*skjold.Record, error) {
+	start := time.Now()
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var stored []recordRow
+	for rows.Next() {
+		var r recordRow
+		if err := r.scan(rows); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		stored = append(stored, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	db.timed("record.find", start)
+	if len(stored) == 0 {
+		return []*skjold.Record{}, nil
+	}
+	tk, err := db.tenantKey(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	cats := categoryCache{db: db, ctx: ctx, tenantID: c.TenantID}
+	recs := make([]*skjold.Record, 0, len(stored))
+	events := make([]*skjold.AuditEvent, 0, len(stored))
+	for _, row := range stored {
+		rec, _, err := row.open(tk)
+		if err != nil {
+			return nil, err
+		}
+		cat, err := cats.get(rec.Category)
+		if err != nil {
+			return nil, err
+		}
+		rec.Withheld = cat.Withhold(rec.Data, c.Purpose)
+		events = append(events, event(c, "record.read", rec.SubjectID, rec.ID, sortedKeys(rec.Data)))
+		recs = append(recs, rec)
+	}
+	return recs, db.auditOnly(ctx, events...)
+}
+
+// UpdateRecord merges a partial change into a record inside one write.
+func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) (*skjold.Record, error) {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !skjold.ValidID(id) {
+		return nil, errNotFound("record")
+	}
+	tk, err := db.tenantKey(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	var rec *skjold.Record
+	var cat *skjold.Category
+	err = db.write(ctx, func(tx *Tx) error {
+		var row recordRow
+		if err := row.scan(tx.queryRow(selectRecords+" WHERE r.id = ? AND r.tenant_id = ?", id, c.TenantID)); err != nil {
+			return notFound(err, "record")
+		}
+		var key skjold.SubjectKey
+		if rec, key, err = row.open(tk); err != nil {
+			return err
+		}
+		if cat, err = db.category(ctx, tx.rowFunc, c.TenantID, rec.Category); err != nil {
+			return err
+		}
+		change, err := cat.NormalizeData(data, true)
+		if err != nil {
+			return err
+		}
+		for name, v := range change {
+			if v == nil {
+				delete(rec.Data, name)
+			} else {
+				rec.Data[name] = v
+			}
+		}
+		blob, err := sealValues(key, id, rec.Data)
+		if err != nil {
+			return err
+		}
+		rec.UpdatedAt = db.now().UTC().Truncate(time.Microsecond)
+		if _, err := tx.exec("UPDATE records SET fields = ?, updated_at = ? WHERE id = ?", blob, micros(rec.UpdatedAt), id); err != nil {
+			return err
+		}
+		tx.audit(event(c, "record.update", rec.SubjectID, id, sortedKeys(change)))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rec.Withheld = cat.Withhold(rec.Data, c.Purpose)
+	return rec, nil
+}
+
+// DeleteRecord deletes one record of the caller's tenant.
+func (db *DB) DeleteRecord(ctx context.Context, id string) error {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	if !skjold.ValidID(id) {
+		return errNotFound("record")
+	}
+	return db.write(ctx, func(tx *Tx) error {
+		var subjectID string
+		err := tx.queryRow("SELECT subject_id FROM records WHERE id = ? AND tenant_id = ?", id, c.TenantID).Scan(&subjectID)
+		if err != nil {
+			return notFound(err, "record")
+		}
+		if _, err := tx.exec("DELETE FROM records WHERE id = ?", id); err != nil {
+			return err
+		}
+		tx.audit(event(c, "record.delete", subjectID, id, nil))
+		return nil
+	})
+}

@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/skjold-project/skjold"
+)
+
+var _ skjold.SubjectService = (*DB)(nil)
+
+const selectSubjects = "SELECT id, wrapped_key, fields, guardian_id, created_at, updated_at FROM subjects"
+
+// subjectRow is a subject as stored: sealed.
+type subjectRow struct {
+	id               string
+	wrapped, fields  []byte
+	guardian         sql.NullString
+	created, updated int64
+}
+
+func (r *subjectRow) scan(s scanner) error {
+	return s.Scan(&r.id, &r.wrapped, &r.fields, &r.guardian, &r.created, &r.updated)
+}
+
+// open unwraps the subject's key and opens its profile values.
+func (r *subjectRow) open(tk skjold.TenantKey) (*skjold.Subject, skjold.SubjectKey, error) {
+	key, err := tk.OpenSubjectKey(r.id, r.wrapped)
+	if err != nil {
+		return nil, nil, err
+	}
+	values, err := openValues(key, "", r.fields)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &skjold.Subject{ID: r.id, GuardianID: r.guardian.String, CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated)}
+	for name, v := range values {
+		if str, ok := v.(string); ok {
+			s.SetValue(name, str)
+		}
+	}
+	return s, key, nil
+}
+
+// withhold leaves out the purpose-bound profile values the caller stated no purpose for.
+func withholdSubject(s *skjold.Subject, def *skjold.Category, purpose string) []string {
+	values := map[string]any{}
+	for k, v := range s.Values() {
+		values[k] = v
+	}
+	s.Withheld = def.Withhold(values, purpose)
+	for _, name := range s.Withheld {
+		s.SetValue(name, "")
+	}
+	return sortedKeys(values)
+}
+
+// lookups returns the blind indexes of the subject's e-mail, phone and reference (nil where
+// the value is empty), in the column order email, phone, ref.
+func lookups(tk skjold.TenantKey, s *skjold.Subject) [3]any {
+	var idx [3]any
+	for i, kv := range [3][2]string{{skjold.LookupEmail, s.Email}, {skjold.LookupPhone, s.Phone}, {skjold.LookupRef, s.Ref}} {
+		if kv[1] != "" {
+			idx[i] = tk.BlindIndex(kv[0], skjold.NormalizeLookup(kv[0], kv[1]))
+		}
+	}
+	return idx
+}
+
+func profileValues(s *skjold.Subject) map[string]any {
+	values := map[string]any{}
+	for k, v := range s.Values() {
+		values[k] = v
+	}
+	return values
+}
+
+// tenantContext returns the caller, its tenant key and the subject category.
+func (db *DB) tenantContext(ctx context.Context) (*skjold.Caller, skjold.TenantKey, *skjold.Category, error) {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tk, err := db.tenantKey(ctx, c.TenantID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	def, err := db.category(ctx, db.queryRow, c.TenantID, skjold.SubjectCategory)
+	return c, tk, def, err
+}
+
+// CreateSubject stores a new subject sealed under a fresh data key.
+func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
+	c, tk, def, err := db.tenantContext(ctx)
+	if err != nil {
+		return err
+	}
+	s.ID = newID()
+	if err := s.Normalize(def); err != nil {
+		return err
+	}
+	key, wrapped, err := tk.NewSubjectKey(s.ID)
+	if err != nil {
+		return err
+	}
+	values := profileValues(s)
+	blob, err := sealValues(key, "", values)
+	if err != nil {
+		return err
+	}
+	idx := lookups(tk, s)
+	s.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
+	s.UpdatedAt, s.Withheld = s.CreatedAt, []string{}
+	return db.write(ctx, func(tx *Tx) error {
+		if err := tx.checkGuardian(c.TenantID, tk, s); err != nil {
+			return err
+		}
+		_, err := tx.exec(`INSERT INTO subjects (id, tenant_id, wrapped_key, fields, email_idx, phone_idx, ref_idx,
+			guardian_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, c.TenantID, wrapped, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.CreatedAt), micros(s.CreatedAt))
+		if isUniqueViolation(err) {
+			return skjold.FieldError("ref", "unique", "a subject with this ref already exists")
+		} else if err != nil {
+			return err
+		}
+		tx.audit(event(c, "subject.create", s.ID, "", touched(values, s.GuardianID)))
+		return nil
+	})
+}
+
+func touched(values map[string]any, guardianID string) []string {
+	names := sortedKeys(values)
+	if guardianID != "" {
+		names = append(names, "guardian_id")
+	}
+	return names
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// checkGuardian refuses a minor without a guardian, and a guardian who is not an adult
+// subject of the same tenant. It runs inside the write, so the guardian cannot change
+// between the check and the insert.
+func (tx *Tx) checkGuardian(tenantID string, tk skjold.TenantKey, s *skjold.Subject) error {
+	now := tx.db.now()
+	minor := skjold.IsMinor(s.BirthDate, now)
+	if s.GuardianID == "" {
+		if minor {
+			return skjold.FieldError("guardian_id", "guardian", "a subject under %d needs a guardian_id naming an adult subject of the same tenant", skjold.AdultAge)
+		}
+		return nil
+	}
+	var r subjectRow
+	err := r.scan(tx.queryRow(selectSubjects+" WHERE id = ? AND tenant_id = ?", s.GuardianID, tenantID))
+	if err == sql.ErrNoRows {
+		return skjold.FieldError("guardian_id", "guardian", "guardian_id does not name a subject of this tenant")
+	} else if err != nil {
+		return err
+	}
+	g, _, err := r.open(tk)
+	if err != nil {
+		return err
+	}
+	if minor && !skjold.IsAdult(g.BirthDate, now) {
+		return skjold.FieldError("guardian_id", "guardian", "the guardian must be an adult subject with a known birth date")
+	}
+	return nil
+}
+
+// FindSubjectByID returns one subject of the caller's tenant and audits the read.
+func (db *DB) FindSubjectByID(ctx context.Context, id string) (*skjold.Subject, error) {
+	c, tk, def, err := db.tenantContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !skjold.ValidID(id) {
+		return nil, errNotFound("subject")
+	}
+	start := time.Now()
+	var r subjectRow
+	if err := r.scan(db.queryRow(ctx, selectSubjects+" WHERE id = ? AND tenant_id = ?", id, c.TenantID)); err != nil {
+		return nil, notFound(err, "subject")
+	}
+	db.timed("subject.find", start)
+	s, _, err := r.open(tk)
+	if err != nil {
+		return nil, err
+	}
+	fields := withholdSubject(s, def, c.Purpose)
+	return s, db.auditOnly(ctx, event(c, "subject.read", s.ID, "", fields))
+}
+
+// FindSubjects returns the caller's tenant's subjects matching the filter and audits each read.
+func (db *DB) FindSubjects(ctx context.Context, f skjold.SubjectFilter) ([]*skjold.Subject, error) {
+	c, tk, def, err := db.tenantContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Page.Normalize(); err != nil {
+		return nil, err
+	}
+	q, args := selectSubjects+" WHERE tenant_id = ? AND id > ?", []any{c.TenantID, f.After}
+	n := 0
+	for _, l := range [3][3]string{{"email_idx", skjold.LookupEmail, f.Email}, {"phone_idx", skjold.LookupPhone, f.Phone}, {"ref_idx", skjold.LookupRef, f.Ref}} {
+		if l[2] == "" {
+			continue
+		}
+		if n++; n > 1 || !skjold.ValidLookup(l[2]) {
+			return nil, skjold.Errorf(skjold.EINVALID, "filter by one of email, phone or ref, with a valid value")
+		}
+		q, args = q+" AND "+l[0]+" = ?", append(args, tk.BlindIndex(l[1], skjold.NormalizeLookup(l[1], l[2])))
+	}
+	return db.findSubjects(ctx, c, tk, def, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
+}
+
+func (db *DB) findSubjects(ctx context.Context, c *skjold.Caller, tk skjold.TenantKey, def *skjold.Category, q string, args ...any) ([]*skjold.Subject, error) {
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var stored []subjectRow
+	for rows.Next() {
+		var r subjectRow
+		if err := r.scan(rows); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		stored = append(stored, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	subjects := []*skjold.Subject{}
+	events := make([]*skjold.AuditEvent, 0, len(stored))
+	for _, r := range stored {
+		s, _, err := r.open(tk)
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, event(c, "subject.read", s.ID, "", withholdSubject(s, def, c.Purpose)))
+		subjects = append(subjects, s)
+	}
+	return subjects, db.auditOnly(ctx, events...)
+}
+
+// UpdateSubject applies a partial change inside one write: read, open, change, check, seal.
+func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUpdate) (*skjold.Subject, error) {
+	c, tk, def, err := db.tenantContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !skjold.ValidID(id) {
+		return nil, errNotFound("subject")
+	}
+	var s *skjold.Subject
+	err = db.write(ctx, func(tx *Tx) error {
+		var r subjectRow
+		if err := r.scan(tx.queryRow(selectSubjects+" WHERE id = ? AND tenant_id = ?", id, c.TenantID)); err != nil {
+			return notFound(err, "subject")
+		}
+		var key skjold.SubjectKey
+		if s, key, err = r.open(tk); err != nil {
+			return err
+		}
+		touchedNames := upd.Apply(s)
+		if err := s.Normalize(def); err != nil {
+			return err
+		}
+		if err := tx.checkGuardian(c.TenantID, tk, s); err != nil {
+			return err
+		}
+		if err := tx.checkWards(id, s); err != nil {
+			return err
+		}
+		blob, err := sealValues(key, "", profileValues(s))
+		if err != nil {
+			return err
+		}
+		idx := lookups(tk, s)
+		s.UpdatedAt = db.now().UTC().Truncate(time.Microsecond)
+		_, err = tx.exec(`UPDATE subjects SET fields = ?, email_idx = ?, phone_idx = ?, ref_idx = ?, guardian_id = ?,
+			updated_at = ? WHERE id = ?`, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.UpdatedAt), id)
+		if isUniqueViolation(err) {
+			return skjold.FieldError("ref", "unique", "a subject with this ref already exists")
+		} else if err != nil {
+			return err
+		}
+		tx.audit(event(c, "subject.update", id, "", touchedNames))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	withholdSubject(s, def, c.Purpose) // the update's own event already names the fields written
+	return s, nil
+}
+
+// checkWards refuses to make a guardian of other subjects anything but a known adult.
+func (tx *Tx) checkWards(id string, s *skjold.Subject) error {
+	if skjold.IsAdult(s.BirthDate, tx.db.now()) {
+		return nil
+	}
+	var n int
+	if err := tx.queryRow("SELECT COUNT(*) FROM subjects WHERE guardian_id = ?", id).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return skjold.FieldError("birth_date", "guardian", "this subject is the guardian of %d subjects and must stay an adult with a known birth date", n)
+	}
+	return nil
+}
+
+// DeleteSubject erases a subject: its records and its row, with the wrapped data key in it,
+// are deleted (SQLite overwrites the freed pages), so its sealed values can never be opened
+// again, not even from a copy of the file taken before. The audit events stay.
+func (db *DB) DeleteSubject(ctx context.Context, id string) error {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return err
+	}
+	if !skjold.ValidID(id) {
+		return errNotFound("subject")
+	}
+	return db.write(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.queryRow("SELECT COUNT(*) FROM subjects WHERE guardian_id = ? AND tenant_id = ?", id, c.TenantID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return skjold.Errorf(skjold.ECONFLICT, "this subject is the guardian of %d subjects: give them another guardian or erase them first", n)
+		}
+		if _, err := tx.exec("DELETE FROM records WHERE subject_id = ? AND tenant_id = ?", id, c.TenantID); err != nil {
+			return err
+		}
+		res, err := tx.exec("DELETE FROM subjects WHERE id = ? AND tenant_id = ?", id, c.TenantID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotFound("subject")
+		}
+		tx.audit(event(c, "subject.delete", id, "", nil))
+		return nil
+	})
+}

@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"strings"
+
+	"github.com/skjold-project/skjold"
+)
+
+var _ skjold.TokenService = (*DB)(nil)
+
+// Token secrets start with a prefix that names their kind, so that secret scanners and
+// people can tell them apart; the rest is 256 random bits.
+const (
+	tenantTokenPrefix   = "skjold_t_"
+	operatorTokenPrefix = "skjold_o_"
+	secretLen           = 43 // base64url of 32 bytes, unpadded
+)
+
+// hashSecret is how a secret is stored and looked up. A fast hash suffices: the secret is
+// random with 256 bits of entropy, so there is no password to guess.
+func hashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+// CreateToken stores a new token and sets its id, time and secret.
+func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
+	c := skjold.CallerFromContext(ctx)
+	switch {
+	case c == nil:
+		return skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
+	case !c.Operator && (t.Operator || t.TenantID != c.TenantID):
+		return skjold.Errorf(skjold.EFORBIDDEN, "a tenant may create tokens only for itself")
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return db.write(ctx, func(tx *Tx) error {
+		if !t.Operator {
+			var destroyed sql.NullInt64
+			err := tx.queryRow("SELECT destroyed_at FROM tenants WHERE id = ?", t.TenantID).Scan(&destroyed)
+			if err != nil || destroyed.Valid {
+				return notFound(err, "tenant")
+			}
+		}
+		return tx.insertToken(c, t)
+	})
+}
+
+func (tx *Tx) insertToken(c *skjold.Caller, t *skjold.Token) error {
+	b := make([]byte, 32)
+	rand.Read(b)
+	prefix, tenant, op := tenantTokenPrefix, any(t.TenantID), 0
+	if t.Operator {
+		prefix, tenant, op = operatorTokenPrefix, nil, 1
+	}
+	t.ID, t.CreatedAt = newID(), tx.db.now().UTC().Truncate(1000)
+	t.Secret = prefix + base64.RawURLEncoding.EncodeToString(b)
+	var expires any
+	if t.ExpiresAt != nil {
+		expires = micros(*t.ExpiresAt)
+	}
+	_, err := tx.exec(`INSERT INTO tokens (id, tenant_id, operator, name, hash, scopes, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, tenant, op, t.Name, hashSecret(t.Secret),
+		strings.Join(t.Scopes, ","), micros(t.CreatedAt), expires)
+	if err != nil {
+		return err
+	}
+	tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: t.TenantID, Action: "token.create", Source: c.Source,
+		Fields: []string{"token:" + t.ID}})
+	return nil
+}
+
+// Authenticate returns the live token with this secret.
+func (db *DB) Authenticate(ctx context.Context, secret string) (*skjold.Token, error) {
+	unauthorized := skjold.Errorf(skjold.EUNAUTHORIZED, "invalid, expired or revoked token")
+	if !(strings.HasPrefix(secret, tenantTokenPrefix) || strings.HasPrefix(secret, operatorTokenPrefix)) ||
+		len(secret) != len(tenantTokenPrefix)+secretLen {
+		return nil, unauthorized // refused before any query: malformed secrets cost nothing
+	}
+	defer db.timed("token.authenticate", db.now())
+	row := db.queryRow(ctx, selectTokens+" WHERE t.hash = ?", hashSecret(secret))
+	t, err := scanToken(row)
+	if err == sql.ErrNoRows {
+		return nil, unauthorized
+	} else if err != nil {
+		return nil, err
+	}
+	now := db.now()
+	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
+		return nil, unauthorized
+	}
+	return t, nil
+}
+
+const selectTokens = `SELECT t.id, t.tenant_id, t.operator, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
+	FROM tokens t`
+
+type scanner interface{ Scan(...any) error }
+
+func scanToken(s scanner) (*skjold.Token, error) {
+	var t skjold.Token
+	var tenant sql.NullString
+	var op int
+	var scopes string
+	var created int64
+	var expires, revoked sql.NullInt64
+	if err := s.Scan(&t.ID, &tenant, &op, &t.Name, &scopes, &created, &expires, &revoked); err != nil {
+		return nil, err
+	}
+	t.TenantID, t.Operator, t.CreatedAt = tenant.String, op == 1, fromMicros(created)
+	t.Scopes = []string{}
+	if scopes != "" {
+		t.Scopes = strings.Split(scopes, ",")
+	}
+	if expires.Valid {
+		e := fromMicros(expires.Int64)
+		t.ExpiresAt = &e
+	}
+	if revoked.Valid {
+		r := fromMicros(revoked.Int64)
+		t.RevokedAt = &r
+	}
+	return &t, nil
+}
+
+// FindTokens returns the caller's tenant's tokens, or every token for an operator.
+func (db *DB) FindTokens(ctx context.Context, page skjold.Page) ([]*skjold.Token, error) {
+	c := skjold.CallerFromContext(ctx)
+	if c == nil {
+		return nil, skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
+	}
+	if err := page.Normalize(); err != nil {
+		return nil, err
+	}
+	q, args := selectTokens+" WHERE t.id > ?", []any{page.After}
+	if !c.Operator {
+		q, args = q+" AND t.tenant_id = ?", append(args, c.TenantID)
+	}
+	rows, err := db.query(ctx, q+" ORDER BY t.id LIMIT ?", append(args, page.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	tokens := []*skjold.Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, err
+		}
+		tokens = append(tokens, t)
+	}
+	return tokens, rows.Err()
+}
+
+// RevokeToken revokes a token of the caller's tenant (any token, for an operator).
+func (db *DB) RevokeToken(ctx context.Context, id string) error {
+	c := skjold.CallerFromContext(ctx)
+	if c == nil {
+		return skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
+	}
+	if !skjold.ValidID(id) {
+		return errNotFound("token")
+	}
+	return db.write(ctx, func(tx *Tx) error {
+		q, args := "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", []any{micros(db.now()), id}
+		if !c.Operator {
+			q, args = q+" AND tenant_id = ?", append(args, c.TenantID)
+		}
+		res, err := tx.exec(q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errNotFound("token")
+		}
+		tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: c.TenantID, Action: "token.revoke", Source: c.Source,
+			Fields: []string{"token:" + id}})
+		return nil
+	})
+}
+
+// CountOperatorTokens returns how many live operator tokens exist, so that the first start
+// knows to make the bootstrap token.
+func (db *DB) CountOperatorTokens(ctx context.Context) (int, error) {
+	var n int
+	err := db.queryRow(ctx, "SELECT COUNT(*) FROM tokens WHERE operator = 1 AND revoked_at IS NULL").Scan(&n)
+	return n, err
+}

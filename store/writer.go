@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/skjold-project/skjold"
+)
+
+// maxBatch bounds how many writes one transaction commits.
+const maxBatch = 512
+
+// keyringLock is the PostgreSQL advisory lock taken by every transaction that wraps a tenant
+// key, so that a master key rotation on another node never misses a new tenant.
+const keyringLock = 0x6b657972696e67 // "keyring"
+
+// Tx is the transaction a write runs in, with the audit events it will append.
+type Tx struct {
+	tx     *sql.Tx
+	db     *DB
+	events []*skjold.AuditEvent
+}
+
+func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	return tx.tx.Exec(tx.db.rebind(q), args...)
+}
+
+func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
+	return tx.tx.QueryRow(tx.db.rebind(q), args...)
+}
+
+func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	return tx.tx.Query(tx.db.rebind(q), args...)
+}
+
+// audit queues an event; it is chained and inserted when the write succeeds.
+func (tx *Tx) audit(e *skjold.AuditEvent) { tx.events = append(tx.events, e) }
+
+// lockKeyring serialises tenant key wraps with master key rotation across nodes. SQLite
+// needs nothing: its write transactions are exclusive.
+func (tx *Tx) lockKeyring() error {
+	if tx.db.engine != Postgres {
+		return nil
+	}
+	_, err := tx.tx.Exec("SELECT pg_advisory_xact_lock($1)", keyringLock)
+	return err
+}
+
+type job struct {
+	fn   func(*Tx) error
+	done chan error
+}
+
+// writer runs every write of the process on one goroutine. Writes that arrive while a
+// transaction commits wait and are committed together in the next one, so that many
+// requests share one fsync (group commit), and SQLite never reports "database is locked".
+type writer struct {
+	db    *DB
+	jobs  chan *job
+	quit  chan struct{}
+	ended chan struct{}
+}
+
+func startWriter(db *DB) *writer {
+	w := &writer{db: db, jobs: make(chan *job, maxBatch), quit: make(chan struct{}), ended: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+func (w *writer) stop() {
+	close(w.quit)
+	<-w.ended
+}
+
+// write runs fn in a write transaction and returns once that transaction is durably
+// committed (or failed). fn's audit events are committed with it, or not at all.
+func (db *DB) write(ctx context.Context, fn func(*Tx) error) error {
+	j := &job{fn: fn, done: make(chan error, 1)}
+	select {
+	case db.w.jobs <- j:
+	case <-db.w.quit:
+		return skjold.Errorf(skjold.EUNAVAILABLE, "the server is shutting down")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write may commit: wait for its outcome even if ctx ends, so that a
+	// caller never reports failure for a write that was made.
+	return <-j.done
+}
+
+func (w *writer) loop() {
+	defer close(w.ended)
+	for {
+		select {
+		case j := <-w.jobs:
+			w.commit(w.collect(j))
+		case <-w.quit:
+			for { // commit what was queued before the stop
+				select {
+				case j := <-w.jobs:
+					w.commit(w.collect(j))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// collect returns first with every job already waiting, up to maxBatch.
+func (w *writer) collect(first *job) []*job {
+	batch := []*job{first}
+	for len(batch) < maxBatch {
+		select {
+		case j := <-w.jobs:
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit runs a batch in one transaction. Each job runs inside a savepoint, so that one
+// refused write does not undo the others; then the chain head is stored and all commit.
+func (w *writer) commit(batch []*job) {
+	start := time.Now()
+	errs, err := w.run(batch)
+	for i, j := range batch {
+		if err != nil {
+			j.done <- err
+		} else {
+			j.done <- errs[i]
+		}
+	}
+	w.db.timed("commit", start)
+}
+
+func (w *writer) run(batch []*job) ([]error, error) {
+	db := w.db
+	sqlTx, err := db.wdb.BeginTx(context.Background(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin write: %w", err)
+	}
+	defer sqlTx.Rollback()
+	head, err := readHead(sqlTx, db)
+	if err != nil {
+		return nil, err
+	}
+	errs := make([]error, len(batch))
+	for i, j := range batch {
+		if errs[i], err = w.runJob(sqlTx, &head, j, len(batch) > 1); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := sqlTx.Exec(db.rebind("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"), head.seq, head.hash); err != nil {
+		return nil, fmt.Errorf("store: update audit head: %w", err)
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return nil, fmt.Errorf("store: commit: %w", err)
+	}
+	return errs, nil
+}
+
+// runJob runs one job. Its own error is returned first; the second error is one that spoils
+// the whole transaction.
+func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) (error, error) {
+	tx := &Tx{tx: sqlTx, db: w.db}
+	if savepoint {
+		if _, err := sqlTx.Exec("SAVEPOINT job"); err != nil {
+			return nil, fmt.Errorf("store: savepoint: %w", err)
+		}
+	}
+	saved := *head
+	err := safeRun(j.fn, tx)
+	if err == nil {
+		err = tx.appendEvents(head)
+	}
+	switch {
+	case err == nil && savepoint:
+		_, rerr := sqlTx.Exec("RELEASE SAVEPOINT job")
+		return nil, rerr
+	case err == nil:
+		return nil, nil
+	case !savepoint:
+		return nil, err // a lone job fails its transaction: nothing else is in it
+	}
+	*head = saved
+	if _, rerr := sqlTx.Exec("ROLLBACK TO SAVEPOINT job"); rerr != nil {
+		return nil, errors.Join(err, rerr)
+	}
+	_, rerr := sqlTx.Exec("RELEASE SAVEPOINT job")
+	return err, rerr
+}
+
+// safeRun turns a panic in a write into an error, so that one bad request cannot stop the
+// writer that every request depends on.
+func safeRun(fn func(*Tx) error, tx *Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: write panicked: %v", r)
+		}
+	}()
+	return fn(tx)
+}
