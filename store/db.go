@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,6 +90,11 @@ func (db *DB) openSQLite(path string) error {
 		return fmt.Errorf("store: SQLite path %q must be a plain file path", path)
 	}
 	db.engine = SQLite
+	// Create the file owner-only before SQLite does, so that it and its -wal and -shm files
+	// (which SQLite gives the database file's mode) are not readable by others.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	// WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
 	// (group commit keeps that affordable); secure_delete overwrites deleted content, so that
 	// erased rows and destroyed keys do not linger in free pages.

@@ -100,7 +100,7 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 	r.Data, r.Withheld = data, []string{}
 	r.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
 	r.UpdatedAt = r.CreatedAt
-	return db.write(ctx, func(tx *Tx) error {
+	err = db.write(ctx, func(tx *Tx) error {
 		_, err := tx.exec(`INSERT INTO records (id, tenant_id, subject_id, category, fields, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.ID, c.TenantID, r.SubjectID, r.Category, blob, micros(r.CreatedAt), micros(r.CreatedAt))
 		if isForeignKeyViolation(err) {
@@ -111,6 +111,10 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 		tx.audit(event(c, "record.create", r.SubjectID, r.ID, sortedKeys(data)))
 		return nil
 	})
+	if err == nil {
+		r.Withheld = cat.Withhold(r.Data, c.Purpose) // the answer follows the same purpose rules as a read
+	}
+	return err
 }
 
 // FindRecordByID returns one record of the caller's tenant and audits the read.

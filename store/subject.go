@@ -112,7 +112,7 @@ func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
 	idx := lookups(tk, s)
 	s.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
 	s.UpdatedAt, s.Withheld = s.CreatedAt, []string{}
-	return db.write(ctx, func(tx *Tx) error {
+	err = db.write(ctx, func(tx *Tx) error {
 		if err := tx.checkGuardian(c.TenantID, tk, s); err != nil {
 			return err
 		}
@@ -127,6 +127,10 @@ func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
 		tx.audit(event(c, "subject.create", s.ID, "", touched(values, s.GuardianID)))
 		return nil
 	})
+	if err == nil {
+		withholdSubject(s, def, c.Purpose) // the answer follows the same purpose rules as a read
+	}
+	return err
 }
 
 func touched(values map[string]any, guardianID string) []string {

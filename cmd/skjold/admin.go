@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/keys"
+	"github.com/skjold-project/skjold/store"
+)
+
+// withStore parses a command's flags (with the configuration flags), opens the keyring and
+// the database, and runs fn as the command-line operator. Commands work on the database
+// directly, also while the server runs.
+func withStore(ctx context.Context, e env, fs *flag.FlagSet, args []string, fn func(context.Context, *store.DB, *keys.Keyring) error) error {
+	load := configFlags(fs, e.getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	db, ring, err := openStore(ctx, cfg, newLogger(io.Discard, 0), nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(cliContext(ctx), db, ring)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runTenantCreate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "tenant create", "Create a tenant with the built-in categories and its first API token (all scopes).")
+	name := fs.String("name", "", "the tenant's name (required)")
+	asJSON := fs.Bool("json", false, "print the tenant and token as JSON")
+	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring) error {
+		t := &skjold.Tenant{Name: *name}
+		tok, err := db.CreateTenant(ctx, t)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(e.stdout, map[string]any{"tenant": t, "token": tok})
+		}
+		fmt.Fprintf(e.stdout, "tenant %s created (%s)\ntoken  %s (shown only once)\n", t.ID, t.Name, tok.Secret)
+		return nil
+	})
+}
+
+func runTokenCreate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "token create", "Create an API token for a tenant (--tenant) or an operator token (--operator).")
+	tenantID := fs.String("tenant", "", "tenant id")
+	operator := fs.Bool("operator", false, "create an operator token instead of a tenant token")
+	name := fs.String("name", "cli", "a name to recognise the token by")
+	scopes := fs.String("scopes", strings.Join(skjold.AllScopes, ","), "comma-separated scopes of a tenant token")
+	ttl := fs.Duration("expires-in", 0, "lifetime, e.g. 720h; 0 for no expiry")
+	asJSON := fs.Bool("json", false, "print the token as JSON")
+	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring) error {
+		tok := &skjold.Token{TenantID: *tenantID, Operator: *operator, Name: *name}
+		if !*operator {
+			tok.Scopes = strings.Split(*scopes, ",")
+		}
+		if *ttl < 0 {
+			return errors.New("--expires-in must be positive")
+		} else if *ttl > 0 {
+			exp := time.Now().Add(*ttl)
+			tok.ExpiresAt = &exp
+		}
+		if err := db.CreateToken(ctx, tok); err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(e.stdout, tok)
+		}
+		fmt.Fprintf(e.stdout, "token %s created\nsecret %s (shown only once)\n", tok.ID, tok.Secret)
+		return nil
+	})
+}
+
+func runAuditVerify(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "audit verify", "Walk the whole audit chain, recomputing every hash. Exits non-zero and names the\n"+
+		"first broken link when an event was altered, removed or reordered.")
+	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring) error {
+		start := time.Now()
+		rep, err := db.VerifyAuditChain(ctx)
+		var ce *skjold.ChainError
+		if errors.As(err, &ce) {
+			fmt.Fprintf(e.stdout, "audit chain BROKEN at event %d: %s\n", ce.Seq, ce.Reason)
+			return err
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "audit chain OK: %d events, head %s (%s)\n", rep.Length, hex.EncodeToString(rep.Head),
+			time.Since(start).Round(time.Millisecond))
+		return nil
+	})
+}
+
+func runKeysRotate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "keys rotate", "Add a new master key to the key file, rewrap every tenant key under it (no data is\n"+
+		"re-encrypted), then remove the old master keys from the file. Safe while the server runs.")
+	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, ring *keys.Keyring) error {
+		old := ring.PrimaryKeyID()
+		id, err := ring.AddPrimary()
+		if err != nil {
+			return err
+		}
+		n, err := db.RewrapTenantKeys(ctx)
+		if err != nil {
+			return fmt.Errorf("rewrap tenant keys (the key file keeps both keys; run again): %w", err)
+		}
+		inUse, err := db.MasterKeysInUse(ctx)
+		if err != nil {
+			return err
+		}
+		if len(inUse) > 1 || (len(inUse) == 1 && inUse[0] != id) {
+			return fmt.Errorf("tenant keys still use master keys %v; the key file keeps them: run again", inUse)
+		}
+		if err := ring.RetireOthers(); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "master key rotated: %s → %s; %d tenant keys rewrapped; old keys removed from %s\n",
+			old, id, n, ring.Path())
+		return nil
+	})
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is Skjold's configuration. It is read from defaults, then a TOML file, then SKJOLD_*
+// environment variables, then command-line flags; each later source wins.
+type Config struct {
+	Addr          string `toml:"addr"`            // listen address (host:port)
+	Data          string `toml:"data"`            // data directory
+	Database      string `toml:"database"`        // "" for SQLite in the data directory, or a postgres:// URL
+	MasterKeyFile string `toml:"master_key_file"` // "" for <data>/master.key
+	TLSCertFile   string `toml:"tls_cert_file"`   // "" for a self-signed certificate in the data directory
+	TLSKeyFile    string `toml:"tls_key_file"`
+	LogLevel      string `toml:"log_level"` // debug, info, warn or error
+}
+
+func defaultConfig() Config {
+	return Config{Addr: "127.0.0.1:8443", Data: "skjold-data", LogLevel: "info"}
+}
+
+// setting ties one configuration value to its environment variable and flag.
+type setting struct {
+	env, flag, usage string
+	value            func(*Config) *string
+}
+
+var settings = []setting{
+	{"SKJOLD_ADDR", "addr", "listen address (host:port)", func(c *Config) *string { return &c.Addr }},
+	{"SKJOLD_DATA", "data", "data directory", func(c *Config) *string { return &c.Data }},
+	{"SKJOLD_DATABASE", "database", "PostgreSQL URL (postgres://…); empty for SQLite in the data directory", func(c *Config) *string { return &c.Database }},
+	{"SKJOLD_MASTER_KEY_FILE", "master-key-file", "master key file; empty for <data>/master.key", func(c *Config) *string { return &c.MasterKeyFile }},
+	{"SKJOLD_TLS_CERT_FILE", "tls-cert", "TLS certificate (PEM); empty for a self-signed one", func(c *Config) *string { return &c.TLSCertFile }},
+	{"SKJOLD_TLS_KEY_FILE", "tls-key", "TLS private key (PEM)", func(c *Config) *string { return &c.TLSKeyFile }},
+	{"SKJOLD_LOG_LEVEL", "log-level", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }},
+}
+
+// configFlags registers the configuration flags on fs; the returned function, called after
+// fs.Parse, builds the effective configuration.
+func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	file := fs.String("config", "", "configuration file (TOML); also SKJOLD_CONFIG")
+	flags := map[string]*string{}
+	for _, s := range settings {
+		flags[s.flag] = fs.String(s.flag, "", s.usage+"; also "+s.env)
+	}
+	return func() (Config, error) {
+		cfg := defaultConfig()
+		path := *file
+		if path == "" {
+			path = getenv("SKJOLD_CONFIG")
+		}
+		if path != "" {
+			if err := readConfigFile(path, &cfg); err != nil {
+				return cfg, err
+			}
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, s := range settings {
+			if v := getenv(s.env); v != "" {
+				*s.value(&cfg) = v
+			}
+			if set[s.flag] {
+				*s.value(&cfg) = *flags[s.flag]
+			}
+		}
+		return cfg, cfg.validate()
+	}
+}
+
+func readConfigFile(path string, cfg *Config) error {
+	md, err := toml.DecodeFile(path, cfg)
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if extra := md.Undecoded(); len(extra) > 0 {
+		return fmt.Errorf("config file %s: unknown setting %q", path, extra[0].String())
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("addr %q is not host:port", c.Addr)
+	}
+	if c.Data == "" {
+		return errors.New("data directory must not be empty")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("tls_cert_file and tls_key_file go together: set both or neither")
+	}
+	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
+		return errors.New("database must be a postgres:// URL, or empty for SQLite in the data directory")
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("log_level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// dsn returns the database to open: the configured PostgreSQL URL, or the SQLite file.
+func (c *Config) dsn() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return filepath.Join(c.Data, "skjold.db")
+}
+
+func (c *Config) keyFile() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.Data, "master.key")
+}
+
+func (c *Config) logLevel() slog.Level {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.LogLevel))
+	return lvl
+}
+
+// printable returns the configuration as TOML with secrets left out: a database password is
+// replaced by "xxxxx". Key and certificate files are named, never read.
+func (c Config) printable() string {
+	if u, err := url.Parse(c.Database); err == nil && c.Database != "" {
+		c.Database = u.Redacted()
+	}
+	if c.MasterKeyFile == "" {
+		c.MasterKeyFile = c.keyFile()
+	}
+	var b bytes.Buffer
+	toml.NewEncoder(&b).Encode(c)
+	return b.String()
+}

@@ -1,0 +1,62 @@
+// Package http serves Skjold's REST API over HTTPS: routes, authentication by bearer token,
+// JSON decoding with limits, the one mapping from domain error codes to HTTP statuses,
+// metrics and the OpenAPI document.
+package http
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/skjold-project/skjold"
+)
+
+// statuses maps domain error codes to HTTP statuses. It is the only such mapping.
+var statuses = map[string]int{
+	skjold.ECONFLICT:     http.StatusConflict,
+	skjold.EFORBIDDEN:    http.StatusForbidden,
+	skjold.EINTERNAL:     http.StatusInternalServerError,
+	skjold.EINVALID:      http.StatusBadRequest,
+	skjold.ENOTFOUND:     http.StatusNotFound,
+	skjold.EUNAUTHORIZED: http.StatusUnauthorized,
+	skjold.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	skjold.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	skjold.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	Rule    string `json:"rule,omitempty"`
+}
+
+// fail writes err as a JSON error. Internal errors are logged with their cause and shown to
+// the client only as "internal error"; the log line names the route, never request data.
+func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if errors.Is(err, context.Canceled) {
+		err = skjold.Errorf(skjold.EUNAVAILABLE, "request cancelled")
+	}
+	code := skjold.ErrorCode(err)
+	if code == skjold.EINTERNAL {
+		log.Error("request failed", "method", r.Method, "route", r.Pattern, "err", err)
+	}
+	body := errorBody{Error: errorDetail{Code: code, Message: skjold.ErrorMessage(err)}}
+	var e *skjold.Error
+	if errors.As(err, &e) {
+		body.Error.Field, body.Error.Rule = e.Field, e.Rule
+	}
+	status, ok := statuses[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="skjold"`)
+	}
+	respond(w, status, body)
+}

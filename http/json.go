@@ -1,0 +1,124 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/skjold-project/skjold"
+)
+
+// MaxBodySize is the largest request body accepted: 1 MiB.
+const MaxBodySize = 1 << 20
+
+// decode reads a JSON request body into v. It refuses a body that is not JSON, over
+// MaxBodySize, not valid UTF-8 (encoding/json would silently replace bad bytes), with unknown
+// fields, of the wrong types, or followed by more data. Numbers in untyped places come out
+// as json.Number, exactly as sent.
+func decode(r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return skjold.Errorf(skjold.EUNSUPPORTED, "the request body must be application/json")
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodySize+1))
+	if err != nil {
+		return skjold.Errorf(skjold.EINVALID, "the request body could not be read")
+	}
+	if len(body) > MaxBodySize {
+		return skjold.Errorf(skjold.ETOOLARGE, "the request body is over %d bytes", MaxBodySize)
+	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON is decode without the HTTP: the part fuzz tests exercise.
+func decodeJSON(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return skjold.Errorf(skjold.EINVALID, "the request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return skjold.Errorf(skjold.EINVALID, "the request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a message that names the place, never the value.
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return skjold.Errorf(skjold.EINVALID, "malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return skjold.Errorf(skjold.EINVALID, "a field has the wrong JSON type: expected %s", jsonKind(typ.Type.Kind().String()))
+	case errors.As(err, &typ):
+		return &skjold.Error{Code: skjold.EINVALID, Field: typ.Field, Rule: "type",
+			Message: fmt.Sprintf("field %q must be a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()))}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return skjold.Errorf(skjold.EINVALID, "the request body is empty or cut short")
+	}
+	var unknown string
+	if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &unknown); scanErr == nil {
+		return &skjold.Error{Code: skjold.EINVALID, Field: unknown, Rule: "unknown",
+			Message: fmt.Sprintf("unknown field %q", unknown)}
+	}
+	return skjold.Errorf(skjold.EINVALID, "the request body is not valid JSON for this request")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
+	}
+	return "number"
+}
+
+// respond writes v as JSON with the given status.
+func respond(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	if v != nil {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(v) // a failed write means the client is gone: nothing left to tell it
+	}
+}
+
+// optString is a JSON string field of a partial update that tells absent, null and a value
+// apart: absent leaves a value, null clears it.
+type optString struct {
+	Set   bool
+	Value string
+}
+
+func (o *optString) UnmarshalJSON(b []byte) error {
+	o.Set = true
+	if string(b) == "null" {
+		o.Value = ""
+		return nil
+	}
+	return json.Unmarshal(b, &o.Value)
+}
+
+// ptr returns nil for an absent field and a pointer to the value ("" for null) otherwise.
+func (o optString) ptr() *string {
+	if !o.Set {
+		return nil
+	}
+	return &o.Value
+}

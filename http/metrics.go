@@ -1,0 +1,68 @@
+package http
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the Prometheus metrics served at /metrics.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	store    *prometheus.HistogramVec
+}
+
+// NewMetrics registers Skjold's metrics. chainLength reports the audit chain's length.
+func NewMetrics(version string, chainLength func(context.Context) (int64, error)) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "skjold_http_requests_total", Help: "HTTP requests by route pattern and status code.",
+	}, []string{"route", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "skjold_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route"})
+	m.store = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "skjold_store_operation_duration_seconds", Help: "Store latency by operation (commit is one group commit).",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+	}, []string{"op"})
+	chain := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "skjold_audit_chain_length", Help: "Number of events in the audit chain.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, err := chainLength(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "skjold_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": version},
+	})
+	info.Set(1)
+	m.reg.MustRegister(m.requests, m.latency, m.store, chain, info,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// ObserveStore records the duration of a store operation; pass it as store.Options.Observe.
+func (m *Metrics) ObserveStore(op string, d time.Duration) {
+	m.store.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,165 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/skjold-project/skjold"
+)
+
+// Services are the domain services the API serves.
+type Services struct {
+	Tenants    skjold.TenantService
+	Tokens     skjold.TokenService
+	Subjects   skjold.SubjectService
+	Records    skjold.RecordService
+	Categories skjold.CategoryService
+	Audit      skjold.AuditService
+	// Health reports whether the store answers.
+	Health func(ctx context.Context) error
+}
+
+// Server is the API handler with its dependencies.
+type Server struct {
+	svc     Services
+	log     *slog.Logger
+	metrics *Metrics
+	engine  string
+	version string
+	mux     *http.ServeMux
+}
+
+// NewServer returns the API as an http.Handler. engine and version are shown by /healthz.
+func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version string) http.Handler {
+	s := &Server{svc: svc, log: log.With("component", "http"), metrics: metrics, engine: engine, version: version,
+		mux: http.NewServeMux()}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, s.guard(rt))
+	}
+	s.mux.Handle("/", s.notFound())
+	return s.secureHeaders(s.recoverPanics(s.mux))
+}
+
+// guard wraps a route's handler with what every route gets: metrics, a log line, and the
+// authentication and permission check the route declares.
+func (s *Server) guard(rt route) http.Handler {
+	h := rt.handler
+	if !rt.perm.public {
+		h = s.authorize(rt.perm, h)
+	}
+	return s.observe(rt.pattern, h)
+}
+
+// authorize authenticates the bearer token, checks the route's permission, and puts the
+// caller (with the client address and stated purpose) into the request context.
+func (s *Server) authorize(p perm, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			fail(w, r, s.log, skjold.Errorf(skjold.EUNAUTHORIZED, "send an API token as \"Authorization: Bearer <token>\""))
+			return
+		}
+		tok, err := s.svc.Tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		if err := p.allows(tok); err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		purpose := r.URL.Query().Get("purpose")
+		if purpose == "" {
+			purpose = r.Header.Get("Skjold-Purpose")
+		}
+		if purpose != "" && !skjold.ValidName(purpose) {
+			fail(w, r, s.log, skjold.FieldError("purpose", "name", "purpose must be a lower-case name such as credit_check"))
+			return
+		}
+		c := &skjold.Caller{Actor: "token:" + tok.ID, TenantID: tok.TenantID, Operator: tok.Operator,
+			Scopes: tok.Scopes, Source: clientAddr(r), Purpose: purpose}
+		next.ServeHTTP(w, r.WithContext(skjold.NewContextWithCaller(r.Context(), c)))
+	})
+}
+
+// clientAddr is the address of the direct peer. (Forwarded headers are not trusted.)
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// statusWriter remembers the status a handler wrote, for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// observe records the request in the metrics and logs it by route pattern: never the query
+// string or body, which may hold personal data.
+func (s *Server) observe(pattern string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		d := time.Since(start)
+		s.metrics.observeRequest(pattern, sw.status, d)
+		s.log.Debug("request", "route", pattern, "status", sw.status, "duration_ms", float64(d.Microseconds())/1000)
+	})
+}
+
+// secureHeaders sets the headers every response carries: HSTS (the server speaks only
+// HTTPS), no sniffing, no caching of personal data, no framing.
+func (s *Server) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into a 500 and a log line with the stack, so that one bad
+// request does not take the server down.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil && v != http.ErrAbortHandler {
+				s.log.Error("handler panicked", "route", r.Pattern, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				fail(w, r, s.log, skjold.Errorf(skjold.EINTERNAL, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) notFound() http.Handler {
+	return s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, r, s.log, skjold.Errorf(skjold.ENOTFOUND, "no such route"))
+	}))
+}

@@ -1,0 +1,97 @@
+package http
+
+import (
+	"net/http"
+
+	"github.com/skjold-project/skjold"
+)
+
+func (s *Server) handleSubjectCreate() http.Handler {
+	type request struct {
+		Ref        string `json:"ref"`
+		Email      string `json:"email"`
+		Phone      string `json:"phone"`
+		Name       string `json:"name"`
+		BirthDate  string `json:"birth_date"`
+		GuardianID string `json:"guardian_id"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(r, &req); err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		sub := &skjold.Subject{Ref: req.Ref, Email: req.Email, Phone: req.Phone, Name: req.Name,
+			BirthDate: req.BirthDate, GuardianID: req.GuardianID}
+		if err := s.svc.Subjects.CreateSubject(r.Context(), sub); err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		respond(w, http.StatusCreated, sub)
+	})
+}
+
+func (s *Server) handleSubjectList() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, err := pageOf(r)
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		q := r.URL.Query()
+		f := skjold.SubjectFilter{Email: q.Get("email"), Phone: q.Get("phone"), Ref: q.Get("ref"), Page: page}
+		subjects, err := s.svc.Subjects.FindSubjects(r.Context(), f)
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		respond(w, http.StatusOK, list(subjects, f.Page, func(s *skjold.Subject) string { return s.ID }))
+	})
+}
+
+func (s *Server) handleSubjectGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sub, err := s.svc.Subjects.FindSubjectByID(r.Context(), r.PathValue("id"))
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		respond(w, http.StatusOK, sub)
+	})
+}
+
+func (s *Server) handleSubjectUpdate() http.Handler {
+	type request struct {
+		Ref        optString `json:"ref"`
+		Email      optString `json:"email"`
+		Phone      optString `json:"phone"`
+		Name       optString `json:"name"`
+		BirthDate  optString `json:"birth_date"`
+		GuardianID optString `json:"guardian_id"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(r, &req); err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		upd := skjold.SubjectUpdate{Ref: req.Ref.ptr(), Email: req.Email.ptr(), Phone: req.Phone.ptr(),
+			Name: req.Name.ptr(), BirthDate: req.BirthDate.ptr(), GuardianID: req.GuardianID.ptr()}
+		sub, err := s.svc.Subjects.UpdateSubject(r.Context(), r.PathValue("id"), upd)
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		respond(w, http.StatusOK, sub)
+	})
+}
+
+func (s *Server) handleSubjectDelete() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.svc.Subjects.DeleteSubject(r.Context(), r.PathValue("id")); err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
