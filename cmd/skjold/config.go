@@ -135,7 +135,16 @@ func (c *Config) logLevel() slog.Level {
 // replaced by "xxxxx". Key and certificate files are named, never read.
 func (c Config) printable() string {
 	if u, err := url.Parse(c.Database); err == nil && c.Database != "" {
+		q := u.Query()
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
 		c.Database = u.Redacted()
+	} else if err != nil {
+		c.Database = "(unparsable URL, not shown)"
 	}
 	if c.MasterKeyFile == "" {
 		c.MasterKeyFile = c.keyFile()
