@@ -111,13 +111,7 @@ func (s *server) call(t *testing.T, method, path, token string, body any, out an
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, s.url+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	req, _ := newJSONRequest(method, s.url+path, token, rd)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
@@ -188,4 +182,22 @@ func TestFirstStartCreatesDataDirectory(t *testing.T) {
 	if code := s2.call(t, "GET", "/api/v1/tenants", tok, nil, nil); code != 200 {
 		t.Errorf("the bootstrap token does not work after a restart: %d", code)
 	}
+}
+
+func newJSONRequest(method, url, token string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, nil
+}
+
+func decodeBody(resp *http.Response, out any) error {
+	return json.NewDecoder(resp.Body).Decode(out)
 }
