@@ -120,7 +120,7 @@ func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
 			guardian_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.ID, c.TenantID, wrapped, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.CreatedAt), micros(s.CreatedAt))
 		if isUniqueViolation(err) {
-			return skjold.FieldError("ref", "unique", "a subject with this ref already exists")
+			return errDuplicateRef()
 		} else if err != nil {
 			return err
 		}
@@ -131,6 +131,11 @@ func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
 		withholdSubject(s, def, c.Purpose) // the answer follows the same purpose rules as a read
 	}
 	return err
+}
+
+// errDuplicateRef is the ECONFLICT error for a ref already used in the tenant.
+func errDuplicateRef() error {
+	return &skjold.Error{Code: skjold.ECONFLICT, Message: "a subject with this ref already exists", Field: "ref", Rule: "unique"}
 }
 
 func touched(values map[string]any, guardianID string) []string {
@@ -292,7 +297,7 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		_, err = tx.exec(`UPDATE subjects SET fields = ?, email_idx = ?, phone_idx = ?, ref_idx = ?, guardian_id = ?,
 			updated_at = ? WHERE id = ?`, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.UpdatedAt), id)
 		if isUniqueViolation(err) {
-			return skjold.FieldError("ref", "unique", "a subject with this ref already exists")
+			return errDuplicateRef()
 		} else if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"strings"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -44,8 +45,10 @@ func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
 		if !t.Operator {
 			var destroyed sql.NullInt64
 			err := tx.queryRow("SELECT destroyed_at FROM tenants WHERE id = ?", t.TenantID).Scan(&destroyed)
-			if err != nil || destroyed.Valid {
+			if err != nil {
 				return notFound(err, "tenant")
+			} else if destroyed.Valid {
+				return errNotFound("tenant") // its key is gone: nothing to grant access to
 			}
 		}
 		return tx.insertToken(c, t)
@@ -83,7 +86,7 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*skjold.Token, e
 		len(secret) != len(tenantTokenPrefix)+secretLen {
 		return nil, unauthorized // refused before any query: malformed secrets cost nothing
 	}
-	defer db.timed("token.authenticate", db.now())
+	defer db.timed("token.authenticate", time.Now()) // wall time: the injected clock may stand still
 	row := db.queryRow(ctx, selectTokens+" WHERE t.hash = ?", hashSecret(secret))
 	t, err := scanToken(row)
 	if err == sql.ErrNoRows {

@@ -200,7 +200,9 @@ func TestCategories(t *testing.T, h Harness) {
 		}
 		for name, change := range map[string]func(c *skjold.Category){
 			"remove": func(c *skjold.Category) { c.Fields = c.Fields[:len(c.Fields)-1] },
-			"add":    func(c *skjold.Category) { c.Fields = append(c.Fields, skjold.Field{Name: "nickname", Type: skjold.TypeString}) },
+			"add": func(c *skjold.Category) {
+				c.Fields = append(c.Fields, skjold.Field{Name: "nickname", Type: skjold.TypeString})
+			},
 			"retype": func(c *skjold.Category) { c.Field(skjold.FieldEmail).Type = skjold.TypeString },
 			"rename": func(c *skjold.Category) { c.Field(skjold.FieldName).Name = "full_name" },
 		} {
