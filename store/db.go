@@ -40,6 +40,7 @@ type DB struct {
 	w      *writer
 
 	tenantKeys sync.Map // tenant id → skjold.TenantKey, unwrapped once per process
+	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
 }
 
@@ -145,7 +146,9 @@ func (db *DB) Close() error {
 	if db.w != nil {
 		db.w.stop()
 	}
-	return db.closeConns()
+	var err error
+	db.closeOnce.Do(func() { err = db.closeConns() })
+	return err
 }
 
 func (db *DB) closeConns() error {

@@ -280,6 +280,7 @@ func (db *DB) DeleteRecord(ctx context.Context, id string) error {
 			return err
 		}
 		tx.audit(event(c, "record.delete", subjectID, id, nil))
+		tx.erased = true
 		return nil
 	})
 }

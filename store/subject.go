@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/skjold-project/skjold"
@@ -301,6 +302,7 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		} else if err != nil {
 			return err
 		}
+		slices.Sort(touchedNames)
 		tx.audit(event(c, "subject.update", id, "", touchedNames))
 		return nil
 	})
@@ -356,6 +358,7 @@ func (db *DB) DeleteSubject(ctx context.Context, id string) error {
 			return errNotFound("subject")
 		}
 		tx.audit(event(c, "subject.delete", id, "", nil))
+		tx.erased = true
 		return nil
 	})
 }

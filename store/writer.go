@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/skjold-project/skjold"
@@ -22,6 +23,7 @@ type Tx struct {
 	tx     *sql.Tx
 	db     *DB
 	events []*skjold.AuditEvent
+	erased bool // the write erased personal data: see writer.afterErasure
 }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
@@ -62,6 +64,8 @@ type writer struct {
 	jobs  chan *job
 	quit  chan struct{}
 	ended chan struct{}
+
+	stopOnce sync.Once
 }
 
 func startWriter(db *DB) *writer {
@@ -71,7 +75,7 @@ func startWriter(db *DB) *writer {
 }
 
 func (w *writer) stop() {
-	close(w.quit)
+	w.stopOnce.Do(func() { close(w.quit) })
 	<-w.ended
 }
 
@@ -128,7 +132,10 @@ func (w *writer) collect(first *job) []*job {
 // refused write does not undo the others; then the chain head is stored and all commit.
 func (w *writer) commit(batch []*job) {
 	start := time.Now()
-	errs, err := w.run(batch)
+	errs, erased, err := w.run(batch)
+	if err == nil && erased {
+		w.afterErasure()
+	}
 	for i, j := range batch {
 		if err != nil {
 			j.done <- err
@@ -139,39 +146,60 @@ func (w *writer) commit(batch []*job) {
 	w.db.timed("commit", start)
 }
 
-func (w *writer) run(batch []*job) ([]error, error) {
+func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 	db := w.db
 	sqlTx, err := db.wdb.BeginTx(context.Background(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("store: begin write: %w", err)
+		return nil, false, fmt.Errorf("store: begin write: %w", err)
 	}
 	defer sqlTx.Rollback()
 	head, err := readHead(sqlTx, db)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	errs := make([]error, len(batch))
+	errs = make([]error, len(batch))
 	for i, j := range batch {
-		if errs[i], err = w.runJob(sqlTx, &head, j, len(batch) > 1); err != nil {
-			return nil, err
+		var jobErased bool
+		if errs[i], jobErased, err = w.runJob(sqlTx, &head, j, len(batch) > 1); err != nil {
+			return nil, false, err
 		}
+		erased = erased || jobErased
 	}
 	if _, err := sqlTx.Exec(db.rebind("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"), head.seq, head.hash); err != nil {
-		return nil, fmt.Errorf("store: update audit head: %w", err)
+		return nil, false, fmt.Errorf("store: update audit head: %w", err)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return nil, fmt.Errorf("store: commit: %w", err)
+		return nil, false, fmt.Errorf("store: commit: %w", err)
 	}
-	return errs, nil
+	return errs, erased, nil
 }
 
-// runJob runs one job. Its own error is returned first; the second error is one that spoils
-// the whole transaction.
-func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) (error, error) {
+// afterErasure runs after a commit that erased personal data. SQLite's secure_delete
+// overwrites freed pages in the database file, but earlier versions of those pages stay in
+// the write-ahead log until it is reset: a TRUNCATE checkpoint copies the log into the
+// database and empties it, so that erased values and keys do not linger on disk. It runs
+// between batches, on the writer's own connection; if readers keep it from finishing, the
+// next erasure tries again.
+func (w *writer) afterErasure() {
+	if w.db.engine != SQLite {
+		return // PostgreSQL reclaims dead rows with VACUUM: see the README's security model
+	}
+	start := time.Now()
+	var busy, logFrames, checkpointed int
+	err := w.db.wdb.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
+	if err != nil || busy != 0 {
+		w.db.log.Warn("checkpoint after erasure did not complete; the next erasure retries", "busy", busy, "err", err)
+	}
+	w.db.timed("checkpoint", start)
+}
+
+// runJob runs one job. Its own error is returned first, then whether it erased personal
+// data; the last error is one that spoils the whole transaction.
+func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) (error, bool, error) {
 	tx := &Tx{tx: sqlTx, db: w.db}
 	if savepoint {
 		if _, err := sqlTx.Exec("SAVEPOINT job"); err != nil {
-			return nil, fmt.Errorf("store: savepoint: %w", err)
+			return nil, false, fmt.Errorf("store: savepoint: %w", err)
 		}
 	}
 	saved := *head
@@ -182,18 +210,18 @@ func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) 
 	switch {
 	case err == nil && savepoint:
 		_, rerr := sqlTx.Exec("RELEASE SAVEPOINT job")
-		return nil, rerr
+		return nil, tx.erased, rerr
 	case err == nil:
-		return nil, nil
+		return nil, tx.erased, nil
 	case !savepoint:
-		return nil, err // a lone job fails its transaction: nothing else is in it
+		return nil, false, err // a lone job fails its transaction: nothing else is in it
 	}
 	*head = saved
 	if _, rerr := sqlTx.Exec("ROLLBACK TO SAVEPOINT job"); rerr != nil {
-		return nil, errors.Join(err, rerr)
+		return nil, false, errors.Join(err, rerr)
 	}
 	_, rerr := sqlTx.Exec("RELEASE SAVEPOINT job")
-	return err, rerr
+	return err, false, rerr
 }
 
 // safeRun turns a panic in a write into an error, so that one bad request cannot stop the

@@ -199,6 +199,18 @@ func testCryptoShredding(t *testing.T, h Harness) {
 			t.Errorf("the erased subject's wrapped key remains in %s.%s", table, column)
 		}
 	})
+	// Nor on disk: SQLite overwrites freed pages (secure_delete) and empties its write-ahead
+	// log after an erasure, so no older page version keeps the key or the sealed values.
+	for _, f := range e.h.RawFiles(e.db) {
+		b, err := os.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		must(t, err)
+		if bytes.Contains(b, wrapped) || bytes.Contains(b, subjectFields) || bytes.Contains(b, recordFields) {
+			t.Errorf("the erased subject's wrapped key or sealed values remain on disk in %s", filepath.Base(f))
+		}
+	}
 
 	// A new key for the same subject id does not open the old values.
 	fresh, freshWrapped, err := tk.NewSubjectKey(s.ID)
