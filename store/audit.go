@@ -103,7 +103,7 @@ func (db *DB) auditOnly(ctx context.Context, events ...*skjold.AuditEvent) error
 const selectEvents = `SELECT seq, time, actor, tenant_id, subject_id, record_id, action, fields, purpose, source,
 	prev_hash, hash FROM audit_events`
 
-func scanEvent(rows *sql.Rows) (*skjold.AuditEvent, error) {
+func scanEvent(rows scanner) (*skjold.AuditEvent, error) {
 	var e skjold.AuditEvent
 	var t int64
 	var fields string
@@ -144,20 +144,7 @@ func (db *DB) FindAuditEvents(ctx context.Context, f skjold.AuditFilter) ([]*skj
 
 func (db *DB) findEvents(ctx context.Context, q string, args ...any) ([]*skjold.AuditEvent, error) {
 	defer db.timed("audit.find", time.Now()) // wall time: the injected clock may stand still
-	rows, err := db.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	events := []*skjold.AuditEvent{}
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, err
-		}
-		events = append(events, e)
-	}
-	return events, rows.Err()
+	return queryAll(ctx, db, scanEvent, q, args...)
 }
 
 // VerifyAuditChain walks the whole chain from the first event, recomputing every hash, and

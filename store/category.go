@@ -17,24 +17,13 @@ func (db *DB) FindCategories(ctx context.Context) ([]*skjold.Category, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.query(ctx, "SELECT definition FROM categories WHERE tenant_id = ? ORDER BY name", c.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cats := []*skjold.Category{}
-	for rows.Next() {
+	return queryAll(ctx, db, func(s scanner) (*skjold.Category, error) {
 		var def string
-		if err := rows.Scan(&def); err != nil {
+		if err := s.Scan(&def); err != nil {
 			return nil, err
 		}
-		cat, err := decodeCategory(def)
-		if err != nil {
-			return nil, err
-		}
-		cats = append(cats, cat)
-	}
-	return cats, rows.Err()
+		return decodeCategory(def)
+	}, "SELECT definition FROM categories WHERE tenant_id = ? ORDER BY name", c.TenantID)
 }
 
 // FindCategory returns one of the caller's tenant's categories.

@@ -23,6 +23,12 @@ func (r *recordRow) scan(s scanner) error {
 	return s.Scan(&r.id, &r.subjectID, &r.category, &r.fields, &r.created, &r.updated, &r.wrapped)
 }
 
+func scanRecordRow(s scanner) (recordRow, error) {
+	var r recordRow
+	err := r.scan(s)
+	return r, err
+}
+
 func (r *recordRow) open(tk skjold.TenantKey) (*skjold.Record, skjold.SubjectKey, error) {
 	key, err := tk.OpenSubjectKey(r.subjectID, r.wrapped)
 	if err != nil {
@@ -161,21 +167,8 @@ func (db *DB) FindRecords(ctx context.Context, f skjold.RecordFilter) ([]*skjold
 
 func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args ...any) ([]*skjold.Record, error) {
 	start := time.Now()
-	rows, err := db.query(ctx, q, args...)
+	stored, err := queryAll(ctx, db, scanRecordRow, q, args...)
 	if err != nil {
-		return nil, err
-	}
-	var stored []recordRow
-	for rows.Next() {
-		var r recordRow
-		if err := r.scan(rows); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		stored = append(stored, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	db.timed("record.find", start)

@@ -25,6 +25,12 @@ func (r *subjectRow) scan(s scanner) error {
 	return s.Scan(&r.id, &r.wrapped, &r.fields, &r.guardian, &r.created, &r.updated)
 }
 
+func scanSubjectRow(s scanner) (subjectRow, error) {
+	var r subjectRow
+	err := r.scan(s)
+	return r, err
+}
+
 // open unwraps the subject's key and opens its profile values.
 func (r *subjectRow) open(tk skjold.TenantKey) (*skjold.Subject, skjold.SubjectKey, error) {
 	key, err := tk.OpenSubjectKey(r.id, r.wrapped)
@@ -230,21 +236,8 @@ func (db *DB) FindSubjects(ctx context.Context, f skjold.SubjectFilter) ([]*skjo
 }
 
 func (db *DB) findSubjects(ctx context.Context, c *skjold.Caller, tk skjold.TenantKey, def *skjold.Category, q string, args ...any) ([]*skjold.Subject, error) {
-	rows, err := db.query(ctx, q, args...)
+	stored, err := queryAll(ctx, db, scanSubjectRow, q, args...)
 	if err != nil {
-		return nil, err
-	}
-	var stored []subjectRow
-	for rows.Next() {
-		var r subjectRow
-		if err := r.scan(rows); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		stored = append(stored, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	subjects := []*skjold.Subject{}

@@ -78,11 +78,8 @@ func (db *DB) FindTenantByID(ctx context.Context, id string) (*skjold.Tenant, er
 	if !skjold.ValidID(id) {
 		return nil, errNotFound("tenant")
 	}
-	var t skjold.Tenant
-	var created int64
-	err := db.queryRow(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id).Scan(&t.ID, &t.Name, &created)
-	t.CreatedAt = fromMicros(created)
-	return &t, notFound(err, "tenant")
+	t, err := scanTenant(db.queryRow(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id))
+	return t, notFound(err, "tenant")
 }
 
 // FindTenants returns a page of tenants ordered by id.
@@ -93,22 +90,15 @@ func (db *DB) FindTenants(ctx context.Context, page skjold.Page) ([]*skjold.Tena
 	if err := page.Normalize(); err != nil {
 		return nil, err
 	}
-	rows, err := db.query(ctx, "SELECT id, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?", page.After, page.Limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	tenants := []*skjold.Tenant{}
-	for rows.Next() {
-		var t skjold.Tenant
-		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
-			return nil, err
-		}
-		t.CreatedAt = fromMicros(created)
-		tenants = append(tenants, &t)
-	}
-	return tenants, rows.Err()
+	return queryAll(ctx, db, scanTenant, "SELECT id, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?", page.After, page.Limit)
+}
+
+func scanTenant(s scanner) (*skjold.Tenant, error) {
+	var t skjold.Tenant
+	var created int64
+	err := s.Scan(&t.ID, &t.Name, &created)
+	t.CreatedAt = fromMicros(created)
+	return &t, err
 }
 
 // DestroyTenantKey erases the tenant's wrapped key and revokes its tokens.
@@ -179,20 +169,18 @@ func (db *DB) RewrapTenantKeys(ctx context.Context) (int, error) {
 			id, keyID string
 			wrapped   []byte
 		}
-		var stale []row
 		rows, err := tx.query("SELECT id, key_id, wrapped_key FROM tenants WHERE wrapped_key IS NOT NULL AND key_id <> ?", primary)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
+		stale, err := collect(rows, func(s scanner) (row, error) {
 			var r row
-			if err := rows.Scan(&r.id, &r.keyID, &r.wrapped); err != nil {
-				rows.Close()
-				return err
-			}
-			stale = append(stale, r)
+			err := s.Scan(&r.id, &r.keyID, &r.wrapped)
+			return r, err
+		})
+		if err != nil {
+			return err
 		}
-		rows.Close()
 		for _, r := range stale {
 			newID, rewrapped, err := db.keys.RewrapTenantKey(r.id, r.keyID, r.wrapped)
 			if err != nil {
@@ -211,18 +199,9 @@ func (db *DB) RewrapTenantKeys(ctx context.Context) (int, error) {
 
 // MasterKeysInUse returns the ids of the master keys that wrap stored tenant keys.
 func (db *DB) MasterKeysInUse(ctx context.Context) ([]string, error) {
-	rows, err := db.query(ctx, "SELECT DISTINCT key_id FROM tenants WHERE wrapped_key IS NOT NULL")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
+	return queryAll(ctx, db, func(s scanner) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+		err := s.Scan(&id)
+		return id, err
+	}, "SELECT DISTINCT key_id FROM tenants WHERE wrapped_key IS NOT NULL")
 }

@@ -145,20 +145,7 @@ func (db *DB) FindTokens(ctx context.Context, page skjold.Page) ([]*skjold.Token
 	if !c.Operator {
 		q, args = q+" AND t.tenant_id = ?", append(args, c.TenantID)
 	}
-	rows, err := db.query(ctx, q+" ORDER BY t.id LIMIT ?", append(args, page.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	tokens := []*skjold.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, err
-		}
-		tokens = append(tokens, t)
-	}
-	return tokens, rows.Err()
+	return queryAll(ctx, db, scanToken, q+" ORDER BY t.id LIMIT ?", append(args, page.Limit)...)
 }
 
 // RevokeToken revokes a token of the caller's tenant (any token, for an operator).
