@@ -17,9 +17,9 @@ import (
 const MaxBodySize = 1 << 20
 
 // decode reads a JSON request body into v. It refuses a body that is not JSON, over
-// MaxBodySize, not valid UTF-8 (encoding/json would silently replace bad bytes), with unknown
-// fields, of the wrong types, or followed by more data. Numbers in untyped places come out
-// as json.Number, exactly as sent.
+// MaxBodySize, not valid UTF-8 (encoding/json would silently replace bad bytes), null, with
+// unknown fields, of the wrong types, or followed by more data. Numbers in untyped places come
+// out as json.Number, exactly as sent.
 func decode(r *http.Request, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return skjold.Errorf(skjold.EUNSUPPORTED, "the request body must be application/json")
@@ -38,6 +38,10 @@ func decode(r *http.Request, v any) error {
 func decodeJSON(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return skjold.Errorf(skjold.EINVALID, "the request body is not valid UTF-8")
+	}
+	if string(bytes.Trim(body, " \t\r\n")) == "null" {
+		// encoding/json decodes null into a struct as no change at all: it is not an object.
+		return skjold.Errorf(skjold.EINVALID, "the request body must be a JSON object, not null")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

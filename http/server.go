@@ -60,8 +60,8 @@ func (s *Server) guard(rt route) http.Handler {
 // caller (with the client address and stated purpose) into the request context.
 func (s *Server) authorize(p perm, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
+		scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") { // the scheme is case-insensitive (RFC 7235)
 			fail(w, r, s.log, skjold.Errorf(skjold.EUNAUTHORIZED, "send an API token as \"Authorization: Bearer <token>\""))
 			return
 		}

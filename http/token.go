@@ -9,11 +9,11 @@ import (
 
 func (s *Server) handleTokenCreate() http.Handler {
 	type request struct {
-		Name      string     `json:"name"`
-		Scopes    []string   `json:"scopes"`
-		TenantID  string     `json:"tenant_id"`
-		Operator  bool       `json:"operator"`
-		ExpiresAt *time.Time `json:"expires_at"`
+		Name      string   `json:"name"`
+		Scopes    []string `json:"scopes"`
+		TenantID  string   `json:"tenant_id"`
+		Operator  bool     `json:"operator"`
+		ExpiresAt *string  `json:"expires_at"` // parsed here, so that errors name the field
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -25,11 +25,23 @@ func (s *Server) handleTokenCreate() http.Handler {
 		if !c.Operator && req.TenantID == "" {
 			req.TenantID = c.TenantID // a tenant token makes tokens for its own tenant
 		}
-		if req.ExpiresAt != nil && !req.ExpiresAt.After(time.Now()) {
-			fail(w, r, s.log, skjold.FieldError("expires_at", "past", "expires_at must be in the future"))
-			return
+		var expires *time.Time
+		if req.ExpiresAt != nil {
+			t, err := time.Parse(time.RFC3339Nano, *req.ExpiresAt)
+			if err != nil {
+				fail(w, r, s.log, skjold.FieldError("expires_at", "datetime", "expires_at must be a date and time in RFC 3339 form"))
+				return
+			}
+			if !t.After(time.Now()) {
+				fail(w, r, s.log, skjold.FieldError("expires_at", "past", "expires_at must be in the future"))
+				return
+			}
+			expires = &t
 		}
-		tok := &skjold.Token{Name: req.Name, Scopes: req.Scopes, TenantID: req.TenantID, Operator: req.Operator, ExpiresAt: req.ExpiresAt}
+		if req.Scopes == nil {
+			req.Scopes = []string{} // answered as [], as lists answer it, not null
+		}
+		tok := &skjold.Token{Name: req.Name, Scopes: req.Scopes, TenantID: req.TenantID, Operator: req.Operator, ExpiresAt: expires}
 		if err := s.svc.Tokens.CreateToken(r.Context(), tok); err != nil {
 			fail(w, r, s.log, err)
 			return

@@ -1,0 +1,179 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/skjold-project/skjold"
+)
+
+// badBody is a request body that every route with a body refuses, whatever its fields.
+type badBody struct {
+	name   string
+	body   string
+	status int
+	code   string
+	field  string // the field the error names, if any
+}
+
+var badBodies = []badBody{
+	{"malformed", `{"name":`, 400, skjold.EINVALID, ""},
+	{"malformed value", `{"name":nope}`, 400, skjold.EINVALID, ""},
+	{"empty", ``, 400, skjold.EINVALID, ""},
+	{"only spaces", "  \n", 400, skjold.EINVALID, ""},
+	{"unknown field", `{"nickname_x":"Ann"}`, 400, skjold.EINVALID, "nickname_x"},
+	{"unknown nested field", `{"fields":[{"nme":"x"}]}`, 400, skjold.EINVALID, ""},
+	{"invalid UTF-8", "{\"name\":\"\xff\xfe\"}", 400, skjold.EINVALID, ""},
+	{"invalid UTF-8 in a key", "{\"\xc3\x28\":1}", 400, skjold.EINVALID, ""},
+	{"array", `[]`, 400, skjold.EINVALID, ""},
+	{"string", `"subject"`, 400, skjold.EINVALID, ""},
+	{"number", `42`, 400, skjold.EINVALID, ""},
+	{"null", `null`, 400, skjold.EINVALID, ""},
+	{"two values", `{} {}`, 400, skjold.EINVALID, ""},
+	{"trailing garbage", `{}x`, 400, skjold.EINVALID, ""},
+	{"trailing bracket", `{}]`, 400, skjold.EINVALID, ""},
+	{"over 1 MiB", `{"name":"` + strings.Repeat("a", MaxBodySize) + `"}`, 413, skjold.ETOOLARGE, ""},
+}
+
+// bodyRequests returns, for every route with a request body, a path on tenant A's objects and
+// the token that may call it.
+func (e *env) bodyRequests(t *testing.T) map[string][2]string {
+	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Anna"})
+	rec := e.createRecord(t, e.a.token, sub.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Oslo"}})
+	return map[string][2]string{
+		"POST /api/v1/tenants":               {"/api/v1/tenants", e.operator},
+		"POST /api/v1/tokens":                {"/api/v1/tokens", e.a.token},
+		"PUT /api/v1/categories/{name}":      {"/api/v1/categories/contact", e.a.token},
+		"POST /api/v1/subjects":              {"/api/v1/subjects", e.a.token},
+		"PATCH /api/v1/subjects/{id}":        {"/api/v1/subjects/" + sub.ID, e.a.token},
+		"POST /api/v1/subjects/{id}/records": {"/api/v1/subjects/" + sub.ID + "/records", e.a.token},
+		"PATCH /api/v1/records/{id}":         {"/api/v1/records/" + rec.ID, e.a.token},
+	}
+}
+
+// TestDecodeRefusesBadBodies sends every bad body, and bodies of the wrong media type, to
+// every route that takes a body: each is refused with a JSON error and changes nothing.
+func TestDecodeRefusesBadBodies(t *testing.T) {
+	e := newEnv(t)
+	requests := e.bodyRequests(t)
+	for _, rt := range testRoutes() {
+		if obj(operation(t, rt.pattern), "requestBody") == nil {
+			continue
+		}
+		req, ok := requests[rt.pattern]
+		if !ok {
+			t.Errorf("no request for %s: add one to bodyRequests", rt.pattern)
+			continue
+		}
+		method, _, _ := strings.Cut(rt.pattern, " ")
+		path, token := req[0], req[1]
+		for _, c := range badBodies {
+			t.Run(rt.pattern+"/"+c.name, func(t *testing.T) {
+				e.unchanged(t, func() {
+					got := e.do(t, token, method, path, c.body).wantError(t, c.status, c.code)
+					if c.field != "" && (got.Field != c.field || got.Rule != "unknown") {
+						t.Errorf("error %+v does not name unknown field %q", got, c.field)
+					}
+					if c.status == 413 && strings.Contains(got.Message, "aaaa") {
+						t.Errorf("error message quotes the body: %q", got.Message)
+					}
+				})
+			})
+		}
+		for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/jsonx", "json", "application/json; charset"} {
+			t.Run(rt.pattern+"/Content-Type "+ct, func(t *testing.T) {
+				h := http.Header{"Authorization": {"Bearer " + token}}
+				if ct != "" {
+					h.Set("Content-Type", ct)
+				}
+				e.unchanged(t, func() { e.send(t, method, path, h, []byte(`{"name":"x"}`)).wantError(t, 415, skjold.EUNSUPPORTED) })
+			})
+		}
+	}
+}
+
+// TestDecodeAcceptsJSONMediaTypes checks the media type's parameters and case do not matter.
+func TestDecodeAcceptsJSONMediaTypes(t *testing.T) {
+	e := newEnv(t)
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON"} {
+		h := http.Header{"Authorization": {"Bearer " + e.a.token}, "Content-Type": {ct}}
+		e.send(t, "POST", "/api/v1/subjects", h, []byte(`{"name":"Anna"}`)).want(t, 201)
+	}
+}
+
+// subjectCreateRequest and recordCreateRequest have the shapes of the request types of
+// handleSubjectCreate and handleRecordCreate (TestOpenAPIRequestSchemasMatchHandlers checks
+// the handlers have these fields).
+type subjectCreateRequest struct {
+	Ref        string `json:"ref"`
+	Email      string `json:"email"`
+	Phone      string `json:"phone"`
+	Name       string `json:"name"`
+	BirthDate  string `json:"birth_date"`
+	GuardianID string `json:"guardian_id"`
+}
+
+type recordCreateRequest struct {
+	Category string         `json:"category"`
+	Data     map[string]any `json:"data"`
+}
+
+// jsonSeeds are the bodies both fuzz tests start from: the bad ones and some good ones.
+func jsonSeeds() []string {
+	seeds := []string{
+		`{"name":"Anna","email":"anna@example.com","phone":"+47 912 34 567","ref":"A-1","birth_date":"1980-05-17"}`,
+		`{"name":"Bo","birth_date":"2015-02-03"}`,
+		`{"name":"Bo","birth_date":"2015-02-03","guardian_id":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"}`,
+		`{"name":"4111 1111 1111 1111"}`,
+		`{"ref":"44051401359"}`,
+		`{"email":"not-an-email"}`,
+		`{"name":5}`,
+		`{"NAME":"case"}`,
+		`{"category":"invoice","data":{"invoice_number":"1","invoice_date":"2024-01-31","amount":12.5}}`,
+		`{"category":"enquiry","data":{"message":"hi","topic":null}}`,
+		`{"category":"x","data":{"a":{"b":[1,2,{"c":1e400}]}}}`,
+		`{"data":{"\u0000":"\ud800"}}`,
+	}
+	for _, c := range badBodies {
+		if len(c.body) < 1000 {
+			seeds = append(seeds, c.body)
+		}
+	}
+	return seeds
+}
+
+// FuzzDecodeJSON checks decodeJSON with the request shapes of subject and record creation: it
+// never panics; it refuses with an EINVALID *skjold.Error; what it accepts encodes again and
+// decodes to the same value.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range jsonSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, v := range []any{&subjectCreateRequest{}, &recordCreateRequest{}} {
+			err := decodeJSON(body, v)
+			if err != nil {
+				var e *skjold.Error
+				if !errors.As(err, &e) || e.Code != skjold.EINVALID || e.Message == "" {
+					t.Fatalf("decodeJSON(%q) = %#v, want an EINVALID *skjold.Error with a message", body, err)
+				}
+				continue
+			}
+			out, err := json.Marshal(v)
+			if err != nil {
+				t.Fatalf("decodeJSON(%q) gave %#v, which does not encode: %v", body, v, err)
+			}
+			again := reflect.New(reflect.TypeOf(v).Elem()).Interface()
+			if err := decodeJSON(out, again); err != nil {
+				t.Fatalf("decodeJSON(%q) gave %s, which decodeJSON refuses: %v", body, out, err)
+			}
+			if !reflect.DeepEqual(v, again) {
+				t.Fatalf("decodeJSON(%q) = %#v; encoded and decoded again %#v", body, v, again)
+			}
+		}
+	})
+}

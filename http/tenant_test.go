@@ -1,0 +1,188 @@
+package http
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/skjold-project/skjold"
+)
+
+// tenantAData is tenant A's objects, as A reads them back.
+type tenantAData struct {
+	subject  skjold.Subject
+	record   skjold.Record
+	category skjold.Category
+	tokens   []skjold.Token
+	events   int // audit events of tenant A
+}
+
+func (e *env) readTenantA(t *testing.T, subjectID, recordID string) tenantAData {
+	t.Helper()
+	var d tenantAData
+	e.do(t, e.a.token, "GET", "/api/v1/subjects/"+subjectID+"?purpose=credit_check", nil).want(t, 200).decode(t, &d.subject)
+	e.do(t, e.a.token, "GET", "/api/v1/records/"+recordID, nil).want(t, 200).decode(t, &d.record)
+	e.do(t, e.a.token, "GET", "/api/v1/categories/a_private", nil).want(t, 200).decode(t, &d.category)
+	var tokens struct{ Items []skjold.Token }
+	e.do(t, e.a.token, "GET", "/api/v1/tokens", nil).want(t, 200).decode(t, &tokens)
+	d.tokens = tokens.Items
+	for _, ev := range e.auditEvents(t, e.operator, "") {
+		// Reads by A's own tokens are audited too: count only what others did in A's tenant.
+		if ev.TenantID == e.a.id && !strings.HasSuffix(ev.Action, ".read") {
+			d.events++
+		}
+	}
+	return d
+}
+
+// auditEvents returns every audit event token may see, following every page.
+func (e *env) auditEvents(t *testing.T, token, query string) []*skjold.AuditEvent {
+	t.Helper()
+	var all []*skjold.AuditEvent
+	after := "0"
+	for {
+		var page struct {
+			Items []*skjold.AuditEvent `json:"items"`
+			Next  string               `json:"next"`
+		}
+		e.do(t, token, "GET", "/api/v1/audit?limit=500&after="+after+query, nil).want(t, 200).decode(t, &page)
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all
+		}
+		after = page.Next
+	}
+}
+
+// TestTenantIsolation calls every route with tenant B's all-scope token on tenant A's
+// objects: whatever names A's objects is not found (or not allowed at all), no answer holds
+// anything of A's, and A's data is unchanged afterwards.
+func TestTenantIsolation(t *testing.T) {
+	e := newEnv(t)
+	sA := e.createSubject(t, e.a.token, map[string]string{"ref": "A-1", "email": "anna@example.com",
+		"phone": "+47 912 34 567", "name": "Anna Andersen", "birth_date": "1980-05-17"})
+	rA := e.createRecord(t, e.a.token, sA.ID, map[string]any{"category": "contact",
+		"data": map[string]string{"address": "Storgata 1", "city": "Oslo"}})
+	tA := e.createToken(t, e.a.token, "a-reader", "read")
+	category := map[string]any{"description": "Tenant A's own category.", "fields": []map[string]string{{"name": "secret_note", "type": "string"}},
+		"purposes": []string{"contract"}, "legal_basis": "contract", "retention": map[string]string{"period": "P1Y", "from": "created"}}
+	e.do(t, e.a.token, "PUT", "/api/v1/categories/a_private", category).want(t, 201)
+	sB := e.createSubject(t, e.b.token, map[string]string{"name": "Bjørn"})
+	e.createRecord(t, e.b.token, sB.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Bergen"}})
+
+	before := e.readTenantA(t, sA.ID, rA.ID)
+	secretsOfA := []string{e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note"}
+	for _, tok := range before.tokens {
+		secretsOfA = append(secretsOfA, tok.ID)
+	}
+
+	bCategory := map[string]any{"fields": []map[string]string{{"name": "b_note", "type": "string"}},
+		"purposes": []string{"contract"}, "legal_basis": "contract", "retention": map[string]string{"period": "P1Y", "from": "created"}}
+	cases := []struct {
+		pattern string
+		path    string
+		body    any
+		status  int
+		code    string   // the error code, for refusals
+		shows   []string // what B must see of its own, for lists
+	}{
+		{pattern: "GET /healthz", path: "/healthz", status: 200},
+		{pattern: "GET /api/v1/openapi.json", path: "/api/v1/openapi.json", status: 200},
+		{pattern: "GET /metrics", path: "/metrics", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/tenants", path: "/api/v1/tenants", body: map[string]string{"name": "C"}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/tenants", path: "/api/v1/tenants", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/tenants/{id}", path: "/api/v1/tenants/" + e.a.id, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/tokens", path: "/api/v1/tokens", body: map[string]any{"name": "x", "scopes": []string{"read"}, "tenant_id": e.a.id},
+			status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/tokens", path: "/api/v1/tokens", status: 200, shows: []string{`"name":"initial"`}},
+		{pattern: "DELETE /api/v1/tokens/{id}", path: "/api/v1/tokens/" + tA.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/categories", path: "/api/v1/categories", status: 200, shows: []string{`"name":"contact"`}},
+		{pattern: "GET /api/v1/categories/{name}", path: "/api/v1/categories/a_private", status: 404, code: skjold.ENOTFOUND},
+		// Category names are per tenant: B's PUT makes B's own category, it does not replace A's.
+		{pattern: "PUT /api/v1/categories/{name}", path: "/api/v1/categories/a_private", body: bCategory, status: 201},
+		{pattern: "POST /api/v1/subjects", path: "/api/v1/subjects", body: map[string]string{"name": "Minor", "birth_date": "2020-01-01", "guardian_id": sA.ID},
+			status: 400, code: skjold.EINVALID},
+		{pattern: "GET /api/v1/subjects", path: "/api/v1/subjects", status: 200, shows: []string{sB.ID}},
+		{pattern: "GET /api/v1/subjects", path: "/api/v1/subjects?email=anna@example.com", status: 200},
+		{pattern: "GET /api/v1/subjects", path: "/api/v1/subjects?ref=A-1", status: 200},
+		{pattern: "GET /api/v1/subjects", path: "/api/v1/subjects?phone=004791234567", status: 200},
+		{pattern: "GET /api/v1/subjects/{id}", path: "/api/v1/subjects/" + sA.ID + "?purpose=credit_check", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "PATCH /api/v1/subjects/{id}", path: "/api/v1/subjects/" + sA.ID, body: map[string]string{"name": "Mallory"}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "PATCH /api/v1/subjects/{id}", path: "/api/v1/subjects/" + sB.ID, body: map[string]string{"guardian_id": sA.ID}, status: 400, code: skjold.EINVALID},
+		{pattern: "DELETE /api/v1/subjects/{id}", path: "/api/v1/subjects/" + sA.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/subjects/{id}/records", path: "/api/v1/subjects/" + sA.ID + "/records",
+			body: map[string]any{"category": "contact", "data": map[string]string{"city": "X"}}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/subjects/{id}/records", path: "/api/v1/subjects/" + sA.ID + "/records", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/records/{id}", path: "/api/v1/records/" + rA.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "PATCH /api/v1/records/{id}", path: "/api/v1/records/" + rA.ID, body: map[string]any{"data": map[string]any{"city": nil}},
+			status: 404, code: skjold.ENOTFOUND},
+		{pattern: "DELETE /api/v1/records/{id}", path: "/api/v1/records/" + rA.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?limit=500", status: 200, shows: []string{sB.ID}},
+		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?subject_id=" + sA.ID, status: 200},
+		{pattern: "GET /api/v1/audit/verify", path: "/api/v1/audit/verify", status: 403, code: skjold.EFORBIDDEN},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.pattern] = true
+		method, _, _ := strings.Cut(c.pattern, " ")
+		r := e.do(t, e.b.token, method, c.path, c.body)
+		if c.code != "" {
+			r.wantError(t, c.status, c.code)
+		} else {
+			r.want(t, c.status)
+		}
+		for _, s := range secretsOfA {
+			if strings.Contains(string(r.body), s) {
+				t.Errorf("%s %s: tenant B's answer holds %q of tenant A's: %s", method, c.path, s, r.body)
+			}
+		}
+		for _, s := range c.shows {
+			if !strings.Contains(string(r.body), s) {
+				t.Errorf("%s %s: tenant B does not see its own %q: %s", method, c.path, s, r.body)
+			}
+		}
+		if strings.Contains(c.path, "email=") || strings.Contains(c.path, "ref=") || strings.Contains(c.path, "phone=") ||
+			strings.Contains(c.path, "subject_id=") {
+			var list struct{ Items []json.RawMessage }
+			if r.decode(t, &list); len(list.Items) != 0 {
+				t.Errorf("%s %s: tenant B found %d items", method, c.path, len(list.Items))
+			}
+		}
+	}
+	for _, rt := range testRoutes() {
+		if !covered[rt.pattern] {
+			t.Errorf("route %s is not covered: add a case to TestTenantIsolation", rt.pattern)
+		}
+	}
+
+	after := e.readTenantA(t, sA.ID, rA.ID)
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("tenant A's data changed:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if after.subject.BirthDate != "1980-05-17" || after.record.Data["address"] != "Storgata 1" || after.category.Description != "Tenant A's own category." {
+		t.Errorf("tenant A's data reads back wrong: %+v", after)
+	}
+	e.do(t, tA.Secret, "GET", "/api/v1/categories", nil).want(t, 200) // A's token still works
+}
+
+func TestTenants(t *testing.T) {
+	e := newEnv(t)
+	var list struct{ Items []skjold.Tenant }
+	e.do(t, e.operator, "GET", "/api/v1/tenants", nil).want(t, 200).decode(t, &list)
+	if len(list.Items) != 2 || list.Items[0].ID > list.Items[1].ID {
+		t.Fatalf("tenants %+v", list.Items)
+	}
+	var got skjold.Tenant
+	e.do(t, e.operator, "GET", "/api/v1/tenants/"+e.a.id, nil).want(t, 200).decode(t, &got)
+	if got.ID != e.a.id || got.Name != "Tenant A" {
+		t.Errorf("tenant A reads back as %+v", got)
+	}
+	e.do(t, e.operator, "GET", "/api/v1/tenants/00000000-0000-7000-8000-000000000000", nil).wantError(t, 404, skjold.ENOTFOUND)
+	for _, body := range []string{`{"name":""}`, `{}`, `{"name":"` + strings.Repeat("x", 201) + `"}`, `{"name":"a\u0000b"}`} {
+		e.unchanged(t, func() { e.do(t, e.operator, "POST", "/api/v1/tenants", body).wantError(t, 400, skjold.EINVALID) })
+	}
+	// A tenant's first token holds every scope and works at once.
+	c := e.createTenant(t, "Tenant C")
+	e.do(t, c.token, "GET", "/api/v1/categories", nil).want(t, 200)
+}
