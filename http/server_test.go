@@ -357,20 +357,18 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 	for _, c := range []struct{ token, method, path string }{
 		{e.a.token, "GET", "/api/v1/subjects/" + s.ID},
 		{e.a.token, "GET", "/api/v1/subjects"},
-		{e.a.token, "POST", "/api/v1/subjects"},
 		{e.operator, "GET", "/api/v1/tenants"},
 		{e.operator, "GET", "/api/v1/audit/verify"},
 	} {
-		var body any
-		if c.method == "POST" {
-			body = map[string]string{"name": "Bo"}
-		}
-		r := e.do(t, c.token, c.method, c.path, body)
+		r := e.do(t, c.token, c.method, c.path, nil)
 		r.wantError(t, 500, skjold.EINTERNAL)
 		if want := `{"error":{"code":"internal","message":"internal error"}}` + "\n"; string(r.body) != want {
 			t.Errorf("%s %s: body %q, want %q", c.method, c.path, r.body, want)
 		}
 	}
+	// A write gets as far as the stopped writer (its token and category were read moments
+	// ago), which says so without detail.
+	e.do(t, e.a.token, "POST", "/api/v1/subjects", map[string]string{"name": "Bo"}).wantError(t, 503, skjold.EUNAVAILABLE)
 	logs := e.logs.String()
 	if !strings.Contains(logs, "request failed") || !strings.Contains(logs, "database is closed") {
 		t.Errorf("the cause of the internal error was not logged:\n%s", logs)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -21,13 +20,13 @@ type chainHead struct {
 
 // readHead reads the chain head at the start of a write transaction. On PostgreSQL the row
 // is locked, so that writers on several nodes extend the chain one after another.
-func readHead(tx *sql.Tx, db *DB) (chainHead, error) {
+func readHead(tx *Tx) (chainHead, error) {
 	q := "SELECT seq, hash FROM audit_head WHERE id = 1"
-	if db.engine == Postgres {
+	if tx.db.engine == Postgres {
 		q += " FOR UPDATE"
 	}
 	var h chainHead
-	if err := tx.QueryRow(q).Scan(&h.seq, &h.hash); err != nil {
+	if err := tx.queryRow(q).Scan(&h.seq, &h.hash); err != nil {
 		return h, fmt.Errorf("store: read audit head: %w", err)
 	}
 	return h, nil
@@ -43,12 +42,11 @@ func (tx *Tx) appendEvents(head *chainHead) error {
 	if len(tx.events) == 0 {
 		return nil
 	}
-	q := tx.db.rebind(insertEvent)
 	now := tx.db.now().UTC().Truncate(1000) // microseconds: what both engines store
 	for _, e := range tx.events {
 		e.Seq, e.Time, e.PrevHash = head.seq+1, now, head.hash
 		e.Hash = eventHash(e)
-		_, err := tx.tx.Exec(q, e.Seq, micros(e.Time), e.Actor, e.TenantID, e.SubjectID, e.RecordID,
+		_, err := tx.exec(insertEvent, e.Seq, micros(e.Time), e.Actor, e.TenantID, e.SubjectID, e.RecordID,
 			e.Action, strings.Join(e.Fields, ","), e.Purpose, e.Source, e.PrevHash, e.Hash)
 		if err != nil {
 			return fmt.Errorf("store: append audit event: %w", err)
@@ -94,10 +92,10 @@ func (db *DB) auditOnly(ctx context.Context, events ...*skjold.AuditEvent) error
 	if len(events) == 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *Tx) error {
+	return db.enqueue(ctx, &job{plain: true, done: make(chan error, 1), fn: func(tx *Tx) error {
 		tx.events = append(tx.events, events...)
 		return nil
-	})
+	}})
 }
 
 const selectEvents = `SELECT seq, time, actor, tenant_id, subject_id, record_id, action, fields, purpose, source,

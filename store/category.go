@@ -49,6 +49,22 @@ func (db *DB) category(ctx context.Context, row func(context.Context, string, ..
 	return decodeCategory(def)
 }
 
+// cachedCategory is category on the reader pool, answered from the recent cache when it can
+// be. The category it returns is shared: it must not be modified.
+func (db *DB) cachedCategory(ctx context.Context, tenantID, name string) (*skjold.Category, error) {
+	key := tenantID + "/" + name
+	cat, gen, ok := db.categories.get(key)
+	if ok {
+		return cat, nil
+	}
+	cat, err := db.category(ctx, db.queryRow, tenantID, name)
+	if err != nil {
+		return nil, err
+	}
+	db.categories.put(key, cat, gen)
+	return cat, nil
+}
+
 func (tx *Tx) rowFunc(_ context.Context, q string, args ...any) *sql.Row {
 	return tx.queryRow(q, args...)
 }
@@ -93,6 +109,7 @@ func (db *DB) PutCategory(ctx context.Context, cat *skjold.Category) (bool, erro
 			string(def), micros(cat.UpdatedAt), c.TenantID, cat.Name)
 		return err
 	})
+	db.categories.clear() // the new definition applies on this node at once
 	return created, err
 }
 

@@ -34,12 +34,16 @@ type DB struct {
 	engine string
 	read   *sql.DB // concurrent readers
 	wdb    *sql.DB // the writer's connection(s)
-	keys   skjold.KeyService
-	now    func() time.Time
-	log    *slog.Logger
-	w      *writer
 
-	tenantKeys sync.Map // tenant id → skjold.TenantKey, unwrapped once per process
+	readStmts, writeStmts *stmtCache // SQLite only: see stmtCache
+	keys                  skjold.KeyService
+	now                   func() time.Time
+	log                   *slog.Logger
+	w                     *writer
+
+	tenantKeys sync.Map                 // tenant id → skjold.TenantKey, unwrapped once per process
+	tokens     recent[*skjold.Token]    // by secret hash: see Authenticate
+	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
 	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
 }
@@ -117,6 +121,7 @@ func (db *DB) openSQLite(path string) error {
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	db.read.SetConnMaxIdleTime(0)
+	db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.wdb)
 	return nil
 }
 
@@ -152,6 +157,8 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closeConns() error {
+	db.readStmts.close()
+	db.writeStmts.close()
 	err := db.read.Close()
 	if db.wdb != db.read {
 		err = errors.Join(err, db.wdb.Close())
@@ -183,10 +190,16 @@ func (db *DB) rebind(q string) string {
 
 // query and queryRow run a read on the reader pool.
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s := db.readStmts.prepare(q); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
 	return db.read.QueryContext(ctx, db.rebind(q), args...)
 }
 
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if s := db.readStmts.prepare(q); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
 	return db.read.QueryRowContext(ctx, db.rebind(q), args...)
 }
 

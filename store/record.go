@@ -42,29 +42,6 @@ func (r *recordRow) open(tk skjold.TenantKey) (*skjold.Record, skjold.SubjectKey
 		CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated)}, key, nil
 }
 
-// categoryCache memoises category reads within one call.
-type categoryCache struct {
-	db       *DB
-	ctx      context.Context
-	tenantID string
-	cats     map[string]*skjold.Category
-}
-
-func (cc *categoryCache) get(name string) (*skjold.Category, error) {
-	if c, ok := cc.cats[name]; ok {
-		return c, nil
-	}
-	c, err := cc.db.category(cc.ctx, cc.db.queryRow, cc.tenantID, name)
-	if err != nil {
-		return nil, err
-	}
-	if cc.cats == nil {
-		cc.cats = map[string]*skjold.Category{}
-	}
-	cc.cats[name] = c
-	return c, nil
-}
-
 // CreateRecord validates a record against its category and stores it sealed.
 func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 	c, err := skjold.TenantCaller(ctx)
@@ -77,7 +54,7 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 	if r.Category == skjold.SubjectCategory {
 		return skjold.FieldError("category", "reserved", "the subject category describes the profile; records use other categories")
 	}
-	cat, err := db.category(ctx, db.queryRow, c.TenantID, r.Category)
+	cat, err := db.cachedCategory(ctx, c.TenantID, r.Category)
 	if err != nil {
 		return err
 	}
@@ -179,7 +156,6 @@ func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args 
 	if err != nil {
 		return nil, err
 	}
-	cats := categoryCache{db: db, ctx: ctx, tenantID: c.TenantID}
 	recs := make([]*skjold.Record, 0, len(stored))
 	events := make([]*skjold.AuditEvent, 0, len(stored))
 	for _, row := range stored {
@@ -187,7 +163,7 @@ func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args 
 		if err != nil {
 			return nil, err
 		}
-		cat, err := cats.get(rec.Category)
+		cat, err := db.cachedCategory(ctx, c.TenantID, rec.Category)
 		if err != nil {
 			return nil, err
 		}

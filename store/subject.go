@@ -93,7 +93,7 @@ func (db *DB) tenantContext(ctx context.Context) (*skjold.Caller, skjold.TenantK
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	def, err := db.category(ctx, db.queryRow, c.TenantID, skjold.SubjectCategory)
+	def, err := db.cachedCategory(ctx, c.TenantID, skjold.SubjectCategory)
 	return c, tk, def, err
 }
 

@@ -126,6 +126,7 @@ func (db *DB) DestroyTenantKey(ctx context.Context, id string) error {
 		return nil
 	})
 	db.tenantKeys.Delete(id)
+	db.tokens.clear() // its tokens were revoked
 	return err
 }
 

@@ -87,18 +87,24 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*skjold.Token, e
 		return nil, unauthorized // refused before any query: malformed secrets cost nothing
 	}
 	defer db.timed("token.authenticate", time.Now()) // wall time: the injected clock may stand still
-	row := db.queryRow(ctx, selectTokens+" WHERE t.hash = ?", hashSecret(secret))
-	t, err := scanToken(row)
-	if err == sql.ErrNoRows {
-		return nil, unauthorized
-	} else if err != nil {
-		return nil, err
+	hash := hashSecret(secret)
+	t, gen, ok := db.tokens.get(string(hash))
+	if !ok {
+		var err error
+		t, err = scanToken(db.queryRow(ctx, selectTokens+" WHERE t.hash = ?", hash))
+		if err == sql.ErrNoRows {
+			return nil, unauthorized // not cached: a token created a moment later works at once
+		} else if err != nil {
+			return nil, err
+		}
+		db.tokens.put(string(hash), t, gen)
 	}
 	now := db.now()
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
 		return nil, unauthorized
 	}
-	return t, nil
+	cp := *t // the cached token stays as read
+	return &cp, nil
 }
 
 const selectTokens = `SELECT t.id, t.tenant_id, t.operator, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
@@ -157,7 +163,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string) error {
 	if !skjold.ValidID(id) {
 		return errNotFound("token")
 	}
-	return db.write(ctx, func(tx *Tx) error {
+	err := db.write(ctx, func(tx *Tx) error {
 		q, args := "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", []any{micros(db.now()), id}
 		if !c.Operator {
 			q, args = q+" AND tenant_id = ?", append(args, c.TenantID)
@@ -173,6 +179,8 @@ func (db *DB) RevokeToken(ctx context.Context, id string) error {
 			Fields: []string{"token:" + id}})
 		return nil
 	})
+	db.tokens.clear() // whatever the outcome: the token stops working on this node at once
+	return err
 }
 
 // CountOperatorTokens returns how many live operator tokens exist, so that the first start

@@ -27,15 +27,39 @@ type Tx struct {
 }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	if s := tx.stmt(q); s != nil {
+		return s.Exec(args...)
+	}
 	return tx.tx.Exec(tx.db.rebind(q), args...)
 }
 
 func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
+	if s := tx.stmt(q); s != nil {
+		return s.QueryRow(args...)
+	}
 	return tx.tx.QueryRow(tx.db.rebind(q), args...)
 }
 
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	if s := tx.stmt(q); s != nil {
+		return s.Query(args...)
+	}
 	return tx.tx.Query(tx.db.rebind(q), args...)
+}
+
+// stmt returns q's cached prepared statement bound to the transaction, or nil: then q runs
+// unprepared this time and is prepared after the transaction (see stmtCache.want).
+func (tx *Tx) stmt(q string) *sql.Stmt {
+	cache := tx.db.writeStmts
+	if cache == nil {
+		return nil
+	}
+	s := cache.get(q)
+	if s == nil {
+		cache.want(q)
+		return nil
+	}
+	return tx.tx.Stmt(s) // reuses the statement prepared on this connection
 }
 
 // audit queues an event; it is chained and inserted when the write succeeds.
@@ -54,6 +78,10 @@ func (tx *Tx) lockKeyring() error {
 type job struct {
 	fn   func(*Tx) error
 	done chan error
+	// plain marks a job with nothing of its own that can fail, such as appending the audit
+	// events of a read: it runs without a savepoint, and an error in it (which can only come
+	// from the database itself) fails the whole transaction.
+	plain bool
 }
 
 // writer runs every write of the process on one goroutine. Writes that arrive while a
@@ -65,6 +93,10 @@ type writer struct {
 	quit  chan struct{}
 	ended chan struct{}
 
+	// mu guards stopped: enqueue sends under a read lock, so that once stop has set stopped,
+	// no job can land in the channel after the writer's last drain and wait forever.
+	mu       sync.RWMutex
+	stopped  bool
 	stopOnce sync.Once
 }
 
@@ -75,19 +107,33 @@ func startWriter(db *DB) *writer {
 }
 
 func (w *writer) stop() {
-	w.stopOnce.Do(func() { close(w.quit) })
+	w.stopOnce.Do(func() {
+		w.mu.Lock()
+		w.stopped = true
+		w.mu.Unlock()
+		close(w.quit)
+	})
 	<-w.ended
 }
 
 // write runs fn in a write transaction and returns once that transaction is durably
 // committed (or failed). fn's audit events are committed with it, or not at all.
 func (db *DB) write(ctx context.Context, fn func(*Tx) error) error {
-	j := &job{fn: fn, done: make(chan error, 1)}
-	select {
-	case db.w.jobs <- j:
-	case <-db.w.quit:
+	return db.enqueue(ctx, &job{fn: fn, done: make(chan error, 1)})
+}
+
+func (db *DB) enqueue(ctx context.Context, j *job) error {
+	w := db.w
+	w.mu.RLock()
+	if w.stopped {
+		w.mu.RUnlock()
 		return skjold.Errorf(skjold.EUNAVAILABLE, "the server is shutting down")
+	}
+	select { // the writer runs until stopped is set, so a full channel drains
+	case w.jobs <- j:
+		w.mu.RUnlock()
 	case <-ctx.Done():
+		w.mu.RUnlock()
 		return ctx.Err()
 	}
 	// Once queued, the write may commit: wait for its outcome even if ctx ends, so that a
@@ -101,6 +147,7 @@ func (w *writer) loop() {
 		select {
 		case j := <-w.jobs:
 			w.commit(w.collect(j))
+			w.db.writeStmts.prepareWanted() // the connection is free between transactions
 		case <-w.quit:
 			for { // commit what was queued before the stop
 				select {
@@ -153,19 +200,19 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 		return nil, false, fmt.Errorf("store: begin write: %w", err)
 	}
 	defer sqlTx.Rollback()
-	head, err := readHead(sqlTx, db)
+	head, err := readHead(&Tx{tx: sqlTx, db: db})
 	if err != nil {
 		return nil, false, err
 	}
 	errs = make([]error, len(batch))
 	for i, j := range batch {
 		var jobErased bool
-		if errs[i], jobErased, err = w.runJob(sqlTx, &head, j, len(batch) > 1); err != nil {
+		if errs[i], jobErased, err = w.runJob(sqlTx, &head, j, len(batch) > 1 && !j.plain); err != nil {
 			return nil, false, err
 		}
 		erased = erased || jobErased
 	}
-	if _, err := sqlTx.Exec(db.rebind("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1"), head.seq, head.hash); err != nil {
+	if _, err := (&Tx{tx: sqlTx, db: db}).exec("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", head.seq, head.hash); err != nil {
 		return nil, false, fmt.Errorf("store: update audit head: %w", err)
 	}
 	if err := sqlTx.Commit(); err != nil {
@@ -198,7 +245,7 @@ func (w *writer) afterErasure() {
 func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) (error, bool, error) {
 	tx := &Tx{tx: sqlTx, db: w.db}
 	if savepoint {
-		if _, err := sqlTx.Exec("SAVEPOINT job"); err != nil {
+		if _, err := tx.exec("SAVEPOINT job"); err != nil {
 			return nil, false, fmt.Errorf("store: savepoint: %w", err)
 		}
 	}
@@ -209,18 +256,18 @@ func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) 
 	}
 	switch {
 	case err == nil && savepoint:
-		_, rerr := sqlTx.Exec("RELEASE SAVEPOINT job")
+		_, rerr := tx.exec("RELEASE SAVEPOINT job")
 		return nil, tx.erased, rerr
 	case err == nil:
 		return nil, tx.erased, nil
 	case !savepoint:
-		return nil, false, err // a lone job fails its transaction: nothing else is in it
+		return nil, false, err // without a savepoint, the failure spoils the transaction
 	}
 	*head = saved
-	if _, rerr := sqlTx.Exec("ROLLBACK TO SAVEPOINT job"); rerr != nil {
+	if _, rerr := tx.exec("ROLLBACK TO SAVEPOINT job"); rerr != nil {
 		return nil, false, errors.Join(err, rerr)
 	}
-	_, rerr := sqlTx.Exec("RELEASE SAVEPOINT job")
+	_, rerr := tx.exec("RELEASE SAVEPOINT job")
 	return err, false, rerr
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/store"
@@ -25,6 +26,7 @@ func TestConcurrency(t *testing.T, h Harness) {
 	t.Run("Mixed", func(t *testing.T) { testConcurrentMix(t, h) })
 	t.Run("Conflicts", func(t *testing.T) { testConcurrentConflicts(t, h) })
 	t.Run("TwoHandles", func(t *testing.T) { testTwoHandles(t, h) })
+	t.Run("WritesDuringClose", func(t *testing.T) { testWritesDuringClose(t, h) })
 }
 
 func testConcurrentMix(t *testing.T, h Harness) {
@@ -193,5 +195,55 @@ func testTwoHandles(t *testing.T, h Harness) {
 		if want := int64(2 * goroutines * ops * 2); rep.Length-base != want {
 			t.Errorf("the audit chain grew by %d events, want %d", rep.Length-base, want)
 		}
+	}
+}
+
+// testWritesDuringClose closes a store while writers keep writing: every write either
+// succeeds or is refused as unavailable, and none waits forever for a writer that has gone.
+func testWritesDuringClose(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	tn := e.newTenant("Tenant A")
+	db := h.Reopen(t, e.db, e.keys, e.clock.Now)
+	ctx := e.as(tn, "")
+	const goroutines = 8
+	var written, refused atomic.Int64
+	errs := make(chan error, goroutines)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for { // until the close refuses a write
+				err := db.CreateSubject(ctx, &skjold.Subject{Name: "Anna"})
+				switch {
+				case err == nil:
+					written.Add(1)
+				case skjold.ErrorCode(err) == skjold.EUNAVAILABLE:
+					refused.Add(1)
+					return
+				default:
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	must(t, db.Close())
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("writes still waiting 30 s after the store closed")
+	}
+	close(errs)
+	for err := range errs {
+		t.Errorf("a write during Close failed with %v, want success or %s", err, skjold.EUNAVAILABLE)
+	}
+	if refused.Load() != goroutines || written.Load() == 0 {
+		t.Errorf("%d writes refused and %d written, want one refusal per writer after some writes", refused.Load(), written.Load())
+	}
+	// Every write acknowledged before the close is in the database.
+	if got := e.rawCount(e.raw(), "SELECT COUNT(*) FROM subjects WHERE tenant_id = ?", tn.ID); int64(got) != written.Load() {
+		t.Errorf("%d subjects stored, %d writes acknowledged", got, written.Load())
 	}
 }

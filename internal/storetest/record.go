@@ -43,6 +43,7 @@ func TestRecords(t *testing.T, h Harness) {
 	t.Run("Refused", func(t *testing.T) { testRecordRefused(t, h) })
 	t.Run("UpdateMerge", func(t *testing.T) { testRecordUpdate(t, h) })
 	t.Run("PurposeBound", func(t *testing.T) { testRecordPurposeBound(t, h) })
+	t.Run("PurposeBindingChange", func(t *testing.T) { testPurposeBindingChange(t, h) })
 	t.Run("FindRecords", func(t *testing.T) { testFindRecords(t, h) })
 	t.Run("Delete", func(t *testing.T) { testRecordDelete(t, h) })
 	t.Run("ErasedSubject", func(t *testing.T) { testRecordsOfErasedSubject(t, h) })
@@ -340,5 +341,35 @@ func testRecordCallers(t *testing.T, h Harness) {
 		_, err = e.db.UpdateRecord(ctx, r.ID, map[string]any{"notes": "x"})
 		wantCode(t, err, code)
 		wantCode(t, e.db.DeleteRecord(ctx, r.ID), code)
+	}
+}
+
+// testPurposeBindingChange makes a field purpose-bound just after a read: the next read must
+// withhold it, however the store caches category definitions.
+func testPurposeBindingChange(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	tn := e.newTenant("Tenant A")
+	ctx := e.as(tn, "")
+	s := e.newSubject(ctx, anna())
+	r := e.newRecord(ctx, s.ID, "travel_booking", map[string]any{"booking_reference": "NL-4711",
+		"kind": "flight", "departure_date": "2027-02-14", "destination": "Tromsø"})
+	got, err := e.db.FindRecordByID(ctx, r.ID)
+	must(t, err)
+	if len(got.Withheld) != 0 {
+		t.Fatalf("before the change, withheld %v", got.Withheld)
+	}
+	cat, err := e.db.FindCategory(ctx, "travel_booking")
+	must(t, err)
+	for i := range cat.Fields {
+		if cat.Fields[i].Name == "destination" {
+			cat.Fields[i].Purposes = []string{"debt_collection"}
+		}
+	}
+	_, err = e.db.PutCategory(ctx, cat)
+	must(t, err)
+	got, err = e.db.FindRecordByID(ctx, r.ID)
+	must(t, err)
+	if _, has := got.Data["destination"]; has || !slices.Equal(got.Withheld, []string{"destination"}) {
+		t.Errorf("after making destination purpose-bound, a read without the purpose returned %v, withheld %v", got.Data, got.Withheld)
 	}
 }

@@ -53,6 +53,30 @@ func TestTokens(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("RevokedOnAnotherNode", func(t *testing.T) {
+		// A token revoked through one node stops working there at once, and on another
+		// node sharing the database within a second (what that node may cache).
+		e := newEnv(t, h)
+		tn := e.newTenant("Fjord Travel AS")
+		other := h.Reopen(t, e.db, e.keys, e.clock.Now)
+		_, err := other.Authenticate(t.Context(), tn.token.Secret)
+		must(t, err)
+		must(t, e.db.RevokeToken(e.as(tn, ""), tn.token.ID))
+		_, err = e.db.Authenticate(t.Context(), tn.token.Secret)
+		wantCode(t, err, skjold.EUNAUTHORIZED)
+		deadline := time.Now().Add(5 * time.Second) // generous: the bound is one second
+		for {
+			if _, err = other.Authenticate(t.Context(), tn.token.Secret); err != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the other node still accepts the revoked token after 5 s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		wantCode(t, err, skjold.EUNAUTHORIZED)
+	})
+
 	t.Run("SecretNotStored", func(t *testing.T) {
 		e := newEnv(t, h)
 		tn := e.newTenant("Fjord Travel AS")
