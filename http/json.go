@@ -8,6 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/skjold-project/skjold"
@@ -52,8 +55,104 @@ func decodeJSON(body []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return skjold.Errorf(skjold.EINVALID, "the request body holds more than one JSON value")
 	}
-	return nil
+	walk := json.NewDecoder(bytes.NewReader(body))
+	walk.UseNumber() // as above: a number too large for a float64 is the caller's to judge
+	return exactKeys(walk, reflect.TypeOf(v), "")
 }
+
+// exactKeys walks the JSON value in dec beside t, the Go type it was decoded into, and
+// refuses what encoding/json lets through: a key that matches a field only when case is
+// ignored ("NAME" for "name"), and a key given twice in one object (encoding/json keeps the
+// last, where another parser might keep the first). t is nil where any value is allowed.
+func exactKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return skjold.Errorf(skjold.EINVALID, "the request body is not valid JSON for this request")
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		var elem reflect.Type // the type of every value, for a map
+		switch {
+		case t == nil:
+		case t.Kind() == reflect.Struct:
+			fields = jsonFields(t)
+		case t.Kind() == reflect.Map:
+			elem = t.Elem()
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return skjold.Errorf(skjold.EINVALID, "the request body is not valid JSON for this request")
+			}
+			key := tok.(string)
+			name := key
+			if path != "" {
+				name = path + "." + key
+			}
+			if seen[key] {
+				return &skjold.Error{Code: skjold.EINVALID, Field: name, Rule: "duplicate",
+					Message: fmt.Sprintf("field %q appears more than once", name)}
+			}
+			seen[key] = true
+			ft := elem
+			if fields != nil {
+				var ok bool
+				if ft, ok = fields[key]; !ok {
+					return &skjold.Error{Code: skjold.EINVALID, Field: name, Rule: "unknown",
+						Message: fmt.Sprintf("unknown field %q (field names are case-sensitive)", name)}
+				}
+			}
+			if err := exactKeys(dec, ft, name); err != nil {
+				return err
+			}
+		}
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := exactKeys(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil // a scalar
+	}
+	_, err = dec.Token() // the closing delimiter
+	return err
+}
+
+// jsonFields returns a struct's JSON field names with their types, as encoding/json names
+// them (tag name, else the Go name; embedded structs flattened).
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := map[string]reflect.Type{}
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || (f.Anonymous && f.Type.Kind() == reflect.Struct) {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		m[name] = f.Type
+	}
+	fieldCache.Store(t, m)
+	return m
+}
+
+var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
 
 // jsonError turns a decoding error into a message that names the place, never the value.
 func jsonError(err error) error {

@@ -27,6 +27,9 @@ var badBodies = []badBody{
 	{"only spaces", "  \n", 400, skjold.EINVALID, ""},
 	{"unknown field", `{"nickname_x":"Ann"}`, 400, skjold.EINVALID, "nickname_x"},
 	{"unknown nested field", `{"fields":[{"nme":"x"}]}`, 400, skjold.EINVALID, ""},
+	{"field name in another case", `{"NAME":"Ann"}`, 400, skjold.EINVALID, "NAME"},
+	{"field given twice", `{"name":"Ann","name":"Bo"}`, 400, skjold.EINVALID, ""},
+	{"data key given twice", `{"data":{"city":"Oslo","city":"Bergen"}}`, 400, skjold.EINVALID, ""},
 	{"invalid UTF-8", "{\"name\":\"\xff\xfe\"}", 400, skjold.EINVALID, ""},
 	{"invalid UTF-8 in a key", "{\"\xc3\x28\":1}", 400, skjold.EINVALID, ""},
 	{"array", `[]`, 400, skjold.EINVALID, ""},
@@ -176,4 +179,37 @@ func FuzzDecodeJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeExactKeys checks the errors exactKeys gives, down to nested objects and arrays.
+func TestDecodeExactKeys(t *testing.T) {
+	type inner struct {
+		Name string `json:"name"`
+	}
+	type outer struct {
+		Title  string         `json:"title"`
+		Items  []inner        `json:"items"`
+		Data   map[string]any `json:"data"`
+		Nested *inner         `json:"nested"`
+	}
+	for _, c := range []struct{ body, field, rule string }{
+		{`{"Title":"x"}`, "Title", "unknown"},
+		{`{"items":[{"name":"a"},{"NAME":"b"}]}`, "items[1].NAME", "unknown"},
+		{`{"nested":{"Name":"a"}}`, "nested.Name", "unknown"},
+		{`{"title":"a","title":"b"}`, "title", "duplicate"},
+		{`{"data":{"x":{"y":1,"y":2}}}`, "data.x.y", "duplicate"},
+		{`{"items":[{"name":"a","name":"b"}]}`, "items[0].name", "duplicate"},
+	} {
+		var v outer
+		err := decodeJSON([]byte(c.body), &v)
+		var e *skjold.Error
+		if !errors.As(err, &e) || e.Code != skjold.EINVALID || e.Field != c.field || e.Rule != c.rule {
+			t.Errorf("decodeJSON(%s) = %v, want field %q rule %q", c.body, err, c.field, c.rule)
+		}
+	}
+	// Keys that differ from each other only in case are different keys of a free map.
+	var v outer
+	if err := decodeJSON([]byte(`{"title":"t","items":[{"name":"a"}],"data":{"City":1,"city":2},"nested":{"name":"n"}}`), &v); err != nil {
+		t.Errorf("a body with exact keys was refused: %v", err)
+	}
 }
