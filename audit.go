@@ -31,6 +31,22 @@ type AuditFilter struct {
 	Limit     int
 }
 
+// Normalize sets the default limit and checks the filter, naming the field at fault.
+func (f *AuditFilter) Normalize() error {
+	if f.Limit == 0 {
+		f.Limit = DefaultPageLimit
+	}
+	switch {
+	case f.Limit < 0 || f.Limit > MaxPageLimit:
+		return FieldError("limit", "range", "limit must be between 1 and %d", MaxPageLimit)
+	case f.After < 0:
+		return FieldError("after", "range", "after must be a sequence number, 0 or more")
+	case f.SubjectID != "" && !ValidID(f.SubjectID):
+		return FieldError("subject_id", "id", "subject_id must be an id")
+	}
+	return nil
+}
+
 // ChainReport sums up a verified audit chain.
 type ChainReport struct {
 	Length int64  // number of events

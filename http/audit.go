@@ -26,8 +26,9 @@ func (s *Server) handleAuditList() http.Handler {
 				return
 			}
 		}
-		if f.Limit == 0 {
-			f.Limit = skjold.DefaultPageLimit // as the store does, so that a full page gets its cursor
+		if err := f.Normalize(); err != nil { // here too, so that a full page gets its cursor
+			fail(w, r, s.log, err)
+			return
 		}
 		events, err := s.svc.Audit.FindAuditEvents(r.Context(), f)
 		if err != nil {

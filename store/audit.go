@@ -120,11 +120,8 @@ func (db *DB) FindAuditEvents(ctx context.Context, f skjold.AuditFilter) ([]*skj
 	if c == nil {
 		return nil, skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
 	}
-	if f.Limit == 0 {
-		f.Limit = skjold.DefaultPageLimit
-	}
-	if f.Limit < 0 || f.Limit > skjold.MaxPageLimit || f.After < 0 || (f.SubjectID != "" && !skjold.ValidID(f.SubjectID)) {
-		return nil, skjold.Errorf(skjold.EINVALID, "limit must be 1 to %d, after a sequence number, subject_id an id", skjold.MaxPageLimit)
+	if err := f.Normalize(); err != nil {
+		return nil, err
 	}
 	q, args := selectEvents+" WHERE seq > ?", []any{f.After}
 	if !c.Operator {

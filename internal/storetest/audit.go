@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -231,9 +232,14 @@ func testAuditFilter(t *testing.T, h Harness) {
 	if !increasing {
 		t.Errorf("paged sequence numbers %v, want at least 5, each once, in order", seqs)
 	}
-	for _, bad := range []skjold.AuditFilter{{Limit: -1}, {Limit: skjold.MaxPageLimit + 1}, {After: -1}, {SubjectID: "x"}} {
+	for field, bad := range map[string]skjold.AuditFilter{"limit": {Limit: -1}, "limit ": {Limit: skjold.MaxPageLimit + 1},
+		"after": {After: -1}, "subject_id": {SubjectID: "x"}} {
 		_, err := e.db.FindAuditEvents(ctx, bad)
 		wantCode(t, err, skjold.EINVALID)
+		var se *skjold.Error
+		if errors.As(err, &se) && se.Field != strings.TrimSpace(field) {
+			t.Errorf("FindAuditEvents(%+v) error names field %q, want %q", bad, se.Field, strings.TrimSpace(field))
+		}
 	}
 	_, err := e.db.FindAuditEvents(t.Context(), skjold.AuditFilter{})
 	wantCode(t, err, skjold.EUNAUTHORIZED)
