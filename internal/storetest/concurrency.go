@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,7 +200,9 @@ func testTwoHandles(t *testing.T, h Harness) {
 }
 
 // testWritesDuringClose closes a store while writers keep writing: every write either
-// succeeds or is refused as unavailable, and none waits forever for a writer that has gone.
+// succeeds or, once the close has begun, fails (refused as unavailable by the stopped writer,
+// or by the closed connections of the reads a write starts with); none waits forever for a
+// writer that has gone, and every acknowledged write is stored.
 func testWritesDuringClose(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	tn := e.newTenant("Tenant A")
@@ -207,26 +210,32 @@ func testWritesDuringClose(t *testing.T, h Harness) {
 	ctx := e.as(tn, "")
 	const goroutines = 8
 	var written, refused atomic.Int64
+	var closing atomic.Bool
 	errs := make(chan error, goroutines)
 	var wg sync.WaitGroup
 	for range goroutines {
 		wg.Go(func() {
-			for { // until the close refuses a write
+			for { // until the close stops this writer
 				err := db.CreateSubject(ctx, &skjold.Subject{Name: "Anna"})
 				switch {
 				case err == nil:
 					written.Add(1)
+					continue
+				case !closing.Load():
+					errs <- fmt.Errorf("before the close: %w", err)
 				case skjold.ErrorCode(err) == skjold.EUNAVAILABLE:
 					refused.Add(1)
-					return
-				default:
+				case !strings.Contains(err.Error(), "database is closed"):
 					errs <- err
-					return
 				}
+				return
 			}
 		})
 	}
-	time.Sleep(20 * time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); written.Load() < goroutines && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	closing.Store(true)
 	must(t, db.Close())
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -237,11 +246,12 @@ func testWritesDuringClose(t *testing.T, h Harness) {
 	}
 	close(errs)
 	for err := range errs {
-		t.Errorf("a write during Close failed with %v, want success or %s", err, skjold.EUNAVAILABLE)
+		t.Errorf("a write failed with %v, want success, or %s or a closed database once the close began", err, skjold.EUNAVAILABLE)
 	}
-	if refused.Load() != goroutines || written.Load() == 0 {
-		t.Errorf("%d writes refused and %d written, want one refusal per writer after some writes", refused.Load(), written.Load())
+	if written.Load() < goroutines {
+		t.Errorf("only %d writes succeeded before the close", written.Load())
 	}
+	t.Logf("%d writes stored, %d refused as unavailable, the rest stopped by closed connections", written.Load(), refused.Load())
 	// Every write acknowledged before the close is in the database.
 	if got := e.rawCount(e.raw(), "SELECT COUNT(*) FROM subjects WHERE tenant_id = ?", tn.ID); int64(got) != written.Load() {
 		t.Errorf("%d subjects stored, %d writes acknowledged", got, written.Load())
