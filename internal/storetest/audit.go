@@ -232,13 +232,20 @@ func testAuditFilter(t *testing.T, h Harness) {
 	if !increasing {
 		t.Errorf("paged sequence numbers %v, want at least 5, each once, in order", seqs)
 	}
-	for field, bad := range map[string]skjold.AuditFilter{"limit": {Limit: -1}, "limit ": {Limit: skjold.MaxPageLimit + 1},
-		"after": {After: -1}, "subject_id": {SubjectID: "x"}} {
-		_, err := e.db.FindAuditEvents(ctx, bad)
+	for _, c := range []struct {
+		filter skjold.AuditFilter
+		field  string
+	}{
+		{skjold.AuditFilter{Limit: -1}, "limit"},
+		{skjold.AuditFilter{Limit: skjold.MaxPageLimit + 1}, "limit"},
+		{skjold.AuditFilter{After: -1}, "after"},
+		{skjold.AuditFilter{SubjectID: "x"}, "subject_id"},
+	} {
+		_, err := e.db.FindAuditEvents(ctx, c.filter)
 		wantCode(t, err, skjold.EINVALID)
 		var se *skjold.Error
-		if errors.As(err, &se) && se.Field != strings.TrimSpace(field) {
-			t.Errorf("FindAuditEvents(%+v) error names field %q, want %q", bad, se.Field, strings.TrimSpace(field))
+		if errors.As(err, &se) && se.Field != c.field {
+			t.Errorf("FindAuditEvents(%+v) error names field %q, want %q", c.filter, se.Field, c.field)
 		}
 	}
 	_, err := e.db.FindAuditEvents(t.Context(), skjold.AuditFilter{})
