@@ -9,27 +9,32 @@ import (
 const (
 	ScopeRead  = "read"  // read subjects, records and categories
 	ScopeWrite = "write" // create, change and delete subjects and records
-	ScopeAdmin = "admin" // change categories, manage the tenant's tokens
-	ScopeAudit = "audit" // read the tenant's audit events
+	ScopeAdmin  = "admin"  // change categories and settings, manage the tenant's users and tokens
+	ScopeAudit  = "audit"  // read the tenant's audit events
+	ScopeExport = "export" // bulk reads and exports of the tenant's data [B16]
 )
 
-// AllScopes lists every scope a tenant token can hold.
-var AllScopes = []string{ScopeAdmin, ScopeAudit, ScopeRead, ScopeWrite}
+// AllScopes lists every scope a tenant token or profile can hold.
+var AllScopes = []string{ScopeAdmin, ScopeAudit, ScopeExport, ScopeRead, ScopeWrite}
 
 // Caller is who is acting, from where and why. It travels in the context so that every store
 // method can scope its queries to the caller's tenant and write the audit event itself.
 type Caller struct {
-	Actor    string   // audit identity, e.g. "token:0193…" or "cli"
-	TenantID string   // the tenant the caller acts in; "" for operator callers
-	Operator bool     // an operator (the business running Skjold), not a tenant
-	Scopes   []string // what the caller may do within its tenant
-	Source   string   // client address, for the audit
-	Purpose  string   // the purpose the caller stated for this request, if any
+	Actor     string   // audit identity, e.g. "token:0193…", "user:0193…" or "cli"
+	TenantID  string   // the tenant the caller acts in; "" for operator callers
+	Operator  bool     // an operator (the business running Skjold), not a tenant
+	Scopes    []string // what the caller may do: tenant scopes, or operator scopes
+	Source    string   // client address, for the audit
+	Purpose   string   // the purpose the caller stated for this request, if any
+	UserID    string   // the logged-in user, if the caller is a person ("" for tokens)
+	Role      string   // the user's role, for the access-rights hierarchy
+	SessionID string   // the session the user acts through, if any
 }
 
-// Can reports whether the caller holds scope. Operator callers hold no tenant scopes.
+// Can reports whether the caller holds scope. Tenant and operator scopes have distinct
+// names, so an operator caller never holds a tenant scope.
 func (c *Caller) Can(scope string) bool {
-	return c != nil && !c.Operator && slices.Contains(c.Scopes, scope)
+	return c != nil && slices.Contains(c.Scopes, scope)
 }
 
 type callerKey struct{}

@@ -19,6 +19,7 @@ const (
 	ENOTFOUND     = "not_found"    // no such object, or not visible to this caller
 	EUNAUTHORIZED = "unauthorized" // no valid credentials
 	ETOOLARGE     = "too_large"    // the request body is over the size limit
+	ETOOMANY      = "too_many"     // too many attempts or requests; wait and try again
 	EUNAVAILABLE  = "unavailable"  // shutting down or overloaded; try again
 	EUNSUPPORTED  = "unsupported"  // the media type or method is not supported
 )

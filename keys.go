@@ -17,6 +17,15 @@ type KeyService interface {
 
 	// PrimaryKeyID returns the id of the master key that new wraps use.
 	PrimaryKeyID() string
+
+	// SealSecret seals a small secret that belongs to no tenant (a staff member's TOTP
+	// seed) under the primary master key, bound to label and id, and returns the id of the
+	// master key used, to be stored beside it.
+	SealSecret(label, id string, plaintext []byte) (masterKeyID string, sealed []byte, err error)
+
+	// OpenSecret reverses SealSecret. It returns EINTERNAL when the master key id is unknown
+	// or the sealed secret does not authenticate for label and id.
+	OpenSecret(label, id, masterKeyID string, sealed []byte) ([]byte, error)
 }
 
 // TenantKey is one tenant's unwrapped key. Destroying its wrapped form destroys every

@@ -21,6 +21,7 @@ var statuses = map[string]int{
 	skjold.ENOTFOUND:     http.StatusNotFound,
 	skjold.EUNAUTHORIZED: http.StatusUnauthorized,
 	skjold.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	skjold.ETOOMANY:      http.StatusTooManyRequests,
 	skjold.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	skjold.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 }

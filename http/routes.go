@@ -2,39 +2,67 @@ package http
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/skjold-project/skjold"
 )
 
-// perm is what a route needs: nothing (public), a tenant token holding a scope, an operator
-// token, or either of the last two.
+// perm is what a route needs: nothing (public); or a caller holding a tenant scope or an
+// operator scope (either or both may be set); or any logged-in user (self). stages lists
+// the session stages besides StageActive in which the route may be called: the steps of
+// logging in.
 type perm struct {
-	public   bool
-	scope    string // a tenant token with this scope may call the route
-	operator bool   // an operator token may call the route
+	public bool
+	scope  string // a tenant caller (token or user) with this scope may call the route
+	op     string // an operator caller with this operator scope may call the route
+	self   bool   // any logged-in user may call the route, for its own account
+	stages []string
 }
 
 var (
-	public       = perm{public: true}
-	operatorOnly = perm{operator: true}
+	public = perm{public: true}
+	// self routes act on the caller's own account; in the login stages only the step
+	// itself (and logging out, and looking at the session) is open.
+	self     = perm{self: true}
+	anyStage = perm{self: true, stages: []string{skjold.StageSecondFactor, skjold.StageChangePassword,
+		skjold.StageEnrolTwoFactor, skjold.StageLocked}}
 )
 
-func tenant(scope string) perm           { return perm{scope: scope} }
-func tenantOrOperator(scope string) perm { return perm{scope: scope, operator: true} }
+func tenant(scope string) perm          { return perm{scope: scope} }
+func operator(scope string) perm        { return perm{op: scope} }
+func either(scope, opScope string) perm { return perm{scope: scope, op: opScope} }
+func stage(stages ...string) perm       { return perm{self: true, stages: stages} }
 
-// allows returns nil when tok may call a route needing p, and EFORBIDDEN otherwise.
-func (p perm) allows(tok *skjold.Token) error {
+// allows returns nil when c may call a route needing p, and EFORBIDDEN otherwise.
+func (p perm) allows(c *skjold.Caller) error {
 	switch {
-	case tok.Operator && p.operator:
+	case p.self && c.UserID != "":
 		return nil
-	case tok.Operator:
-		return skjold.Errorf(skjold.EFORBIDDEN, "operator tokens cannot call this route: it needs a tenant token")
+	case p.self && p.scope == "" && p.op == "":
+		return skjold.Errorf(skjold.EFORBIDDEN, "this route needs a logged-in user, not an API token")
+	case c.Operator && p.op == "":
+		return skjold.Errorf(skjold.EFORBIDDEN, "operators cannot call this route: it needs a tenant's user or token")
+	case c.Operator && !c.Can(p.op):
+		return skjold.Errorf(skjold.EFORBIDDEN, "this needs the %q permission", p.op)
+	case c.Operator:
+		return nil
 	case p.scope == "":
-		return skjold.Errorf(skjold.EFORBIDDEN, "this route needs an operator token")
-	case !(&skjold.Caller{Scopes: tok.Scopes}).Can(p.scope):
-		return skjold.Errorf(skjold.EFORBIDDEN, "this token lacks the %q scope", p.scope)
+		return skjold.Errorf(skjold.EFORBIDDEN, "this route is for operators")
+	case !c.Can(p.scope):
+		return skjold.Errorf(skjold.EFORBIDDEN, "this needs the %q scope", p.scope)
 	}
 	return nil
+}
+
+// allowsStage returns nil when a session in stage st may call a route needing p.
+func (p perm) allowsStage(st string) error {
+	if st == skjold.StageActive || slices.Contains(p.stages, st) {
+		return nil
+	}
+	if st == skjold.StageLocked {
+		return skjold.Errorf(skjold.EUNAUTHORIZED, "the session is locked after inactivity: unlock it with your password")
+	}
+	return skjold.Errorf(skjold.EFORBIDDEN, "finish logging in first: this session's next step is %s", st)
 }
 
 type route struct {
@@ -45,36 +73,62 @@ type route struct {
 
 // routes is the whole API surface, each route with the permission it needs.
 func (s *Server) routes() []route {
+	const (
+		read, write, admin, audit = skjold.ScopeRead, skjold.ScopeWrite, skjold.ScopeAdmin, skjold.ScopeAudit
+		opRead, opManage, opStaff = skjold.ScopeOperatorRead, skjold.ScopeOperatorManage, skjold.ScopeOperatorStaff
+	)
 	return []route{
 		{"GET /healthz", public, s.handleHealth()},
 		{"GET /api/v1/openapi.json", public, s.handleOpenAPI()},
-		{"GET /metrics", operatorOnly, s.metrics.handler()},
+		{"GET /metrics", operator(opRead), s.metrics.handler()},
 
-		{"POST /api/v1/tenants", operatorOnly, s.handleTenantCreate()},
-		{"GET /api/v1/tenants", operatorOnly, s.handleTenantList()},
-		{"GET /api/v1/tenants/{id}", operatorOnly, s.handleTenantGet()},
+		{"POST /api/v1/auth/login", public, s.handleLogin()},
+		{"POST /api/v1/auth/logout", anyStage, s.handleLogout()},
+		{"GET /api/v1/auth/session", anyStage, s.handleSessionGet()},
+		{"POST /api/v1/auth/second-factor", stage(skjold.StageSecondFactor), s.handleSecondFactor()},
+		{"POST /api/v1/auth/unlock", stage(skjold.StageLocked), s.handleUnlock()},
+		{"POST /api/v1/auth/password", stage(skjold.StageChangePassword, skjold.StageEnrolTwoFactor), s.handlePasswordChange()},
+		{"POST /api/v1/auth/two-factor", stage(skjold.StageEnrolTwoFactor), s.handleTwoFactorBegin()},
+		{"POST /api/v1/auth/two-factor/confirm", stage(skjold.StageEnrolTwoFactor), s.handleTwoFactorConfirm()},
+		{"POST /api/v1/auth/reset", public, s.handleResetRequest()},
+		{"POST /api/v1/auth/reset/complete", public, s.handleResetComplete()},
+		{"GET /api/v1/sessions", self, s.handleSessionList()},
+		{"DELETE /api/v1/sessions/{id}", self, s.handleSessionRevoke()},
 
-		{"POST /api/v1/tokens", tenantOrOperator(skjold.ScopeAdmin), s.handleTokenCreate()},
-		{"GET /api/v1/tokens", tenantOrOperator(skjold.ScopeAdmin), s.handleTokenList()},
-		{"DELETE /api/v1/tokens/{id}", tenantOrOperator(skjold.ScopeAdmin), s.handleTokenRevoke()},
+		{"POST /api/v1/users", either(admin, opStaff), s.handleUserCreate()},
+		{"GET /api/v1/users", either(admin, opStaff), s.handleUserList()},
+		{"GET /api/v1/users/{id}", either(admin, opStaff), s.handleUserGet()},
+		{"PATCH /api/v1/users/{id}", either(admin, opStaff), s.handleUserUpdate()},
+		{"POST /api/v1/users/{id}/suspend", either(admin, opStaff), s.handleUserSuspend(true)},
+		{"POST /api/v1/users/{id}/resume", either(admin, opStaff), s.handleUserSuspend(false)},
+		{"GET /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsGet()},
+		{"PUT /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsPut()},
 
-		{"GET /api/v1/categories", tenant(skjold.ScopeRead), s.handleCategoryList()},
-		{"GET /api/v1/categories/{name}", tenant(skjold.ScopeRead), s.handleCategoryGet()},
-		{"PUT /api/v1/categories/{name}", tenant(skjold.ScopeAdmin), s.handleCategoryPut()},
+		{"POST /api/v1/tenants", operator(opManage), s.handleTenantCreate()},
+		{"GET /api/v1/tenants", operator(opRead), s.handleTenantList()},
+		{"GET /api/v1/tenants/{id}", operator(opRead), s.handleTenantGet()},
 
-		{"POST /api/v1/subjects", tenant(skjold.ScopeWrite), s.handleSubjectCreate()},
-		{"GET /api/v1/subjects", tenant(skjold.ScopeRead), s.handleSubjectList()},
-		{"GET /api/v1/subjects/{id}", tenant(skjold.ScopeRead), s.handleSubjectGet()},
-		{"PATCH /api/v1/subjects/{id}", tenant(skjold.ScopeWrite), s.handleSubjectUpdate()},
-		{"DELETE /api/v1/subjects/{id}", tenant(skjold.ScopeWrite), s.handleSubjectDelete()},
+		{"POST /api/v1/tokens", either(admin, opManage), s.handleTokenCreate()},
+		{"GET /api/v1/tokens", either(admin, opManage), s.handleTokenList()},
+		{"DELETE /api/v1/tokens/{id}", either(admin, opManage), s.handleTokenRevoke()},
 
-		{"POST /api/v1/subjects/{id}/records", tenant(skjold.ScopeWrite), s.handleRecordCreate()},
-		{"GET /api/v1/subjects/{id}/records", tenant(skjold.ScopeRead), s.handleRecordList()},
-		{"GET /api/v1/records/{id}", tenant(skjold.ScopeRead), s.handleRecordGet()},
-		{"PATCH /api/v1/records/{id}", tenant(skjold.ScopeWrite), s.handleRecordUpdate()},
-		{"DELETE /api/v1/records/{id}", tenant(skjold.ScopeWrite), s.handleRecordDelete()},
+		{"GET /api/v1/categories", tenant(read), s.handleCategoryList()},
+		{"GET /api/v1/categories/{name}", tenant(read), s.handleCategoryGet()},
+		{"PUT /api/v1/categories/{name}", tenant(admin), s.handleCategoryPut()},
 
-		{"GET /api/v1/audit", tenantOrOperator(skjold.ScopeAudit), s.handleAuditList()},
-		{"GET /api/v1/audit/verify", operatorOnly, s.handleAuditVerify()},
+		{"POST /api/v1/subjects", tenant(write), s.handleSubjectCreate()},
+		{"GET /api/v1/subjects", tenant(read), s.handleSubjectList()},
+		{"GET /api/v1/subjects/{id}", tenant(read), s.handleSubjectGet()},
+		{"PATCH /api/v1/subjects/{id}", tenant(write), s.handleSubjectUpdate()},
+		{"DELETE /api/v1/subjects/{id}", tenant(write), s.handleSubjectDelete()},
+
+		{"POST /api/v1/subjects/{id}/records", tenant(write), s.handleRecordCreate()},
+		{"GET /api/v1/subjects/{id}/records", tenant(read), s.handleRecordList()},
+		{"GET /api/v1/records/{id}", tenant(read), s.handleRecordGet()},
+		{"PATCH /api/v1/records/{id}", tenant(write), s.handleRecordUpdate()},
+		{"DELETE /api/v1/records/{id}", tenant(write), s.handleRecordDelete()},
+
+		{"GET /api/v1/audit", either(audit, opRead), s.handleAuditList()},
+		{"GET /api/v1/audit/verify", operator(opRead), s.handleAuditVerify()},
 	}
 }

@@ -19,17 +19,25 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // permString renders a permission as testdata/routes.golden and openapi.json's
 // x-skjold-permission write it.
 func permString(p perm) string {
+	var s string
 	switch {
 	case p.public:
 		return "public"
-	case p.scope != "" && p.operator:
-		return "tenant:" + p.scope + " or operator"
+	case p.self:
+		s = "self"
+	case p.scope != "" && p.op != "":
+		s = "tenant:" + p.scope + " or operator:" + p.op
 	case p.scope != "":
-		return "tenant:" + p.scope
-	case p.operator:
-		return "operator"
+		s = "tenant:" + p.scope
+	case p.op != "":
+		s = "operator:" + p.op
+	default:
+		return "none"
 	}
-	return "none"
+	if len(p.stages) > 0 {
+		s += " (also in stages " + strings.Join(p.stages, ", ") + ")"
+	}
+	return s
 }
 
 // TestRoutesDeclarePermissions checks that every route declares who may call it, and pins the
@@ -45,9 +53,9 @@ func TestRoutesDeclarePermissions(t *testing.T) {
 			t.Errorf("%s is listed twice", rt.pattern)
 		case p.public != slices.Contains([]string{"GET /healthz", "GET /api/v1/openapi.json"}, rt.pattern):
 			t.Errorf("%s: only /healthz and /api/v1/openapi.json may be public", rt.pattern)
-		case p.public && (p.scope != "" || p.operator):
+		case p.public && (p.scope != "" || p.op != "" || p.self):
 			t.Errorf("%s: a public route needs no scope", rt.pattern)
-		case !p.public && p.scope == "" && !p.operator:
+		case !p.public && p.scope == "" && p.op == "" && !p.self:
 			t.Errorf("%s declares no permission: nobody could call it", rt.pattern)
 		case p.scope != "" && !slices.Contains(skjold.AllScopes, p.scope):
 			t.Errorf("%s needs unknown scope %q", rt.pattern, p.scope)

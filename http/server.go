@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/skjold-project/skjold"
@@ -21,6 +20,7 @@ type Services struct {
 	Records    skjold.RecordService
 	Categories skjold.CategoryService
 	Audit      skjold.AuditService
+	Auth       skjold.AuthService
 	// Health reports whether the store answers.
 	Health func(ctx context.Context) error
 }
@@ -50,42 +50,12 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 // authentication and permission check the route declares.
 func (s *Server) guard(rt route) http.Handler {
 	h := rt.handler
-	if !rt.perm.public {
+	if rt.perm.public {
+		h = s.anonymous(h)
+	} else {
 		h = s.authorize(rt.perm, h)
 	}
 	return s.observe(rt.pattern, h)
-}
-
-// authorize authenticates the bearer token, checks the route's permission, and puts the
-// caller (with the client address and stated purpose) into the request context.
-func (s *Server) authorize(p perm, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, secret, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") { // the scheme is case-insensitive (RFC 7235)
-			fail(w, r, s.log, skjold.Errorf(skjold.EUNAUTHORIZED, "send an API token as \"Authorization: Bearer <token>\""))
-			return
-		}
-		tok, err := s.svc.Tokens.Authenticate(r.Context(), strings.TrimSpace(secret))
-		if err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		if err := p.allows(tok); err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		purpose := r.URL.Query().Get("purpose")
-		if purpose == "" {
-			purpose = r.Header.Get("Skjold-Purpose")
-		}
-		if purpose != "" && !skjold.ValidName(purpose) {
-			fail(w, r, s.log, skjold.FieldError("purpose", "name", "purpose must be a lower-case name such as credit_check"))
-			return
-		}
-		c := &skjold.Caller{Actor: "token:" + tok.ID, TenantID: tok.TenantID, Operator: tok.Operator,
-			Scopes: tok.Scopes, Source: clientAddr(r), Purpose: purpose}
-		next.ServeHTTP(w, r.WithContext(skjold.NewContextWithCaller(r.Context(), c)))
-	})
 }
 
 // clientAddr is the address of the direct peer. (Forwarded headers are not trusted.)

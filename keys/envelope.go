@@ -26,6 +26,7 @@ const (
 	labelValue       = "skjold/value/v1"
 	labelWrapKey     = "skjold/subject-key-wrapping/v1"
 	labelIndexKey    = "skjold/blind-index/v1"
+	labelSecret      = "skjold/secret/v1"
 )
 
 var errOpen = skjold.Errorf(skjold.EINTERNAL, "a sealed value or wrapped key does not authenticate")
@@ -88,6 +89,28 @@ func (s *Service) RewrapTenantKey(tenantID, masterKeyID string, wrapped []byte) 
 		return "", nil, err
 	}
 	return id, seal(mustAEAD(master), raw, ad(labelTenantWrap, tenantID)), nil
+}
+
+// SealSecret seals a secret that belongs to no tenant under the primary master key.
+func (s *Service) SealSecret(label, id string, plaintext []byte) (string, []byte, error) {
+	if err := s.ring.Refresh(); err != nil {
+		return "", nil, err
+	}
+	keyID := s.ring.PrimaryKeyID()
+	master, err := s.ring.key(keyID)
+	if err != nil {
+		return "", nil, err
+	}
+	return keyID, seal(mustAEAD(master), plaintext, ad(labelSecret, label, id)), nil
+}
+
+// OpenSecret opens a secret sealed by SealSecret with the master key it names.
+func (s *Service) OpenSecret(label, id, masterKeyID string, sealed []byte) ([]byte, error) {
+	master, err := s.ring.key(masterKeyID)
+	if err != nil {
+		return nil, err
+	}
+	return open(mustAEAD(master), sealed, ad(labelSecret, label, id))
 }
 
 func (s *Service) unwrapTenant(tenantID, masterKeyID string, wrapped []byte) ([]byte, error) {

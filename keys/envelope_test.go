@@ -2,6 +2,7 @@ package keys
 
 import (
 	"bytes"
+	"path/filepath"
 	"testing"
 
 	"github.com/skjold-project/skjold"
@@ -410,4 +411,30 @@ func TestCryptoShredding(t *testing.T) {
 			t.Error("a fresh tenant key gives the shredded tenant's blind indexes")
 		}
 	})
+}
+
+func TestSealSecretBindsLabelAndID(t *testing.T) {
+	ring, err := CreateKeyring(filepath.Join(t.TempDir(), "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewService(ring)
+	keyID, sealed, err := s.SealSecret("totp", "user-1", []byte("JBSWY3DPEHPK3PXP"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("JBSWY3DPEHPK3PXP")) {
+		t.Fatal("sealed secret holds the plaintext")
+	}
+	got, err := s.OpenSecret("totp", "user-1", keyID, sealed)
+	if err != nil || string(got) != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("OpenSecret = %q, %v", got, err)
+	}
+	for _, c := range []struct{ label, id, keyID string }{
+		{"totp", "user-2", keyID}, {"other", "user-1", keyID}, {"totp", "user-1", "unknown"},
+	} {
+		if _, err := s.OpenSecret(c.label, c.id, c.keyID, sealed); err == nil {
+			t.Errorf("OpenSecret(%q, %q, %q) opened a secret sealed for another use", c.label, c.id, c.keyID)
+		}
+	}
 }

@@ -44,6 +44,9 @@ type DB struct {
 	tenantKeys sync.Map                 // tenant id → skjold.TenantKey, unwrapped once per process
 	tokens     recent[*skjold.Token]    // by secret hash: see Authenticate
 	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
+	settings   recent[*skjold.SessionSettings] // by tenant id ("" for the operator)
+	auth       AuthOptions
+	bg         sync.WaitGroup // background sends (reset e-mails), waited for by Close
 	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
 }
@@ -54,6 +57,19 @@ type Options struct {
 	Now     func() time.Time                 // defaults to time.Now
 	Logger  *slog.Logger                     // defaults to slog.Default
 	Observe func(op string, d time.Duration) // called with the duration of each store operation
+	Auth    AuthOptions                      // needed by the skjold.AuthService methods
+}
+
+// AuthOptions are what logins, passwords and second factors need. A store opened without
+// them (by the command-line tools) refuses those methods with EINTERNAL.
+type AuthOptions struct {
+	Hasher  skjold.PasswordHasher
+	Checker skjold.PasswordChecker
+	OTP     skjold.OTP
+	Mailer  skjold.Mailer
+	Issuer  string // the name authenticator apps show; default "Skjold"
+	// ResetURL is the start of the link in reset e-mails; the token is appended to it.
+	ResetURL string
 }
 
 // Open opens the database named by dsn — "postgres://…" or "postgresql://…" for PostgreSQL,
@@ -63,7 +79,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Keys == nil {
 		return nil, errors.New("store: no key service")
 	}
-	db := &DB{keys: opts.Keys, now: opts.Now, log: opts.Logger, observe: opts.Observe}
+	db := &DB{keys: opts.Keys, now: opts.Now, log: opts.Logger, observe: opts.Observe, auth: opts.Auth}
+	if db.auth.Issuer == "" {
+		db.auth.Issuer = "Skjold"
+	}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -148,6 +167,7 @@ func (db *DB) Engine() string { return db.engine }
 
 // Close stops the writer after the queued writes are committed, then closes the connections.
 func (db *DB) Close() error {
+	db.bg.Wait() // a reset e-mail being sent still writes nothing, but must not be cut off
 	if db.w != nil {
 		db.w.stop()
 	}

@@ -36,3 +36,11 @@ func notFound(err error, what string) error {
 	}
 	return err
 }
+
+// notFoundAs maps sql.ErrNoRows to as, and passes other errors on.
+func notFoundAs(err error, as error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return as
+	}
+	return err
+}

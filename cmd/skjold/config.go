@@ -24,10 +24,20 @@ type Config struct {
 	TLSCertFile   string `toml:"tls_cert_file"`   // "" for a self-signed certificate in the data directory
 	TLSKeyFile    string `toml:"tls_key_file"`
 	LogLevel      string `toml:"log_level"` // debug, info, warn or error
+
+	PublicURL     string `toml:"public_url"`     // the address people use, for links in e-mails; "" for https://<addr>
+	OperatorEmail string `toml:"operator_email"` // the first operator owner's login
+	SMTPHost      string `toml:"smtp_host"`      // "" to write e-mail to <data>/outbox instead
+	SMTPPort      string `toml:"smtp_port"`
+	SMTPUsername  string `toml:"smtp_username"`
+	SMTPPassword  string `toml:"smtp_password"`
+	SMTPFrom      string `toml:"smtp_from"`
+	BreachAPIURL  string `toml:"breach_api_url"` // a k-anonymity range API; "" turns the check off
 }
 
 func defaultConfig() Config {
-	return Config{Addr: "127.0.0.1:8443", Data: "skjold-data", LogLevel: "info"}
+	return Config{Addr: "127.0.0.1:8443", Data: "skjold-data", LogLevel: "info", OperatorEmail: "owner@skjold.local",
+		SMTPFrom: "skjold@skjold.local"}
 }
 
 // setting ties one configuration value to its environment variable and flag.
@@ -44,6 +54,14 @@ var settings = []setting{
 	{"SKJOLD_TLS_CERT_FILE", "tls-cert", "TLS certificate (PEM); empty for a self-signed one", func(c *Config) *string { return &c.TLSCertFile }},
 	{"SKJOLD_TLS_KEY_FILE", "tls-key", "TLS private key (PEM)", func(c *Config) *string { return &c.TLSKeyFile }},
 	{"SKJOLD_LOG_LEVEL", "log-level", "log level: debug, info, warn, error", func(c *Config) *string { return &c.LogLevel }},
+	{"SKJOLD_PUBLIC_URL", "public-url", "the URL people reach Skjold at, for links in e-mails", func(c *Config) *string { return &c.PublicURL }},
+	{"SKJOLD_OPERATOR_EMAIL", "operator-email", "the first operator owner's e-mail address (login)", func(c *Config) *string { return &c.OperatorEmail }},
+	{"SKJOLD_SMTP_HOST", "smtp-host", "SMTP relay host; empty to write e-mail to <data>/outbox", func(c *Config) *string { return &c.SMTPHost }},
+	{"SKJOLD_SMTP_PORT", "smtp-port", "SMTP relay port (STARTTLS); default 587", func(c *Config) *string { return &c.SMTPPort }},
+	{"SKJOLD_SMTP_USERNAME", "smtp-username", "SMTP user name", func(c *Config) *string { return &c.SMTPUsername }},
+	{"SKJOLD_SMTP_PASSWORD", "smtp-password", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }},
+	{"SKJOLD_SMTP_FROM", "smtp-from", "sender address of Skjold's e-mail", func(c *Config) *string { return &c.SMTPFrom }},
+	{"SKJOLD_BREACH_API_URL", "breach-api-url", "k-anonymity breached-password range API (e.g. https://api.pwnedpasswords.com); empty for none", func(c *Config) *string { return &c.BreachAPIURL }},
 }
 
 // configFlags registers the configuration flags on fs; the returned function, called after
@@ -103,6 +121,9 @@ func (c *Config) validate() error {
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return errors.New("database must be a postgres:// URL, or empty for SQLite in the data directory")
 	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") {
+		return errors.New("public_url must start with https://")
+	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("log_level %q: use debug, info, warn or error", c.LogLevel)
@@ -148,6 +169,9 @@ func (c Config) printable() string {
 	}
 	if c.MasterKeyFile == "" {
 		c.MasterKeyFile = c.keyFile()
+	}
+	if c.SMTPPassword != "" {
+		c.SMTPPassword = "xxxxx"
 	}
 	var b bytes.Buffer
 	toml.NewEncoder(&b).Encode(c)

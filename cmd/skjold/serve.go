@@ -46,15 +46,22 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	auth, err := authOptions(cfg)
+	if err != nil {
+		return err
+	}
 	var db *store.DB
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
-		Observe: metrics.ObserveStore})
+		Observe: metrics.ObserveStore, Auth: auth})
 	if err != nil {
 		return err
 	}
 	defer db.Close() // after the HTTP server has stopped: the writer commits what is queued
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
+		return err
+	}
+	if err := bootstrapOwner(ctx, e, cfg, db); err != nil {
 		return err
 	}
 	return serveHTTPS(ctx, e, cfg, log, db, metrics)
@@ -88,7 +95,8 @@ func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, db *st
 	if err != nil {
 		return err
 	}
-	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Health: db.Ping}
+	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
+		Health: db.Ping}
 	srv := &http.Server{
 		Handler:           skjoldhttp.NewServer(svc, log, metrics, db.Engine(), version),
 		TLSConfig:         tlsConfig(cert),

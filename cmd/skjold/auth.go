@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/mail"
+	"github.com/skjold-project/skjold/password"
+	"github.com/skjold-project/skjold/store"
+	"github.com/skjold-project/skjold/totp"
+)
+
+// authOptions builds what logins need: the argon2id hasher, the password checker (with the
+// breached-password check when an API is configured), TOTP, and the mailer — the SMTP relay,
+// or the outbox directory when none is configured.
+func authOptions(cfg Config) (store.AuthOptions, error) {
+	hasher, err := password.NewHasher(password.DefaultParams, 0)
+	if err != nil {
+		return store.AuthOptions{}, err
+	}
+	var breach *password.BreachChecker
+	if cfg.BreachAPIURL != "" {
+		breach = password.NewBreachChecker(cfg.BreachAPIURL, &http.Client{Timeout: 5 * time.Second})
+	}
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		return store.AuthOptions{}, err
+	}
+	return store.AuthOptions{Hasher: hasher, Checker: password.NewChecker(breach), OTP: totp.TOTP{}, Mailer: mailer,
+		ResetURL: cfg.publicURL() + "/reset#token="}, nil
+}
+
+func newMailer(cfg Config) (skjold.Mailer, error) {
+	if cfg.SMTPHost == "" {
+		return mail.NewOutbox(filepath.Join(cfg.Data, "outbox"), cfg.SMTPFrom)
+	}
+	m, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+		Password: cfg.SMTPPassword, From: cfg.SMTPFrom})
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %s", skjold.ErrorMessage(err))
+	}
+	return m, nil
+}
+
+// publicURL is where people reach the server, for links in e-mails.
+func (c *Config) publicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimSuffix(c.PublicURL, "/")
+	}
+	return "https://" + c.Addr
+}
+
+// bootstrapOwner makes the first operator owner on a database without operator staff: its
+// one-time password is printed once and written to <data>/initial-operator-password (mode
+// 0600); the first login must replace it and enrol a second factor.
+func bootstrapOwner(ctx context.Context, e env, cfg Config, db *store.DB) error {
+	users, err := db.FindUsers(ownerContext(ctx), skjold.Page{Limit: 1})
+	if err != nil || len(users) > 0 {
+		return err
+	}
+	u := &skjold.User{Email: cfg.OperatorEmail, Name: "Operator owner", Role: skjold.RoleOwner}
+	pw, err := db.CreateUser(ownerContext(ctx), u)
+	if err != nil {
+		return fmt.Errorf("create the operator owner: %w", err)
+	}
+	path := filepath.Join(cfg.Data, "initial-operator-password")
+	if err := writeFileAtomic(path, []byte(pw+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(e.stderr, "\n*************************************************************\n"+
+		"Skjold created the operator owner account %s.\nIts one-time password is shown only this once:\n\n    %s\n\n"+
+		"It is also in %s (mode 0600).\n"+
+		"The first login must change it and enrol a second factor (TOTP).\n"+
+		"*************************************************************\n\n", u.Email, pw, path)
+	return nil
+}
+
+// ownerContext is the command line acting as the operator's owner: it sets up the first
+// account, which nobody else could.
+func ownerContext(ctx context.Context) context.Context {
+	return skjold.NewContextWithCaller(ctx, &skjold.Caller{Actor: "cli", Operator: true, Source: "local",
+		Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
+}

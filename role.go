@@ -1,0 +1,98 @@
+package skjold
+
+import (
+	"slices"
+	"strings"
+)
+
+// Roles [B7]. Operator staff have owner, admin or support; tenant staff have owner, admin,
+// agent or auditor, or a custom profile (a named set of scopes) of their tenant.
+const (
+	RoleOwner   = "owner"
+	RoleAdmin   = "admin"
+	RoleSupport = "support" // operator only
+	RoleAgent   = "agent"   // tenant only
+	RoleAuditor = "auditor" // tenant only: read-only
+	RoleCustom  = "custom"  // tenant only: the scopes of the user's profile
+)
+
+// Operator scopes. Operator callers hold these instead of tenant scopes; none of them reads
+// a tenant's personal data (that takes a support grant from the tenant [A7]).
+const (
+	ScopeOperatorRead   = "operator.read"   // see tenants, metrics, the audit chain's state
+	ScopeOperatorManage = "operator.manage" // create tenants, tokens, settings, block lists
+	ScopeOperatorStaff  = "operator.staff"  // manage operator staff accounts
+)
+
+var roleScopes = map[bool]map[string][]string{
+	true: { // operator
+		RoleOwner:   {ScopeOperatorManage, ScopeOperatorRead, ScopeOperatorStaff},
+		RoleAdmin:   {ScopeOperatorManage, ScopeOperatorRead, ScopeOperatorStaff},
+		RoleSupport: {ScopeOperatorRead},
+	},
+	false: { // tenant
+		RoleOwner:   {ScopeAdmin, ScopeAudit, ScopeExport, ScopeRead, ScopeWrite},
+		RoleAdmin:   {ScopeAdmin, ScopeAudit, ScopeExport, ScopeRead, ScopeWrite},
+		RoleAgent:   {ScopeRead, ScopeWrite},
+		RoleAuditor: {ScopeAudit, ScopeRead},
+	},
+}
+
+// OperatorTokenScopes are the scopes of an operator API token: an operator admin's, less
+// staff management, which needs a person who logged in with two factors.
+var OperatorTokenScopes = []string{ScopeOperatorManage, ScopeOperatorRead}
+
+// RoleScopes returns the scopes of a predefined role, or nil when the role does not exist
+// for that kind of user (RoleCustom's scopes come from the profile).
+func RoleScopes(operator bool, role string) []string {
+	return slices.Clone(roleScopes[operator][role])
+}
+
+// ValidRole reports whether role exists for operator staff (operator) or tenant staff.
+func ValidRole(operator bool, role string) bool {
+	_, ok := roleScopes[operator][role]
+	return ok || (!operator && role == RoleCustom)
+}
+
+// Rank orders roles for the access-rights hierarchy: a user may give others only roles
+// of at most their own rank, and raising a rank is a four-eyes action [B14].
+func Rank(role string, scopes []string) int {
+	switch {
+	case role == RoleOwner:
+		return 3
+	case role == RoleAdmin || slices.Contains(scopes, ScopeAdmin) || slices.Contains(scopes, ScopeOperatorStaff):
+		return 2
+	}
+	return 1
+}
+
+// NeedsTwoFactor reports whether a user with this role and these scopes must use a second
+// factor [B6]: owners, admins, and custom profiles that can administer the tenant.
+func NeedsTwoFactor(role string, scopes []string) bool { return Rank(role, scopes) >= 2 }
+
+// Profile is a tenant's custom role: a named set of tenant scopes [B7].
+type Profile struct {
+	TenantID string   `json:"-"`
+	Name     string   `json:"name"`
+	Scopes   []string `json:"scopes"`
+}
+
+// Validate returns an EINVALID error naming the part at fault.
+func (p *Profile) Validate() error {
+	if !ValidName(p.Name) {
+		return FieldError("name", "name", "profile name must be lower-case letters, digits and underscores")
+	}
+	return validScopes(p.Scopes, AllScopes)
+}
+
+func validScopes(scopes, known []string) error {
+	if len(scopes) == 0 {
+		return FieldError("scopes", "required", "at least one scope is needed")
+	}
+	for _, s := range scopes {
+		if !slices.Contains(known, s) {
+			return FieldError("scopes", "scope", "unknown scope; known scopes are %s", strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
