@@ -37,7 +37,7 @@ func ParseList(r io.Reader) ([]netip.Prefix, error) {
 	seen := make(map[netip.Prefix]struct{})
 	n := 0
 	for sc.Scan() {
-		if len(sc.Text()) > 0 { n++ }
+		n++
 		if n > MaxListLines {
 			return nil, skjold.FieldError("cidr", "cidr", "the list has more than %d lines", MaxListLines)
 		}

@@ -102,13 +102,20 @@ func (t *Tracker) Fail(key string, now time.Time) (ban time.Duration, banned boo
 	if e.count(s) < t.cfg.Threshold {
 		return 0, false
 	}
-	nowNano := now.UnixNano()
-	if e.remembers(nowNano, t.cfg.Remember) {
+	ban = t.escalate(e, now.UnixNano())
+	e.slots = [numSlots]uint32{}
+	return ban, true
+}
+
+// escalate records a ban of e starting at now (Unix nanoseconds) and returns its length:
+// BaseBan, or twice the previous ban up to MaxBan while e's last ban is remembered.
+func (t *Tracker) escalate(e *tracked, now int64) time.Duration {
+	if e.remembers(now, t.cfg.Remember) {
 		e.strikes = min(e.strikes+1, 64)
 	} else {
 		e.strikes = 1
 	}
-	ban = t.cfg.BaseBan
+	ban := t.cfg.BaseBan
 	for i := 1; i < e.strikes && ban < t.cfg.MaxBan; i++ {
 		if ban > t.cfg.MaxBan/2 { // doubling would pass the cap, or overflow
 			ban = t.cfg.MaxBan
@@ -116,9 +123,8 @@ func (t *Tracker) Fail(key string, now time.Time) (ban time.Duration, banned boo
 			ban *= 2
 		}
 	}
-	e.banEnd = addSat(nowNano, int64(ban))
-	e.slots = [numSlots]uint32{}
-	return ban, true
+	e.banEnd = addSat(now, int64(ban))
+	return ban
 }
 
 // Count returns the failures of key that still count at now.

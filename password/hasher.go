@@ -27,7 +27,7 @@ type Params struct {
 }
 
 // DefaultParams are OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane, with a 16-byte
-// salt and a 32-byte key. NewHasher refuses anything weaker.
+// salt and a 32-byte key. NewHasher refuses anything weaker. Treat it as read-only.
 var DefaultParams = Params{Memory: owaspMemory, Time: owaspTime, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 const (

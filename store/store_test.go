@@ -48,6 +48,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Audit", storetest.TestAudit},
 		{"Keys", storetest.TestKeys},
 		{"Concurrency", storetest.TestConcurrency},
+		{"Auth", storetest.TestAuth},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}
@@ -70,11 +71,13 @@ func newHarness(engine string, newDSN func(t *testing.T) string) *harness {
 	h := &harness{newDSN: newDSN, dsns: map[*store.DB]string{}}
 	h.Harness = storetest.Harness{
 		Engine: engine,
-		Open: func(t *testing.T, keys skjold.KeyService, now func() time.Time) *store.DB {
-			return h.open(t, h.newDSN(t), store.Options{Keys: keys, Now: now, Logger: quiet})
+		Open: func(t *testing.T, opts store.Options) *store.DB {
+			opts.Logger = quiet
+			return h.open(t, h.newDSN(t), opts)
 		},
-		Reopen: func(t *testing.T, db *store.DB, keys skjold.KeyService, now func() time.Time) *store.DB {
-			return h.open(t, h.dsn(db), store.Options{Keys: keys, Now: now, Logger: quiet})
+		Reopen: func(t *testing.T, db *store.DB, opts store.Options) *store.DB {
+			opts.Logger = quiet
+			return h.open(t, h.dsn(db), opts)
 		},
 		Raw: func(t *testing.T, db *store.DB) *sql.DB {
 			return h.raw(t, h.dsn(db))

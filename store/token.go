@@ -68,9 +68,10 @@ func (tx *Tx) insertToken(c *skjold.Caller, t *skjold.Token) error {
 	if t.ExpiresAt != nil {
 		expires = micros(*t.ExpiresAt)
 	}
-	_, err := tx.exec(`INSERT INTO tokens (id, tenant_id, operator, name, hash, scopes, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, tenant, op, t.Name, hashSecret(t.Secret),
-		strings.Join(t.Scopes, ","), micros(t.CreatedAt), expires)
+	// A token made by a person is tied to that person: suspending them revokes it [B8].
+	_, err := tx.exec(`INSERT INTO tokens (id, tenant_id, operator, name, hash, scopes, created_at, expires_at, user_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, tenant, op, t.Name, hashSecret(t.Secret),
+		strings.Join(t.Scopes, ","), micros(t.CreatedAt), expires, nullString(c.UserID))
 	if err != nil {
 		return err
 	}

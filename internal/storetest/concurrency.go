@@ -161,7 +161,7 @@ func testTwoHandles(t *testing.T, h Harness) {
 	const goroutines, ops = 8, 15
 	e := newEnv(t, h)
 	tn := e.newTenant("Tenant A")
-	other := h.Reopen(t, e.db, e.keys, e.clock.Now)
+	other := h.Reopen(t, e.db, e.options(e.keys))
 	base := e.lastSeq()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*goroutines)
@@ -206,7 +206,7 @@ func testTwoHandles(t *testing.T, h Harness) {
 func testWritesDuringClose(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	tn := e.newTenant("Tenant A")
-	db := h.Reopen(t, e.db, e.keys, e.clock.Now)
+	db := h.Reopen(t, e.db, e.options(e.keys))
 	ctx := e.as(tn, "")
 	const goroutines = 8
 	var written, refused atomic.Int64

@@ -271,7 +271,7 @@ func testTenantKeyDestruction(t *testing.T, h Harness) {
 		wantCode(t, db.CreateRecord(ctxA, &skjold.Record{SubjectID: sa.ID, Category: "travel_booking", Data: booking()}), skjold.EFORBIDDEN)
 	}
 	refused(e.db)
-	refused(e.h.Reopen(t, e.db, e.keys, e.clock.Now)) // a process that never saw the key cached
+	refused(e.h.Reopen(t, e.db, e.options(e.keys))) // a process that never saw the key cached
 
 	var keyID sql.NullString
 	var wrapped []byte
@@ -336,7 +336,7 @@ func testRotation(t *testing.T, h Harness) {
 	if ids := ring.KeyIDs(); !slices.Equal(ids, []string{next}) {
 		t.Fatalf("the key file holds %v, want only %s", ids, next)
 	}
-	db := e.h.Reopen(t, e.db, keys.NewService(ring), e.clock.Now)
+	db := e.h.Reopen(t, e.db, e.options(keys.NewService(ring)))
 	gotA, err := db.FindSubjectByID(ctxA, sa.ID)
 	must(t, err)
 	if mustJSON(t, gotA.Values()) != mustJSON(t, zebulon().Values()) {
@@ -379,7 +379,7 @@ func testWrongMasterKey(t *testing.T, h Harness) {
 	// A process started with another key file cannot open the tenant's data.
 	ring, err := keys.CreateKeyring(filepath.Join(t.TempDir(), "other.key"))
 	must(t, err)
-	db := e.h.Reopen(t, e.db, keys.NewService(ring), e.clock.Now)
+	db := e.h.Reopen(t, e.db, e.options(keys.NewService(ring)))
 	got, err := db.FindSubjectByID(ctx, s.ID)
 	if err == nil {
 		t.Fatalf("read %+v with the wrong master key", got)

@@ -16,17 +16,21 @@ import (
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/keys"
+	"github.com/skjold-project/skjold/mail"
+	"github.com/skjold-project/skjold/password"
 	"github.com/skjold-project/skjold/store"
+	"github.com/skjold-project/skjold/totp"
 )
 
 // Harness opens a fresh, empty, migrated database for one test.
 type Harness struct {
 	Engine string
-	// Open returns a fresh *store.DB using the given key service and clock; it registers Close via t.Cleanup.
-	Open func(t *testing.T, keys skjold.KeyService, now func() time.Time) *store.DB
+	// Open returns a fresh *store.DB opened with opts (key service, clock, login dependencies;
+	// the harness may add a logger); it registers Close via t.Cleanup.
+	Open func(t *testing.T, opts store.Options) *store.DB
 	// Reopen returns a second *store.DB on the database of db, as a restarted process would
 	// open it; it registers Close via t.Cleanup.
-	Reopen func(t *testing.T, db *store.DB, keys skjold.KeyService, now func() time.Time) *store.DB
+	Reopen func(t *testing.T, db *store.DB, opts store.Options) *store.DB
 	// Raw returns a plain database/sql connection to the database of db, beside the store,
 	// for reading and tampering with rows; it registers Close via t.Cleanup.
 	Raw func(t *testing.T, db *store.DB) *sql.DB
@@ -68,19 +72,34 @@ type env struct {
 	keys    *keys.Service
 	clock   *Clock
 	op      context.Context
+	auth    store.AuthOptions
+	outbox  string            // the directory reset e-mails go to
+	secrets map[string]string // TOTP secrets enrolled by activeUser, by e-mail address
+}
+
+// options are the store options of the env's databases, with the given key service.
+func (e *env) options(keys skjold.KeyService) store.Options {
+	return store.Options{Keys: keys, Now: e.clock.Now, Auth: e.auth}
 }
 
 // newEnv opens a fresh database with a fresh master key file and a clock at epoch.
 func newEnv(t *testing.T, h Harness) *env {
 	t.Helper()
-	e := &env{t: t, h: h, clock: &Clock{now: epoch}}
+	e := &env{t: t, h: h, clock: &Clock{now: epoch}, secrets: map[string]string{}}
 	e.keyPath = filepath.Join(t.TempDir(), "master.key")
 	ring, err := keys.CreateKeyring(e.keyPath)
 	if err != nil {
 		t.Fatalf("CreateKeyring: %v", err)
 	}
 	e.ring, e.keys = ring, keys.NewService(ring)
-	e.db = h.Open(t, e.keys, e.clock.Now)
+	e.outbox = filepath.Join(t.TempDir(), "outbox")
+	outbox, err := mail.NewOutbox(e.outbox, "skjold@test.example")
+	if err != nil {
+		t.Fatalf("NewOutbox: %v", err)
+	}
+	e.auth = store.AuthOptions{Hasher: password.NewTestHasher(), Checker: password.NewChecker(nil), OTP: totp.TOTP{},
+		Mailer: outbox, ResetURL: "https://skjold.test/reset#token="}
+	e.db = h.Open(t, e.options(e.keys))
 	e.op = skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "test", Operator: true, Source: "127.0.0.1"})
 	return e
 }

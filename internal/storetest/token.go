@@ -58,7 +58,7 @@ func TestTokens(t *testing.T, h Harness) {
 		// node sharing the database within a second (what that node may cache).
 		e := newEnv(t, h)
 		tn := e.newTenant("Fjord Travel AS")
-		other := h.Reopen(t, e.db, e.keys, e.clock.Now)
+		other := h.Reopen(t, e.db, e.options(e.keys))
 		_, err := other.Authenticate(t.Context(), tn.token.Secret)
 		must(t, err)
 		must(t, e.db.RevokeToken(e.as(tn, ""), tn.token.ID))

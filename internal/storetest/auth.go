@@ -1,0 +1,433 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime/quotedprintable"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/skjold-project/skjold"
+)
+
+// Passwords that every default policy accepts.
+const (
+	goodPassword  = "violet-Harbour-crane-47"
+	goodPassword2 = "amber-Tractor-lagoon-93"
+	goodPassword3 = "quiet-Meadow-falcon-58"
+)
+
+// staff returns the context of the operator's owner, who may manage every account.
+func (e *env) staff() context.Context {
+	return skjold.NewContextWithCaller(e.t.Context(), &skjold.Caller{Actor: "user:owner", Operator: true,
+		Source: "127.0.0.1", Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
+}
+
+// anon is the context of a request before login, from one address.
+func (e *env) anon() context.Context {
+	return skjold.NewContextWithCaller(e.t.Context(), &skjold.Caller{Actor: "anonymous", Source: "192.0.2.7"})
+}
+
+// newUser creates a user and returns it with its one-time password.
+func (e *env) newUser(ctx context.Context, u *skjold.User) (*skjold.User, string) {
+	e.t.Helper()
+	pw, err := e.db.CreateUser(ctx, u)
+	if err != nil {
+		e.t.Fatalf("CreateUser(%s): %v", u.Role, err)
+	}
+	return u, pw
+}
+
+// login logs in and returns the identity with a context acting as it.
+func (e *env) login(email, password, code string) (*skjold.Identity, context.Context) {
+	e.t.Helper()
+	_, id, err := e.db.Login(e.anon(), skjold.Login{Email: email, Password: password, Code: code, Kind: skjold.SessionToken})
+	if err != nil {
+		e.t.Fatalf("Login: %v", err)
+	}
+	return id, e.userCtx(id)
+}
+
+func (e *env) userCtx(id *skjold.Identity) context.Context {
+	u := id.User
+	return skjold.NewContextWithCaller(e.t.Context(), &skjold.Caller{Actor: "user:" + u.ID, TenantID: u.TenantID,
+		Operator: u.Operator(), Scopes: u.Scopes, Source: "192.0.2.7", UserID: u.ID, Role: u.Role, SessionID: id.Session.ID})
+}
+
+// stageOf re-authenticates a session secret and returns its stage.
+func (e *env) stageOf(secret string) string {
+	e.t.Helper()
+	id, err := e.db.AuthenticateSession(e.t.Context(), secret)
+	if err != nil {
+		e.t.Fatalf("AuthenticateSession: %v", err)
+	}
+	return id.Stage
+}
+
+// activeUser creates a user and takes it through its first login: password changed to
+// goodPassword, and a second factor enrolled when the role needs one. It returns the TOTP
+// secret ("" without) and the recovery codes.
+func (e *env) activeUser(ctx context.Context, u *skjold.User) (secret string, codes []string) {
+	e.t.Helper()
+	_, otp := e.newUser(ctx, u)
+	id, uctx := e.login(u.Email, otp, "")
+	must(e.t, e.db.ChangePassword(uctx, otp, goodPassword))
+	if e.stageOf(id.Session.Secret) == skjold.StageEnrolTwoFactor {
+		enr, err := e.db.BeginTwoFactor(uctx)
+		must(e.t, err)
+		codes, err = e.db.ConfirmTwoFactor(uctx, e.code(enr.Secret))
+		must(e.t, err)
+		secret = enr.Secret
+		e.secrets[u.Email] = secret
+	}
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageActive {
+		e.t.Fatalf("after the first login, stage = %s", st)
+	}
+	return secret, codes
+}
+
+// code returns the TOTP code of secret now, by the test clock.
+func (e *env) code(secret string) string {
+	e.t.Helper()
+	c, err := totp.GenerateCode(secret, e.clock.Now())
+	must(e.t, err)
+	return c
+}
+
+// TestAuth checks the skjold.AuthService: accounts and the hierarchy, first login,
+// passwords, lockout, second factor, idle lock, reset by e-mail and suspension.
+func TestAuth(t *testing.T, h Harness) {
+	t.Run("UsersAndHierarchy", func(t *testing.T) { testUsers(t, newEnv(t, h)) })
+	t.Run("FirstLogin", func(t *testing.T) { testFirstLogin(t, newEnv(t, h)) })
+	t.Run("Lockout", func(t *testing.T) { testLockout(t, newEnv(t, h)) })
+	t.Run("PasswordPolicyAndHistory", func(t *testing.T) { testPasswordPolicy(t, newEnv(t, h)) })
+	t.Run("SecondFactor", func(t *testing.T) { testSecondFactor(t, newEnv(t, h)) })
+	t.Run("IdleLockAndLifetime", func(t *testing.T) { testIdleLock(t, newEnv(t, h)) })
+	t.Run("Reset", func(t *testing.T) { testReset(t, newEnv(t, h)) })
+	t.Run("Suspension", func(t *testing.T) { testSuspension(t, newEnv(t, h)) })
+}
+
+func testUsers(t *testing.T, e *env) {
+	a, b := e.newTenant("Fjord Travel AS"), e.newTenant("Vistula Clinic")
+	admin := &skjold.User{TenantID: a.ID, Email: "Admin@Fjord.example", Name: "Ada", Role: skjold.RoleAdmin}
+	e.activeUser(e.staff(), admin)
+	if admin.Email != "admin@fjord.example" {
+		t.Errorf("e-mail stored as %q, want it normalised", admin.Email)
+	}
+	_, _, err := e.db.Login(e.anon(), skjold.Login{Email: "ADMIN@fjord.example", Password: goodPassword})
+	must(t, err)                  // addresses compare without case
+	e.clock.Add(30 * time.Second) // each TOTP step's code is accepted once
+	_, actx := e.login(admin.Email, goodPassword, e.code(mustSecret(t, e, admin)))
+
+	// A tenant admin creates agents of its own tenant, whatever tenant it names.
+	agent, _ := e.newUser(actx, &skjold.User{TenantID: b.ID, Email: "agent@fjord.example", Name: "Agnes", Role: skjold.RoleAgent})
+	if agent.TenantID != a.ID {
+		t.Errorf("a tenant admin created a user in tenant %s", agent.TenantID)
+	}
+	// …but not an owner, above its own rank, nor an address already taken (in any case).
+	_, err = e.db.CreateUser(actx, &skjold.User{Email: "boss@fjord.example", Name: "Bo", Role: skjold.RoleOwner})
+	wantCode(t, err, skjold.EINVALID)
+	_, err = e.db.CreateUser(actx, &skjold.User{Email: "AGENT@fjord.example", Name: "Twin", Role: skjold.RoleAgent})
+	wantCode(t, err, skjold.ECONFLICT)
+	_, err = e.db.CreateUser(actx, &skjold.User{Email: "support@fjord.example", Name: "S", Role: skjold.RoleSupport})
+	wantCode(t, err, skjold.EINVALID) // an operator role in a tenant
+
+	users, err := e.db.FindUsers(actx, skjold.Page{})
+	must(t, err)
+	if len(users) != 2 {
+		t.Errorf("tenant A lists %d users, want its admin and agent", len(users))
+	}
+	// Tenant B's admin sees none of A's users and cannot change them.
+	bAdmin := &skjold.User{TenantID: b.ID, Email: "admin@vistula.example", Name: "Bea", Role: skjold.RoleAdmin}
+	e.activeUser(e.staff(), bAdmin)
+	e.clock.Add(30 * time.Second)
+	_, bctx := e.login(bAdmin.Email, goodPassword, e.code(mustSecret(t, e, bAdmin)))
+	_, err = e.db.FindUserByID(bctx, agent.ID)
+	wantCode(t, err, skjold.ENOTFOUND)
+	name := "Mallory"
+	_, err = e.db.UpdateUser(bctx, agent.ID, skjold.UserUpdate{Name: &name})
+	wantCode(t, err, skjold.ENOTFOUND)
+	wantCode(t, e.db.SuspendUser(bctx, agent.ID, true), skjold.ENOTFOUND)
+
+	// Elevation above one's own rank is refused; a custom profile takes its scopes.
+	owner := skjold.RoleOwner
+	_, err = e.db.UpdateUser(actx, agent.ID, skjold.UserUpdate{Role: &owner})
+	wantCode(t, err, skjold.EINVALID)
+	e.rawExec(e.raw(), "INSERT INTO profiles (tenant_id, name, scopes) VALUES (?, ?, ?)", a.ID, "exporter", "read,export")
+	custom, profile := skjold.RoleCustom, "exporter"
+	got, err := e.db.UpdateUser(actx, agent.ID, skjold.UserUpdate{Role: &custom, Profile: &profile})
+	must(t, err)
+	if strings.Join(got.Scopes, ",") != "read,export" {
+		t.Errorf("custom profile scopes = %v", got.Scopes)
+	}
+}
+
+// mustSecret returns the TOTP secret that activeUser enrolled for u.
+func mustSecret(t *testing.T, e *env, u *skjold.User) string {
+	t.Helper()
+	s, ok := e.secrets[u.Email]
+	if !ok {
+		t.Fatalf("no TOTP secret kept for %s", u.Email)
+	}
+	return s
+}
+
+func testFirstLogin(t *testing.T, e *env) {
+	u, otp := e.newUser(e.staff(), &skjold.User{Email: "owner@op.example", Name: "Olav", Role: skjold.RoleOwner})
+	if !u.MustChangePassword || len(otp) < 16 {
+		t.Fatalf("new user: must change = %v, one-time password of %d characters", u.MustChangePassword, len(otp))
+	}
+	id, uctx := e.login(u.Email, otp, "")
+	if id.Stage != skjold.StageChangePassword {
+		t.Fatalf("first login stage = %s, want change_password", id.Stage)
+	}
+	err := e.db.ChangePassword(uctx, "wrong-Password-12", goodPassword)
+	wantCode(t, err, skjold.EINVALID)
+	must(t, e.db.ChangePassword(uctx, otp, goodPassword))
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageEnrolTwoFactor {
+		t.Fatalf("an owner without a second factor is in stage %s, want enrol_two_factor", st)
+	}
+	enr, err := e.db.BeginTwoFactor(uctx)
+	must(t, err)
+	if !strings.HasPrefix(enr.URI, "otpauth://totp/") || len(enr.QRPNG) == 0 {
+		t.Errorf("enrolment = %q with %d bytes of PNG", enr.URI, len(enr.QRPNG))
+	}
+	_, err = e.db.ConfirmTwoFactor(uctx, "000000")
+	wantCode(t, err, skjold.EUNAUTHORIZED)
+	codes, err := e.db.ConfirmTwoFactor(uctx, e.code(enr.Secret))
+	must(t, err)
+	if len(codes) != 10 {
+		t.Errorf("%d recovery codes, want 10", len(codes))
+	}
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageActive {
+		t.Errorf("after enrolment stage = %s, want active", st)
+	}
+	_, err = e.db.BeginTwoFactor(uctx)
+	wantCode(t, err, skjold.ECONFLICT)
+	// The one-time password no longer works; the sealed secret is not stored in clear.
+	_, _, err = e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: otp})
+	wantCode(t, err, skjold.EUNAUTHORIZED)
+	e.noPlaintext(t, enr.Secret, otp, goodPassword)
+}
+
+func testLockout(t *testing.T, e *env) {
+	u := &skjold.User{Email: "agent@op.example", Name: "Agnes", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), u)
+	_, _, unknown := e.db.Login(e.anon(), skjold.Login{Email: "nobody@op.example", Password: goodPassword})
+	_, _, wrong := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: "not-the-Password-1"})
+	if skjold.ErrorCode(unknown) != skjold.EUNAUTHORIZED || skjold.ErrorMessage(unknown) != skjold.ErrorMessage(wrong) {
+		t.Fatalf("unknown address answers %v, wrong password %v: they must be identical", unknown, wrong)
+	}
+	for range 3 {
+		_, _, err := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: "not-the-Password-1"})
+		wantCode(t, err, skjold.EUNAUTHORIZED)
+	}
+	_, _, err := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: "not-the-Password-1"})
+	wantCode(t, err, skjold.EUNAUTHORIZED) // the fifth failure locks
+	_, _, err = e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: goodPassword})
+	wantCode(t, err, skjold.ETOOMANY) // even the right password waits
+	e.clock.Add(skjold.LockoutDelay(5) + time.Second)
+	e.login(u.Email, goodPassword, "")
+	if n := e.countActions("auth.lockout"); n != 1 {
+		t.Errorf("%d lockout events, want 1", n)
+	}
+	if n := e.countActions("auth.login_failed"); n != 6 {
+		t.Errorf("%d failed-login events, want 6", n)
+	}
+}
+
+// countActions counts audit events with this action.
+func (e *env) countActions(action string) int {
+	n := 0
+	for _, ev := range e.events(0) {
+		if ev.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+func testPasswordPolicy(t *testing.T, e *env) {
+	u := &skjold.User{Email: "karin.nordmann@op.example", Name: "Karin Nordmann", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), u)
+	id, uctx := e.login(u.Email, goodPassword, "")
+	for _, c := range []struct{ pw, rule string }{
+		{"Short-1a", "length"},
+		{"alllowercaseletterswithoutanything", "classes"},
+		{"Password123!", "common"},
+		{"Nordmann-Karin-2025!", "personal"},
+		{goodPassword, "history"},
+	} {
+		err := e.db.ChangePassword(uctx, goodPassword, c.pw)
+		var de *skjold.Error
+		if !asError(err, &de) || de.Rule != c.rule || strings.Contains(de.Message, c.pw) {
+			t.Errorf("ChangePassword(%q) = %v, want rule %s without the password in the message", c.pw, err, c.rule)
+		}
+	}
+	must(t, e.db.ChangePassword(uctx, goodPassword, goodPassword2))
+	must(t, e.db.ChangePassword(uctx, goodPassword2, goodPassword3))
+	var de *skjold.Error
+	if err := e.db.ChangePassword(uctx, goodPassword3, goodPassword); !asError(err, &de) || de.Rule != "history" {
+		t.Errorf("reusing the password before last: %v, want rule history", err)
+	}
+	// Expiry: after max_age_days the session can only change its password.
+	e.clock.Add(91 * 24 * time.Hour)
+	id, _ = e.login(u.Email, goodPassword3, "")
+	if id.Stage != skjold.StageChangePassword {
+		t.Errorf("expired password: stage %s, want change_password", id.Stage)
+	}
+	// A tenant that follows NIST SP 800-63B turns expiry off.
+	set, err := e.db.SessionSettings(e.staff())
+	must(t, err)
+	set.Password.MaxAgeDays = 0
+	must(t, e.db.PutSessionSettings(e.staff(), set))
+	if id, _ = e.login(u.Email, goodPassword3, ""); id.Stage != skjold.StageActive {
+		t.Errorf("without expiry: stage %s, want active", id.Stage)
+	}
+	set.Password.MinLength = 7
+	wantCode(t, e.db.PutSessionSettings(e.staff(), set), skjold.EINVALID)
+}
+
+func testSecondFactor(t *testing.T, e *env) {
+	u := &skjold.User{Email: "admin@op.example", Name: "Ada", Role: skjold.RoleAdmin}
+	secret, codes := e.activeUser(e.staff(), u)
+	id, uctx := e.login(u.Email, goodPassword, "")
+	if id.Stage != skjold.StageSecondFactor {
+		t.Fatalf("login without a code: stage %s, want second_factor", id.Stage)
+	}
+	wantCode(t, e.db.SecondFactor(uctx, "123456"), skjold.EUNAUTHORIZED)
+	e.clock.Add(30 * time.Second) // the enrolment used this step's code
+	code := e.code(secret)
+	must(t, e.db.SecondFactor(uctx, code))
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageActive {
+		t.Errorf("after the code: stage %s", st)
+	}
+	// The same code, replayed in another login, is refused; a recovery code works once.
+	_, _, err := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: goodPassword, Code: code})
+	wantCode(t, err, skjold.EUNAUTHORIZED)
+	e.login(u.Email, goodPassword, strings.ToUpper(codes[0]))
+	_, _, err = e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: goodPassword, Code: codes[0]})
+	wantCode(t, err, skjold.EUNAUTHORIZED)
+	if e.countActions("auth.recovery_code_used") != 1 {
+		t.Error("the recovery code's use is not audited")
+	}
+}
+
+func testIdleLock(t *testing.T, e *env) {
+	u := &skjold.User{Email: "agent@op.example", Name: "Agnes", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), u)
+	id, uctx := e.login(u.Email, goodPassword, "")
+	e.clock.Add(14 * time.Minute)
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageActive {
+		t.Fatalf("after 14 idle minutes: %s", st)
+	}
+	e.clock.Add(15*time.Minute + time.Second)
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageLocked {
+		t.Fatalf("after 15 idle minutes: %s, want locked", st)
+	}
+	wantCode(t, e.db.Unlock(uctx, "not-the-Password-1"), skjold.EUNAUTHORIZED)
+	must(t, e.db.Unlock(uctx, goodPassword))
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageActive {
+		t.Errorf("after unlocking: %s", st)
+	}
+	// The absolute lifetime ends the session however busy it is.
+	for range 12 * 4 {
+		e.clock.Add(15 * time.Minute)
+		if _, err := e.db.AuthenticateSession(t.Context(), id.Session.Secret); err != nil {
+			return // ended within the lifetime
+		}
+	}
+	t.Errorf("a session token lived past %d hours", 12)
+}
+
+func testReset(t *testing.T, e *env) {
+	u := &skjold.User{Email: "agent@op.example", Name: "Agnes", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), u)
+	id, _ := e.login(u.Email, goodPassword, "")
+	must(t, e.db.RequestReset(e.anon(), "nobody@op.example"))
+	must(t, e.db.RequestReset(e.anon(), "AGENT@op.example"))
+	wantCode(t, e.db.RequestReset(e.anon(), "not an address"), skjold.EINVALID)
+	token := e.resetToken(u.Email)
+	wantCode(t, e.db.CompleteReset(e.anon(), token, "Password123!"), skjold.EINVALID)
+	must(t, e.db.CompleteReset(e.anon(), token, goodPassword2))
+	if _, err := e.db.AuthenticateSession(t.Context(), id.Session.Secret); err == nil {
+		t.Error("a session outlived the password reset")
+	}
+	wantCode(t, e.db.CompleteReset(e.anon(), token, goodPassword3), skjold.EUNAUTHORIZED) // single use
+	e.login(u.Email, goodPassword2, "")
+
+	// A link expires after 30 minutes, and resets are capped per hour.
+	must(t, e.db.RequestReset(e.anon(), u.Email))
+	token = e.resetToken(u.Email)
+	e.clock.Add(31 * time.Minute)
+	wantCode(t, e.db.CompleteReset(e.anon(), token, goodPassword3), skjold.EUNAUTHORIZED)
+	e.noPlaintext(t, token)
+}
+
+// resetToken waits for the reset e-mail to u in the outbox, removes it, and returns the
+// token in its link.
+func (e *env) resetToken(email string) string {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		files, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+		if len(files) > 1 {
+			e.t.Fatalf("%d e-mails in the outbox, want one", len(files))
+		}
+		if len(files) == 1 {
+			raw, err := os.ReadFile(files[0])
+			must(e.t, err)
+			os.Remove(files[0])
+			head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+			if !strings.Contains(head, "To: "+email) {
+				e.t.Fatalf("reset e-mail headers %q, want To: %s", head, email)
+			}
+			plain, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+			must(e.t, err)
+			_, after, ok := strings.Cut(string(plain), "#token=")
+			if !ok {
+				e.t.Fatalf("no reset link in %q", plain)
+			}
+			return strings.Fields(after)[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Fatal("no reset e-mail within 10 s")
+	return ""
+}
+
+func testSuspension(t *testing.T, e *env) {
+	a := e.newTenant("Fjord Travel AS")
+	admin := &skjold.User{TenantID: a.ID, Email: "admin@fjord.example", Name: "Ada", Role: skjold.RoleAdmin}
+	e.activeUser(e.staff(), admin)
+	e.clock.Add(30 * time.Second)
+	_, actx := e.login(admin.Email, goodPassword, e.code(mustSecret(t, e, admin)))
+	agent := &skjold.User{TenantID: a.ID, Email: "agent@fjord.example", Name: "Agnes", Role: skjold.RoleAgent}
+	e.activeUser(actx, agent)
+	id, gctx := e.login(agent.Email, goodPassword, "")
+	tok := &skjold.Token{TenantID: a.ID, Name: "agent's script", Scopes: []string{skjold.ScopeRead}}
+	must(t, e.db.CreateToken(gctx, tok))
+
+	must(t, e.db.SuspendUser(actx, agent.ID, true))
+	if _, err := e.db.AuthenticateSession(t.Context(), id.Session.Secret); err == nil {
+		t.Error("the suspended user's session still works")
+	}
+	if _, err := e.db.Authenticate(t.Context(), tok.Secret); err == nil {
+		t.Error("the suspended user's API token still works")
+	}
+	_, _, err := e.db.Login(e.anon(), skjold.Login{Email: agent.Email, Password: goodPassword})
+	wantCode(t, err, skjold.EFORBIDDEN)
+	must(t, e.db.SuspendUser(actx, agent.ID, false))
+	e.login(agent.Email, goodPassword, "")
+	if _, err := e.db.Authenticate(t.Context(), tok.Secret); err == nil {
+		t.Error("resuming a user brought its revoked token back")
+	}
+}
+
+func asError(err error, target **skjold.Error) bool { return errors.As(err, target) }
