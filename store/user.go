@@ -396,3 +396,31 @@ func (db *DB) RevokeSession(ctx context.Context, id string) error {
 	}
 	return db.revokeSessions(ctx, c, "id = ?", id)
 }
+
+// SuspendExpiredUsers suspends every user whose access_until has passed [B8], revoking their
+// sessions and tokens, and returns how many it suspended. The offboarding job calls it.
+func (db *DB) SuspendExpiredUsers(ctx context.Context) (int, error) {
+	c := &skjold.Caller{Actor: "system:offboarding", Operator: true, Source: "local"}
+	n := 0
+	err := db.write(ctx, func(tx *Tx) error {
+		rows, err := tx.query(selectUsers+" WHERE u.suspended = 0 AND u.access_until <= ?", micros(db.now()))
+		if err != nil {
+			return err
+		}
+		users, err := collect(rows, scanUser)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := tx.suspend(c, u, true, "access_until"); err != nil {
+				return err
+			}
+		}
+		n = len(users)
+		return nil
+	})
+	if n > 0 {
+		db.tokens.clear()
+	}
+	return n, err
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,20 +113,23 @@ func TestWalkthroughSQLite(t *testing.T) {
 // keys) and the server's log for the personal values stored.
 func assertNoPlaintext(t *testing.T, data, logs string) {
 	t.Helper()
-	entries, err := os.ReadDir(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		raw, err := os.ReadFile(filepath.Join(data, e.Name()))
+	err := filepath.WalkDir(data, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		for _, v := range []string{secretName, secretEmail, strings.ToLower(secretEmail), secretPhone, secretNote, "Zwetschgenbaum", "hazelnuts"} {
 			if bytes.Contains(raw, []byte(v)) {
-				t.Errorf("%s holds the plaintext %q", e.Name(), v)
+				t.Errorf("%s holds the plaintext %q", path, v)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, v := range []string{secretName, secretEmail, secretPhone, secretNote, "Zwetschgenbaum"} {
 		if strings.Contains(logs, v) {

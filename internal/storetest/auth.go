@@ -111,6 +111,7 @@ func TestAuth(t *testing.T, h Harness) {
 	t.Run("IdleLockAndLifetime", func(t *testing.T) { testIdleLock(t, newEnv(t, h)) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, newEnv(t, h)) })
 	t.Run("Suspension", func(t *testing.T) { testSuspension(t, newEnv(t, h)) })
+	t.Run("Offboarding", func(t *testing.T) { testOffboarding(t, newEnv(t, h)) })
 }
 
 func testUsers(t *testing.T, e *env) {
@@ -431,3 +432,40 @@ func testSuspension(t *testing.T, e *env) {
 }
 
 func asError(err error, target **skjold.Error) bool { return errors.As(err, target) }
+
+func testOffboarding(t *testing.T, e *env) {
+	leaving := &skjold.User{Email: "leaving@op.example", Name: "Lars", Role: skjold.RoleSupport}
+	staying := &skjold.User{Email: "staying@op.example", Name: "Stine", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), leaving)
+	e.activeUser(e.staff(), staying)
+	id, _ := e.login(leaving.Email, goodPassword, "")
+	end := e.clock.Now().Add(2 * time.Hour)
+	_, err := e.db.UpdateUser(e.staff(), leaving.ID, skjold.UserUpdate{AccessUntil: &end})
+	must(t, err)
+
+	n, err := e.db.SuspendExpiredUsers(t.Context())
+	if err != nil || n != 0 {
+		t.Fatalf("before the end date: suspended %d, %v", n, err)
+	}
+	e.clock.Add(2 * time.Hour)
+	// From the end date on, the account is refused even before the job has run…
+	_, _, err = e.db.Login(e.anon(), skjold.Login{Email: leaving.Email, Password: goodPassword})
+	wantCode(t, err, skjold.EFORBIDDEN)
+	// …and the job suspends it for good, ending its sessions.
+	n, err = e.db.SuspendExpiredUsers(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("after the end date: suspended %d, %v; want 1", n, err)
+	}
+	if _, err := e.db.AuthenticateSession(t.Context(), id.Session.Secret); err == nil {
+		t.Error("the offboarded user's session still works")
+	}
+	got, err := e.db.FindUserByID(e.staff(), leaving.ID)
+	must(t, err)
+	if !got.Suspended {
+		t.Error("the offboarded user is not suspended")
+	}
+	e.login(staying.Email, goodPassword, "")
+	if e.countActions("user.suspend") != 1 {
+		t.Error("the suspension is not audited once")
+	}
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// job is background work that runs every interval until its context ends. A failed pass
+// is logged and tried again at the next tick.
+type job struct {
+	name  string
+	every time.Duration
+	pass  func(ctx context.Context) error
+	log   *slog.Logger
+}
+
+// Run runs a first pass at once, then one per interval.
+func (j *job) Run(ctx context.Context) error {
+	log := j.log.With("component", "job", "job", j.name)
+	t := time.NewTicker(j.every)
+	defer t.Stop()
+	for {
+		if err := j.pass(ctx); err != nil && ctx.Err() == nil {
+			log.Error("job pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// offboardEvery is how often users past their access_until are suspended. The promise is
+// 24 hours [B8]; every five minutes keeps it within the hour with room for failed passes.
+const offboardEvery = 5 * time.Minute
