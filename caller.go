@@ -7,8 +7,8 @@ import (
 
 // Token scopes. A route declares the scope it needs; a token carries the scopes it was given.
 const (
-	ScopeRead  = "read"  // read subjects, records and categories
-	ScopeWrite = "write" // create, change and delete subjects and records
+	ScopeRead   = "read"   // read subjects, records and categories
+	ScopeWrite  = "write"  // create, change and delete subjects and records
 	ScopeAdmin  = "admin"  // change categories and settings, manage the tenant's users and tokens
 	ScopeAudit  = "audit"  // read the tenant's audit events
 	ScopeExport = "export" // bulk reads and exports of the tenant's data [B16]

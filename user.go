@@ -23,7 +23,7 @@ type User struct {
 	// MustChangePassword is set for a one-time password from an admin or the first start [B5].
 	MustChangePassword bool       `json:"must_change_password"`
 	PasswordChangedAt  time.Time  `json:"password_changed_at"`
-	TrainingAt         *time.Time `json:"training_at,omitempty"` // last data-protection training [B15]
+	TrainingAt         *time.Time `json:"training_at,omitempty"`  // last data-protection training [B15]
 	AgreementAt        *time.Time `json:"agreement_at,omitempty"` // confidentiality agreement signed [B15]
 	LastLoginAt        *time.Time `json:"last_login_at,omitempty"`
 	CreatedAt          time.Time  `json:"created_at"`

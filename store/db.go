@@ -41,9 +41,9 @@ type DB struct {
 	log                   *slog.Logger
 	w                     *writer
 
-	tenantKeys sync.Map                 // tenant id → skjold.TenantKey, unwrapped once per process
-	tokens     recent[*skjold.Token]    // by secret hash: see Authenticate
-	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
+	tenantKeys sync.Map                        // tenant id → skjold.TenantKey, unwrapped once per process
+	tokens     recent[*skjold.Token]           // by secret hash: see Authenticate
+	categories recent[*skjold.Category]        // by tenant id and name: see cachedCategory
 	settings   recent[*skjold.SessionSettings] // by tenant id ("" for the operator)
 	auth       AuthOptions
 	bg         sync.WaitGroup // background sends (reset e-mails), waited for by Close

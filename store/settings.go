@@ -81,4 +81,3 @@ func (db *DB) PutSessionSettings(ctx context.Context, s *skjold.SessionSettings)
 	db.settings.clear()
 	return err
 }
-

@@ -175,4 +175,3 @@ func (tx *Tx) replaceRecoveryCodes(userID string, hashes [][]byte) error {
 	}
 	return nil
 }
-
