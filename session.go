@@ -45,11 +45,14 @@ type SessionSettings struct {
 	Password     PasswordPolicy `json:"password"`
 	IdleMinutes  int            `json:"idle_minutes"`  // lock after so long without a request; default 15
 	SessionHours int            `json:"session_hours"` // absolute lifetime of a session; default 12
+	// AllowedNetworks limits logins, sessions and API tokens to these CIDR ranges [B10];
+	// empty allows every address.
+	AllowedNetworks []string `json:"allowed_networks"`
 }
 
 // DefaultSessionSettings are the settings of a tenant that has set none: the promises.
 func DefaultSessionSettings() SessionSettings {
-	return SessionSettings{Password: DefaultPasswordPolicy(), IdleMinutes: 15, SessionHours: 12}
+	return SessionSettings{Password: DefaultPasswordPolicy(), IdleMinutes: 15, SessionHours: 12, AllowedNetworks: []string{}}
 }
 
 // Validate returns an EINVALID error naming the setting at fault.
@@ -59,6 +62,16 @@ func (s *SessionSettings) Validate() error {
 		return FieldError("idle_minutes", "range", "idle_minutes must be between 1 and 240")
 	case s.SessionHours < 1 || s.SessionHours > 24*7:
 		return FieldError("session_hours", "range", "session_hours must be between 1 and 168")
+	}
+	if s.AllowedNetworks == nil {
+		s.AllowedNetworks = []string{}
+	}
+	nets, err := ParseNetworks("allowed_networks", s.AllowedNetworks)
+	if err != nil {
+		return err
+	}
+	for i, p := range nets {
+		s.AllowedNetworks[i] = p.String() // stored masked, as they are matched
 	}
 	return s.Password.Validate()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,8 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	store    *prometheus.HistogramVec
+	security *prometheus.CounterVec
+	threats  *prometheus.CounterVec
 }
 
 // NewMetrics registers Skjold's metrics. chainLength reports the audit chain's length.
@@ -33,6 +36,14 @@ func NewMetrics(version string, chainLength func(context.Context) (int64, error)
 		Name: "skjold_store_operation_duration_seconds", Help: "Store latency by operation (commit is one group commit).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 	}, []string{"op"})
+	m.security = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "skjold_security_events_total",
+		Help: "Security events committed to the audit chain, by action (auth.login_failed, security.ban, user.suspend, …).",
+	}, []string{"action"})
+	m.threats = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "skjold_threat_events_total",
+		Help: "Requests seen by the threat detectors, by kind (login_failed, token_invalid, not_found, …), and refused addresses (blocked).",
+	}, []string{"kind"})
 	chain := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "skjold_audit_chain_length", Help: "Number of events in the audit chain.",
 	}, func() float64 {
@@ -48,7 +59,7 @@ func NewMetrics(version string, chainLength func(context.Context) (int64, error)
 		Name: "skjold_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": version},
 	})
 	info.Set(1)
-	m.reg.MustRegister(m.requests, m.latency, m.store, chain, info,
+	m.reg.MustRegister(m.requests, m.latency, m.store, m.security, m.threats, chain, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -61,6 +72,15 @@ func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
 // ObserveStore records the duration of a store operation; pass it as store.Options.Observe.
 func (m *Metrics) ObserveStore(op string, d time.Duration) {
 	m.store.WithLabelValues(op).Observe(d.Seconds())
+}
+
+// CountAudit counts a committed audit event when it is a security event; pass it as
+// store.Options.OnAudit.
+func (m *Metrics) CountAudit(action string) {
+	if strings.HasPrefix(action, "auth.") || strings.HasPrefix(action, "security.") || strings.HasPrefix(action, "user.") ||
+		strings.HasPrefix(action, "approval.") || strings.HasPrefix(action, "grant.") {
+		m.security.WithLabelValues(action).Inc()
+	}
 }
 
 func (m *Metrics) handler() http.Handler {

@@ -104,6 +104,11 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsGet()},
 		{"PUT /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsPut()},
 
+		{"GET /api/v1/blocklist", operator(opRead), s.handleBlockListGet()},
+		{"PUT /api/v1/blocklist", operator(opManage), s.handleBlockListPut()},
+		{"GET /api/v1/bans", operator(opRead), s.handleBanList()},
+		{"DELETE /api/v1/bans/{addr}", operator(opManage), s.handleUnban()},
+
 		{"POST /api/v1/tenants", operator(opManage), s.handleTenantCreate()},
 		{"GET /api/v1/tenants", operator(opRead), s.handleTenantList()},
 		{"GET /api/v1/tenants/{id}", operator(opRead), s.handleTenantGet()},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -21,6 +20,8 @@ type Services struct {
 	Categories skjold.CategoryService
 	Audit      skjold.AuditService
 	Auth       skjold.AuthService
+	Network    skjold.NetworkService
+	Shield     *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers.
 	Health func(ctx context.Context) error
 }
@@ -43,7 +44,7 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 		s.mux.Handle(rt.pattern, s.guard(rt))
 	}
 	s.mux.Handle("/", s.notFound())
-	return s.secureHeaders(s.recoverPanics(s.mux))
+	return s.secureHeaders(s.recoverPanics(s.screen(s.mux)))
 }
 
 // guard wraps a route's handler with what every route gets: metrics, a log line, and the
@@ -56,15 +57,6 @@ func (s *Server) guard(rt route) http.Handler {
 		h = s.authorize(rt.perm, h)
 	}
 	return s.observe(rt.pattern, h)
-}
-
-// clientAddr is the address of the direct peer. (Forwarded headers are not trusted.)
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // statusWriter remembers the status a handler wrote, for logs and metrics.

@@ -131,6 +131,9 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 		db.auditOnly(ctx, userEvent(u, "auth.login_refused", src, "reason:suspended"))
 		return nil, nil, err
 	}
+	if err := db.checkAddress(ctx, u.TenantID, "user:"+u.ID); err != nil {
+		return nil, nil, err // checked after the password, so that it tells an outsider nothing
+	}
 	if rehash {
 		db.upgradeHash(ctx, u.ID, cr.hash, l.Password)
 	}
@@ -229,7 +232,7 @@ func (db *DB) openSession(ctx context.Context, u *skjold.User, kind, src string,
 		return nil, nil, err
 	}
 	u.LastLoginAt = &now
-	id := &skjold.Identity{User: u, Session: s, Stage: stage(u, s, set, now)}
+	id := &skjold.Identity{User: u, Session: s, Stage: stage(u, s, &set.SessionSettings, now)}
 	return s, id, nil
 }
 
@@ -292,7 +295,10 @@ func (db *DB) AuthenticateSession(ctx context.Context, secret string) (*skjold.I
 	if err != nil {
 		return nil, err
 	}
-	id := &skjold.Identity{User: u, Session: s, Stage: stage(u, s, set, now)}
+	if err := db.checkAddress(ctx, u.TenantID, "user:"+u.ID); err != nil {
+		return nil, err
+	}
+	id := &skjold.Identity{User: u, Session: s, Stage: stage(u, s, &set.SessionSettings, now)}
 	if err := db.touchSession(ctx, id, now); err != nil {
 		return nil, err
 	}
@@ -318,6 +324,25 @@ func (db *DB) touchSession(ctx context.Context, id *skjold.Identity, now time.Ti
 		})
 	}
 	return nil
+}
+
+// errDenied answers a request from outside the tenant's allowed networks.
+var errDenied = skjold.Errorf(skjold.EFORBIDDEN, "your address may not reach this account: it is outside the allowed networks")
+
+// checkAddress refuses a request whose client address is outside the allow list of the
+// tenant ("" for the operator) [B10], recording a security event.
+func (db *DB) checkAddress(ctx context.Context, tenantID, actor string) error {
+	set, err := db.sessionSettingsFor(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	src := sourceOf(ctx)
+	if set.allows(src) {
+		return nil
+	}
+	db.auditOnly(ctx, &skjold.AuditEvent{Actor: actor, TenantID: tenantID, Action: "security.denied_address", Source: src,
+		Fields: []string{}})
+	return errDenied
 }
 
 // VerifyCSRF compares a CSRF token with the session's, in constant time.

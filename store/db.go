@@ -41,14 +41,15 @@ type DB struct {
 	log                   *slog.Logger
 	w                     *writer
 
-	tenantKeys sync.Map                        // tenant id → skjold.TenantKey, unwrapped once per process
-	tokens     recent[*skjold.Token]           // by secret hash: see Authenticate
-	categories recent[*skjold.Category]        // by tenant id and name: see cachedCategory
-	settings   recent[*skjold.SessionSettings] // by tenant id ("" for the operator)
+	tenantKeys sync.Map                 // tenant id → skjold.TenantKey, unwrapped once per process
+	tokens     recent[*skjold.Token]    // by secret hash: see Authenticate
+	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
+	settings   recent[*tenantSettings]  // by tenant id ("" for the operator)
 	auth       AuthOptions
 	bg         sync.WaitGroup // background sends (reset e-mails), waited for by Close
 	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
+	onAudit    func(action string)
 }
 
 // Options configure Open. Keys is required.
@@ -58,6 +59,7 @@ type Options struct {
 	Logger  *slog.Logger                     // defaults to slog.Default
 	Observe func(op string, d time.Duration) // called with the duration of each store operation
 	Auth    AuthOptions                      // needed by the skjold.AuthService methods
+	OnAudit func(action string)              // called with the action of each committed audit event
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -91,6 +93,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	if db.observe == nil {
 		db.observe = func(string, time.Duration) {}
+	}
+	if db.onAudit = opts.OnAudit; db.onAudit == nil {
+		db.onAudit = func(string) {}
 	}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {

@@ -5,16 +5,27 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"net/netip"
+	"slices"
 
 	"github.com/skjold-project/skjold"
 )
 
 const sessionSettings = "session"
 
+// tenantSettings are a tenant's session settings with the allow list parsed once.
+type tenantSettings struct {
+	skjold.SessionSettings
+	networks []netip.Prefix
+}
+
+// allows reports whether source may reach the tenant.
+func (s *tenantSettings) allows(source string) bool { return skjold.AddrAllowed(s.networks, source) }
+
 // sessionSettingsFor returns the session and password settings of a tenant ("" for the
 // operator), or the defaults when it has set none. Every authenticated request needs them,
 // so they are cached for recentTTL.
-func (db *DB) sessionSettingsFor(ctx context.Context, tenantID string) (*skjold.SessionSettings, error) {
+func (db *DB) sessionSettingsFor(ctx context.Context, tenantID string) (*tenantSettings, error) {
 	if s, _, ok := db.settings.get(tenantID); ok {
 		return s, nil
 	}
@@ -31,8 +42,13 @@ func (db *DB) sessionSettingsFor(ctx context.Context, tenantID string) (*skjold.
 			return nil, err
 		}
 	}
-	db.settings.put(tenantID, &s, gen)
-	return &s, nil
+	nets, err := skjold.ParseNetworks("allowed_networks", s.AllowedNetworks)
+	if err != nil {
+		return nil, err
+	}
+	ts := &tenantSettings{SessionSettings: s, networks: nets}
+	db.settings.put(tenantID, ts, gen)
+	return ts, nil
 }
 
 // SessionSettings returns the settings of the caller's tenant, or the operator's.
@@ -45,7 +61,8 @@ func (db *DB) SessionSettings(ctx context.Context) (*skjold.SessionSettings, err
 	if err != nil {
 		return nil, err
 	}
-	cp := *s
+	cp := s.SessionSettings
+	cp.AllowedNetworks = slices.Clone(cp.AllowedNetworks)
 	return &cp, nil
 }
 

@@ -49,6 +49,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Keys", storetest.TestKeys},
 		{"Concurrency", storetest.TestConcurrency},
 		{"Auth", storetest.TestAuth},
+		{"Network", storetest.TestNetwork},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -104,6 +104,9 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*skjold.Token, e
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && !now.Before(*t.ExpiresAt)) {
 		return nil, unauthorized
 	}
+	if err := db.checkAddress(ctx, t.TenantID, "token:"+t.ID); err != nil {
+		return nil, err
+	}
 	cp := *t // the cached token stays as read
 	return &cp, nil
 }

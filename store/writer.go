@@ -205,9 +205,10 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 		return nil, false, err
 	}
 	errs = make([]error, len(batch))
+	var committed []*skjold.AuditEvent
 	for i, j := range batch {
 		var jobErased bool
-		if errs[i], jobErased, err = w.runJob(sqlTx, &head, j, len(batch) > 1 && !j.plain); err != nil {
+		if errs[i], jobErased, err = w.runJob(sqlTx, &head, j, len(batch) > 1 && !j.plain, &committed); err != nil {
 			return nil, false, err
 		}
 		erased = erased || jobErased
@@ -217,6 +218,9 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("store: commit: %w", err)
+	}
+	for _, e := range committed {
+		db.onAudit(e.Action)
 	}
 	return errs, erased, nil
 }
@@ -242,7 +246,7 @@ func (w *writer) afterErasure() {
 
 // runJob runs one job. Its own error is returned first, then whether it erased personal
 // data; the last error is one that spoils the whole transaction.
-func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) (error, bool, error) {
+func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool, committed *[]*skjold.AuditEvent) (error, bool, error) {
 	tx := &Tx{tx: sqlTx, db: w.db}
 	if savepoint {
 		if _, err := tx.exec("SAVEPOINT job"); err != nil {
@@ -253,6 +257,9 @@ func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool) 
 	err := safeRun(j.fn, tx)
 	if err == nil {
 		err = tx.appendEvents(head)
+	}
+	if err == nil {
+		*committed = append(*committed, tx.events...)
 	}
 	switch {
 	case err == nil && savepoint:

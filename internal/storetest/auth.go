@@ -469,3 +469,7 @@ func testOffboarding(t *testing.T, e *env) {
 		t.Error("the suspension is not audited once")
 	}
 }
+
+func skjoldCtx(t *testing.T, c *skjold.Caller) context.Context {
+	return skjold.NewContextWithCaller(t.Context(), c)
+}

@@ -1,0 +1,152 @@
+package http
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/netguard"
+)
+
+// Shield screens requests before any other work [B11]: an address in the operator's block
+// list or banned is refused with no database query and no password hashing. It feeds the
+// threat detectors with each answer, and bans the addresses they name on every node (the ban
+// is stored, then reloaded by the other nodes' guards). netguard holds only in-memory data
+// structures, so the HTTP layer uses it directly.
+type Shield struct {
+	Guard    *netguard.Guard
+	Detector *netguard.Detector
+	// TrustedProxies are the direct peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	Network        skjold.NetworkService // where bans are stored
+	Now            func() time.Time
+	// Load reads the block list and the bans in force from the database, with no caller.
+	Load func(ctx context.Context) ([]netip.Prefix, map[netip.Addr]time.Time, error)
+}
+
+// Sync replaces the guard's state with the database's: bans and block-list changes made by
+// any node. The server calls it every few seconds and after each change made here.
+func (sh *Shield) Sync(ctx context.Context) error {
+	list, bans, err := sh.Load(ctx)
+	if err != nil {
+		return err
+	}
+	sh.Guard.Replace(list, bans)
+	return nil
+}
+
+type clientKey struct{}
+
+// screen resolves the client address, refuses blocked addresses, and after the answer
+// reports it to the detectors.
+func (s *Server) screen(next http.Handler) http.Handler {
+	sh := s.svc.Shield
+	if sh == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := sh.clientAddr(r)
+		if addr.IsValid() && sh.Guard.Blocked(addr, sh.Now()) {
+			s.metrics.threats.WithLabelValues("blocked").Inc()
+			fail(w, r, s.log, skjold.Errorf(skjold.EFORBIDDEN, "requests from your address are blocked"))
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), clientKey{}, addr))
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if kind := threatKind(r, sw.status); kind != "" && addr.IsValid() {
+			s.metrics.threats.WithLabelValues(kind).Inc()
+			s.detect(sh, kind, addr)
+		}
+	})
+}
+
+// threatKind classifies an answer for the detectors; "" for an answer that is not one.
+func threatKind(r *http.Request, status int) string {
+	switch {
+	case status == http.StatusUnauthorized && r.Pattern == "POST /api/v1/auth/login":
+		return netguard.KindLoginFailed
+	case status == http.StatusUnauthorized && strings.HasPrefix(r.Pattern, "POST /api/v1/auth/"):
+		return netguard.KindLoginFailed // a wrong code, unlock password or reset token
+	case status == http.StatusUnauthorized && r.Header.Get("Authorization") != "":
+		return netguard.KindTokenInvalid
+	case status == http.StatusUnauthorized:
+		return netguard.KindUnauthorized
+	case status == http.StatusNotFound:
+		return netguard.KindNotFound
+	case status == http.StatusForbidden && strings.Contains(r.Pattern, "{"):
+		return "" // a known caller without a permission: not hostile by itself
+	}
+	return ""
+}
+
+// detect feeds one event to the detectors and bans the address if a rule fires.
+func (s *Server) detect(sh *Shield, kind string, addr netip.Addr) {
+	now := sh.Now()
+	d, rule, banned := sh.Detector.Observe(netguard.Event{Kind: kind, Addr: addr, Time: now})
+	if !banned {
+		return
+	}
+	until := now.Add(d)
+	sh.Guard.Ban(addr, until) // this node refuses at once
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sh.Network.Ban(ctx, addr, until, rule); err != nil {
+		s.log.Error("ban not stored; it holds on this node only", "rule", rule, "err", err)
+	}
+	s.log.Warn("address banned", "rule", rule, "minutes", int(d/time.Minute))
+}
+
+// clientAddr returns the client's address: the direct peer, or — when the peer is a trusted
+// proxy — the nearest address in X-Forwarded-For that is not itself a trusted proxy.
+func (sh *Shield) clientAddr(r *http.Request) netip.Addr {
+	peer := peerAddr(r)
+	if !sh.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a malformed chain is not believed past this point
+		}
+		if a = a.Unmap(); !sh.trusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+func (sh *Shield) trusted(a netip.Addr) bool {
+	for _, p := range sh.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func peerAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+// clientAddr is the client's address as the shield resolved it, or the direct peer.
+func clientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientKey{}).(netip.Addr); ok && a.IsValid() {
+		return a.String()
+	}
+	if a := peerAddr(r); a.IsValid() {
+		return a.String()
+	}
+	return r.RemoteAddr
+}
