@@ -18,6 +18,7 @@ import (
 // environment variables, then command-line flags; each later source wins.
 type Config struct {
 	Addr          string `toml:"addr"`            // listen address (host:port)
+	RedirectAddr  string `toml:"redirect_addr"`   // "" for none, or a plain-HTTP host:port that only redirects to HTTPS
 	Data          string `toml:"data"`            // data directory
 	Database      string `toml:"database"`        // "" for SQLite in the data directory, or a postgres:// URL
 	MasterKeyFile string `toml:"master_key_file"` // "" for <data>/master.key
@@ -33,6 +34,9 @@ type Config struct {
 	SMTPPassword  string `toml:"smtp_password"`
 	SMTPFrom      string `toml:"smtp_from"`
 	BreachAPIURL  string `toml:"breach_api_url"` // a k-anonymity range API; "" turns the check off
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
+	TrustedProxies string `toml:"trusted_proxies"`
+	BlockListFile  string `toml:"blocklist_file"` // CIDR block list loaded at start, one range per line
 }
 
 func defaultConfig() Config {
@@ -48,6 +52,7 @@ type setting struct {
 
 var settings = []setting{
 	{"SKJOLD_ADDR", "addr", "listen address (host:port)", func(c *Config) *string { return &c.Addr }},
+	{"SKJOLD_REDIRECT_ADDR", "redirect-addr", "plain-HTTP listen address (host:port) that only redirects to HTTPS; empty for none", func(c *Config) *string { return &c.RedirectAddr }},
 	{"SKJOLD_DATA", "data", "data directory", func(c *Config) *string { return &c.Data }},
 	{"SKJOLD_DATABASE", "database", "PostgreSQL URL (postgres://…); empty for SQLite in the data directory", func(c *Config) *string { return &c.Database }},
 	{"SKJOLD_MASTER_KEY_FILE", "master-key-file", "master key file; empty for <data>/master.key", func(c *Config) *string { return &c.MasterKeyFile }},
@@ -61,6 +66,8 @@ var settings = []setting{
 	{"SKJOLD_SMTP_USERNAME", "smtp-username", "SMTP user name", func(c *Config) *string { return &c.SMTPUsername }},
 	{"SKJOLD_SMTP_PASSWORD", "smtp-password", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }},
 	{"SKJOLD_SMTP_FROM", "smtp-from", "sender address of Skjold's e-mail", func(c *Config) *string { return &c.SMTPFrom }},
+	{"SKJOLD_TRUSTED_PROXIES", "trusted-proxies", "reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs)", func(c *Config) *string { return &c.TrustedProxies }},
+	{"SKJOLD_BLOCKLIST_FILE", "blocklist-file", "CIDR block list file (one range per line, # comments) loaded at start", func(c *Config) *string { return &c.BlockListFile }},
 	{"SKJOLD_BREACH_API_URL", "breach-api-url", "k-anonymity breached-password range API (e.g. https://api.pwnedpasswords.com); empty for none", func(c *Config) *string { return &c.BreachAPIURL }},
 }
 
@@ -112,6 +119,15 @@ func (c *Config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("addr %q is not host:port", c.Addr)
 	}
+	if c.RedirectAddr != "" {
+		_, port, err := net.SplitHostPort(c.RedirectAddr)
+		if err != nil {
+			return fmt.Errorf("redirect_addr %q is not host:port", c.RedirectAddr)
+		}
+		if c.RedirectAddr == c.Addr && port != "0" {
+			return errors.New("redirect_addr must differ from addr: the HTTPS port speaks only HTTPS")
+		}
+	}
 	if c.Data == "" {
 		return errors.New("data directory must not be empty")
 	}
@@ -120,6 +136,9 @@ func (c *Config) validate() error {
 	}
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return errors.New("database must be a postgres:// URL, or empty for SQLite in the data directory")
+	}
+	if _, err := c.trustedProxies(); err != nil {
+		return err
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") {
 		return errors.New("public_url must start with https://")

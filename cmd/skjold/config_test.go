@@ -25,6 +25,10 @@ func TestConfigPrecedence(t *testing.T) {
 			[]string{`addr = "127.0.0.1:7002"`, `data = "d"`}},
 		{"master key file from env", map[string]string{"SKJOLD_MASTER_KEY_FILE": "/etc/skjold/master.key"}, nil,
 			[]string{`master_key_file = "/etc/skjold/master.key"`}},
+		{"no redirect by default", nil, nil, []string{`redirect_addr = ""`}},
+		{"redirect addr from env", map[string]string{"SKJOLD_REDIRECT_ADDR": ":8080"}, nil, []string{`redirect_addr = ":8080"`}},
+		{"redirect addr flag over env", map[string]string{"SKJOLD_REDIRECT_ADDR": ":8080"}, []string{"--redirect-addr", "127.0.0.1:8081"},
+			[]string{`redirect_addr = "127.0.0.1:8081"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -68,6 +72,8 @@ func TestConfigRefused(t *testing.T) {
 		{"malformed file", nil, []string{"--config", broken}, "config file"},
 		{"missing file", nil, []string{"--config", filepath.Join(dir, "nope.toml")}, "config file"},
 		{"bad addr", map[string]string{"SKJOLD_ADDR": "no-port"}, nil, "not host:port"},
+		{"bad redirect addr", map[string]string{"SKJOLD_REDIRECT_ADDR": "no-port"}, nil, `redirect_addr "no-port" is not host:port`},
+		{"redirect on the HTTPS port", nil, []string{"--addr", "127.0.0.1:8443", "--redirect-addr", "127.0.0.1:8443"}, "must differ from addr"},
 		{"half TLS", nil, []string{"--tls-cert", "c.pem"}, "go together"},
 		{"bad database", nil, []string{"--database", "mysql://x"}, "postgres://"},
 		{"bad log level", nil, []string{"--log-level", "loud"}, "log_level"},

@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	skjoldhttp "github.com/skjold-project/skjold/http"
+	"github.com/skjold-project/skjold/store"
 )
 
 // job is background work that runs every interval until its context ends. A failed pass
@@ -35,3 +38,21 @@ func (j *job) Run(ctx context.Context) error {
 // offboardEvery is how often users past their access_until are suspended. The promise is
 // 24 hours [B8]; every five minutes keeps it within the hour with room for failed passes.
 const offboardEvery = 5 * time.Minute
+
+// guardSyncEvery is how often a node reloads bans and the block list from the database, so
+// that a ban made on one node holds on all of them within seconds.
+const guardSyncEvery = 5 * time.Second
+
+// backgroundJobs are the server's periodic jobs: offboarding, and the guard's sync.
+func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) []*job {
+	return []*job{
+		{name: "offboarding", every: offboardEvery, log: log, pass: func(ctx context.Context) error {
+			n, err := db.SuspendExpiredUsers(ctx)
+			if n > 0 {
+				log.Info("suspended users past their access end", "count", n)
+			}
+			return err
+		}},
+		{name: "guard-sync", every: guardSyncEvery, log: log, pass: shield.Sync},
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -53,7 +54,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	var db *store.DB
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
-		Observe: metrics.ObserveStore, Auth: auth})
+		Observe: metrics.ObserveStore, Auth: auth, OnAudit: metrics.CountAudit})
 	if err != nil {
 		return err
 	}
@@ -64,7 +65,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := bootstrapOwner(ctx, e, cfg, db); err != nil {
 		return err
 	}
-	return serveHTTPS(ctx, e, cfg, log, db, metrics)
+	shield, err := newShield(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
+	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
+		Network: db, Shield: shield, Health: db.Ping}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, j := range backgroundJobs(log, db, shield) {
+		g.Go(func() error { return j.Run(gctx) })
+	}
+	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
+	return g.Wait()
 }
 
 // bootstrap makes the first operator token on a database that never had one, prints it
@@ -90,15 +102,15 @@ func bootstrap(ctx context.Context, e env, cfg Config, db *store.DB) error {
 	return nil
 }
 
-func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, db *store.DB, metrics *skjoldhttp.Metrics) error {
+// serveHTTPS serves the API over HTTPS on cfg.Addr and, when cfg.RedirectAddr is set,
+// redirects plain HTTP there, until ctx ends; then it shuts both down gracefully.
+func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, svc skjoldhttp.Services, engine string, metrics *skjoldhttp.Metrics) error {
 	cert, selfSigned, err := loadCertificate(cfg, time.Now())
 	if err != nil {
 		return err
 	}
-	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
-		Health: db.Ping}
 	srv := &http.Server{
-		Handler:           skjoldhttp.NewServer(svc, log, metrics, db.Engine(), version),
+		Handler:           skjoldhttp.NewServer(svc, log, metrics, engine, version),
 		TLSConfig:         tlsConfig(cert),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
@@ -109,24 +121,115 @@ func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, db *st
 	if err != nil {
 		return err
 	}
+	// Both ports are bound before either serves, so a busy redirect port fails the start.
+	redirect, rln, err := listenRedirect(cfg, ln.Addr(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	url := "https://" + ln.Addr().String()
-	log.Info("listening", "url", url, "engine", db.Engine(), "version", version,
+	log.Info("listening", "url", url, "engine", engine, "version", version,
 		"self_signed", selfSigned, "cert_sha256", fingerprint(cert))
 	fmt.Fprintf(e.stdout, "Skjold is listening on %s\n", url)
 
 	g, gctx := errgroup.WithContext(ctx)
+	serveUntilDone(gctx, g, srv, func() error { return srv.ServeTLS(ln, "", "") })
+	if redirect != nil {
+		serveUntilDone(gctx, g, redirect, func() error { return redirect.Serve(rln) })
+	}
 	g.Go(func() error {
-		if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+		<-gctx.Done()
+		log.Info("shutting down")
+		return nil
+	})
+	return g.Wait()
+}
+
+// serveUntilDone runs serve, which serves srv, in g; once ctx ends (or any of g's functions
+// fails) it shuts srv down, giving in-flight requests shutdownGrace to finish.
+func serveUntilDone(ctx context.Context, g *errgroup.Group, srv *http.Server, serve func() error) {
+	g.Go(func() error {
+		if err := serve(); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	})
 	g.Go(func() error {
-		<-gctx.Done()
-		log.Info("shutting down")
+		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	return g.Wait()
+}
+
+// listenRedirect binds cfg.RedirectAddr and returns the plain-HTTP server to run on it, which
+// only redirects to the HTTPS listener at httpsAddr; it returns nil when no redirect is set.
+func listenRedirect(cfg Config, httpsAddr net.Addr, log *slog.Logger) (*http.Server, net.Listener, error) {
+	if cfg.RedirectAddr == "" {
+		return nil, nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.RedirectAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redirect_addr: %w", err)
+	}
+	_, port, _ := net.SplitHostPort(httpsAddr.String())
+	srv := &http.Server{
+		Handler:           redirectHandler(cfg.PublicURL, port),
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second,
+		MaxHeaderBytes: 8 << 10,
+		ErrorLog:       slog.NewLogLogger(log.With("component", "http.redirect").Handler(), slog.LevelWarn),
+	}
+	to := cfg.PublicURL
+	if to == "" {
+		to = "https://<request host>:" + port
+	}
+	log.Info("redirecting", "addr", ln.Addr().String(), "to", to)
+	return srv, ln, nil
+}
+
+// redirectHandler answers every request with 308 Permanent Redirect, which keeps the method
+// and body, to the same path and query over HTTPS: at publicURL when it is set, else at the
+// request's host on httpsPort. It serves nothing else, and sends no HSTS header, which
+// browsers ignore over plain HTTP.
+func redirectHandler(publicURL, httpsPort string) http.Handler {
+	base := strings.TrimSuffix(publicURL, "/")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := base
+		if target == "" {
+			target = "https://" + httpsHost(r, httpsPort)
+		}
+		path := r.URL.EscapedPath()
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path // "OPTIONS *" and the like
+		}
+		if r.URL.RawQuery != "" {
+			path += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", target+path)
+		w.Header().Set("Connection", "close") // no reason to keep a plain-HTTP connection open
+		w.WriteHeader(http.StatusPermanentRedirect)
+	})
+}
+
+// httpsHost returns the request's host (or, without a Host header, the address it reached)
+// with httpsPort, left out when it is HTTPS's default 443.
+func httpsHost(r *http.Request, httpsPort string) string {
+	host := r.Host
+	if host == "" {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = a.String()
+		}
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if httpsPort == "443" {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, httpsPort)
 }

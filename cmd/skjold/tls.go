@@ -21,11 +21,14 @@ import (
 )
 
 // tlsConfig returns the server's TLS configuration: TLS 1.2 or newer, with only forward-
-// secret AEAD cipher suites for TLS 1.2 (TLS 1.3's suites are all strong).
+// secret AEAD cipher suites for TLS 1.2 (TLS 1.3's suites are all strong), and key exchange
+// over X25519 or P-256 only. The hybrid post-quantum X25519MLKEM768 stays on for clients
+// that offer it, so recorded traffic is not exposed to a future quantum computer.
 func tlsConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
+		Certificates:     []tls.Certificate{cert},
+		MinVersion:       tls.VersionTLS12,
+		CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256},
 		CipherSuites: []uint16{
 			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
 			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
