@@ -2,6 +2,7 @@ package skjold
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -48,11 +49,17 @@ type SessionSettings struct {
 	// AllowedNetworks limits logins, sessions and API tokens to these CIDR ranges [B10];
 	// empty allows every address.
 	AllowedNetworks []string `json:"allowed_networks"`
+	// FourEyes lists the sensitive actions that wait for a second person's approval [B14].
+	FourEyes []string `json:"four_eyes"`
+	// SupportMaxHours caps the support grants the tenant gives operator staff [A7]; 0
+	// refuses every grant.
+	SupportMaxHours int `json:"support_max_hours"`
 }
 
 // DefaultSessionSettings are the settings of a tenant that has set none: the promises.
 func DefaultSessionSettings() SessionSettings {
-	return SessionSettings{Password: DefaultPasswordPolicy(), IdleMinutes: 15, SessionHours: 12, AllowedNetworks: []string{}}
+	return SessionSettings{Password: DefaultPasswordPolicy(), IdleMinutes: 15, SessionHours: 12, AllowedNetworks: []string{},
+		FourEyes: DefaultFourEyes(), SupportMaxHours: 8}
 }
 
 // Validate returns an EINVALID error naming the setting at fault.
@@ -65,6 +72,17 @@ func (s *SessionSettings) Validate() error {
 	}
 	if s.AllowedNetworks == nil {
 		s.AllowedNetworks = []string{}
+	}
+	if s.FourEyes == nil {
+		s.FourEyes = []string{}
+	}
+	for _, a := range s.FourEyes {
+		if !slices.Contains(SensitiveActions, a) {
+			return FieldError("four_eyes", "action", "unknown action; known actions are %v", SensitiveActions)
+		}
+	}
+	if s.SupportMaxHours < 0 || s.SupportMaxHours > 24*30 {
+		return FieldError("support_max_hours", "range", "support_max_hours must be between 0 and 720")
 	}
 	nets, err := ParseNetworks("allowed_networks", s.AllowedNetworks)
 	if err != nil {

@@ -33,7 +33,11 @@ func (s *Server) authorize(p perm, next http.Handler) http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
-		c := callerOf(id, clientAddr(r))
+		c, err := s.supportCaller(r, callerOf(id, clientAddr(r)))
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
 		if err := checkAccess(p, id, c); err != nil {
 			fail(w, r, s.log, err)
 			return

@@ -104,6 +104,14 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsGet()},
 		{"PUT /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsPut()},
 
+		{"POST /api/v1/approvals", either(admin, opStaff), s.handleApprovalRequest()},
+		{"GET /api/v1/approvals", either(admin, opStaff), s.handleApprovalList()},
+		{"POST /api/v1/approvals/{id}/approve", either(admin, opStaff), s.handleApprovalDecide(true)},
+		{"POST /api/v1/approvals/{id}/reject", either(admin, opStaff), s.handleApprovalDecide(false)},
+		{"POST /api/v1/grants", tenant(admin), s.handleGrantCreate()},
+		{"GET /api/v1/grants", either(admin, opRead), s.handleGrantList()},
+		{"DELETE /api/v1/grants/{id}", either(admin, opRead), s.handleGrantRevoke()},
+
 		{"GET /api/v1/blocklist", operator(opRead), s.handleBlockListGet()},
 		{"PUT /api/v1/blocklist", operator(opManage), s.handleBlockListPut()},
 		{"GET /api/v1/bans", operator(opRead), s.handleBanList()},

@@ -21,6 +21,7 @@ type Services struct {
 	Audit      skjold.AuditService
 	Auth       skjold.AuthService
 	Network    skjold.NetworkService
+	Approvals  skjold.ApprovalService
 	Shield     *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers.
 	Health func(ctx context.Context) error

@@ -50,6 +50,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Concurrency", storetest.TestConcurrency},
 		{"Auth", storetest.TestAuth},
 		{"Network", storetest.TestNetwork},
+		{"Approvals", storetest.TestApprovals},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -242,13 +242,17 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd skjold.UserUpdate) 
 		if err != nil {
 			return err
 		}
+		oldRank := skjold.Rank(u.Role, u.Scopes)
 		fields, err := tx.applyUserUpdate(c, u, upd)
 		if err != nil {
 			return err
 		}
-		_, err = tx.exec(`UPDATE users SET name = ?, role = ?, profile = ?, access_until = ?, training_at = ?,
-			agreement_at = ? WHERE id = ?`, u.Name, u.Role, nullString(u.Profile), optMicros(u.AccessUntil),
-			optMicros(u.TrainingAt), optMicros(u.AgreementAt), u.ID)
+		if skjold.Rank(u.Role, u.Scopes) > oldRank {
+			if err := db.needsNoApproval(ctx, u.TenantID, skjold.ActionRoleElevation); err != nil {
+				return err
+			}
+		}
+		err = tx.saveUser(u)
 		if err != nil {
 			return err
 		}
@@ -258,6 +262,14 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd skjold.UserUpdate) 
 		return nil
 	})
 	return out, err
+}
+
+// saveUser stores a user's changeable settings.
+func (tx *Tx) saveUser(u *skjold.User) error {
+	_, err := tx.exec(`UPDATE users SET name = ?, role = ?, profile = ?, access_until = ?, training_at = ?,
+		agreement_at = ? WHERE id = ?`, u.Name, u.Role, nullString(u.Profile), optMicros(u.AccessUntil),
+		optMicros(u.TrainingAt), optMicros(u.AgreementAt), u.ID)
+	return err
 }
 
 func nullString(s string) any {

@@ -1,0 +1,122 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/skjold-project/skjold"
+)
+
+// TestApprovals checks the four-eyes flow and support grants: a role elevation and a
+// second-factor reset wait for a second person, nobody approves their own request, and
+// operator staff read a tenant's data only under a live grant.
+func TestApprovals(t *testing.T, h Harness) {
+	t.Run("FourEyes", func(t *testing.T) { testFourEyes(t, newEnv(t, h)) })
+	t.Run("SupportGrants", func(t *testing.T) { testGrants(t, newEnv(t, h)) })
+}
+
+// adminCtx makes an active tenant admin (or owner) and returns its logged-in context.
+func (e *env) adminCtx(tn *tenant, email, role string) (*skjold.User, context.Context) {
+	e.t.Helper()
+	u := &skjold.User{TenantID: tn.ID, Email: email, Name: "Admin " + role, Role: role}
+	e.activeUser(e.staff(), u)
+	e.clock.Add(30 * time.Second) // a fresh TOTP step for this login
+	_, ctx := e.login(u.Email, goodPassword, e.code(mustSecret(e.t, e, u)))
+	return u, ctx
+}
+
+func testFourEyes(t *testing.T, e *env) {
+	a := e.newTenant("Fjord Travel AS")
+	_, first := e.adminCtx(a, "owner1@fjord.example", skjold.RoleOwner)
+	_, second := e.adminCtx(a, "owner2@fjord.example", skjold.RoleOwner)
+	agent := &skjold.User{TenantID: a.ID, Email: "agent@fjord.example", Name: "Agnes", Role: skjold.RoleAgent}
+	e.activeUser(first, agent)
+
+	// Raising a role directly is refused while four eyes are required.
+	admin := skjold.RoleAdmin
+	_, err := e.db.UpdateUser(first, agent.ID, skjold.UserUpdate{Role: &admin})
+	wantCode(t, err, skjold.EFORBIDDEN)
+	req := &skjold.Approval{Action: skjold.ActionRoleElevation, Target: agent.ID, Role: skjold.RoleAdmin}
+	must(t, e.db.RequestApproval(first, req))
+	if req.Status != skjold.ApprovalPending {
+		t.Fatalf("filed approval status %s", req.Status)
+	}
+	_, err = e.db.DecideApproval(first, req.ID, true)
+	wantCode(t, err, skjold.EFORBIDDEN) // not one's own
+	wantCode(t, e.db.RequestApproval(e.as(a, ""), &skjold.Approval{Action: skjold.ActionTwoFactorReset, Target: agent.ID}), skjold.EFORBIDDEN)
+	got, err := e.db.DecideApproval(second, req.ID, true)
+	must(t, err)
+	if got.Status != skjold.ApprovalApproved || got.DecidedBy == "" {
+		t.Errorf("decided approval = %+v", got)
+	}
+	u, err := e.db.FindUserByID(first, agent.ID)
+	must(t, err)
+	if u.Role != skjold.RoleAdmin {
+		t.Errorf("after approval the role is %s, want admin", u.Role)
+	}
+	_, err = e.db.DecideApproval(second, req.ID, false)
+	wantCode(t, err, skjold.ECONFLICT) // decided once
+
+	// A second-factor reset always takes four eyes; the user enrols again.
+	reset := &skjold.Approval{Action: skjold.ActionTwoFactorReset, Target: agent.ID}
+	must(t, e.db.RequestApproval(second, reset))
+	got, err = e.db.DecideApproval(first, reset.ID, true)
+	must(t, err)
+	id, _ := e.login(agent.Email, goodPassword, "")
+	if id.Stage != skjold.StageEnrolTwoFactor {
+		t.Errorf("after a 2FA reset, the (now admin) user's stage is %s, want enrol_two_factor", id.Stage)
+	}
+	// A lapsed request cannot be approved; approvals of another tenant are not found.
+	lapsed := &skjold.Approval{Action: skjold.ActionRoleElevation, Target: agent.ID, Role: skjold.RoleOwner}
+	must(t, e.db.RequestApproval(first, lapsed))
+	b := e.newTenant("Vistula Clinic")
+	_, other := e.adminCtx(b, "owner@vistula.example", skjold.RoleOwner)
+	_, err = e.db.DecideApproval(other, lapsed.ID, true)
+	wantCode(t, err, skjold.ENOTFOUND)
+	e.clock.Add(skjold.ApprovalLifetime)
+	_, err = e.db.DecideApproval(second, lapsed.ID, true)
+	wantCode(t, err, skjold.ECONFLICT)
+	if e.countActions("approval.approved") != 2 || e.countActions("approval.request") != 3 {
+		t.Error("approval requests and decisions are not all audited")
+	}
+}
+
+func testGrants(t *testing.T, e *env) {
+	a := e.newTenant("Fjord Travel AS")
+	_, admin := e.adminCtx(a, "admin@fjord.example", skjold.RoleAdmin)
+	support := &skjold.User{Email: "support@op.example", Name: "Sven", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), support)
+
+	_, err := e.db.ActiveGrant(t.Context(), a.ID, support.ID)
+	wantCode(t, err, skjold.EFORBIDDEN)
+	g := &skjold.Grant{UserID: support.ID, Reason: "ticket 4711"}
+	wantCode(t, e.db.CreateGrant(admin, g, 9), skjold.EINVALID) // over the default maximum of 8 hours
+	wantCode(t, e.db.CreateGrant(e.as(a, ""), g, 2), skjold.EFORBIDDEN)
+	agentOfA := &skjold.Grant{UserID: e.firstUserOf(admin), Reason: "ticket 4711"}
+	wantCode(t, e.db.CreateGrant(admin, agentOfA, 2), skjold.ENOTFOUND) // only operator staff
+	must(t, e.db.CreateGrant(admin, g, 2))
+	live, err := e.db.ActiveGrant(t.Context(), a.ID, support.ID)
+	must(t, err)
+	if live.ID != g.ID || !live.ExpiresAt.Equal(e.clock.Now().Add(2*time.Hour)) {
+		t.Errorf("active grant = %+v", live)
+	}
+	e.clock.Add(2 * time.Hour)
+	_, err = e.db.ActiveGrant(t.Context(), a.ID, support.ID)
+	wantCode(t, err, skjold.EFORBIDDEN) // expired
+	g2 := &skjold.Grant{UserID: support.ID, Reason: "ticket 4712"}
+	must(t, e.db.CreateGrant(admin, g2, 1))
+	must(t, e.db.RevokeGrant(admin, g2.ID))
+	_, err = e.db.ActiveGrant(t.Context(), a.ID, support.ID)
+	wantCode(t, err, skjold.EFORBIDDEN) // revoked
+	grants, err := e.db.FindGrants(admin)
+	must(t, err)
+	if len(grants) != 2 {
+		t.Errorf("FindGrants = %d, want 2", len(grants))
+	}
+}
+
+// firstUserOf returns the id of the caller itself, a tenant user.
+func (e *env) firstUserOf(ctx context.Context) string {
+	return skjold.CallerFromContext(ctx).UserID
+}
