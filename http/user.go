@@ -9,11 +9,11 @@ import (
 
 func (s *Server) handleUserCreate() http.Handler {
 	type request struct {
-		TenantID    string     `json:"tenant_id"`
-		Email       string     `json:"email"`
-		Name        string     `json:"name"`
-		Role        string     `json:"role"`
-		Profile     string     `json:"profile"`
+		TenantID    string  `json:"tenant_id"`
+		Email       string  `json:"email"`
+		Name        string  `json:"name"`
+		Role        string  `json:"role"`
+		Profile     string  `json:"profile"`
 		AccessUntil *string `json:"access_until"` // times are parsed here, so that errors name the field
 		TrainingAt  *string `json:"training_at"`
 		AgreementAt *string `json:"agreement_at"`
