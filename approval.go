@@ -73,7 +73,7 @@ type ApprovalService interface {
 	RequestApproval(ctx context.Context, a *Approval) error
 
 	// FindApprovals lists the approvals of the caller's tenant (the operator's, for operator
-	// callers), newest first. Errors: EFORBIDDEN.
+	// callers), ordered by id, oldest first. Errors: EFORBIDDEN.
 	FindApprovals(ctx context.Context, page Page) ([]*Approval, error)
 
 	// DecideApproval approves (and carries out) or rejects a pending approval. The caller

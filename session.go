@@ -165,8 +165,9 @@ type AuthService interface {
 	CompleteReset(ctx context.Context, token, password string) error
 
 	// CreateUser creates a user with a one-time password, returned once, that must be
-	// changed at first login. Errors: EINVALID, ECONFLICT (e-mail taken), EFORBIDDEN
-	// (role above the caller's own), ENOTFOUND (tenant or profile).
+	// changed at first login. Errors: EINVALID (also for a role above the caller's own:
+	// field role, rule hierarchy), ECONFLICT (e-mail taken), EFORBIDDEN, ENOTFOUND (tenant
+	// or profile).
 	CreateUser(ctx context.Context, u *User) (string, error)
 
 	// FindUsers lists the users of the caller's tenant (operator staff, for an operator).
@@ -175,7 +176,8 @@ type AuthService interface {
 	// FindUserByID returns one user visible to the caller. Errors: ENOTFOUND.
 	FindUserByID(ctx context.Context, id string) (*User, error)
 
-	// UpdateUser changes a user. Errors: EINVALID, ENOTFOUND, EFORBIDDEN (hierarchy).
+	// UpdateUser changes a user. Errors: EINVALID (a new role above the caller's own),
+	// ENOTFOUND, EFORBIDDEN (the user ranks above the caller, or the raise needs four eyes).
 	UpdateUser(ctx context.Context, id string, upd UserUpdate) (*User, error)
 
 	// SuspendUser suspends (or resumes) a user; suspension revokes every session and token

@@ -47,14 +47,29 @@ var badBodies = []badBody{
 func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Anna"})
 	rec := e.createRecord(t, e.a.token, sub.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Oslo"}})
+	owner := e.activeStaff(t, e.a.id, skjold.RoleOwner, "") // a person, for the routes of one's own account
+	agent := e.newStaff(t, e.a.id, skjold.RoleAgent, "")
 	return map[string][2]string{
-		"POST /api/v1/tenants":               {"/api/v1/tenants", e.operator},
-		"POST /api/v1/tokens":                {"/api/v1/tokens", e.a.token},
-		"PUT /api/v1/categories/{name}":      {"/api/v1/categories/contact", e.a.token},
-		"POST /api/v1/subjects":              {"/api/v1/subjects", e.a.token},
-		"PATCH /api/v1/subjects/{id}":        {"/api/v1/subjects/" + sub.ID, e.a.token},
-		"POST /api/v1/subjects/{id}/records": {"/api/v1/subjects/" + sub.ID + "/records", e.a.token},
-		"PATCH /api/v1/records/{id}":         {"/api/v1/records/" + rec.ID, e.a.token},
+		"POST /api/v1/auth/login":              {"/api/v1/auth/login", ""},
+		"POST /api/v1/auth/second-factor":      {"/api/v1/auth/second-factor", owner.session},
+		"POST /api/v1/auth/unlock":             {"/api/v1/auth/unlock", owner.session},
+		"POST /api/v1/auth/password":           {"/api/v1/auth/password", owner.session},
+		"POST /api/v1/auth/two-factor/confirm": {"/api/v1/auth/two-factor/confirm", owner.session},
+		"POST /api/v1/auth/reset":              {"/api/v1/auth/reset", ""},
+		"POST /api/v1/auth/reset/complete":     {"/api/v1/auth/reset/complete", ""},
+		"POST /api/v1/users":                   {"/api/v1/users", e.a.token},
+		"PATCH /api/v1/users/{id}":             {"/api/v1/users/" + agent.user.ID, e.a.token},
+		"PUT /api/v1/settings/session":         {"/api/v1/settings/session", e.a.token},
+		"POST /api/v1/approvals":               {"/api/v1/approvals", owner.session},
+		"POST /api/v1/grants":                  {"/api/v1/grants", owner.session},
+		"PUT /api/v1/blocklist":                {"/api/v1/blocklist", e.operator},
+		"POST /api/v1/tenants":                 {"/api/v1/tenants", e.operator},
+		"POST /api/v1/tokens":                  {"/api/v1/tokens", e.a.token},
+		"PUT /api/v1/categories/{name}":        {"/api/v1/categories/contact", e.a.token},
+		"POST /api/v1/subjects":                {"/api/v1/subjects", e.a.token},
+		"PATCH /api/v1/subjects/{id}":          {"/api/v1/subjects/" + sub.ID, e.a.token},
+		"POST /api/v1/subjects/{id}/records":   {"/api/v1/subjects/" + sub.ID + "/records", e.a.token},
+		"PATCH /api/v1/records/{id}":           {"/api/v1/records/" + rec.ID, e.a.token},
 	}
 }
 

@@ -74,8 +74,8 @@ func (m *Metrics) ObserveStore(op string, d time.Duration) {
 	m.store.WithLabelValues(op).Observe(d.Seconds())
 }
 
-// CountAudit counts a committed audit event when it is a security event; pass it as
-// store.Options.OnAudit.
+// CountAudit counts a committed audit event's action when it is a security event; call it
+// from store.Options.OnAudit.
 func (m *Metrics) CountAudit(action string) {
 	if strings.HasPrefix(action, "auth.") || strings.HasPrefix(action, "security.") || strings.HasPrefix(action, "user.") ||
 		strings.HasPrefix(action, "approval.") || strings.HasPrefix(action, "grant.") {

@@ -3,21 +3,33 @@ package http
 import (
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/skjold-project/skjold"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
+// Scopes and stages as routes.go may name them.
+var (
+	operatorScopes = []string{skjold.ScopeOperatorManage, skjold.ScopeOperatorRead, skjold.ScopeOperatorStaff}
+	loginStages    = []string{skjold.StageSecondFactor, skjold.StageChangePassword, skjold.StageEnrolTwoFactor, skjold.StageLocked}
+	publicRoutes   = []string{"GET /healthz", "GET /api/v1/openapi.json", "POST /api/v1/auth/login",
+		"POST /api/v1/auth/reset", "POST /api/v1/auth/reset/complete"}
+)
+
 // permString renders a permission as testdata/routes.golden and openapi.json's
-// x-skjold-permission write it.
+// x-skjold-permission write it: "public"; "self"; "tenant:<scope>"; an operator scope
+// ("operator.read"); "tenant:<scope> or operator.<scope>"; each followed by
+// " (also in stages …)" when the route is open in login stages.
 func permString(p perm) string {
 	var s string
 	switch {
@@ -26,11 +38,11 @@ func permString(p perm) string {
 	case p.self:
 		s = "self"
 	case p.scope != "" && p.op != "":
-		s = "tenant:" + p.scope + " or operator:" + p.op
+		s = "tenant:" + p.scope + " or " + p.op
 	case p.scope != "":
 		s = "tenant:" + p.scope
 	case p.op != "":
-		s = "operator:" + p.op
+		s = p.op
 	default:
 		return "none"
 	}
@@ -40,28 +52,50 @@ func permString(p perm) string {
 	return s
 }
 
+// permProblems returns what is wrong with the permissions routes declare: a route that
+// declares none (nobody could call it), an unknown scope or stage, a public route that is
+// not meant to be, or one listed twice.
+func permProblems(routes []route) []string {
+	var problems []string
+	seen := map[string]bool{}
+	for _, rt := range routes {
+		p := rt.perm
+		switch {
+		case seen[rt.pattern]:
+			problems = append(problems, rt.pattern+" is listed twice")
+		case p.public != slices.Contains(publicRoutes, rt.pattern):
+			problems = append(problems, rt.pattern+": only "+strings.Join(publicRoutes, ", ")+" may be public")
+		case p.public && (p.scope != "" || p.op != "" || p.self || len(p.stages) > 0):
+			problems = append(problems, rt.pattern+": a public route needs nothing else")
+		case !p.public && p.scope == "" && p.op == "" && !p.self:
+			problems = append(problems, rt.pattern+" declares no permission: nobody could call it")
+		case p.self && (p.scope != "" || p.op != ""):
+			problems = append(problems, rt.pattern+": a self route opens to every logged-in user; a scope beside it would be ignored")
+		case p.scope != "" && !slices.Contains(skjold.AllScopes, p.scope):
+			problems = append(problems, fmt.Sprintf("%s needs unknown tenant scope %q", rt.pattern, p.scope))
+		case p.op != "" && !slices.Contains(operatorScopes, p.op):
+			problems = append(problems, fmt.Sprintf("%s needs unknown operator scope %q", rt.pattern, p.op))
+		}
+		for _, st := range p.stages {
+			if !slices.Contains(loginStages, st) {
+				problems = append(problems, fmt.Sprintf("%s opens in unknown stage %q", rt.pattern, st))
+			}
+		}
+		seen[rt.pattern] = true
+	}
+	return problems
+}
+
 // TestRoutesDeclarePermissions checks that every route declares who may call it, and pins the
 // whole surface with its permissions in testdata/routes.golden, so that any change to who may
 // call what shows in review. Run with -update after a deliberate change.
 func TestRoutesDeclarePermissions(t *testing.T) {
+	for _, p := range permProblems(testRoutes()) {
+		t.Error(p)
+	}
 	var golden strings.Builder
-	seen := map[string]bool{}
 	for _, rt := range testRoutes() {
-		p := rt.perm
-		switch {
-		case seen[rt.pattern]:
-			t.Errorf("%s is listed twice", rt.pattern)
-		case p.public != slices.Contains([]string{"GET /healthz", "GET /api/v1/openapi.json"}, rt.pattern):
-			t.Errorf("%s: only /healthz and /api/v1/openapi.json may be public", rt.pattern)
-		case p.public && (p.scope != "" || p.op != "" || p.self):
-			t.Errorf("%s: a public route needs no scope", rt.pattern)
-		case !p.public && p.scope == "" && p.op == "" && !p.self:
-			t.Errorf("%s declares no permission: nobody could call it", rt.pattern)
-		case p.scope != "" && !slices.Contains(skjold.AllScopes, p.scope):
-			t.Errorf("%s needs unknown scope %q", rt.pattern, p.scope)
-		}
-		seen[rt.pattern] = true
-		fmt.Fprintf(&golden, "%-40s %s\n", rt.pattern, permString(p))
+		fmt.Fprintf(&golden, "%-40s %s\n", rt.pattern, permString(rt.perm))
 	}
 	path := filepath.Join("testdata", "routes.golden")
 	if *update {
@@ -78,135 +112,113 @@ func TestRoutesDeclarePermissions(t *testing.T) {
 	}
 }
 
-// role is one kind of caller of the authorisation table.
-type role struct {
-	name   string
-	token  string
-	authed bool     // the token is live
-	op     bool     // an operator token
-	scopes []string // a tenant token's scopes
+// TestPermProblems checks that the check above catches each kind of mistake, a route without
+// a permission first.
+func TestPermProblems(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		rt   route
+	}{
+		{"no permission", route{pattern: "GET /api/v1/new", perm: perm{}}},
+		{"only stages", route{pattern: "GET /api/v1/new", perm: perm{stages: []string{skjold.StageLocked}}}},
+		{"listed twice", route{pattern: "GET /healthz", perm: public}},
+		{"public by mistake", route{pattern: "GET /api/v1/new", perm: public}},
+		{"unknown scope", route{pattern: "GET /api/v1/new", perm: tenant("root")}},
+		{"tenant scope as operator scope", route{pattern: "GET /api/v1/new", perm: operator(skjold.ScopeAdmin)}},
+		{"unknown stage", route{pattern: "GET /api/v1/new", perm: stage("asleep")}},
+		{"self with a scope", route{pattern: "GET /api/v1/new", perm: perm{self: true, scope: skjold.ScopeRead}}},
+	} {
+		if got := permProblems(append(testRoutes(), c.rt)); len(got) != 1 {
+			t.Errorf("%s: problems %q, want one", c.name, got)
+		}
+	}
 }
 
-// expect returns the status a route needing p must give role r: 401, 403, or 0 for allowed.
-func (r role) expect(p perm) int {
+// TestUndeclaredPermissionIsClosed checks that a route whose permission is the zero value
+// refuses every caller: forgetting to declare one fails closed.
+func TestUndeclaredPermissionIsClosed(t *testing.T) {
+	e := newEnv(t)
+	s := &Server{svc: Services{Tokens: e.db, Auth: e.db}, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		metrics: NewMetrics("test", e.db.AuditLength)}
+	h := s.guard(route{"GET /undeclared", perm{}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})})
+	for name, secret := range map[string]string{
+		"tenant token":     e.a.token,
+		"operator token":   e.operator,
+		"tenant owner":     e.activeStaff(t, e.a.id, skjold.RoleOwner, "").session,
+		"operator owner":   e.activeStaff(t, "", skjold.RoleOwner, "").session,
+		"operator support": e.activeStaff(t, "", skjold.RoleSupport, "").session,
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/undeclared", nil)
+		r.Header.Set("Authorization", "Bearer "+secret)
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("%s: a route without a permission answered %d", name, w.Code)
+		}
+	}
+}
+
+// allowed is the permission model routes.go promises, written out apart from perm.allows: a
+// public route admits anyone; a self route any logged-in person; otherwise an operator
+// needs the route's operator scope and a tenant caller its tenant scope.
+func allowed(p perm, operator, person bool, scopes []string) bool {
 	switch {
 	case p.public:
-		return 0
-	case !r.authed:
-		return 401
-	case r.op && p.operator, !r.op && p.scope != "" && slices.Contains(r.scopes, p.scope):
-		return 0
+		return true
+	case p.self && person:
+		return true
+	case operator:
+		return p.op != "" && slices.Contains(scopes, p.op)
 	}
-	return 403
+	return p.scope != "" && slices.Contains(scopes, p.scope)
 }
 
-// roles makes tenant A's tokens of every kind, and the callers that must be refused.
-func (e *env) roles(t *testing.T) []role {
-	revoked := e.createToken(t, e.a.token, "revoked", skjold.AllScopes...)
-	e.do(t, e.a.token, "DELETE", "/api/v1/tokens/"+revoked.ID, nil).want(t, 204)
-	past := time.Now().Add(-time.Hour)
-	expired := &skjold.Token{Name: "expired", TenantID: e.a.id, Scopes: skjold.AllScopes, ExpiresAt: &past}
-	if err := e.db.CreateToken(operatorContext(), expired); err != nil {
-		t.Fatal(err)
+// TestPermAllows checks perm.allows and perm.allowsStage against the model for every route
+// and every kind of caller and stage.
+func TestPermAllows(t *testing.T) {
+	var scopeSets [][]string
+	for _, s := range append(slices.Clone(skjold.AllScopes), operatorScopes...) {
+		scopeSets = append(scopeSets, []string{s})
 	}
-	roles := []role{
-		{name: "no token"},
-		{name: "garbage token", token: "garbage"},
-		{name: "unknown token", token: "skjold_t_" + strings.Repeat("A", 43)},
-		{name: "revoked token", token: revoked.Secret},
-		{name: "expired token", token: expired.Secret},
-		{name: "operator token", token: e.operator, authed: true, op: true},
-	}
-	for _, scope := range skjold.AllScopes {
-		tok := e.createToken(t, e.a.token, scope, scope)
-		roles = append(roles, role{name: "tenant " + scope, token: tok.Secret, authed: true, scopes: []string{scope}})
-	}
-	return append(roles, role{name: "tenant all scopes", token: e.a.token, authed: true, scopes: skjold.AllScopes})
-}
-
-// authzRequests returns, for every route, a well-formed request on tenant A's objects that
-// succeeds for a caller allowed to make it. Routes that delete get a fresh object each time.
-func (e *env) authzRequests(t *testing.T) map[string]func(*testing.T) (string, any) {
-	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Anna", "ref": "A-1"})
-	rec := e.createRecord(t, e.a.token, sub.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Oslo"}})
-	category := map[string]any{"fields": []map[string]string{{"name": "note", "type": "string"}},
-		"purposes": []string{"contract"}, "legal_basis": "contract", "retention": map[string]string{"period": "P1Y", "from": "created"}}
-	fixed := func(path string, body any) func(*testing.T) (string, any) {
-		return func(*testing.T) (string, any) { return path, body }
-	}
-	return map[string]func(*testing.T) (string, any){
-		"GET /healthz":                  fixed("/healthz", nil),
-		"GET /api/v1/openapi.json":      fixed("/api/v1/openapi.json", nil),
-		"GET /metrics":                  fixed("/metrics", nil),
-		"POST /api/v1/tenants":          fixed("/api/v1/tenants", map[string]string{"name": "Tenant C"}),
-		"GET /api/v1/tenants":           fixed("/api/v1/tenants", nil),
-		"GET /api/v1/tenants/{id}":      fixed("/api/v1/tenants/"+e.a.id, nil),
-		"POST /api/v1/tokens":           fixed("/api/v1/tokens", map[string]any{"name": "new", "scopes": []string{"read"}, "tenant_id": e.a.id}),
-		"GET /api/v1/tokens":            fixed("/api/v1/tokens", nil),
-		"GET /api/v1/categories":        fixed("/api/v1/categories", nil),
-		"GET /api/v1/categories/{name}": fixed("/api/v1/categories/contact", nil),
-		"PUT /api/v1/categories/{name}": fixed("/api/v1/categories/authz_test", category),
-		"POST /api/v1/subjects":         fixed("/api/v1/subjects", map[string]string{"name": "Bo"}),
-		"GET /api/v1/subjects":          fixed("/api/v1/subjects", nil),
-		"GET /api/v1/subjects/{id}":     fixed("/api/v1/subjects/"+sub.ID, nil),
-		"PATCH /api/v1/subjects/{id}":   fixed("/api/v1/subjects/"+sub.ID, map[string]string{"name": "Anna B"}),
-		"POST /api/v1/subjects/{id}/records": fixed("/api/v1/subjects/"+sub.ID+"/records",
-			map[string]any{"category": "contact", "data": map[string]string{"city": "Bergen"}}),
-		"GET /api/v1/subjects/{id}/records": fixed("/api/v1/subjects/"+sub.ID+"/records", nil),
-		"GET /api/v1/records/{id}":          fixed("/api/v1/records/"+rec.ID, nil),
-		"PATCH /api/v1/records/{id}":        fixed("/api/v1/records/"+rec.ID, map[string]any{"data": map[string]string{"city": "Bodø"}}),
-		"GET /api/v1/audit":                 fixed("/api/v1/audit", nil),
-		"GET /api/v1/audit/verify":          fixed("/api/v1/audit/verify", nil),
-		"DELETE /api/v1/tokens/{id}": func(t *testing.T) (string, any) {
-			return "/api/v1/tokens/" + e.createToken(t, e.a.token, "doomed", "read").ID, nil
-		},
-		"DELETE /api/v1/subjects/{id}": func(t *testing.T) (string, any) {
-			return "/api/v1/subjects/" + e.createSubject(t, e.a.token, map[string]string{"name": "Doomed"}).ID, nil
-		},
-		"DELETE /api/v1/records/{id}": func(t *testing.T) (string, any) {
-			r := e.createRecord(t, e.a.token, sub.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Molde"}})
-			return "/api/v1/records/" + r.ID, nil
-		},
-	}
-}
-
-// TestAuthorization calls every route as every kind of caller: callers without a live token
-// get 401, callers without the permission routes.go declares get 403, and allowed callers
-// get through (their well-formed request succeeds).
-func TestAuthorization(t *testing.T) {
-	e := newEnv(t)
-	roles := e.roles(t)
-	requests := e.authzRequests(t)
-	cases := 0
+	scopeSets = append(scopeSets, nil, skjold.AllScopes, operatorScopes)
 	for _, rt := range testRoutes() {
-		request, ok := requests[rt.pattern]
-		if !ok {
-			t.Errorf("no request for route %s: add one to authzRequests", rt.pattern)
-			continue
+		if rt.perm.public {
+			continue // the guard never asks
 		}
-		method, _, _ := strings.Cut(rt.pattern, " ")
-		for _, r := range roles {
-			cases++
-			t.Run(rt.pattern+"/"+r.name, func(t *testing.T) {
-				path, body := request(t)
-				got := e.do(t, r.token, method, path, body)
-				switch want := r.expect(rt.perm); want {
-				case 401:
-					got.wantError(t, 401, skjold.EUNAUTHORIZED)
-					if got.header.Get("WWW-Authenticate") != `Bearer realm="skjold"` {
-						t.Errorf("401 without WWW-Authenticate: %v", got.header)
+		for _, scopes := range scopeSets {
+			for _, operator := range []bool{false, true} {
+				for _, person := range []bool{false, true} {
+					c := &skjold.Caller{Operator: operator, Scopes: scopes, TenantID: "t"}
+					if operator {
+						c.TenantID = ""
 					}
-				case 403:
-					got.wantError(t, 403, skjold.EFORBIDDEN)
-				default:
-					if got.status == 401 || got.status == 403 || got.status >= 300 {
-						t.Errorf("allowed caller got %d: %s", got.status, got.body)
+					if person {
+						c.UserID = "u"
+					}
+					err := rt.perm.allows(c)
+					if want := allowed(rt.perm, operator, person, scopes); (err == nil) != want ||
+						(err != nil && skjold.ErrorCode(err) != skjold.EFORBIDDEN) {
+						t.Errorf("%s: operator %v, person %v, scopes %v: allows = %v, want allowed %v", rt.pattern, operator,
+							person, scopes, err, want)
 					}
 				}
-			})
+			}
+		}
+		for _, st := range append([]string{skjold.StageActive}, loginStages...) {
+			want := "" // open: the active stage, and the stages the route lists
+			if st != skjold.StageActive && !slices.Contains(rt.perm.stages, st) {
+				want = skjold.EFORBIDDEN
+				if st == skjold.StageLocked {
+					want = skjold.EUNAUTHORIZED // the password, given again, unlocks it
+				}
+			}
+			if err := rt.perm.allowsStage(st); (err == nil) != (want == "") || err != nil && skjold.ErrorCode(err) != want {
+				t.Errorf("%s in stage %s: allowsStage = %v, want code %q", rt.pattern, st, err, want)
+			}
 		}
 	}
-	t.Logf("%d route × role cases", cases)
 }
 
 // TestAuthorizationHeader checks the forms of the Authorization header that are refused.
@@ -227,10 +239,13 @@ func TestAuthorizationHeader(t *testing.T) {
 func TestMalformedIDs(t *testing.T) {
 	e := newEnv(t)
 	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Anna"})
+	// Owners hold every scope of their kind, and are people, as some routes want.
+	owner, staffOwner := e.activeStaff(t, e.a.id, skjold.RoleOwner, ""), e.activeStaff(t, "", skjold.RoleOwner, "")
 	bodies := map[string]any{
 		"PATCH /api/v1/subjects/{id}":        map[string]string{"name": "X"},
 		"PATCH /api/v1/records/{id}":         map[string]any{"data": map[string]string{"city": "X"}},
 		"POST /api/v1/subjects/{id}/records": map[string]any{"category": "contact", "data": map[string]string{"city": "X"}},
+		"PATCH /api/v1/users/{id}":           map[string]string{"name": "X"},
 	}
 	ids := []string{"123", "not-an-id", strings.ToUpper(sub.ID), sub.ID + "0", sub.ID[1:], "%20" + sub.ID,
 		"00000000-0000-0000-0000-00000000000g", "%00", "'%20OR%201=1--"}
@@ -238,9 +253,9 @@ func TestMalformedIDs(t *testing.T) {
 		if !strings.Contains(rt.pattern, "{id}") {
 			continue
 		}
-		token := e.a.token
-		if !rt.perm.public && rt.perm.scope == "" {
-			token = e.operator
+		token := owner.session
+		if rt.perm.scope == "" {
+			token = staffOwner.session
 		}
 		method, path, _ := strings.Cut(rt.pattern, " ")
 		for _, id := range ids {

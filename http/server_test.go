@@ -14,23 +14,51 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/keys"
+	"github.com/skjold-project/skjold/mail"
+	"github.com/skjold-project/skjold/password"
 	"github.com/skjold-project/skjold/store"
+	"github.com/skjold-project/skjold/totp"
 )
 
 // env is the real API over real HTTPS: a SQLite store in a temporary directory with a real
-// keyring, an operator token made through the store, and two tenants, A and B, made through
-// the API. Every answer it receives is checked against the OpenAPI document.
+// keyring, real (if cheap) password hashing, TOTP and an outbox for e-mail, an operator
+// token made through the store, and two tenants, A and B, made through the API. Every
+// answer it receives is checked against the OpenAPI document.
 type env struct {
 	db       *store.DB
+	dbPath   string // the SQLite file, for the few rows no route writes (profiles)
 	closeDB  func() error
+	clock    *clock // the store's clock
+	outbox   string // the directory reset e-mails go to
 	srv      *httptest.Server
 	client   *http.Client
 	logs     *logBuffer
 	operator string     // an operator token's secret
 	a, b     tenantInfo // tenant A and tenant B, each with its first (all-scope) token
+}
+
+// clock is the store's clock: the real time plus an offset that tests move forward, so that
+// idle locks, lockouts and TOTP time steps come without sleeping.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
 }
 
 type tenantInfo struct {
@@ -62,16 +90,23 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{logs: &logBuffer{}}
+	e := &env{logs: &logBuffer{}, clock: &clock{}, dbPath: filepath.Join(dir, "skjold.db"), outbox: filepath.Join(dir, "outbox")}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.db, err = store.Open(context.Background(), filepath.Join(dir, "skjold.db"),
-		store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store")})
+	outbox, err := mail.NewOutbox(e.outbox, "skjold@test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := store.AuthOptions{Hasher: password.NewTestHasher(), Checker: password.NewChecker(nil), OTP: totp.TOTP{},
+		Mailer: outbox, ResetURL: "https://skjold.test/reset#token="}
+	e.db, err = store.Open(context.Background(), e.dbPath, store.Options{Keys: keys.NewService(ring), Now: e.clock.Now,
+		Logger: log.With("component", "store"), Auth: auth})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.closeDB = sync.OnceValue(e.db.Close)
 	t.Cleanup(func() { e.closeDB() })
-	svc := Services{Tenants: e.db, Tokens: e.db, Subjects: e.db, Records: e.db, Categories: e.db, Audit: e.db, Health: e.db.Ping}
+	svc := Services{Tenants: e.db, Tokens: e.db, Subjects: e.db, Records: e.db, Categories: e.db, Audit: e.db, Auth: e.db,
+		Network: e.db, Approvals: e.db, Health: e.db.Ping}
 	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it
@@ -90,9 +125,10 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// operatorContext is the context of an operator acting through the store directly.
+// operatorContext is the context of an operator owner acting through the store directly.
 func operatorContext() context.Context {
-	return skjold.NewContextWithCaller(context.Background(), &skjold.Caller{Actor: "test", Operator: true})
+	return skjold.NewContextWithCaller(context.Background(), &skjold.Caller{Actor: "test", Operator: true,
+		Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
 }
 
 func (e *env) createTenant(t *testing.T, name string) tenantInfo {
@@ -120,6 +156,12 @@ type reply struct {
 // other non-nil body as JSON; either way as application/json.
 func (e *env) do(t *testing.T, token, method, path string, body any) *reply {
 	t.Helper()
+	return e.doWith(t, token, nil, method, path, body)
+}
+
+// doWith is do with more headers.
+func (e *env) doWith(t *testing.T, token string, more http.Header, method, path string, body any) *reply {
+	t.Helper()
 	var raw []byte
 	switch b := body.(type) {
 	case nil:
@@ -133,7 +175,10 @@ func (e *env) do(t *testing.T, token, method, path string, body any) *reply {
 			t.Fatal(err)
 		}
 	}
-	header := http.Header{}
+	header := more.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
 	if body != nil {
 		header.Set("Content-Type", "application/json")
 	}

@@ -71,8 +71,18 @@ func TestTenantIsolation(t *testing.T) {
 	sB := e.createSubject(t, e.b.token, map[string]string{"name": "Bjørn"})
 	e.createRecord(t, e.b.token, sB.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Bergen"}})
 
+	// A's people: a user, a session, an approval waiting for a second person, a support grant.
+	ownerA, agentA := e.activeStaff(t, e.a.id, skjold.RoleOwner, ""), e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
+	sessionA := e.session(t, agentA.session).Session.ID
+	var approvalA skjold.Approval
+	e.do(t, ownerA.session, "POST", "/api/v1/approvals", map[string]string{"action": skjold.ActionTwoFactorReset,
+		"target": agentA.user.ID}).want(t, 201).decode(t, &approvalA)
+	grantee := e.activeStaff(t, "", skjold.RoleSupport, "")
+	grantA := e.grant(t, ownerA, grantee.user.ID)
+
 	before := e.readTenantA(t, sA.ID, rA.ID)
-	secretsOfA := []string{e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note"}
+	secretsOfA := []string{e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
+		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA}
 	for _, tok := range before.tokens {
 		secretsOfA = append(secretsOfA, tok.ID)
 	}
@@ -96,6 +106,50 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "POST /api/v1/tokens", path: "/api/v1/tokens", body: map[string]any{"name": "x", "scopes": []string{"read"}, "tenant_id": e.a.id},
 			status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/tokens", path: "/api/v1/tokens", status: 200, shows: []string{`"name":"initial"`}},
+		// The routes of people's own accounts take no API token, whoever's.
+		{pattern: "POST /api/v1/auth/login", path: "/api/v1/auth/login", body: map[string]string{"email": "nobody@a.example",
+			"password": "wrong-Password-12", "session": "token"}, status: 401, code: skjold.EUNAUTHORIZED},
+		{pattern: "POST /api/v1/auth/logout", path: "/api/v1/auth/logout", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/auth/session", path: "/api/v1/auth/session", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/auth/second-factor", path: "/api/v1/auth/second-factor", body: map[string]string{"code": "123456"},
+			status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/auth/unlock", path: "/api/v1/auth/unlock", body: map[string]string{"password": "x"},
+			status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/auth/password", path: "/api/v1/auth/password",
+			body: map[string]string{"old_password": "x", "new_password": "y"}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/auth/two-factor", path: "/api/v1/auth/two-factor", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/auth/two-factor/confirm", path: "/api/v1/auth/two-factor/confirm",
+			body: map[string]string{"code": "123456"}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/auth/reset", path: "/api/v1/auth/reset", body: map[string]string{"email": "nobody@a.example"}, status: 202},
+		{pattern: "POST /api/v1/auth/reset/complete", path: "/api/v1/auth/reset/complete",
+			body: map[string]string{"token": "skjold_r_" + strings.Repeat("A", 43), "password": "x"}, status: 401, code: skjold.EUNAUTHORIZED},
+		{pattern: "GET /api/v1/sessions", path: "/api/v1/sessions?user_id=" + agentA.user.ID, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "DELETE /api/v1/sessions/{id}", path: "/api/v1/sessions/" + sessionA, status: 403, code: skjold.EFORBIDDEN},
+		// B's admin token makes users of B only, whatever tenant it names.
+		{pattern: "POST /api/v1/users", path: "/api/v1/users", body: map[string]string{"email": "new@b.example", "name": "New",
+			"role": "agent", "tenant_id": e.a.id}, status: 201},
+		{pattern: "GET /api/v1/users", path: "/api/v1/users", status: 200, shows: []string{"new@b.example"}},
+		{pattern: "GET /api/v1/users/{id}", path: "/api/v1/users/" + agentA.user.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "PATCH /api/v1/users/{id}", path: "/api/v1/users/" + agentA.user.ID, body: map[string]string{"name": "Mallory"},
+			status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/users/{id}/suspend", path: "/api/v1/users/" + agentA.user.ID + "/suspend", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/users/{id}/resume", path: "/api/v1/users/" + agentA.user.ID + "/resume", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/settings/session", path: "/api/v1/settings/session", status: 200},
+		{pattern: "PUT /api/v1/settings/session", path: "/api/v1/settings/session", body: skjold.DefaultSessionSettings(), status: 200},
+		// Four eyes are two people: a token neither files nor decides.
+		{pattern: "POST /api/v1/approvals", path: "/api/v1/approvals", body: map[string]string{"action": skjold.ActionTwoFactorReset,
+			"target": agentA.user.ID}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/approvals", path: "/api/v1/approvals", status: 200},
+		{pattern: "POST /api/v1/approvals/{id}/approve", path: "/api/v1/approvals/" + approvalA.ID + "/approve", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/approvals/{id}/reject", path: "/api/v1/approvals/" + approvalA.ID + "/reject", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/grants", path: "/api/v1/grants", body: map[string]any{"user_id": grantee.user.ID, "hours": 1,
+			"reason": "ticket 42"}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/grants", path: "/api/v1/grants", status: 200},
+		{pattern: "DELETE /api/v1/grants/{id}", path: "/api/v1/grants/" + grantA, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/blocklist", path: "/api/v1/blocklist", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "PUT /api/v1/blocklist", path: "/api/v1/blocklist", body: map[string]string{"text": ""}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/bans", path: "/api/v1/bans", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "DELETE /api/v1/bans/{addr}", path: "/api/v1/bans/192.0.2.1", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "DELETE /api/v1/tokens/{id}", path: "/api/v1/tokens/" + tA.ID, status: 404, code: skjold.ENOTFOUND},
 		{pattern: "GET /api/v1/categories", path: "/api/v1/categories", status: 200, shows: []string{`"name":"contact"`}},
 		{pattern: "GET /api/v1/categories/{name}", path: "/api/v1/categories/a_private", status: 404, code: skjold.ENOTFOUND},

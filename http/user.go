@@ -114,11 +114,21 @@ func (s *Server) handleSessionSettingsGet() http.Handler {
 	})
 }
 
+// handleSessionSettingsPut replaces the settings; fields left out of the body keep their
+// current values, so that a client that does not know a newer setting cannot clear it.
 func (s *Server) handleSessionSettingsPut() http.Handler {
-	return handle(s, http.StatusOK, func(r *http.Request, set *skjold.SessionSettings) (*skjold.SessionSettings, error) {
-		if err := s.svc.Auth.PutSessionSettings(r.Context(), set); err != nil {
-			return nil, err
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set, err := s.svc.Auth.SessionSettings(r.Context())
+		if err == nil {
+			err = decode(r, set)
 		}
-		return set, nil
+		if err == nil {
+			err = s.svc.Auth.PutSessionSettings(r.Context(), set)
+		}
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		respond(w, http.StatusOK, set)
 	})
 }

@@ -33,6 +33,7 @@ const (
 var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
 
 // build checks m and returns it as an RFC 5322 message from the address from, dated now.
+// The body's line breaks become CRLF, and its last line gets one if it has none.
 // Errors are EINVALID FieldErrors: "from"/"to" with rule "header" (a line break) or
 // "address"; "subject" with "header", "utf8", "length" or "encoded_word"; "body" with
 // "utf8" or "length". They never quote the offending value.
@@ -68,9 +69,19 @@ func build(from string, m skjold.Message, now time.Time) ([]byte, error) {
 	}
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(lineBreaks.Replace(m.Body))) // writes to a bytes.Buffer cannot fail
+	qp.Write([]byte(bodyText(m.Body))) // writes to a bytes.Buffer cannot fail
 	qp.Close()
 	return b.Bytes(), nil
+}
+
+// bodyText returns body with "\n" line breaks and, when not empty, ending in one: SMTP
+// ends a message with a line break anyway, and the outbox must write what SMTP sends.
+func bodyText(body string) string {
+	body = lineBreaks.Replace(body)
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	return body
 }
 
 // checkAddress returns nil when s is one bare ASCII address (local@domain: no display name,
@@ -80,7 +91,7 @@ func checkAddress(field, s string) error {
 	if strings.ContainsAny(s, "\r\n") {
 		return skjold.FieldError(field, "header", "the %s address must not contain a line break", field)
 	}
-	invalid := skjold.FieldError(field, "address", "the %s address must be a bare e-mail address (local@domain)", field)
+	invalid := skjold.FieldError(field, "address", "the %s address must be one bare e-mail address, without a name or brackets", field)
 	if s == "" || len(s) > maxAddress {
 		return invalid
 	}

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/quotedprintable"
 	netmail "net/mail"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func readMessage(t testing.TB, data []byte) parsed {
 		t.Fatalf("header has %d fields, want %d: %v", len(p.header), len(headerNames), p.header)
 	}
 	for _, name := range headerNames {
-		if n := len(p.header[name]); n != 1 {
+		if n := len(p.header[textproto.CanonicalMIMEHeaderKey(name)]); n != 1 {
 			t.Fatalf("header %s appears %d times, want once", name, n)
 		}
 	}
@@ -72,7 +73,7 @@ func parse(data []byte) (parsed, error) {
 	return parsed{header: msg.Header, subject: subject, body: string(body)}, nil
 }
 
-// checkHeaderLines fails unless data's header block is printable ASCII, CRLF-terminated
+// checkHeaderLines fails unless data's header block is printable ASCII and tabs, in CRLF-terminated
 // lines, each one of headerNames (once) or a folded continuation of Subject; and no line
 // of the whole message is over 998 characters.
 func checkHeaderLines(t testing.TB, data []byte) {
@@ -85,11 +86,11 @@ func checkHeaderLines(t testing.TB, data []byte) {
 	last := ""
 	for _, line := range strings.Split(string(head), "\r\n") {
 		for i := 0; i < len(line); i++ {
-			if line[i] < ' ' || line[i] > '~' {
+			if (line[i] < ' ' || line[i] > '~') && line[i] != '\t' {
 				t.Fatalf("header line %q has byte %#x", line, line[i])
 			}
 		}
-		if strings.HasPrefix(line, " ") {
+		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
 			if last != "Subject" {
 				t.Fatalf("continuation line %q after %s", line, last)
 			}
@@ -117,9 +118,15 @@ func isHeaderName(name string) bool {
 	return false
 }
 
-// wantBody is body as a reader decodes it: every line break is CRLF.
+// wantBody is body as a reader decodes it: every line break is CRLF, and a last line
+// has one too.
 func wantBody(body string) string {
-	return strings.ReplaceAll(lineBreaks.Replace(body), "\n", "\r\n")
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	body = strings.ReplaceAll(body, "\r", "\n")
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	return strings.ReplaceAll(body, "\n", "\r\n")
 }
 
 func TestBuild(t *testing.T) {

@@ -82,6 +82,7 @@ func startRelay(t *testing.T, offerTLS bool, user string) *relay {
 	}()
 	t.Cleanup(func() {
 		srv.Close()
+		ln.Close() // Close misses the listener when Serve has not registered it yet
 		<-done
 	})
 	return r
@@ -207,7 +208,8 @@ func TestSMTPSend(t *testing.T) {
 			Body: "Your code is 123456.\nIt expires in 10 minutes.\n"}},
 		{"non-ascii subject", skjold.Message{To: "bob@example.net", Subject: "Bestätigung für Ærø — 確認 ✓",
 			Body: "Grüße\n"}},
-		{"long non-ascii subject", skjold.Message{To: "bob@example.net", Subject: strings.Repeat("Ö ", maxSubject/3)}},
+		{"long non-ascii subject", skjold.Message{To: "bob@example.net", Subject: strings.Repeat("Ö ", maxSubject/3),
+			Body: "no final line break"}},
 		{"dots and qp", skjold.Message{To: "ada@example.com", Subject: "s",
 			Body: ".\n.hidden\n..two\na=b \n" + strings.Repeat("0123456789", 30) + "\n.\n"}},
 	}
@@ -247,26 +249,28 @@ func TestSMTPRefuses(t *testing.T) {
 	tests := []struct {
 		name      string
 		offerTLS  bool
+		relayUser string // "" for a relay that takes mail from anyone
 		configure func(*SMTPConfig)
 		wantAuths int
+		wantMsg   string // in the error's message
 	}{
-		{"no STARTTLS", false, func(*SMTPConfig) {}, 0},
-		{"no STARTTLS, no credentials", false, func(c *SMTPConfig) { c.Username, c.Password = "", "" }, 0},
-		{"no STARTTLS, plaintext allowed with credentials", false, func(c *SMTPConfig) { c.AllowPlaintext = true }, 0},
-		{"wrong password", true, func(c *SMTPConfig) { c.Password = "wrong" }, 1},
-		{"wrong user", true, func(c *SMTPConfig) { c.Username = "mallory" }, 1},
-		{"untrusted certificate", true, func(c *SMTPConfig) { c.TLSConfig = nil }, 0},
-		{"certificate for another name", true, func(c *SMTPConfig) { c.TLSConfig.ServerName = "relay.example.org" }, 0},
-		{"auth required, none configured", true, func(c *SMTPConfig) { c.Username, c.Password = "", "" }, 0},
+		{"no STARTTLS", false, "", func(*SMTPConfig) {}, 0, "STARTTLS"},
+		{"no STARTTLS, no credentials", false, "", func(c *SMTPConfig) { c.Username, c.Password = "", "" }, 0, "STARTTLS"},
+		{"no STARTTLS, plaintext allowed with credentials", false, "", func(c *SMTPConfig) { c.AllowPlaintext = true }, 0, "credentials"},
+		{"wrong password", true, testUser, func(c *SMTPConfig) { c.Password = "wrong" }, 1, "AUTH"},
+		{"wrong user", true, testUser, func(c *SMTPConfig) { c.Username = "mallory" }, 1, "AUTH"},
+		{"untrusted certificate", true, testUser, func(c *SMTPConfig) { c.TLSConfig = nil }, 0, "STARTTLS"},
+		{"certificate for another name", true, testUser, func(c *SMTPConfig) { c.TLSConfig.ServerName = "relay.example.org" }, 0, "STARTTLS"},
+		{"auth required, none configured", true, testUser, func(c *SMTPConfig) { c.Username, c.Password = "", "" }, 0, "MAIL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := startRelay(t, tt.offerTLS, testUser)
+			r := startRelay(t, tt.offerTLS, tt.relayUser)
 			cfg := r.config(t)
 			tt.configure(&cfg)
 			err := newSMTP(t, cfg).Send(t.Context(), skjold.Message{To: "ada@example.com", Subject: "s", Body: "secret"})
-			if code := skjold.ErrorCode(err); code != skjold.EUNAVAILABLE {
-				t.Fatalf("Send error = %v (code %q), want %s", err, code, skjold.EUNAVAILABLE)
+			if code := skjold.ErrorCode(err); code != skjold.EUNAVAILABLE || !strings.Contains(skjold.ErrorMessage(err), tt.wantMsg) {
+				t.Fatalf("Send error = %v (code %q), want %s mentioning %q", err, code, skjold.EUNAVAILABLE, tt.wantMsg)
 			}
 			if strings.Contains(err.Error(), "ada@example.com") || strings.Contains(err.Error(), testPassword) {
 				t.Errorf("error %q leaks the address or password", err)
@@ -290,7 +294,7 @@ func TestSMTPAllowPlaintextLoopback(t *testing.T) {
 	if err := newSMTP(t, cfg).Send(t.Context(), m); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if _, _, ds := r.got(); len(ds) != 1 || readMessage(t, ds[0].data).body != "hello" {
+	if _, _, ds := r.got(); len(ds) != 1 || readMessage(t, ds[0].data).body != "hello\r\n" {
 		t.Fatalf("relay got %d messages, want 1 with the body", len(ds))
 	}
 }

@@ -27,7 +27,10 @@ const sessionTokenHours = 1
 // is measured in minutes, so a write per request would buy nothing.
 const touchEvery = 30 * time.Second
 
-var errLogin = skjold.Errorf(skjold.EUNAUTHORIZED, "invalid e-mail address or password")
+var (
+	errLogin     = skjold.Errorf(skjold.EUNAUTHORIZED, "invalid e-mail address or password")
+	errLockedOut = skjold.Errorf(skjold.ETOOMANY, "too many failed logins: try again in a few minutes")
+)
 
 func randomSecret(prefix string) string {
 	b := make([]byte, 32)
@@ -102,12 +105,17 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 	}
 	src := sourceOf(ctx)
 	var u *skjold.User
-	if email, err := skjold.NormalizeEmail("email", l.Email); err == nil {
+	email, err := skjold.NormalizeEmail("email", l.Email)
+	if err == nil {
 		if u, err = db.userByEmail(ctx, email); err != nil {
 			return nil, nil, err
 		}
 	}
 	if u == nil {
+		if db.unknown.locked(email, db.now()) {
+			return nil, nil, errLockedOut
+		}
+		db.unknown.fail(email, db.now())
 		db.Hasher().Verify(ctx, "", l.Password) // the same work as for a known address
 		db.auditOnly(ctx, &skjold.AuditEvent{Actor: "anonymous", Action: "auth.login_failed", Source: src,
 			Fields: []string{"reason:unknown_account"}})
@@ -118,7 +126,7 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 		return nil, nil, err
 	}
 	if until := optTime(cr.lockedUntil); until != nil && db.now().Before(*until) {
-		return nil, nil, skjold.Errorf(skjold.ETOOMANY, "too many failed logins: try again in a few minutes")
+		return nil, nil, errLockedOut
 	}
 	ok, rehash, err := db.Hasher().Verify(ctx, cr.hash, l.Password)
 	if err != nil {

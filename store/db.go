@@ -44,12 +44,13 @@ type DB struct {
 	tenantKeys sync.Map                 // tenant id → skjold.TenantKey, unwrapped once per process
 	tokens     recent[*skjold.Token]    // by secret hash: see Authenticate
 	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
-	settings   recent[*tenantSettings]  // by tenant id ("" for the operator)
+	settings   recent[*tenantSettings]
+	unknown    throttle // lockouts of addresses without an account: see Login  // by tenant id ("" for the operator)
 	auth       AuthOptions
 	bg         sync.WaitGroup // background sends (reset e-mails), waited for by Close
 	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
-	onAudit    func(action string)
+	onAudit    func(e *skjold.AuditEvent)
 }
 
 // Options configure Open. Keys is required.
@@ -59,7 +60,7 @@ type Options struct {
 	Logger  *slog.Logger                     // defaults to slog.Default
 	Observe func(op string, d time.Duration) // called with the duration of each store operation
 	Auth    AuthOptions                      // needed by the skjold.AuthService methods
-	OnAudit func(action string)              // called with the action of each committed audit event
+	OnAudit func(e *skjold.AuditEvent)       // called with each committed audit event; must not block
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -95,7 +96,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.observe = func(string, time.Duration) {}
 	}
 	if db.onAudit = opts.OnAudit; db.onAudit == nil {
-		db.onAudit = func(string) {}
+		db.onAudit = func(*skjold.AuditEvent) {}
 	}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {

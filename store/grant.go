@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"time"
+	"unicode/utf8"
 
 	"github.com/skjold-project/skjold"
 )
@@ -58,7 +59,7 @@ func (db *DB) CreateGrant(ctx context.Context, g *skjold.Grant, hours int) error
 }
 
 func checkReason(reason string) error {
-	if len(reason) < 3 || len(reason) > 500 {
+	if n := utf8.RuneCountInString(reason); n < 3 || n > 500 {
 		return skjold.FieldError("reason", "required", "give a reason of 3 to 500 characters (a ticket number will do)")
 	}
 	return nil

@@ -119,8 +119,8 @@ func (tx *Tx) setPassword(u *skjold.User, old, hash string) error {
 }
 
 // RequestReset e-mails a reset link to an active user with this address. The answer, and
-// the time it takes, do not depend on whether the address is known: the e-mail goes out in
-// the background.
+// the time it takes, do not depend on whether the address is known: everything after the
+// address's syntax check happens in the background, and its failures are logged.
 func (db *DB) RequestReset(ctx context.Context, email string) error {
 	if err := db.authReady(); err != nil {
 		return err
@@ -129,9 +129,23 @@ func (db *DB) RequestReset(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
+	db.bg.Add(1)
+	go db.reset(email, sourceOf(ctx))
+	return nil
+}
+
+// reset makes and sends a reset link for the active user with this address, if any, and
+// at most resetsPerHour an hour.
+func (db *DB) reset(email, src string) {
+	defer db.bg.Done()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	u, err := db.userByEmail(ctx, email)
 	if err != nil || u == nil || db.inactive(u) != nil {
-		return err
+		if err != nil {
+			db.log.Error("reset request failed", "err", err)
+		}
+		return
 	}
 	token := randomSecret(resetPrefix)
 	now := db.now()
@@ -143,23 +157,19 @@ func (db *DB) RequestReset(ctx context.Context, email string) error {
 			return err
 		}
 		sent = true
-		tx.audit(userEvent(u, "auth.reset_requested", sourceOf(ctx)))
+		tx.audit(userEvent(u, "auth.reset_requested", src))
 		_, err := tx.exec("INSERT INTO password_resets (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
 			hashSecret(token), u.ID, micros(now), micros(now.Add(resetLifetime)))
 		return err
 	})
-	if err != nil || !sent {
-		return err
+	if err != nil {
+		db.log.Error("reset request failed", "err", err)
+	} else if sent {
+		db.sendReset(ctx, u.Email, token)
 	}
-	db.bg.Add(1)
-	go db.sendReset(u.Email, token)
-	return nil
 }
 
-func (db *DB) sendReset(to, token string) {
-	defer db.bg.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+func (db *DB) sendReset(ctx context.Context, to, token string) {
 	body := fmt.Sprintf("Someone asked to reset the password of your %s account.\n\n"+
 		"To choose a new password, open this link within %d minutes. It works once:\n\n%s%s\n\n"+
 		"If you did not ask for this, ignore this message: your password stays as it is.\n",

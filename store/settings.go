@@ -75,6 +75,16 @@ func (db *DB) PutSessionSettings(ctx context.Context, s *skjold.SessionSettings)
 	if err := s.Validate(); err != nil {
 		return err
 	}
+	cur, err := db.sessionSettingsFor(ctx, c.TenantID)
+	if err != nil {
+		return err
+	}
+	for _, a := range cur.FourEyes {
+		if !slices.Contains(s.FourEyes, a) && (c.Role != skjold.RoleOwner || c.UserID == "") {
+			// Otherwise one admin could switch four eyes off and then act alone.
+			return skjold.Errorf(skjold.EFORBIDDEN, "only an owner, logged in, can take %s out of four-eyes control", a)
+		}
+	}
 	value, err := json.Marshal(s)
 	if err != nil {
 		return err

@@ -41,6 +41,11 @@ func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
+	for _, scope := range t.Scopes {
+		if !c.Operator && !c.Can(scope) {
+			return skjold.FieldError("scopes", "scope", "a token cannot hold a scope its maker lacks")
+		}
+	}
 	return db.write(ctx, func(tx *Tx) error {
 		if !t.Operator {
 			var destroyed sql.NullInt64

@@ -185,6 +185,10 @@ func (tx *Tx) userForUpdate(c *skjold.Caller, id string) (*skjold.User, error) {
 	if err := mayManage(c, u.TenantID); err != nil {
 		return nil, err
 	}
+	// Nobody changes, suspends or demotes a user who ranks above them.
+	if err := checkRank(c, u.TenantID, u.Role, u.Scopes); err != nil {
+		return nil, skjold.Errorf(skjold.EFORBIDDEN, "this user ranks above you")
+	}
 	return u, nil
 }
 
@@ -334,9 +338,6 @@ func (db *DB) SuspendUser(ctx context.Context, id string, suspend bool) error {
 		}
 		if c.UserID == u.ID {
 			return skjold.Errorf(skjold.EINVALID, "you cannot suspend or resume yourself")
-		}
-		if err := checkRank(c, u.TenantID, u.Role, u.Scopes); err != nil {
-			return err
 		}
 		return tx.suspend(c, u, suspend, "admin")
 	})

@@ -220,7 +220,7 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 		return nil, false, fmt.Errorf("store: commit: %w", err)
 	}
 	for _, e := range committed {
-		db.onAudit(e.Action)
+		db.onAudit(e)
 	}
 	return errs, erased, nil
 }

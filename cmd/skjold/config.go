@@ -36,7 +36,13 @@ type Config struct {
 	BreachAPIURL  string `toml:"breach_api_url"` // a k-anonymity range API; "" turns the check off
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
 	TrustedProxies string `toml:"trusted_proxies"`
-	BlockListFile  string `toml:"blocklist_file"` // CIDR block list loaded at start, one range per line
+	BlockListFile  string `toml:"blocklist_file"`
+	// Alerts [F1]: security events named in alert_actions (comma-separated; empty for the
+	// default list) go to alert_email and/or alert_webhook_url, signed with alert_webhook_secret.
+	AlertEmail         string `toml:"alert_email"`
+	AlertWebhookURL    string `toml:"alert_webhook_url"`
+	AlertWebhookSecret string `toml:"alert_webhook_secret"`
+	AlertActions       string `toml:"alert_actions"` // CIDR block list loaded at start, one range per line
 }
 
 func defaultConfig() Config {
@@ -68,6 +74,10 @@ var settings = []setting{
 	{"SKJOLD_SMTP_FROM", "smtp-from", "sender address of Skjold's e-mail", func(c *Config) *string { return &c.SMTPFrom }},
 	{"SKJOLD_TRUSTED_PROXIES", "trusted-proxies", "reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs)", func(c *Config) *string { return &c.TrustedProxies }},
 	{"SKJOLD_BLOCKLIST_FILE", "blocklist-file", "CIDR block list file (one range per line, # comments) loaded at start", func(c *Config) *string { return &c.BlockListFile }},
+	{"SKJOLD_ALERT_EMAIL", "alert-email", "address that receives security alerts", func(c *Config) *string { return &c.AlertEmail }},
+	{"SKJOLD_ALERT_WEBHOOK_URL", "alert-webhook-url", "https:// URL that receives security alerts, signed with HMAC-SHA-256", func(c *Config) *string { return &c.AlertWebhookURL }},
+	{"SKJOLD_ALERT_WEBHOOK_SECRET", "alert-webhook-secret", "secret that signs alert webhooks (at least 32 bytes)", func(c *Config) *string { return &c.AlertWebhookSecret }},
+	{"SKJOLD_ALERT_ACTIONS", "alert-actions", "audit actions that raise alerts, comma-separated; empty for the default list", func(c *Config) *string { return &c.AlertActions }},
 	{"SKJOLD_BREACH_API_URL", "breach-api-url", "k-anonymity breached-password range API (e.g. https://api.pwnedpasswords.com); empty for none", func(c *Config) *string { return &c.BreachAPIURL }},
 }
 
@@ -191,6 +201,9 @@ func (c Config) printable() string {
 	}
 	if c.SMTPPassword != "" {
 		c.SMTPPassword = "xxxxx"
+	}
+	if c.AlertWebhookSecret != "" {
+		c.AlertWebhookSecret = "xxxxx"
 	}
 	var b bytes.Buffer
 	toml.NewEncoder(&b).Encode(c)

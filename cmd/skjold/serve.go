@@ -51,10 +51,17 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	alerts, err := newAlerts(cfg, auth.Mailer, log)
+	if err != nil {
+		return err
+	}
 	var db *store.DB
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
-		Observe: metrics.ObserveStore, Auth: auth, OnAudit: metrics.CountAudit})
+		Observe: metrics.ObserveStore, Auth: auth, OnAudit: func(e *skjold.AuditEvent) {
+			metrics.CountAudit(e.Action)
+			alerts.Notify(e)
+		}})
 	if err != nil {
 		return err
 	}
@@ -75,6 +82,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	for _, j := range backgroundJobs(log, db, shield) {
 		g.Go(func() error { return j.Run(gctx) })
 	}
+	g.Go(func() error { return alerts.Run(gctx) })
 	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
 	return g.Wait()
 }

@@ -33,9 +33,17 @@ func testFourEyes(t *testing.T, e *env) {
 	agent := &skjold.User{TenantID: a.ID, Email: "agent@fjord.example", Name: "Agnes", Role: skjold.RoleAgent}
 	e.activeUser(first, agent)
 
+	// An admin cannot switch four eyes off to act alone; an owner in person can.
+	_, adminCtx := e.adminCtx(a, "admin@fjord.example", skjold.RoleAdmin)
+	set, err := e.db.SessionSettings(adminCtx)
+	must(t, err)
+	set.FourEyes = []string{skjold.ActionTwoFactorReset}
+	wantCode(t, e.db.PutSessionSettings(adminCtx, set), skjold.EFORBIDDEN)
+	wantCode(t, e.db.PutSessionSettings(e.as(a, ""), set), skjold.EFORBIDDEN)
+
 	// Raising a role directly is refused while four eyes are required.
 	admin := skjold.RoleAdmin
-	_, err := e.db.UpdateUser(first, agent.ID, skjold.UserUpdate{Role: &admin})
+	_, err = e.db.UpdateUser(first, agent.ID, skjold.UserUpdate{Role: &admin})
 	wantCode(t, err, skjold.EFORBIDDEN)
 	req := &skjold.Approval{Action: skjold.ActionRoleElevation, Target: agent.ID, Role: skjold.RoleAdmin}
 	must(t, e.db.RequestApproval(first, req))

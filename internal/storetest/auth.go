@@ -233,13 +233,22 @@ func testLockout(t *testing.T, e *env) {
 	wantCode(t, err, skjold.EUNAUTHORIZED) // the fifth failure locks
 	_, _, err = e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: goodPassword})
 	wantCode(t, err, skjold.ETOOMANY) // even the right password waits
+	// An unknown address locks out the same way, so that 429 tells nothing about accounts.
+	for i := range 5 {
+		_, _, err := e.db.Login(e.anon(), skjold.Login{Email: "nobody@op.example", Password: "not-the-Password-1"})
+		if want := skjold.EUNAUTHORIZED; i < 4 && skjold.ErrorCode(err) != want {
+			t.Fatalf("unknown address, failure %d: %v", i+2, err)
+		}
+	}
+	_, _, err = e.db.Login(e.anon(), skjold.Login{Email: "nobody@op.example", Password: goodPassword})
+	wantCode(t, err, skjold.ETOOMANY)
 	e.clock.Add(skjold.LockoutDelay(5) + time.Second)
 	e.login(u.Email, goodPassword, "")
 	if n := e.countActions("auth.lockout"); n != 1 {
 		t.Errorf("%d lockout events, want 1", n)
 	}
-	if n := e.countActions("auth.login_failed"); n != 6 {
-		t.Errorf("%d failed-login events, want 6", n)
+	if n := e.countActions("auth.login_failed"); n != 10 {
+		t.Errorf("%d failed-login events, want 10 (5 for the account, 5 for the unknown address)", n)
 	}
 }
 

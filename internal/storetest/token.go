@@ -53,6 +53,18 @@ func TestTokens(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("NoWiderThanItsMaker", func(t *testing.T) {
+		// A caller that may administer but not read cannot mint itself a reading token.
+		e := newEnv(t, h)
+		tn := e.newTenant("Fjord Travel AS")
+		adminOnly := skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "user:x", TenantID: tn.ID,
+			Scopes: []string{skjold.ScopeAdmin}, Source: "127.0.0.1"})
+		wide := &skjold.Token{TenantID: tn.ID, Name: "escalation", Scopes: []string{skjold.ScopeAdmin, skjold.ScopeRead}}
+		wantCode(t, e.db.CreateToken(adminOnly, wide), skjold.EINVALID)
+		narrow := &skjold.Token{TenantID: tn.ID, Name: "admin script", Scopes: []string{skjold.ScopeAdmin}}
+		must(t, e.db.CreateToken(adminOnly, narrow))
+	})
+
 	t.Run("RevokedOnAnotherNode", func(t *testing.T) {
 		// A token revoked through one node stops working there at once, and on another
 		// node sharing the database within a second (what that node may cache).

@@ -1,0 +1,556 @@
+package http
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/skjold-project/skjold"
+)
+
+// caller is one kind of caller of the authorisation table. All of them belong to tenant A
+// or to the operator.
+type caller struct {
+	name     string
+	token    string      // bearer secret: an API token or a session token; "" for none
+	authed   bool        // the secret is live
+	operator bool        // an operator token or operator staff
+	person   *staff      // the logged-in person; nil for API tokens
+	scopes   []string    // tenant scopes, or operator scopes
+	header   http.Header // more headers: the tenant a support grant reads
+}
+
+// expect returns the status a route needing p must give c: 401, 403, or 0 for admitted.
+func (c *caller) expect(p perm) int {
+	switch {
+	case p.public:
+		return 0
+	case !c.authed:
+		return 401
+	case allowed(p, c.operator, c.person != nil, c.scopes):
+		return 0
+	}
+	return 403
+}
+
+// reachesOther reports whether c, admitted to a route needing p, reaches tenant B's objects
+// through it. A tenant caller never does. An operator does through a route that needs an
+// operator scope, which is for every tenant, unless the route keeps its objects apart per
+// tenant (tenantOnly: operators have their own); through a self route (sessions) only when
+// it manages tenants' users.
+func (c *caller) reachesOther(p perm, tenantOnly bool) bool {
+	return c.operator && !tenantOnly && (p.op != "" || slices.Contains(c.scopes, skjold.ScopeOperatorManage))
+}
+
+// callers makes every kind of caller: without live credentials, the operator's token, the
+// operator's staff and tenant A's staff of every role logged in with session tokens,
+// operator support reading A under A's grant, and tenant A's tokens of every scope.
+func (e *env) callers(t *testing.T) []*caller {
+	t.Helper()
+	revoked := e.createToken(t, e.a.token, "revoked", skjold.AllScopes...)
+	e.do(t, e.a.token, "DELETE", "/api/v1/tokens/"+revoked.ID, nil).want(t, 204)
+	past := e.clock.Now().Add(-time.Hour)
+	expired := &skjold.Token{Name: "expired", TenantID: e.a.id, Scopes: skjold.AllScopes, ExpiresAt: &past}
+	if err := e.db.CreateToken(operatorContext(), expired); err != nil {
+		t.Fatal(err)
+	}
+	ended := e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
+	e.do(t, ended.session, "POST", "/api/v1/auth/logout", nil).want(t, 204)
+	callers := []*caller{
+		{name: "no credentials"},
+		{name: "garbage token", token: "garbage"},
+		{name: "unknown token", token: "skjold_t_" + strings.Repeat("A", 43)},
+		{name: "revoked token", token: revoked.Secret},
+		{name: "expired token", token: expired.Secret},
+		{name: "unknown session", token: "skjold_s_" + strings.Repeat("A", 43)},
+		{name: "ended session", token: ended.session},
+		// An operator admin's scopes less staff management.
+		{name: "operator token", token: e.operator, authed: true, operator: true,
+			scopes: []string{skjold.ScopeOperatorManage, skjold.ScopeOperatorRead}},
+	}
+	for _, role := range []string{skjold.RoleOwner, skjold.RoleAdmin, skjold.RoleSupport} {
+		s := e.activeStaff(t, "", role, "")
+		callers = append(callers, &caller{name: "operator " + role, token: s.session, authed: true, operator: true, person: s,
+			scopes: skjold.RoleScopes(true, role)})
+	}
+	exporter := []string{skjold.ScopeRead, skjold.ScopeExport}
+	e.createProfile(t, e.a.id, "exporter", strings.Join(exporter, ","))
+	for _, role := range []string{skjold.RoleOwner, skjold.RoleAdmin, skjold.RoleAgent, skjold.RoleAuditor, skjold.RoleCustom} {
+		profile, scopes := "", skjold.RoleScopes(false, role)
+		if role == skjold.RoleCustom {
+			profile, scopes = "exporter", exporter
+		}
+		s := e.activeStaff(t, e.a.id, role, profile)
+		callers = append(callers, &caller{name: "tenant " + role, token: s.session, authed: true, person: s, scopes: scopes})
+	}
+	// Operator support reading tenant A's data under A's grant is a reader of A [A7].
+	support := e.activeStaff(t, "", skjold.RoleSupport, "")
+	e.grant(t, e.activeStaff(t, e.a.id, skjold.RoleAdmin, ""), support.user.ID)
+	callers = append(callers, &caller{name: "operator support under tenant A's grant", token: support.session, authed: true,
+		person: support, scopes: []string{skjold.ScopeRead}, header: http.Header{tenantHeader: {e.a.id}}})
+	for _, scope := range skjold.AllScopes {
+		tok := e.createToken(t, e.a.token, scope, scope)
+		callers = append(callers, &caller{name: "tenant token " + scope, token: tok.Secret, authed: true, scopes: []string{scope}})
+	}
+	return append(callers, &caller{name: "tenant token all scopes", token: e.a.token, authed: true, scopes: skjold.AllScopes})
+}
+
+// object is which object a request on a route that takes one is about.
+type object int
+
+const (
+	noObject object = iota
+	own             // tenant A's; for sessions, the caller's own
+	other           // tenant B's
+	missing         // one that never existed
+)
+
+func (o object) String() string {
+	return [...]string{"", "own", "other tenant's", "missing"}[o]
+}
+
+// missingID has the shape of an id, and no object has it.
+const missingID = "01900000-0000-7000-8000-000000000000"
+
+// pick returns the id of the object o.
+func pick(o object, ownID, otherID string) string {
+	switch o {
+	case own:
+		return ownID
+	case other:
+		return otherID
+	}
+	return missingID
+}
+
+// request is a well-formed request on a route.
+type request struct {
+	path string
+	body any
+	// token, when set, is sent instead of the caller's secret: a fresh session of the same
+	// person, for a request that ends the session it is sent with.
+	token string
+	// refusal is the status an admitted caller gets for a reason of its own (such as having
+	// no second factor to give); 0 when the request succeeds.
+	refusal int
+	// done, when set, records what a successful request changed (a new password).
+	done func()
+}
+
+// builder makes the request a caller sends on a route about object o.
+type builder struct {
+	objects bool // the route is about one object: it is called with own, other and missing ones
+	// tenantOnly: the objects are kept apart per tenant even for operators, who have their
+	// own (the operator's approvals; the grants given to them) and reach no tenant's.
+	tenantOnly bool
+	build      func(t *testing.T, c *caller, o object) request
+}
+
+// fixtures are the objects of tenants A and B that the authorisation table's requests are
+// about.
+type fixtures struct {
+	subA, subB   *skjold.Subject
+	recA, recB   *skjold.Record
+	userA, userB *staff // agents of A and B: the targets of the user routes, and B's session owner
+	login        *staff // an agent of A who logs in through the public route
+	// The second persons of the four-eyes flow, who file the approvals the callers decide
+	// and give the support grants: an owner of A, an admin of B, an owner of the operator.
+	reqA, reqB, reqOp *staff
+	grantee           *staff // operator support, whom tenants grant access
+}
+
+func (e *env) authzFixtures(t *testing.T) *fixtures {
+	t.Helper()
+	f := &fixtures{
+		subA: e.createSubject(t, e.a.token, map[string]string{"name": "Anna", "ref": "A-1"}),
+		subB: e.createSubject(t, e.b.token, map[string]string{"name": "Bjørn", "ref": "B-1"}),
+	}
+	contact := map[string]any{"category": "contact", "data": map[string]string{"city": "Oslo"}}
+	f.recA, f.recB = e.createRecord(t, e.a.token, f.subA.ID, contact), e.createRecord(t, e.b.token, f.subB.ID, contact)
+	f.userA = e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
+	f.userB = e.activeStaff(t, e.b.id, skjold.RoleAgent, "")
+	f.login = e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
+	f.reqA = e.activeStaff(t, e.a.id, skjold.RoleOwner, "")
+	f.reqB = e.activeStaff(t, e.b.id, skjold.RoleAdmin, "")
+	f.reqOp = e.activeStaff(t, "", skjold.RoleOwner, "")
+	f.grantee = e.activeStaff(t, "", skjold.RoleSupport, "")
+	return f
+}
+
+// approval has s file a second-factor reset of a fresh user of s's tenant (or of the
+// operator), and returns the pending approval's id.
+func (e *env) approval(t *testing.T, s *staff) string {
+	t.Helper()
+	role := skjold.RoleAgent
+	if s.user.TenantID == "" {
+		role = skjold.RoleSupport
+	}
+	target := e.newStaff(t, s.user.TenantID, role, "")
+	e.keepAlive(t, s)
+	var a skjold.Approval
+	e.do(t, s.session, "POST", "/api/v1/approvals", map[string]string{"action": skjold.ActionTwoFactorReset,
+		"target": target.user.ID}).want(t, 201).decode(t, &a)
+	return a.ID
+}
+
+// keepAlive makes sure that s's session is active, should the clock have jumped past its
+// idle limit (unlock it) or its lifetime (log in again).
+func (e *env) keepAlive(t *testing.T, s *staff) {
+	t.Helper()
+	switch r := e.do(t, s.session, "GET", "/api/v1/auth/session", nil); {
+	case r.status == 401:
+		s.session = e.freshSession(t, s)
+	case bytes.Contains(r.body, []byte(`"stage":"locked"`)):
+		e.do(t, s.session, "POST", "/api/v1/auth/unlock", map[string]string{"password": s.password}).want(t, 204)
+	}
+}
+
+// grant has s, a tenant's admin, grant operator user userID support access, and returns the
+// grant's id.
+func (e *env) grant(t *testing.T, s *staff, userID string) string {
+	t.Helper()
+	e.keepAlive(t, s)
+	var g skjold.Grant
+	e.do(t, s.session, "POST", "/api/v1/grants", map[string]any{"user_id": userID, "hours": 1, "reason": "ticket 42"}).
+		want(t, 201).decode(t, &g)
+	return g.ID
+}
+
+// sessionID logs s in once more and returns the new session's id, whatever its stage.
+func (e *env) sessionID(t *testing.T, s *staff) string {
+	t.Helper()
+	var b loginBody
+	e.loginReply(t, s.user.Email, s.password, "").want(t, 200).decode(t, &b)
+	return b.Session.ID
+}
+
+// fresh returns a builder whose object is made anew for every request, as routes that
+// delete or suspend need; newA and newB make an object of A and of B and return its id.
+func fresh(prefix, suffix string, body any, newA, newB func(t *testing.T) string) builder {
+	return builder{objects: true, build: func(t *testing.T, _ *caller, o object) request {
+		id := missingID
+		switch o {
+		case own:
+			id = newA(t)
+		case other:
+			id = newB(t)
+		}
+		return request{path: prefix + id + suffix, body: body}
+	}}
+}
+
+// authzRequests returns, for every route, how to make a well-formed request that an admitted
+// caller's own objects let succeed.
+func (e *env) authzRequests(f *fixtures) map[string]builder {
+	fixed := func(path string, body any) builder {
+		return builder{build: func(*testing.T, *caller, object) request { return request{path: path, body: body} }}
+	}
+	about := func(prefix, ownID, otherID, suffix string, body any) builder {
+		return builder{objects: true, build: func(_ *testing.T, _ *caller, o object) request {
+			return request{path: prefix + pick(o, ownID, otherID) + suffix, body: body}
+		}}
+	}
+	// person makes the request of a self route, about the caller's own account: s is nil
+	// for a token, which is refused.
+	person := func(build func(t *testing.T, c *caller, s *staff) request) builder {
+		return builder{build: func(t *testing.T, c *caller, _ object) request { return build(t, c, c.person) }}
+	}
+	subjectOf := func(token string) func(t *testing.T) string {
+		return func(t *testing.T) string { return e.createSubject(t, token, map[string]string{"name": "Doomed"}).ID }
+	}
+	recordOf := func(token, subjectID string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			return e.createRecord(t, token, subjectID, map[string]any{"category": "contact", "data": map[string]string{"city": "Molde"}}).ID
+		}
+	}
+	tokenOf := func(tenantID string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			tok := &skjold.Token{Name: "doomed", TenantID: tenantID, Scopes: []string{skjold.ScopeRead}}
+			if err := e.db.CreateToken(operatorContext(), tok); err != nil {
+				t.Fatal(err)
+			}
+			return tok.ID
+		}
+	}
+	userOf := func(tenantID string) func(t *testing.T) string {
+		return func(t *testing.T) string { return e.newStaff(t, tenantID, skjold.RoleAgent, "").user.ID }
+	}
+	decide := func(verb string) builder {
+		return builder{objects: true, tenantOnly: true, build: func(t *testing.T, c *caller, o object) request {
+			id := missingID
+			switch {
+			case o == own && c.operator:
+				id = e.approval(t, f.reqOp)
+			case o == own:
+				id = e.approval(t, f.reqA)
+			case o == other:
+				id = e.approval(t, f.reqB)
+			}
+			r := request{path: "/api/v1/approvals/" + id + "/" + verb}
+			if c.person == nil {
+				r.refusal = 403 // four eyes are two people, not tokens
+			}
+			return r
+		}}
+	}
+	category := map[string]any{"fields": []map[string]string{{"name": "note", "type": "string"}},
+		"purposes": []string{"contract"}, "legal_basis": "contract", "retention": map[string]string{"period": "P1Y", "from": "created"}}
+	contact := map[string]any{"category": "contact", "data": map[string]string{"city": "Bergen"}}
+	n := 0
+	return map[string]builder{
+		"GET /healthz":             fixed("/healthz", nil),
+		"GET /api/v1/openapi.json": fixed("/api/v1/openapi.json", nil),
+		"GET /metrics":             fixed("/metrics", nil),
+
+		"POST /api/v1/auth/login": fixed("/api/v1/auth/login",
+			map[string]string{"email": f.login.user.Email, "password": f.login.password, "session": skjold.SessionToken}),
+		"POST /api/v1/auth/logout": person(func(t *testing.T, c *caller, s *staff) request {
+			if s == nil {
+				return request{path: "/api/v1/auth/logout"}
+			}
+			return request{path: "/api/v1/auth/logout", token: e.freshSession(t, s)}
+		}),
+		"GET /api/v1/auth/session": fixed("/api/v1/auth/session", nil),
+		"POST /api/v1/auth/second-factor": person(func(t *testing.T, c *caller, s *staff) request {
+			if s == nil || s.secret == "" {
+				return request{path: "/api/v1/auth/second-factor", body: map[string]string{"code": "123456"}, refusal: 400}
+			}
+			return request{path: "/api/v1/auth/second-factor", body: map[string]string{"code": s.recovery[0]},
+				done: func() { s.recovery = s.recovery[1:] }}
+		}),
+		"POST /api/v1/auth/unlock": person(func(t *testing.T, c *caller, s *staff) request {
+			if s == nil {
+				return request{path: "/api/v1/auth/unlock", body: map[string]string{"password": newPassword()}}
+			}
+			return request{path: "/api/v1/auth/unlock", body: map[string]string{"password": s.password}}
+		}),
+		"POST /api/v1/auth/password": person(func(t *testing.T, c *caller, s *staff) request {
+			pw := newPassword()
+			if s == nil {
+				return request{path: "/api/v1/auth/password", body: map[string]string{"old_password": pw, "new_password": pw}}
+			}
+			return request{path: "/api/v1/auth/password", body: map[string]string{"old_password": s.password, "new_password": pw},
+				done: func() { s.password = pw }}
+		}),
+		"POST /api/v1/auth/two-factor": person(func(t *testing.T, c *caller, s *staff) request {
+			if s != nil && s.secret != "" {
+				return request{path: "/api/v1/auth/two-factor", refusal: 409}
+			}
+			return request{path: "/api/v1/auth/two-factor"}
+		}),
+		"POST /api/v1/auth/two-factor/confirm": person(func(t *testing.T, c *caller, s *staff) request {
+			if s == nil || s.secret != "" {
+				return request{path: "/api/v1/auth/two-factor/confirm", body: map[string]string{"code": "123456"}, refusal: 400}
+			}
+			// The enrolment begins with the caller's own secret, so that it is refused where
+			// the confirmation is.
+			var begin struct {
+				Secret string `json:"secret"`
+			}
+			r := e.do(t, c.token, "POST", "/api/v1/auth/two-factor", nil)
+			if r.status != 200 {
+				return request{path: "/api/v1/auth/two-factor/confirm", body: map[string]string{"code": "123456"}}
+			}
+			r.decode(t, &begin)
+			return request{path: "/api/v1/auth/two-factor/confirm", body: map[string]string{"code": e.code(t, begin.Secret)},
+				done: func() { s.secret = begin.Secret }}
+		}),
+		"POST /api/v1/auth/reset": fixed("/api/v1/auth/reset", map[string]string{"email": "nobody@staff.example"}),
+		"POST /api/v1/auth/reset/complete": {build: func(t *testing.T, _ *caller, _ object) request {
+			s := e.newStaff(t, e.a.id, skjold.RoleAgent, "")
+			e.do(t, "", "POST", "/api/v1/auth/reset", map[string]string{"email": s.user.Email}).want(t, 202)
+			return request{path: "/api/v1/auth/reset/complete",
+				body: map[string]string{"token": e.waitResetToken(t, s.user.Email, 1), "password": newPassword()}}
+		}},
+		"GET /api/v1/sessions": {objects: true, build: func(_ *testing.T, c *caller, o object) request {
+			self := f.userA.user.ID
+			if c.person != nil {
+				self = c.person.user.ID
+			}
+			return request{path: "/api/v1/sessions?user_id=" + pick(o, self, f.userB.user.ID)}
+		}},
+		"DELETE /api/v1/sessions/{id}": {objects: true, build: func(t *testing.T, c *caller, o object) request {
+			id := missingID
+			switch {
+			case o == own && c.person != nil:
+				id = e.sessionID(t, c.person)
+			case o == own:
+				id = e.sessionID(t, f.userA)
+			case o == other:
+				id = e.sessionID(t, f.userB)
+			}
+			return request{path: "/api/v1/sessions/" + id}
+		}},
+
+		"POST /api/v1/users": {build: func(*testing.T, *caller, object) request {
+			n++
+			return request{path: "/api/v1/users", body: map[string]string{"tenant_id": e.a.id,
+				"email": fmt.Sprintf("new-%d@staff.example", n), "name": "New Person", "role": skjold.RoleAgent}}
+		}},
+		"GET /api/v1/users":               fixed("/api/v1/users", nil),
+		"GET /api/v1/users/{id}":          about("/api/v1/users/", f.userA.user.ID, f.userB.user.ID, "", nil),
+		"PATCH /api/v1/users/{id}":        about("/api/v1/users/", f.userA.user.ID, f.userB.user.ID, "", map[string]string{"name": "Renamed"}),
+		"POST /api/v1/users/{id}/suspend": fresh("/api/v1/users/", "/suspend", nil, userOf(e.a.id), userOf(e.b.id)),
+		"POST /api/v1/users/{id}/resume":  fresh("/api/v1/users/", "/resume", nil, userOf(e.a.id), userOf(e.b.id)),
+		"GET /api/v1/settings/session":    fixed("/api/v1/settings/session", nil),
+		"PUT /api/v1/settings/session":    fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
+		"POST /api/v1/approvals": {objects: true, build: func(_ *testing.T, c *caller, o object) request {
+			target := pick(o, f.userA.user.ID, f.userB.user.ID)
+			if o == own && c.operator {
+				target = f.grantee.user.ID
+			}
+			r := request{path: "/api/v1/approvals", body: map[string]string{"action": skjold.ActionTwoFactorReset, "target": target}}
+			if c.person == nil {
+				r.refusal = 403 // four eyes are two people, not tokens
+			}
+			return r
+		}},
+		"GET /api/v1/approvals":               fixed("/api/v1/approvals", nil),
+		"POST /api/v1/approvals/{id}/approve": decide("approve"),
+		"POST /api/v1/approvals/{id}/reject":  decide("reject"),
+		"POST /api/v1/grants": {build: func(_ *testing.T, c *caller, _ object) request {
+			r := request{path: "/api/v1/grants", body: map[string]any{"user_id": f.grantee.user.ID, "hours": 1, "reason": "ticket 42"}}
+			if c.person == nil {
+				r.refusal = 403 // granted in person
+			}
+			return r
+		}},
+		"GET /api/v1/grants": fixed("/api/v1/grants", nil),
+		"DELETE /api/v1/grants/{id}": {objects: true, tenantOnly: true, build: func(t *testing.T, c *caller, o object) request {
+			id := missingID
+			switch {
+			case o == own && c.operator && c.person != nil:
+				id = e.grant(t, f.reqA, c.person.user.ID) // an operator ends the grants given to it
+			case o == own:
+				id = e.grant(t, f.reqA, f.grantee.user.ID)
+			case o == other:
+				id = e.grant(t, f.reqB, f.grantee.user.ID)
+			}
+			r := request{path: "/api/v1/grants/" + id}
+			if c.operator && c.person == nil {
+				r.refusal = 404 // an operator token is given no grants
+			}
+			return r
+		}},
+		"GET /api/v1/blocklist": fixed("/api/v1/blocklist", nil),
+		"PUT /api/v1/blocklist": fixed("/api/v1/blocklist", map[string]string{"text": "# nobody blocked\n"}),
+		"GET /api/v1/bans":      fixed("/api/v1/bans", nil),
+		"DELETE /api/v1/bans/{addr}": {build: func(t *testing.T, _ *caller, _ object) request {
+			n++
+			addr := netip.AddrFrom4([4]byte{198, 51, byte(n >> 8), byte(n)})
+			if err := e.db.Ban(t.Context(), addr, e.clock.Now().Add(time.Hour), "test"); err != nil {
+				t.Fatal(err)
+			}
+			return request{path: "/api/v1/bans/" + addr.String()}
+		}},
+		"POST /api/v1/tenants":               fixed("/api/v1/tenants", map[string]string{"name": "Tenant C"}),
+		"GET /api/v1/tenants":                fixed("/api/v1/tenants", nil),
+		"GET /api/v1/tenants/{id}":           about("/api/v1/tenants/", e.a.id, e.b.id, "", nil),
+		"POST /api/v1/tokens":                fixed("/api/v1/tokens", map[string]any{"name": "new", "scopes": []string{"admin"}, "tenant_id": e.a.id}),
+		"GET /api/v1/tokens":                 fixed("/api/v1/tokens", nil),
+		"DELETE /api/v1/tokens/{id}":         fresh("/api/v1/tokens/", "", nil, tokenOf(e.a.id), tokenOf(e.b.id)),
+		"GET /api/v1/categories":             fixed("/api/v1/categories", nil),
+		"GET /api/v1/categories/{name}":      fixed("/api/v1/categories/contact", nil),
+		"PUT /api/v1/categories/{name}":      fixed("/api/v1/categories/authz_test", category),
+		"POST /api/v1/subjects":              fixed("/api/v1/subjects", map[string]string{"name": "Bo"}),
+		"GET /api/v1/subjects":               fixed("/api/v1/subjects", nil),
+		"GET /api/v1/subjects/{id}":          about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "", nil),
+		"PATCH /api/v1/subjects/{id}":        about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "", map[string]string{"name": "Anna B"}),
+		"DELETE /api/v1/subjects/{id}":       fresh("/api/v1/subjects/", "", nil, subjectOf(e.a.token), subjectOf(e.b.token)),
+		"POST /api/v1/subjects/{id}/records": about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "/records", contact),
+		"GET /api/v1/subjects/{id}/records":  about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "/records", nil),
+		"GET /api/v1/records/{id}":           about("/api/v1/records/", f.recA.ID, f.recB.ID, "", nil),
+		"PATCH /api/v1/records/{id}":         about("/api/v1/records/", f.recA.ID, f.recB.ID, "", map[string]any{"data": map[string]string{"city": "Bodø"}}),
+		"DELETE /api/v1/records/{id}":        fresh("/api/v1/records/", "", nil, recordOf(e.a.token, f.subA.ID), recordOf(e.b.token, f.subB.ID)),
+		"GET /api/v1/audit":                  fixed("/api/v1/audit", nil),
+		"GET /api/v1/audit/verify":           fixed("/api/v1/audit/verify", nil),
+	}
+}
+
+// TestAuthorization calls every route as every kind of caller, on tenant A's own objects and
+// on tenant B's. Callers without live credentials get 401; callers without the permission
+// routes.go declares get 403, whatever the object; admitted callers' requests on their own
+// objects succeed; another tenant's objects answer 404, exactly as objects that do not exist,
+// and never show up in what tenant A's callers are given.
+func TestAuthorization(t *testing.T) {
+	e := newEnv(t)
+	callers := e.callers(t)
+	f := e.authzFixtures(t)
+	requests := e.authzRequests(f)
+	ofB := []string{e.b.id, f.subB.ID, f.recB.ID, f.userB.user.ID}
+	cases := 0
+	for _, rt := range testRoutes() {
+		b, ok := requests[rt.pattern]
+		if !ok {
+			t.Errorf("no request for route %s: add one to authzRequests", rt.pattern)
+			continue
+		}
+		objects := []object{noObject}
+		if b.objects {
+			objects = []object{own, other}
+		}
+		for _, c := range callers {
+			for _, o := range objects {
+				cases++
+				t.Run(strings.TrimSpace(rt.pattern+"/"+c.name+" "+o.String()), func(t *testing.T) {
+					e.checkAccess(t, rt, b, c, o, ofB)
+				})
+			}
+		}
+	}
+	t.Logf("%d route × caller × object cases", cases)
+}
+
+// checkAccess sends one request of the authorisation table and checks the answer.
+func (e *env) checkAccess(t *testing.T, rt route, b builder, c *caller, o object, ofB []string) {
+	method, _, _ := strings.Cut(rt.pattern, " ")
+	req := b.build(t, c, o)
+	token := c.token
+	if req.token != "" {
+		token = req.token
+	}
+	events := e.auditLength(t)
+	got := e.doWith(t, token, c.header, method, req.path, req.body)
+	refused := true
+	switch want := c.expect(rt.perm); {
+	case want == 401:
+		got.wantError(t, 401, skjold.EUNAUTHORIZED)
+		if got.header.Get("WWW-Authenticate") != `Bearer realm="skjold"` {
+			t.Errorf("401 without WWW-Authenticate: %v", got.header)
+		}
+	case want == 403:
+		got.wantError(t, 403, skjold.EFORBIDDEN)
+	case req.refusal != 0 && req.refusal != 404:
+		got.want(t, req.refusal) // the caller's own reason, whatever the object
+	case o == other && !c.reachesOther(rt.perm, b.tenantOnly):
+		got.wantError(t, 404, skjold.ENOTFOUND)
+		m := b.build(t, c, missing)
+		if miss := e.doWith(t, token, c.header, method, m.path, m.body); miss.status != got.status || !bytes.Equal(miss.body, got.body) {
+			t.Errorf("another tenant's object answers %d %s; a missing one %d %s", got.status, got.body, miss.status, miss.body)
+		}
+	case req.refusal != 0:
+		got.want(t, req.refusal)
+	default:
+		refused = false
+		if got.status < 200 || got.status > 299 {
+			t.Errorf("admitted caller got %d: %s", got.status, got.body)
+		} else if req.done != nil {
+			req.done()
+		}
+	}
+	if n := e.auditLength(t); refused && req.refusal == 0 && n != events {
+		t.Errorf("the refused request changed the audit chain from %d to %d events", events, n)
+	}
+	if !c.operator && !refused {
+		for _, id := range ofB {
+			if bytes.Contains(got.body, []byte(id)) {
+				t.Errorf("tenant B's id %s in the answer to tenant A's caller: %.300s…", id, got.body)
+			}
+		}
+	}
+}
