@@ -70,8 +70,9 @@ func threatKind(r *http.Request, status int) string {
 	switch {
 	case status == http.StatusUnauthorized && r.Pattern == "POST /api/v1/auth/login":
 		return netguard.KindLoginFailed
-	case status == http.StatusUnauthorized && strings.HasPrefix(r.Pattern, "POST /api/v1/auth/"):
-		return netguard.KindLoginFailed // a wrong code, unlock password or reset token
+	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
+		strings.HasPrefix(r.Pattern, "POST /api/v1/auth/"):
+		return netguard.KindLoginFailed // a wrong password, code or reset token, or one more try while locked out
 	case status == http.StatusUnauthorized && r.Header.Get("Authorization") != "":
 		return netguard.KindTokenInvalid
 	case status == http.StatusUnauthorized:

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // callFrom sends a JSON request as if from client, through the loopback proxy the server
@@ -29,21 +31,33 @@ func (s *server) callFrom(t *testing.T, client, method, path, token string, body
 	return resp.StatusCode, string(raw)
 }
 
+// waitFor polls cond for up to ten seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("no %s within 10 s", what)
+}
+
 // TestThreatBlocking drives bans, the block list and allow lists through the real server:
 // an address that fails ten logins is refused everywhere at once, stays refused after a
 // restart, and is let in again by an operator; a block-list range is refused; a tenant's
 // allow list refuses its token from outside.
 func TestThreatBlocking(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "skjold-data")
-	environ := map[string]string{"SKJOLD_TRUSTED_PROXIES": "127.0.0.1/32, ::1"}
+	environ := map[string]string{"SKJOLD_TRUSTED_PROXIES": "127.0.0.1/32, ::1", "SKJOLD_ALERT_EMAIL": "security@fjord-it.example"}
 	s := startServer(t, data, environ)
 	op := readToken(t, data)
 	const attacker, neighbour = "198.51.100.7", "198.51.100.8"
 
 	login := map[string]string{"email": "nobody@example.com", "password": "guess-Number-1"}
 	for i := range 10 {
-		if code, _ := s.callFrom(t, attacker, "POST", "/api/v1/auth/login", "", login); code != 401 {
-			t.Fatalf("failed login %d answered %d, want 401", i+1, code)
+		// After five, the address is locked out (429); the attempts still count towards a ban.
+		if code, _ := s.callFrom(t, attacker, "POST", "/api/v1/auth/login", "", login); code != 401 && code != 429 {
+			t.Fatalf("failed login %d answered %d, want 401 or 429", i+1, code)
 		}
 	}
 	if code, body := s.callFrom(t, attacker, "GET", "/healthz", "", nil); code != 403 || !strings.Contains(body, "blocked") {
@@ -60,11 +74,23 @@ func TestThreatBlocking(t *testing.T) {
 	}
 	_, metrics := s.callFrom(t, neighbour, "GET", "/metrics", op, nil)
 	for _, want := range []string{`skjold_security_events_total{action="security.ban"} 1`, `skjold_threat_events_total{kind="blocked"} 1`,
-		`skjold_security_events_total{action="auth.login_failed"} 10`} {
+		`skjold_security_events_total{action="auth.login_failed"} 5`, `skjold_threat_events_total{kind="login_failed"} 10`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+
+	// The ban raised an alert e-mail (into the outbox: no relay is configured).
+	waitFor(t, "a ban alert in the outbox", func() bool {
+		files, _ := filepath.Glob(filepath.Join(data, "outbox", "*.eml"))
+		for _, f := range files {
+			if raw, _ := os.ReadFile(f); strings.Contains(string(raw), "security alert: security.ban") &&
+				strings.Contains(string(raw), "To: security@fjord-it.example") {
+				return true
+			}
+		}
+		return false
+	})
 
 	// The ban survives a restart, and an operator lifts it.
 	if err := s.stop(); err != nil {
