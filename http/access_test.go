@@ -420,7 +420,8 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return r
 		}},
-		"GET /api/v1/grants": fixed("/api/v1/grants", nil),
+		"GET /api/v1/grants":   fixed("/api/v1/grants", nil),
+		"GET /api/v1/register": fixed("/api/v1/register", nil),
 		"DELETE /api/v1/grants/{id}": {objects: true, tenantOnly: true, build: func(t *testing.T, c *caller, o object) request {
 			id := missingID
 			switch {

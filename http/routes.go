@@ -112,6 +112,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/grants", either(admin, opRead), s.handleGrantList()},
 		{"DELETE /api/v1/grants/{id}", either(admin, opRead), s.handleGrantRevoke()},
 
+		{"GET /api/v1/register", tenant(audit), s.handleRegister()},
+
 		{"GET /api/v1/blocklist", operator(opRead), s.handleBlockListGet()},
 		{"PUT /api/v1/blocklist", operator(opManage), s.handleBlockListPut()},
 		{"GET /api/v1/bans", operator(opRead), s.handleBanList()},

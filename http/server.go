@@ -22,6 +22,7 @@ type Services struct {
 	Auth       skjold.AuthService
 	Network    skjold.NetworkService
 	Approvals  skjold.ApprovalService
+	Register   skjold.RegisterService
 	Shield     *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers.
 	Health func(ctx context.Context) error

@@ -106,7 +106,7 @@ func newEnv(t *testing.T) *env {
 	e.closeDB = sync.OnceValue(e.db.Close)
 	t.Cleanup(func() { e.closeDB() })
 	svc := Services{Tenants: e.db, Tokens: e.db, Subjects: e.db, Records: e.db, Categories: e.db, Audit: e.db, Auth: e.db,
-		Network: e.db, Approvals: e.db, Health: e.db.Ping}
+		Network: e.db, Approvals: e.db, Register: e.db, Health: e.db.Ping}
 	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it

@@ -145,6 +145,7 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "POST /api/v1/grants", path: "/api/v1/grants", body: map[string]any{"user_id": grantee.user.ID, "hours": 1,
 			"reason": "ticket 42"}, status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/grants", path: "/api/v1/grants", status: 200},
+		{pattern: "GET /api/v1/register", path: "/api/v1/register", status: 200},
 		{pattern: "DELETE /api/v1/grants/{id}", path: "/api/v1/grants/" + grantA, status: 404, code: skjold.ENOTFOUND},
 		{pattern: "GET /api/v1/blocklist", path: "/api/v1/blocklist", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "PUT /api/v1/blocklist", path: "/api/v1/blocklist", body: map[string]string{"text": ""}, status: 403, code: skjold.EFORBIDDEN},

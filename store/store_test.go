@@ -51,6 +51,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Auth", storetest.TestAuth},
 		{"Network", storetest.TestNetwork},
 		{"Approvals", storetest.TestApprovals},
+		{"Register", storetest.TestRegister},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -54,5 +54,12 @@ func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) [
 			return err
 		}},
 		{name: "guard-sync", every: guardSyncEvery, log: log, pass: shield.Sync},
+		{name: "training-reminders", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			n, err := db.RemindTraining(ctx)
+			if n > 0 {
+				log.Info("annual data-protection training due", "people", n)
+			}
+			return err
+		}},
 	}
 }

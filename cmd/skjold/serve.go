@@ -77,7 +77,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
-		Network: db, Approvals: db, Shield: shield, Health: db.Ping}
+		Network: db, Approvals: db, Register: db, Shield: shield, Health: db.Ping}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, j := range backgroundJobs(log, db, shield) {
 		g.Go(func() error { return j.Run(gctx) })

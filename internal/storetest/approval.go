@@ -128,3 +128,55 @@ func testGrants(t *testing.T, e *env) {
 func (e *env) firstUserOf(ctx context.Context) string {
 	return skjold.CallerFromContext(ctx).UserID
 }
+
+// TestRegister checks the register of authorised persons and the training reminders.
+func TestRegister(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	a := e.newTenant("Fjord Travel AS")
+	_, admin := e.adminCtx(a, "admin@fjord.example", skjold.RoleAdmin)
+	trained := e.clock.Now().Add(-24 * time.Hour)
+	agent := &skjold.User{TenantID: a.ID, Email: "agent@fjord.example", Name: "Agnes", Role: skjold.RoleAgent, TrainingAt: &trained}
+	e.activeUser(admin, agent)
+	e.rawExec(e.raw(), "INSERT INTO profiles (tenant_id, name, scopes) VALUES (?, ?, ?)", a.ID, "settings", "admin")
+	clerk := &skjold.User{TenantID: a.ID, Email: "clerk@fjord.example", Name: "Clerk", Role: skjold.RoleCustom, Profile: "settings"}
+	e.newUser(admin, clerk)
+	support := &skjold.User{Email: "support@op.example", Name: "Sven", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), support)
+	g := &skjold.Grant{UserID: support.ID, Reason: "ticket 4711"}
+	must(t, e.db.CreateGrant(admin, g, 2))
+
+	reg, err := e.db.Register(admin)
+	must(t, err)
+	got := map[string]*skjold.RegisterEntry{}
+	for _, r := range reg {
+		got[r.Email] = r
+	}
+	if len(reg) != 3 || got["clerk@fjord.example"] != nil {
+		t.Fatalf("register has %d entries %v; want admin, agent and the support grant, not the settings-only clerk", len(reg), got)
+	}
+	if got["agent@fjord.example"].TrainingDue || !got["admin@fjord.example"].TrainingDue {
+		t.Error("training due is wrong: the agent trained yesterday, the admin never")
+	}
+	if got["support@op.example"].Via != "grant:"+g.ID {
+		t.Errorf("support entry via %q", got["support@op.example"].Via)
+	}
+	_, err = e.db.Register(e.staff())
+	wantCode(t, err, skjold.EFORBIDDEN)
+
+	// Reminders: once for each person due, not again within 30 days, again after a year.
+	n, err := e.db.RemindTraining(t.Context())
+	must(t, err)
+	if n != 2 { // the admin and the support user (operator staff); not the trained agent nor the clerk
+		t.Errorf("first reminders: %d, want 2", n)
+	}
+	if n, _ = e.db.RemindTraining(t.Context()); n != 0 {
+		t.Errorf("reminded again at once: %d", n)
+	}
+	e.clock.Add(skjold.TrainingInterval)
+	if n, _ = e.db.RemindTraining(t.Context()); n != 3 {
+		t.Errorf("a year later: %d reminders, want 3 (the agent's training lapsed too)", n)
+	}
+	if e.countActions("register.training_due") != 5 {
+		t.Error("reminders are not all audited")
+	}
+}

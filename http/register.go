@@ -1,0 +1,70 @@
+package http
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/skjold-project/skjold"
+)
+
+// handleRegister answers the register of authorised persons as JSON, or as CSV (for a
+// spreadsheet or an auditor) with ?format=csv.
+func (s *Server) handleRegister() http.Handler {
+	type response struct {
+		Items []*skjold.RegisterEntry `json:"items"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		format := r.URL.Query().Get("format")
+		if format != "" && format != "json" && format != "csv" {
+			fail(w, r, s.log, skjold.FieldError("format", "format", "format must be json or csv"))
+			return
+		}
+		entries, err := s.svc.Register.Register(r.Context())
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		if entries == nil {
+			entries = []*skjold.RegisterEntry{}
+		}
+		if format != "csv" {
+			respond(w, http.StatusOK, response{Items: entries})
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"user_id", "name", "email", "role", "scopes", "via", "suspended", "access_until",
+			"training_at", "agreement_at", "training_due", "created_at"})
+		for _, e := range entries {
+			cw.Write([]string{e.UserID, csvSafe(e.Name), csvSafe(e.Email), e.Role, strings.Join(e.Scopes, " "), e.Via,
+				boolText(e.Suspended), timeText(e.AccessUntil), timeText(e.TrainingAt), timeText(e.AgreementAt),
+				boolText(e.TrainingDue), e.CreatedAt.Format(time.RFC3339)})
+		}
+		cw.Flush()
+	})
+}
+
+// csvSafe keeps a spreadsheet from running a cell as a formula (CSV injection).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func boolText(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func timeText(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,2 @@
+-- Skjold schema 5 (PostgreSQL): when a person was last reminded of due training.
+ALTER TABLE users ADD COLUMN training_reminded_at BIGINT;
