@@ -172,8 +172,9 @@ func (db *DB) reset(email, src string) {
 func (db *DB) sendReset(ctx context.Context, to, token string) {
 	body := fmt.Sprintf("Someone asked to reset the password of your %s account.\n\n"+
 		"To choose a new password, open this link within %d minutes. It works once:\n\n%s%s\n\n"+
+		"Or give this reset code, with the new password, to POST /api/v1/auth/reset/complete:\n\n%s\n\n"+
 		"If you did not ask for this, ignore this message: your password stays as it is.\n",
-		db.auth.Issuer, int(resetLifetime/time.Minute), db.auth.ResetURL, token)
+		db.auth.Issuer, int(resetLifetime/time.Minute), db.auth.ResetURL, token, token)
 	m := skjold.Message{To: to, Subject: db.auth.Issuer + ": password reset", Body: body}
 	if err := db.auth.Mailer.Send(ctx, m); err != nil {
 		db.log.Error("reset e-mail not sent", "err", err) // no address: it is personal data
