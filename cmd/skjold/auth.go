@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -39,8 +42,20 @@ func newMailer(cfg Config) (skjold.Mailer, error) {
 	if cfg.SMTPHost == "" {
 		return mail.NewOutbox(filepath.Join(cfg.Data, "outbox"), cfg.SMTPFrom)
 	}
+	var tlsConfig *tls.Config
+	if cfg.SMTPCAFile != "" {
+		pem, err := os.ReadFile(cfg.SMTPCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("smtp_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("smtp_ca_file %s holds no PEM certificate", cfg.SMTPCAFile)
+		}
+		tlsConfig = &tls.Config{RootCAs: pool}
+	}
 	m, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
-		Password: cfg.SMTPPassword, From: cfg.SMTPFrom})
+		Password: cfg.SMTPPassword, From: cfg.SMTPFrom, TLSConfig: tlsConfig})
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %s", skjold.ErrorMessage(err))
 	}

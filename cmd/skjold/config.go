@@ -33,6 +33,7 @@ type Config struct {
 	SMTPUsername  string `toml:"smtp_username"`
 	SMTPPassword  string `toml:"smtp_password"`
 	SMTPFrom      string `toml:"smtp_from"`
+	SMTPCAFile    string `toml:"smtp_ca_file"`   // PEM certificates to trust for the relay; "" for the system's
 	BreachAPIURL  string `toml:"breach_api_url"` // a k-anonymity range API; "" turns the check off
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
 	TrustedProxies string `toml:"trusted_proxies"`
@@ -71,6 +72,7 @@ var settings = []setting{
 	{"SKJOLD_SMTP_PORT", "smtp-port", "SMTP relay port (STARTTLS); default 587", func(c *Config) *string { return &c.SMTPPort }},
 	{"SKJOLD_SMTP_USERNAME", "smtp-username", "SMTP user name", func(c *Config) *string { return &c.SMTPUsername }},
 	{"SKJOLD_SMTP_PASSWORD", "smtp-password", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }},
+	{"SKJOLD_SMTP_CA_FILE", "smtp-ca-file", "PEM CA certificates to trust for the SMTP relay; empty for the system's", func(c *Config) *string { return &c.SMTPCAFile }},
 	{"SKJOLD_SMTP_FROM", "smtp-from", "sender address of Skjold's e-mail", func(c *Config) *string { return &c.SMTPFrom }},
 	{"SKJOLD_TRUSTED_PROXIES", "trusted-proxies", "reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs)", func(c *Config) *string { return &c.TrustedProxies }},
 	{"SKJOLD_BLOCKLIST_FILE", "blocklist-file", "CIDR block list file (one range per line, # comments) loaded at start", func(c *Config) *string { return &c.BlockListFile }},
