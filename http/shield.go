@@ -58,7 +58,11 @@ func (s *Server) screen(next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), clientKey{}, addr))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if kind := threatKind(r, sw.status); kind != "" && addr.IsValid() {
+		kind := threatKind(r, sw.status)
+		if kind == netguard.KindNotFound && s.probed(r) {
+			kind = netguard.KindTenantProbe
+		}
+		if kind != "" && addr.IsValid() {
 			s.metrics.threats.WithLabelValues(kind).Inc()
 			s.detect(sh, kind, addr)
 		}
@@ -83,6 +87,17 @@ func threatKind(r *http.Request, status int) string {
 		return "" // a known caller without a permission: not hostile by itself
 	}
 	return ""
+}
+
+// probed reports whether a 404 answered a request for an object that exists, in another
+// tenant: its id was not guessed (ids are random), so the caller is probing isolation.
+func (s *Server) probed(r *http.Request) bool {
+	id := r.PathValue("id")
+	if !skjold.ValidID(id) || s.svc.Shield.Network == nil {
+		return false
+	}
+	ok, err := s.svc.Shield.Network.ObjectExists(r.Context(), id)
+	return err == nil && ok
 }
 
 // detect feeds one event to the detectors and bans the address if a rule fires.

@@ -141,4 +141,26 @@ func TestThreatBlocking(t *testing.T) {
 	if code, body := s.callFrom(t, neighbour, "GET", "/api/v1/categories", tok, nil); code != 403 || !strings.Contains(body, "allowed networks") {
 		t.Errorf("from outside the allow list: %d %s, want 403", code, body)
 	}
+
+	// Probing another tenant's objects: ids are random, so asking for an existing one of
+	// another tenant five times bans the address, though each answer is a plain 404.
+	var subject struct{ ID string }
+	if code, body := s.callFrom(t, "10.1.2.3", "POST", "/api/v1/subjects", tok, map[string]string{"ref": "C-1"}); code != 201 {
+		t.Fatalf("create subject: %d %s", code, body)
+	} else {
+		json.Unmarshal([]byte(body), &subject)
+	}
+	var other struct {
+		Token struct{ Secret string } `json:"token"`
+	}
+	s.call(t, "POST", "/api/v1/tenants", op, map[string]string{"name": "Prying Eyes AS"}, &other)
+	const prober = "198.51.100.66"
+	for i := range 5 {
+		if code, _ := s.callFrom(t, prober, "GET", "/api/v1/subjects/"+subject.ID, other.Token.Secret, nil); code != 404 {
+			t.Fatalf("probe %d answered %d, want 404", i+1, code)
+		}
+	}
+	if code, _ := s.callFrom(t, prober, "GET", "/healthz", "", nil); code != 403 {
+		t.Errorf("after five probes of another tenant's subject the address got %d, want 403", code)
+	}
 }
