@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// Sensitive actions that can need a second person's approval [B14]. Bulk export, tenant
-// deletion and restore are listed so that a tenant's setting can name them now; their
-// flows route through RequestApproval as they are built.
+// Sensitive actions that can need a second person's approval [B14]. Tenant deletion (crypto-
+// shredding a tenant) is only ever done through an approval. Bulk export and restore are
+// listed so that settings can name them now; their flows route through RequestApproval as
+// they are built.
 const (
 	ActionRoleElevation  = "role_elevation"   // raising a user's rank in the hierarchy
 	ActionTwoFactorReset = "two_factor_reset" // removing another user's second factor
@@ -67,8 +68,9 @@ type Grant struct {
 // ApprovalService runs the four-eyes flow and the support grants.
 type ApprovalService interface {
 	// RequestApproval files a sensitive action for a second person: a role elevation (the
-	// target user's new role and profile) or a second-factor reset (the target user enrols
-	// again at the next login; this always takes four eyes [B6]). It sets the id, status,
+	// target user's new role and profile), a second-factor reset (the target user enrols
+	// again at the next login; this always takes four eyes [B6]), or, for operator staff, a
+	// tenant deletion (the target tenant's key is destroyed). It sets the id, status,
 	// requester and times. Errors: EINVALID, ENOTFOUND (target), EFORBIDDEN.
 	RequestApproval(ctx context.Context, a *Approval) error
 

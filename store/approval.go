@@ -55,32 +55,59 @@ func (db *DB) RequestApproval(ctx context.Context, a *skjold.Approval) error {
 	if err != nil {
 		return err
 	}
-	if a.Action != skjold.ActionRoleElevation && a.Action != skjold.ActionTwoFactorReset {
-		return skjold.FieldError("action", "action", "approvals can be filed for %s and %s", skjold.ActionRoleElevation,
-			skjold.ActionTwoFactorReset)
-	}
 	return db.write(ctx, func(tx *Tx) error {
-		u, err := tx.userForUpdate(c, a.Target)
+		tenantID, err := tx.checkRequest(c, a)
 		if err != nil {
 			return err
 		}
-		if a.Action == skjold.ActionRoleElevation {
-			if _, err := tx.applyUserUpdate(c, u, skjold.UserUpdate{Role: &a.Role, Profile: &a.Profile}); err != nil {
-				return err // the requester must be able to give the role too
-			}
-		} else {
-			a.Role, a.Profile = "", ""
-		}
 		now := db.now().UTC().Truncate(time.Microsecond)
-		a.ID, a.TenantID, a.Status, a.RequestedBy = newID(), u.TenantID, skjold.ApprovalPending, c.UserID
+		a.ID, a.TenantID, a.Status, a.RequestedBy = newID(), tenantID, skjold.ApprovalPending, c.UserID
 		a.CreatedAt, a.ExpiresAt, a.DecidedBy, a.DecidedAt = now, now.Add(skjold.ApprovalLifetime), "", nil
 		_, err = tx.exec(`INSERT INTO approvals (id, tenant_id, action, target, role, profile, status, requested_by,
 			decided_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`, a.ID, a.TenantID, a.Action,
 			a.Target, a.Role, a.Profile, a.Status, a.RequestedBy, micros(now), micros(a.ExpiresAt))
 		tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: a.TenantID, Action: "approval.request", Source: c.Source,
-			Fields: []string{"approval:" + a.ID, "action:" + a.Action, "user:" + a.Target}})
+			Fields: []string{"approval:" + a.ID, "action:" + a.Action, "target:" + a.Target}})
 		return err
 	})
+}
+
+// checkRequest checks that the caller could do what it files, and returns the tenant whose
+// people decide it ("" for the operator's).
+func (tx *Tx) checkRequest(c *skjold.Caller, a *skjold.Approval) (string, error) {
+	switch a.Action {
+	case skjold.ActionRoleElevation, skjold.ActionTwoFactorReset:
+		u, err := tx.userForUpdate(c, a.Target)
+		if err != nil {
+			return "", err
+		}
+		if a.Action == skjold.ActionTwoFactorReset {
+			a.Role, a.Profile = "", ""
+		} else if _, err := tx.applyUserUpdate(c, u, skjold.UserUpdate{Role: &a.Role, Profile: &a.Profile}); err != nil {
+			return "", err // the requester must be able to give the role too
+		}
+		return u.TenantID, nil
+	case skjold.ActionTenantDeletion:
+		if !c.Operator || !c.Can(skjold.ScopeOperatorManage) {
+			return "", skjold.Errorf(skjold.EFORBIDDEN, "tenant deletion is filed by operator staff who manage tenants")
+		}
+		var destroyed sql.NullInt64
+		if err := tx.queryRow("SELECT destroyed_at FROM tenants WHERE id = ?", a.Target).Scan(&destroyed); err != nil || destroyed.Valid {
+			return "", notFound(errOr(err, sql.ErrNoRows), "tenant")
+		}
+		a.Role, a.Profile = "", ""
+		return "", nil
+	}
+	return "", skjold.FieldError("action", "action", "approvals can be filed for %s, %s and %s", skjold.ActionRoleElevation,
+		skjold.ActionTwoFactorReset, skjold.ActionTenantDeletion)
+}
+
+// errOr returns err, or def when err is nil.
+func errOr(err, def error) error {
+	if err != nil {
+		return err
+	}
+	return def
 }
 
 // FindApprovals lists the approvals of the caller's tenant, or the operator's.
@@ -127,6 +154,9 @@ func (db *DB) DecideApproval(ctx context.Context, id string, approve bool) (*skj
 		out = a
 		return tx.decide(c, a, approve)
 	})
+	if err == nil && out.Action == skjold.ActionTenantDeletion && out.Status == skjold.ApprovalApproved {
+		db.forgetTenant(out.Target)
+	}
 	return out, err
 }
 
@@ -148,6 +178,12 @@ func (tx *Tx) decide(c *skjold.Caller, a *skjold.Approval, approve bool) error {
 // carryOut does what an approval asks, as the approver: the approver must be allowed to do
 // it (manage the user, give the role).
 func (tx *Tx) carryOut(c *skjold.Caller, a *skjold.Approval) error {
+	if a.Action == skjold.ActionTenantDeletion {
+		if !c.Operator || !c.Can(skjold.ScopeOperatorManage) {
+			return skjold.Errorf(skjold.EFORBIDDEN, "tenant deletion is approved by operator staff who manage tenants")
+		}
+		return tx.destroyTenantKey(c, a.Target)
+	}
 	u, err := tx.userForUpdate(c, a.Target)
 	if err != nil {
 		return err

@@ -110,24 +110,37 @@ func (db *DB) DestroyTenantKey(ctx context.Context, id string) error {
 	if !skjold.ValidID(id) {
 		return errNotFound("tenant")
 	}
-	err = db.write(ctx, func(tx *Tx) error {
-		now := micros(db.now())
-		res, err := tx.exec("UPDATE tenants SET wrapped_key = NULL, key_id = NULL, destroyed_at = ? WHERE id = ? AND wrapped_key IS NOT NULL", now, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFound("tenant")
-		}
-		if _, err := tx.exec("UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL", now, id); err != nil {
-			return err
-		}
-		tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: id, Action: "tenant.key_destroy", Source: c.Source, Fields: []string{}})
-		return nil
-	})
+	err = db.write(ctx, func(tx *Tx) error { return tx.destroyTenantKey(c, id) })
+	db.forgetTenant(id)
+	return err
+}
+
+// destroyTenantKey erases a tenant's wrapped key and ends its tokens and its users'
+// sessions, in the caller's transaction.
+func (tx *Tx) destroyTenantKey(c *skjold.Caller, id string) error {
+	now := micros(tx.db.now())
+	res, err := tx.exec("UPDATE tenants SET wrapped_key = NULL, key_id = NULL, destroyed_at = ? WHERE id = ? AND wrapped_key IS NOT NULL", now, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errNotFound("tenant")
+	}
+	if _, err := tx.exec("UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL", now, id); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL
+		AND user_id IN (SELECT id FROM users WHERE tenant_id = ?)`, now, id); err != nil {
+		return err
+	}
+	tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: id, Action: "tenant.key_destroy", Source: c.Source, Fields: []string{}})
+	return nil
+}
+
+// forgetTenant drops what this node cached of a destroyed tenant.
+func (db *DB) forgetTenant(id string) {
 	db.tenantKeys.Delete(id)
 	db.tokens.clear() // its tokens were revoked
-	return err
 }
 
 // tenantKey returns the unwrapped key of a tenant, from the cache or the database.

@@ -14,6 +14,7 @@ import (
 func TestApprovals(t *testing.T, h Harness) {
 	t.Run("FourEyes", func(t *testing.T) { testFourEyes(t, newEnv(t, h)) })
 	t.Run("SupportGrants", func(t *testing.T) { testGrants(t, newEnv(t, h)) })
+	t.Run("TenantDeletion", func(t *testing.T) { testTenantDeletion(t, newEnv(t, h)) })
 }
 
 // adminCtx makes an active tenant admin (or owner) and returns its logged-in context.
@@ -179,4 +180,39 @@ func TestRegister(t *testing.T, h Harness) {
 	if e.countActions("register.training_due") != 5 {
 		t.Error("reminders are not all audited")
 	}
+}
+
+// testTenantDeletion: crypto-shredding a tenant is filed by one operator manager and
+// carried out only when another approves; then the tenant's tokens and sessions end.
+func testTenantDeletion(t *testing.T, e *env) {
+	a := e.newTenant("Fjord Travel AS")
+	admin := &skjold.User{TenantID: a.ID, Email: "admin@fjord.example", Name: "Ada", Role: skjold.RoleAdmin}
+	e.activeUser(e.staff(), admin)
+	e.clock.Add(30 * time.Second)
+	adminID, tenantAdmin := e.login(admin.Email, goodPassword, e.code(mustSecret(t, e, admin)))
+	mgr := func(email string) context.Context {
+		u := &skjold.User{Email: email, Name: "Manager", Role: skjold.RoleAdmin}
+		e.activeUser(e.staff(), u)
+		e.clock.Add(30 * time.Second)
+		_, ctx := e.login(u.Email, goodPassword, e.code(mustSecret(t, e, u)))
+		return ctx
+	}
+	first, second := mgr("m1@op.example"), mgr("m2@op.example")
+	del := &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID}
+	wantCode(t, e.db.RequestApproval(tenantAdmin, del), skjold.EFORBIDDEN) // a tenant does not delete itself this way
+	must(t, e.db.RequestApproval(first, del))
+	_, err := e.db.DecideApproval(first, del.ID, true)
+	wantCode(t, err, skjold.EFORBIDDEN)
+	if _, err := e.db.Authenticate(t.Context(), a.token.Secret); err != nil {
+		t.Fatalf("the tenant is gone before the second person approved: %v", err)
+	}
+	_, err = e.db.DecideApproval(second, del.ID, true)
+	must(t, err)
+	if _, err := e.db.Authenticate(t.Context(), a.token.Secret); err == nil {
+		t.Error("the deleted tenant's token still works")
+	}
+	if _, err := e.db.AuthenticateSession(t.Context(), adminID.Session.Secret); err == nil {
+		t.Error("the deleted tenant's session still works")
+	}
+	wantCode(t, e.db.RequestApproval(first, &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID}), skjold.ENOTFOUND)
 }
