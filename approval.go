@@ -93,7 +93,8 @@ type ApprovalService interface {
 	// RevokeGrant ends a grant at once. Errors: ENOTFOUND.
 	RevokeGrant(ctx context.Context, id string) error
 
-	// ActiveGrant returns the live grant of operator user userID in tenantID.
-	// Errors: EFORBIDDEN when there is none.
+	// ActiveGrant returns the live grant of operator user userID in tenantID, when the
+	// caller's address is within the tenant's allowed networks. Errors: EFORBIDDEN when
+	// there is none, or the address is outside.
 	ActiveGrant(ctx context.Context, tenantID, userID string) (*Grant, error)
 }

@@ -82,8 +82,9 @@ type NetworkService interface {
 	// PutBlockList replaces the operator's block list. Errors: EINVALID, EFORBIDDEN.
 	PutBlockList(ctx context.Context, prefixes []netip.Prefix) error
 
-	// ObjectExists reports whether id names a subject, record, user or token of any tenant.
-	// It needs no caller: the request guard asks it after a 404, to tell a stale link from a
-	// probe for another tenant's objects (ids are random, so knowing one is a sign).
-	ObjectExists(ctx context.Context, id string) (bool, error)
+	// OtherTenantsObject reports whether id names a live subject, record, user or token of a
+	// tenant other than tenantID ("" for the operator's own). It needs no caller: the request
+	// guard asks it after a 404, to tell a stale link from a probe for another tenant's
+	// objects (ids are random, so knowing one is a sign).
+	OtherTenantsObject(ctx context.Context, id, tenantID string) (bool, error)
 }

@@ -76,9 +76,12 @@ func (s *SessionSettings) Validate() error {
 	if s.FourEyes == nil {
 		s.FourEyes = []string{}
 	}
-	for _, a := range s.FourEyes {
+	for i, a := range s.FourEyes {
 		if !slices.Contains(SensitiveActions, a) {
 			return FieldError("four_eyes", "action", "unknown action; known actions are %v", SensitiveActions)
+		}
+		if slices.Contains(s.FourEyes[:i], a) {
+			return FieldError("four_eyes", "duplicate", "four_eyes names an action twice")
 		}
 	}
 	if s.SupportMaxHours < 0 || s.SupportMaxHours > 24*30 {
@@ -133,7 +136,8 @@ type AuthService interface {
 	Unlock(ctx context.Context, password string) error
 
 	// ChangePassword replaces the caller's password, checking the old one and the policy;
-	// every other session of the user ends. Errors: EUNAUTHORIZED, EINVALID.
+	// every other session of the user ends. Errors: EUNAUTHORIZED (a wrong old password,
+	// counted like a failed login), ETOOMANY (locked out), EINVALID (policy).
 	ChangePassword(ctx context.Context, old, new string) error
 
 	// Logout ends the caller's session.

@@ -13,11 +13,14 @@ import (
 )
 
 // DefaultActions are the security events that raise an alert unless configured otherwise
-// [F1]: lockouts, bans, second-factor changes, password resets, role changes, suspensions,
-// addresses outside an allow list, and four-eyes decisions.
+// [F1]: lockouts, bans and block-list changes, second-factor changes and recovery codes used,
+// password resets, new accounts, role changes, suspensions, addresses outside an allow list,
+// settings changes, support grants, tenant deletions, and four-eyes decisions.
 var DefaultActions = []string{
 	"auth.lockout", "security.ban", "auth.2fa_enabled", "auth.2fa_reset", "auth.password_reset",
-	"user.update", "user.suspend", "security.denied_address", "approval.approved", "approval.rejected",
+	"auth.recovery_code_used", "user.create", "user.update", "user.suspend", "security.denied_address",
+	"security.unban", "security.blocklist", "settings.update", "grant.create", "tenant.key_destroy",
+	"approval.approved", "approval.rejected",
 }
 
 // Rule says which audit actions raise an alert and where it goes: an e-mail address, a
@@ -64,7 +67,9 @@ func (d *Dispatcher) Notify(e *skjold.AuditEvent) {
 	select {
 	case d.queue <- a:
 	default:
-		d.dropped.Add(1)
+		if d.dropped.Add(1)%100 == 1 { // logged, but not once per alert in a flood
+			d.log.Error("alert queue full: alerts dropped", "dropped", d.dropped.Load())
+		}
 	}
 }
 
@@ -77,7 +82,8 @@ func (d *Dispatcher) wanted(action string) bool {
 	return false
 }
 
-// Dropped and Failed count alerts lost to a full queue and deliveries that failed.
+// Dropped and Failed count alerts lost to a full queue and deliveries that failed; /metrics
+// shows both.
 func (d *Dispatcher) Dropped() int64 { return d.dropped.Load() }
 func (d *Dispatcher) Failed() int64  { return d.failed.Load() }
 

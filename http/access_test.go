@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,10 +40,10 @@ func (c *caller) expect(p perm) int {
 // reachesOther reports whether c, admitted to a route needing p, reaches tenant B's objects
 // through it. A tenant caller never does. An operator does through a route that needs an
 // operator scope, which is for every tenant, unless the route keeps its objects apart per
-// tenant (tenantOnly: operators have their own); through a self route (sessions) only when
-// it manages tenants' users.
+// tenant (tenantOnly: operators have their own, as with staff accounts: operators never
+// manage a tenant's people).
 func (c *caller) reachesOther(p perm, tenantOnly bool) bool {
-	return c.operator && !tenantOnly && (p.op != "" || slices.Contains(c.scopes, skjold.ScopeOperatorManage))
+	return c.operator && !tenantOnly && p.op != ""
 }
 
 // callers makes every kind of caller: without live credentials, the operator's token, the
@@ -278,8 +277,29 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		}
 	}
 	userOf := func(tenantID string) func(t *testing.T) string {
-		return func(t *testing.T) string { return e.newStaff(t, tenantID, skjold.RoleAgent, "").user.ID }
+		role := skjold.RoleAgent
+		if tenantID == "" {
+			role = skjold.RoleSupport
+		}
+		return func(t *testing.T) string { return e.newStaff(t, tenantID, role, "").user.ID }
 	}
+	// staffObject is a route about a staff account: tenant A's for A's callers, the
+	// operator's own for operator callers, B's as the other tenant's.
+	staffObject := func(suffix string, body any, forA, forOp, forB func(t *testing.T) string) builder {
+		return builder{objects: true, tenantOnly: true, build: func(t *testing.T, c *caller, o object) request {
+			id := missingID
+			switch {
+			case o == own && c.operator:
+				id = forOp(t)
+			case o == own:
+				id = forA(t)
+			case o == other:
+				id = forB(t)
+			}
+			return request{path: "/api/v1/users/" + id + suffix, body: body}
+		}}
+	}
+	fixedID := func(id string) func(*testing.T) string { return func(*testing.T) string { return id } }
 	decide := func(verb string) builder {
 		return builder{objects: true, tenantOnly: true, build: func(t *testing.T, c *caller, o object) request {
 			id := missingID
@@ -387,19 +407,24 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			return request{path: "/api/v1/sessions/" + id}
 		}},
 
-		"POST /api/v1/users": {build: func(*testing.T, *caller, object) request {
+		"POST /api/v1/users": {build: func(_ *testing.T, c *caller, _ object) request {
 			n++
-			return request{path: "/api/v1/users", body: map[string]string{"tenant_id": e.a.id,
-				"email": fmt.Sprintf("new-%d@staff.example", n), "name": "New Person", "role": skjold.RoleAgent}}
+			body := map[string]string{"email": fmt.Sprintf("new-%d@staff.example", n), "name": "New Person", "role": skjold.RoleAgent}
+			if c.operator {
+				body["role"] = skjold.RoleSupport // operator staff: a tenant's people are the tenant's business
+			}
+			return request{path: "/api/v1/users", body: body}
 		}},
-		"GET /api/v1/users":               fixed("/api/v1/users", nil),
-		"GET /api/v1/users/{id}":          about("/api/v1/users/", f.userA.user.ID, f.userB.user.ID, "", nil),
-		"PATCH /api/v1/users/{id}":        about("/api/v1/users/", f.userA.user.ID, f.userB.user.ID, "", map[string]string{"name": "Renamed"}),
-		"POST /api/v1/users/{id}/suspend": fresh("/api/v1/users/", "/suspend", nil, userOf(e.a.id), userOf(e.b.id)),
-		"POST /api/v1/users/{id}/resume":  fresh("/api/v1/users/", "/resume", nil, userOf(e.a.id), userOf(e.b.id)),
+		"GET /api/v1/users": fixed("/api/v1/users", nil),
+		"GET /api/v1/users/{id}": staffObject("", nil, fixedID(f.userA.user.ID), fixedID(f.grantee.user.ID),
+			fixedID(f.userB.user.ID)),
+		"PATCH /api/v1/users/{id}": staffObject("", map[string]string{"name": "Renamed"}, fixedID(f.userA.user.ID),
+			fixedID(f.grantee.user.ID), fixedID(f.userB.user.ID)),
+		"POST /api/v1/users/{id}/suspend": staffObject("/suspend", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
+		"POST /api/v1/users/{id}/resume":  staffObject("/resume", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
 		"GET /api/v1/settings/session":    fixed("/api/v1/settings/session", nil),
 		"PUT /api/v1/settings/session":    fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
-		"POST /api/v1/approvals": {objects: true, build: func(_ *testing.T, c *caller, o object) request {
+		"POST /api/v1/approvals": {objects: true, tenantOnly: true, build: func(_ *testing.T, c *caller, o object) request {
 			target := pick(o, f.userA.user.ID, f.userB.user.ID)
 			if o == own && c.operator {
 				target = f.grantee.user.ID

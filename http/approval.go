@@ -81,7 +81,8 @@ func (s *Server) supportCaller(r *http.Request, c *skjold.Caller) (*skjold.Calle
 	if tenantID == "" || !c.Operator || c.UserID == "" {
 		return c, nil
 	}
-	g, err := s.svc.Approvals.ActiveGrant(r.Context(), tenantID, c.UserID)
+	// The caller travels along, so that the tenant's allow list applies to its address.
+	g, err := s.svc.Approvals.ActiveGrant(skjold.NewContextWithCaller(r.Context(), c), tenantID, c.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ func (s *Server) authorize(p perm, next http.Handler) http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		noteCaller(r, c)
 		if c.Purpose, err = purposeOf(r); err != nil {
 			fail(w, r, s.log, err)
 			return

@@ -74,6 +74,15 @@ func (m *Metrics) ObserveStore(op string, d time.Duration) {
 	m.store.WithLabelValues(op).Observe(d.Seconds())
 }
 
+// WatchAlerts shows the alert dispatcher's counts of dropped and undelivered alerts.
+func (m *Metrics) WatchAlerts(dropped, failed func() int64) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "skjold_alerts_dropped_total",
+			Help: "Alerts lost because the queue was full."}, func() float64 { return float64(dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "skjold_alerts_failed_total",
+			Help: "Alerts not delivered after three tries."}, func() float64 { return float64(failed()) }))
+}
+
 // CountAudit counts a committed audit event's action when it is a security event; call it
 // from store.Options.OnAudit.
 func (m *Metrics) CountAudit(action string) {

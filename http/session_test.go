@@ -125,7 +125,7 @@ func TestFirstLogin(t *testing.T) {
 	change := func(old, new string) *reply {
 		return e.do(t, tok, "POST", "/api/v1/auth/password", map[string]string{"old_password": old, "new_password": new})
 	}
-	wantRefusal(t, change("wrong-Password-12", newPassword()).wantError(t, 400, skjold.EINVALID), "old_password", "wrong")
+	wantRefusal(t, change("wrong-Password-12", newPassword()).wantError(t, 401, skjold.EUNAUTHORIZED), "old_password", "wrong")
 	wantRefusal(t, change(otp, "password").wantError(t, 400, skjold.EINVALID), "password", "length")
 	wantRefusal(t, change(otp, "Fjord-Ada-2024!").wantError(t, 400, skjold.EINVALID), "password", "personal")
 	pw := newPassword()

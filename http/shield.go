@@ -41,6 +41,22 @@ func (sh *Shield) Sync(ctx context.Context) error {
 
 type clientKey struct{}
 
+// seenCaller is where authorize leaves the tenant of the request's caller for screen, which
+// runs outside it, to tell a probe of another tenant from a caller's own stale link.
+type seenCaller struct {
+	set      bool
+	tenantID string
+}
+
+type seenKey struct{}
+
+// noteCaller records the caller's tenant for the screen around the request, if any.
+func noteCaller(r *http.Request, c *skjold.Caller) {
+	if seen, ok := r.Context().Value(seenKey{}).(*seenCaller); ok {
+		seen.set, seen.tenantID = true, c.TenantID
+	}
+}
+
 // screen resolves the client address, refuses blocked addresses, and after the answer
 // reports it to the detectors.
 func (s *Server) screen(next http.Handler) http.Handler {
@@ -55,11 +71,12 @@ func (s *Server) screen(next http.Handler) http.Handler {
 			fail(w, r, s.log, skjold.Errorf(skjold.EFORBIDDEN, "requests from your address are blocked"))
 			return
 		}
-		r = r.WithContext(context.WithValue(r.Context(), clientKey{}, addr))
+		seen := &seenCaller{}
+		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), clientKey{}, addr), seenKey{}, seen))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		kind := threatKind(r, sw.status)
-		if kind == netguard.KindNotFound && s.probed(r) {
+		if kind == netguard.KindNotFound && seen.set && s.probed(r, seen.tenantID) {
 			kind = netguard.KindTenantProbe
 		}
 		if kind != "" && addr.IsValid() {
@@ -89,14 +106,15 @@ func threatKind(r *http.Request, status int) string {
 	return ""
 }
 
-// probed reports whether a 404 answered a request for an object that exists, in another
-// tenant: its id was not guessed (ids are random), so the caller is probing isolation.
-func (s *Server) probed(r *http.Request) bool {
+// probed reports whether a 404 answered a request, by a caller of tenantID, for a live
+// object of another tenant: its id was not guessed (ids are random), so the caller is probing
+// isolation.
+func (s *Server) probed(r *http.Request, tenantID string) bool {
 	id := r.PathValue("id")
 	if !skjold.ValidID(id) || s.svc.Shield.Network == nil {
 		return false
 	}
-	ok, err := s.svc.Shield.Network.ObjectExists(r.Context(), id)
+	ok, err := s.svc.Shield.Network.OtherTenantsObject(r.Context(), id, tenantID)
 	return err == nil && ok
 }
 

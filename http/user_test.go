@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"crypto/rand"
 	"database/sql"
 	"fmt"
@@ -32,7 +33,12 @@ func (e *env) newStaff(t *testing.T, tenantID, role, profile string) *staff {
 	n := staffSeq.Add(1)
 	u := &skjold.User{TenantID: tenantID, Email: fmt.Sprintf("%s-%d@staff.example", role, n), Name: fmt.Sprintf("Person %d", n),
 		Role: role, Profile: profile}
-	otp, err := e.db.CreateUser(operatorContext(), u)
+	ctx := operatorContext()
+	if tenantID != "" { // operators onboard only a tenant's first user; its owner adds the rest
+		ctx = skjold.NewContextWithCaller(context.Background(), &skjold.Caller{Actor: "user:tenant-owner",
+			TenantID: tenantID, Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(false, skjold.RoleOwner)})
+	}
+	otp, err := e.db.CreateUser(ctx, u)
 	if err != nil {
 		t.Fatalf("create %s: %v", role, err)
 	}

@@ -104,6 +104,9 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 		return nil, nil, skjold.FieldError("session", "kind", `session must be "cookie" or "token"`)
 	}
 	src := sourceOf(ctx)
+	if len(l.Password) > skjold.MaxPasswordLength {
+		return nil, nil, errLogin // refused alike for every address, before any look-up
+	}
 	var u *skjold.User
 	email, err := skjold.NormalizeEmail("email", l.Email)
 	if err == nil {
@@ -112,15 +115,13 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 		}
 	}
 	if u == nil {
-		if db.unknown.locked(email, db.now()) {
-			return nil, nil, errLockedOut
-		}
-		db.unknown.fail(email, db.now())
-		db.Hasher().Verify(ctx, "", l.Password) // the same work as for a known address
-		db.auditOnly(ctx, &skjold.AuditEvent{Actor: "anonymous", Action: "auth.login_failed", Source: src,
-			Fields: []string{"reason:unknown_account"}})
-		return nil, nil, errLogin
+		return nil, nil, db.unknownLogin(ctx, email, l.Password)
 	}
+	release, err := db.attempts.begin(u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
 	cr, err := db.credentials(ctx, u.ID)
 	if err != nil {
 		return nil, nil, err
@@ -153,6 +154,20 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 		secondFactor = true
 	}
 	return db.openSession(ctx, u, l.Kind, src, secondFactor)
+}
+
+// unknownLogin answers a login for an address without an account exactly as a wrong
+// password for a known one: the same hash, the same lockout, the same error.
+func (db *DB) unknownLogin(ctx context.Context, email, password string) error {
+	if !db.unknown.attempt(email, db.now()) {
+		return errLockedOut
+	}
+	if _, _, err := db.Hasher().Verify(ctx, "", password); err != nil {
+		return err // the hasher is saturated: a known address would get the same
+	}
+	db.auditOnly(ctx, &skjold.AuditEvent{Actor: "anonymous", Action: "auth.login_failed", Source: sourceOf(ctx),
+		Fields: []string{"reason:unknown_account"}})
+	return errLogin
 }
 
 // Hasher returns the configured password hasher.

@@ -45,7 +45,9 @@ type DB struct {
 	tokens     recent[*skjold.Token]    // by secret hash: see Authenticate
 	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
 	settings   recent[*tenantSettings]
-	unknown    throttle // lockouts of addresses without an account: see Login  // by tenant id ("" for the operator)
+	unknown    throttle      // lockouts of addresses without an account: see Login
+	attempts   inflight      // one password or code check per account at a time
+	resetSlots chan struct{} // bounds the reset e-mails being made at once  // by tenant id ("" for the operator)
 	auth       AuthOptions
 	bg         sync.WaitGroup // background sends (reset e-mails), waited for by Close
 	closeOnce  sync.Once
@@ -82,7 +84,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if opts.Keys == nil {
 		return nil, errors.New("store: no key service")
 	}
-	db := &DB{keys: opts.Keys, now: opts.Now, log: opts.Logger, observe: opts.Observe, auth: opts.Auth}
+	db := &DB{keys: opts.Keys, now: opts.Now, log: opts.Logger, observe: opts.Observe, auth: opts.Auth,
+		resetSlots: make(chan struct{}, maxResetsInFlight)}
 	if db.auth.Issuer == "" {
 		db.auth.Issuer = "Skjold"
 	}

@@ -115,5 +115,8 @@ func (db *DB) ActiveGrant(ctx context.Context, tenantID, userID string) (*skjold
 	if err != nil {
 		return nil, notFoundAs(err, none)
 	}
+	if err := db.checkAddress(ctx, tenantID, "user:"+userID); err != nil {
+		return nil, err // the tenant's allow list binds its support staff too [B10]
+	}
 	return g, nil
 }

@@ -149,13 +149,16 @@ func (db *DB) GuardState(ctx context.Context) ([]netip.Prefix, map[netip.Addr]ti
 	return list, m, nil
 }
 
-// ObjectExists reports whether id names a subject, record, user or token of any tenant.
-func (db *DB) ObjectExists(ctx context.Context, id string) (bool, error) {
+// OtherTenantsObject reports whether id names a live object of a tenant other than tenantID.
+func (db *DB) OtherTenantsObject(ctx context.Context, id, tenantID string) (bool, error) {
 	if !skjold.ValidID(id) {
 		return false, nil
 	}
 	var n int
-	err := db.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM subjects WHERE id = ?) + (SELECT COUNT(*) FROM records WHERE id = ?)
-		+ (SELECT COUNT(*) FROM users WHERE id = ?) + (SELECT COUNT(*) FROM tokens WHERE id = ?)`, id, id, id, id).Scan(&n)
+	err := db.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM subjects WHERE id = ? AND tenant_id <> ?)
+		+ (SELECT COUNT(*) FROM records WHERE id = ? AND tenant_id <> ?)
+		+ (SELECT COUNT(*) FROM users WHERE id = ? AND COALESCE(tenant_id, '') <> ?)
+		+ (SELECT COUNT(*) FROM tokens WHERE id = ? AND revoked_at IS NULL AND COALESCE(tenant_id, '') <> ?)`,
+		id, tenantID, id, tenantID, id, tenantID, id, tenantID).Scan(&n)
 	return n > 0, err
 }

@@ -16,14 +16,19 @@ const resetLifetime = 30 * time.Minute
 // answered as usual and send nothing.
 const resetsPerHour = 3
 
+// maxResetsInFlight bounds the reset requests being worked on in the background; beyond it
+// a request is answered as usual and dropped (a flood must not pile up goroutines).
+const maxResetsInFlight = 64
+
 const resetPrefix = "skjold_r_"
 
 // Unlock reopens an idle-locked session with the password.
 func (db *DB) Unlock(ctx context.Context, password string) error {
-	c, u, cr, err := db.sessionUser(ctx)
+	c, u, cr, release, err := db.sessionUser(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if until := optTime(cr.lockedUntil); until != nil && db.now().Before(*until) {
 		return skjold.Errorf(skjold.ETOOMANY, "too many failed attempts: try again in a few minutes")
 	}
@@ -42,15 +47,20 @@ func (db *DB) Unlock(ctx context.Context, password string) error {
 
 // ChangePassword replaces the caller's password; the user's other sessions end.
 func (db *DB) ChangePassword(ctx context.Context, old, new string) error {
-	c, u, cr, err := db.sessionUser(ctx)
+	c, u, cr, release, err := db.sessionUser(ctx)
 	if err != nil {
 		return err
+	}
+	defer release()
+	if until := optTime(cr.lockedUntil); until != nil && db.now().Before(*until) {
+		return errLockedOut
 	}
 	ok, _, err := db.Hasher().Verify(ctx, cr.hash, old)
 	if err != nil {
 		return err
-	} else if !ok {
-		return db.loginFailed(ctx, u, "password_change", skjold.FieldError("old_password", "wrong", "the current password is wrong"))
+	} else if !ok { // a guess at the password, like a failed login: counted, and 401
+		return db.loginFailed(ctx, u, "password_change", &skjold.Error{Code: skjold.EUNAUTHORIZED,
+			Message: "the current password is wrong", Field: "old_password", Rule: "wrong"})
 	}
 	hash, err := db.newPasswordHash(ctx, u, cr.hash, new)
 	if err != nil {
@@ -129,6 +139,12 @@ func (db *DB) RequestReset(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
+	select {
+	case db.resetSlots <- struct{}{}:
+	default:
+		db.log.Warn("reset request dropped: too many in progress")
+		return nil
+	}
 	db.bg.Add(1)
 	go db.reset(email, sourceOf(ctx))
 	return nil
@@ -137,7 +153,7 @@ func (db *DB) RequestReset(ctx context.Context, email string) error {
 // reset makes and sends a reset link for the active user with this address, if any, and
 // at most resetsPerHour an hour.
 func (db *DB) reset(email, src string) {
-	defer db.bg.Done()
+	defer func() { <-db.resetSlots; db.bg.Done() }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	u, err := db.userByEmail(ctx, email)

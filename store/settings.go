@@ -62,7 +62,8 @@ func (db *DB) SessionSettings(ctx context.Context) (*skjold.SessionSettings, err
 		return nil, err
 	}
 	cp := s.SessionSettings
-	cp.AllowedNetworks = slices.Clone(cp.AllowedNetworks)
+	cp.AllowedNetworks = slices.Clone(cp.AllowedNetworks) // the cached value stays as read
+	cp.FourEyes = slices.Clone(cp.FourEyes)
 	return &cp, nil
 }
 

@@ -24,17 +24,42 @@ type throttled struct {
 	until  time.Time
 }
 
-// locked reports whether key is locked out at now.
-func (t *throttle) locked(key string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return now.Before(t.entries[key].until)
+// inflight allows one password or code check per account at a time on this node, so that a
+// burst of concurrent guesses cannot all pass the lockout check before the first failure is
+// counted: each check sees the failures before it.
+type inflight struct {
+	mu  sync.Mutex
+	ids map[string]bool
 }
 
-// fail counts a failure for key at now.
-func (t *throttle) fail(key string, now time.Time) {
+var errBusy = skjold.Errorf(skjold.ETOOMANY, "another attempt for this account is in progress: try again in a moment")
+
+// begin claims id, or returns errBusy; the returned function releases it.
+func (f *inflight) begin(id string) (func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ids[id] {
+		return nil, errBusy
+	}
+	if f.ids == nil {
+		f.ids = make(map[string]bool)
+	}
+	f.ids[id] = true
+	return func() {
+		f.mu.Lock()
+		delete(f.ids, id)
+		f.mu.Unlock()
+	}, nil
+}
+
+// attempt counts one more failure for key unless it is locked out at now, atomically, and
+// reports whether the attempt may go on.
+func (t *throttle) attempt(key string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if now.Before(t.entries[key].until) {
+		return false
+	}
 	if t.entries == nil || len(t.entries) >= maxThrottled {
 		t.entries = make(map[string]throttled)
 	}
@@ -44,4 +69,5 @@ func (t *throttle) fail(key string, now time.Time) {
 		e.until = now.Add(d)
 	}
 	t.entries[key] = e
+	return true
 }

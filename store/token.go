@@ -73,10 +73,19 @@ func (tx *Tx) insertToken(c *skjold.Caller, t *skjold.Token) error {
 	if t.ExpiresAt != nil {
 		expires = micros(*t.ExpiresAt)
 	}
-	// A token made by a person is tied to that person: suspending them revokes it [B8].
+	// A token made by a person, or by a token a person made, is tied to that person:
+	// suspending them revokes it [B8].
+	owner := c.UserID
+	if parent, ok := strings.CutPrefix(c.Actor, "token:"); ok && owner == "" {
+		var u sql.NullString
+		if err := tx.queryRow("SELECT user_id FROM tokens WHERE id = ?", parent).Scan(&u); err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		owner = u.String
+	}
 	_, err := tx.exec(`INSERT INTO tokens (id, tenant_id, operator, name, hash, scopes, created_at, expires_at, user_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, tenant, op, t.Name, hashSecret(t.Secret),
-		strings.Join(t.Scopes, ","), micros(t.CreatedAt), expires, nullString(c.UserID))
+		strings.Join(t.Scopes, ","), micros(t.CreatedAt), expires, nullString(owner))
 	if err != nil {
 		return err
 	}

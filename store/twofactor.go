@@ -62,10 +62,11 @@ func (db *DB) checkSecondFactor(ctx context.Context, u *skjold.User, cr *credent
 
 // SecondFactor accepts a code for the caller's session.
 func (db *DB) SecondFactor(ctx context.Context, code string) error {
-	c, u, cr, err := db.sessionUser(ctx)
+	c, u, cr, release, err := db.sessionUser(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if !u.TwoFactor {
 		return skjold.Errorf(skjold.EINVALID, "this account has no second factor enrolled")
 	}
@@ -79,29 +80,36 @@ func (db *DB) SecondFactor(ctx context.Context, code string) error {
 	})
 }
 
-// sessionUser returns the logged-in caller with its user and credentials.
-func (db *DB) sessionUser(ctx context.Context) (*skjold.Caller, *skjold.User, *credentials, error) {
+// sessionUser returns the logged-in caller with its user and credentials, holding the
+// account's check slot (see inflight) until release is called.
+func (db *DB) sessionUser(ctx context.Context) (c *skjold.Caller, u *skjold.User, cr *credentials, release func(), err error) {
 	if err := db.authReady(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	c, err := sessionCaller(ctx)
+	if c, err = sessionCaller(ctx); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if release, err = db.attempts.begin(c.UserID); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	u, err = scanUser(db.queryRow(ctx, selectUsers+" WHERE u.id = ?", c.UserID))
+	if err == nil {
+		cr, err = db.credentials(ctx, u.ID)
+	}
 	if err != nil {
-		return nil, nil, nil, err
+		release()
+		return nil, nil, nil, nil, notFound(err, "user")
 	}
-	u, err := scanUser(db.queryRow(ctx, selectUsers+" WHERE u.id = ?", c.UserID))
-	if err != nil {
-		return nil, nil, nil, notFound(err, "user")
-	}
-	cr, err := db.credentials(ctx, u.ID)
-	return c, u, cr, err
+	return c, u, cr, release, nil
 }
 
 // BeginTwoFactor makes a TOTP secret for the caller, pending until ConfirmTwoFactor.
 func (db *DB) BeginTwoFactor(ctx context.Context) (*skjold.OTPEnrolment, error) {
-	c, u, _, err := db.sessionUser(ctx)
+	c, u, _, release, err := db.sessionUser(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if u.TwoFactor {
 		return nil, skjold.Errorf(skjold.ECONFLICT, "a second factor is already enrolled")
 	}
@@ -124,10 +132,11 @@ func (db *DB) BeginTwoFactor(ctx context.Context) (*skjold.OTPEnrolment, error) 
 
 // ConfirmTwoFactor enables the pending secret with a first code and returns recovery codes.
 func (db *DB) ConfirmTwoFactor(ctx context.Context, code string) ([]string, error) {
-	c, u, cr, err := db.sessionUser(ctx)
+	c, u, cr, release, err := db.sessionUser(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if u.TwoFactor || cr.pending == nil {
 		return nil, skjold.Errorf(skjold.EINVALID, "start the enrolment first")
 	}

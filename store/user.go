@@ -59,15 +59,14 @@ func scanUser(s scanner) (*skjold.User, error) {
 }
 
 // mayManage returns nil when the caller may manage the users of tenantID ("" for operator
-// staff): a tenant admin its own tenant's, operator staff managers the operator's, and
-// operator managers a tenant's (to onboard its first owner).
+// staff): a tenant admin its own tenant's, operator staff managers the operator's. Operator
+// staff never manage a tenant's people (they could give themselves its data [A7]); they
+// only onboard a tenant's first user (see CreateUser).
 func mayManage(c *skjold.Caller, tenantID string) error {
 	switch {
 	case c == nil:
 		return skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
 	case c.Operator && tenantID == "" && c.Can(skjold.ScopeOperatorStaff):
-		return nil
-	case c.Operator && tenantID != "" && c.Can(skjold.ScopeOperatorManage):
 		return nil
 	case !c.Operator && tenantID == c.TenantID && c.Can(skjold.ScopeAdmin):
 		return nil
@@ -76,7 +75,7 @@ func mayManage(c *skjold.Caller, tenantID string) error {
 }
 
 // checkRank refuses giving a role above the caller's own (the access-rights hierarchy).
-// Operator managers acting on a tenant stand above every tenant role.
+// Operator managers onboarding a tenant's first user stand above every tenant role.
 func checkRank(c *skjold.Caller, tenantID string, role string, scopes []string) error {
 	if c.Operator && tenantID != "" {
 		return nil
@@ -167,7 +166,7 @@ func (db *DB) FindUserByID(ctx context.Context, id string) (*skjold.User, error)
 	if err != nil {
 		return nil, notFound(err, "user")
 	}
-	if !c.Operator && u.TenantID != c.TenantID {
+	if u.TenantID != c.TenantID { // operator callers see operator staff only
 		return nil, errNotFound("user")
 	}
 	return u, nil
@@ -209,7 +208,13 @@ func oneTimePassword() string {
 	return "Aa7" + sb.String() // every class, whatever the random part holds
 }
 
-// CreateUser stores a user with a one-time password, which is returned once.
+// CreateUser stores a user with a one-time password, which is returned once. Operator
+// staff with operator.manage create only a tenant's first user (its owner, typically); after
+// that the tenant's own admins manage its people. An account that ranks as an admin or owner
+// is made directly only by an owner (who may also take actions out of four eyes), while
+// nobody else could approve it (the first account), or while role elevation is not under
+// four eyes; otherwise it is made with a lower role and raised through an approval, so that
+// an admin cannot mint a second admin account to approve their own requests.
 func (db *DB) CreateUser(ctx context.Context, u *skjold.User) (string, error) {
 	c := skjold.CallerFromContext(ctx)
 	if err := db.authReady(); err != nil {
@@ -218,7 +223,8 @@ func (db *DB) CreateUser(ctx context.Context, u *skjold.User) (string, error) {
 	if c != nil && !c.Operator {
 		u.TenantID = c.TenantID // a tenant's admin creates users of its own tenant only
 	}
-	if err := mayManage(c, u.TenantID); err != nil {
+	onboarding := c != nil && c.Operator && u.TenantID != "" && c.Can(skjold.ScopeOperatorManage)
+	if err := mayManage(c, u.TenantID); err != nil && !onboarding {
 		return "", skjold.Errorf(skjold.EFORBIDDEN, "creating these users needs an administrator")
 	}
 	if err := u.Validate(); err != nil {
@@ -230,11 +236,37 @@ func (db *DB) CreateUser(ctx context.Context, u *skjold.User) (string, error) {
 		return "", err
 	}
 	u.MustChangePassword = true
-	err = db.write(ctx, func(tx *Tx) error { return tx.insertUser(c, u, hash) })
+	err = db.write(ctx, func(tx *Tx) error {
+		others, err := tx.countUsers(u.TenantID)
+		switch {
+		case err != nil:
+			return err
+		case onboarding && others > 0:
+			return skjold.Errorf(skjold.EFORBIDDEN, "operators create only a tenant's first user; its admins add the others")
+		}
+		if err := tx.insertUser(c, u, hash); err != nil { // checks the hierarchy, sets the scopes
+			return err
+		}
+		if others > 0 && c.Role != skjold.RoleOwner && skjold.Rank(u.Role, u.Scopes) >= 2 &&
+			db.needsNoApproval(ctx, u.TenantID, skjold.ActionRoleElevation) != nil {
+			return skjold.Errorf(skjold.EFORBIDDEN, "an owner or admin account needs a second person: create it with a lower role and raise it through POST /api/v1/approvals")
+		}
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
 	return password, nil
+}
+
+// countUsers returns how many users the tenant ("" for the operator) has.
+func (tx *Tx) countUsers(tenantID string) (int, error) {
+	q, args := "SELECT COUNT(*) FROM users WHERE tenant_id = ?", []any{tenantID}
+	if tenantID == "" {
+		q, args = "SELECT COUNT(*) FROM users WHERE tenant_id IS NULL", nil
+	}
+	var n int
+	return n, tx.queryRow(q, args...).Scan(&n)
 }
 
 // UpdateUser changes a user's name, role, offboarding date or register dates.
@@ -246,7 +278,10 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd skjold.UserUpdate) 
 		if err != nil {
 			return err
 		}
-		oldRank := skjold.Rank(u.Role, u.Scopes)
+		if u.ID == c.UserID && (upd.AccessUntil != nil || upd.ClearAccessUntil || upd.TrainingAt != nil || upd.AgreementAt != nil) {
+			return skjold.Errorf(skjold.EFORBIDDEN, "your own offboarding, training and agreement dates are kept by another administrator")
+		}
+		oldRank, oldRole, oldProfile := skjold.Rank(u.Role, u.Scopes), u.Role, u.Profile
 		fields, err := tx.applyUserUpdate(c, u, upd)
 		if err != nil {
 			return err
@@ -255,6 +290,14 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd skjold.UserUpdate) 
 			if err := db.needsNoApproval(ctx, u.TenantID, skjold.ActionRoleElevation); err != nil {
 				return err
 			}
+		}
+		if u.Role != oldRole || u.Profile != oldProfile {
+			// Tokens keep the scopes they were made with: a person whose role changed makes new ones.
+			if _, err := tx.exec("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+				micros(db.now()), u.ID); err != nil {
+				return err
+			}
+			fields = append(fields, "tokens_revoked")
 		}
 		err = tx.saveUser(u)
 		if err != nil {
@@ -265,6 +308,7 @@ func (db *DB) UpdateUser(ctx context.Context, id string, upd skjold.UserUpdate) 
 		out = u
 		return nil
 	})
+	db.tokens.clear()
 	return out, err
 }
 

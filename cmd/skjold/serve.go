@@ -57,6 +57,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	var db *store.DB
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
+	if alerts != nil {
+		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
+	}
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
 		Observe: metrics.ObserveStore, Auth: auth, OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)

@@ -41,6 +41,8 @@ func testFourEyes(t *testing.T, e *env) {
 	set.FourEyes = []string{skjold.ActionTwoFactorReset}
 	wantCode(t, e.db.PutSessionSettings(adminCtx, set), skjold.EFORBIDDEN)
 	wantCode(t, e.db.PutSessionSettings(e.as(a, ""), set), skjold.EFORBIDDEN)
+	set.FourEyes = []string{skjold.ActionBulkExport, skjold.ActionBulkExport}
+	wantCode(t, e.db.PutSessionSettings(adminCtx, set), skjold.EINVALID)
 
 	// Raising a role directly is refused while four eyes are required.
 	admin := skjold.RoleAdmin
@@ -110,6 +112,18 @@ func testGrants(t *testing.T, e *env) {
 	if live.ID != g.ID || !live.ExpiresAt.Equal(e.clock.Now().Add(2*time.Hour)) {
 		t.Errorf("active grant = %+v", live)
 	}
+	// The tenant's allow list binds its support staff too.
+	set, err := e.db.SessionSettings(admin)
+	must(t, err)
+	set.AllowedNetworks = []string{"10.0.0.0/8"}
+	must(t, e.db.PutSessionSettings(admin, set))
+	from := func(addr string) context.Context {
+		return skjoldCtx(t, &skjold.Caller{Actor: "user:" + support.ID, Operator: true, Source: addr, UserID: support.ID})
+	}
+	_, err = e.db.ActiveGrant(from("192.0.2.1"), a.ID, support.ID)
+	wantCode(t, err, skjold.EFORBIDDEN)
+	_, err = e.db.ActiveGrant(from("10.0.0.9"), a.ID, support.ID)
+	must(t, err)
 	e.clock.Add(2 * time.Hour)
 	_, err = e.db.ActiveGrant(t.Context(), a.ID, support.ID)
 	wantCode(t, err, skjold.EFORBIDDEN) // expired
@@ -140,7 +154,7 @@ func TestRegister(t *testing.T, h Harness) {
 	e.activeUser(admin, agent)
 	e.rawExec(e.raw(), "INSERT INTO profiles (tenant_id, name, scopes) VALUES (?, ?, ?)", a.ID, "settings", "admin")
 	clerk := &skjold.User{TenantID: a.ID, Email: "clerk@fjord.example", Name: "Clerk", Role: skjold.RoleCustom, Profile: "settings"}
-	e.newUser(admin, clerk)
+	e.newUser(e.tenantOwner(a.ID), clerk)
 	support := &skjold.User{Email: "support@op.example", Name: "Sven", Role: skjold.RoleSupport}
 	e.activeUser(e.staff(), support)
 	g := &skjold.Grant{UserID: support.ID, Reason: "ticket 4711"}

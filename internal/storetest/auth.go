@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,14 +30,25 @@ func (e *env) staff() context.Context {
 		Source: "127.0.0.1", Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
 }
 
+// tenantOwner returns the context of a tenant's owner, who may manage all its accounts.
+func (e *env) tenantOwner(tenantID string) context.Context {
+	return skjold.NewContextWithCaller(e.t.Context(), &skjold.Caller{Actor: "user:tenant-owner", TenantID: tenantID,
+		Source: "127.0.0.1", Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(false, skjold.RoleOwner)})
+}
+
 // anon is the context of a request before login, from one address.
 func (e *env) anon() context.Context {
 	return skjold.NewContextWithCaller(e.t.Context(), &skjold.Caller{Actor: "anonymous", Source: "192.0.2.7"})
 }
 
-// newUser creates a user and returns it with its one-time password.
+// newUser creates a user and returns it with its one-time password. For a tenant's account
+// the operator's owner (e.staff) hands over to the tenant's own owner: operators create only
+// a tenant's first user.
 func (e *env) newUser(ctx context.Context, u *skjold.User) (*skjold.User, string) {
 	e.t.Helper()
+	if c := skjold.CallerFromContext(ctx); c.Actor == "user:owner" && u.TenantID != "" {
+		ctx = e.tenantOwner(u.TenantID)
+	}
 	pw, err := e.db.CreateUser(ctx, u)
 	if err != nil {
 		e.t.Fatalf("CreateUser(%s): %v", u.Role, err)
@@ -112,6 +124,7 @@ func TestAuth(t *testing.T, h Harness) {
 	t.Run("Reset", func(t *testing.T) { testReset(t, newEnv(t, h)) })
 	t.Run("Suspension", func(t *testing.T) { testSuspension(t, newEnv(t, h)) })
 	t.Run("Offboarding", func(t *testing.T) { testOffboarding(t, newEnv(t, h)) })
+	t.Run("ReviewFixes", func(t *testing.T) { testReviewFixes(t, newEnv(t, h)) })
 }
 
 func testUsers(t *testing.T, e *env) {
@@ -136,6 +149,14 @@ func testUsers(t *testing.T, e *env) {
 	wantCode(t, err, skjold.EINVALID)
 	_, err = e.db.CreateUser(actx, &skjold.User{Email: "AGENT@fjord.example", Name: "Twin", Role: skjold.RoleAgent})
 	wantCode(t, err, skjold.ECONFLICT)
+	// An admin cannot mint a second admin account to approve its own requests, and operator
+	// staff, having onboarded the tenant's first user, manage none of its people.
+	_, err = e.db.CreateUser(actx, &skjold.User{Email: "deputy@fjord.example", Name: "Dep", Role: skjold.RoleAdmin})
+	wantCode(t, err, skjold.EFORBIDDEN)
+	_, err = e.db.CreateUser(e.staff(), &skjold.User{TenantID: a.ID, Email: "spy@op.example", Name: "Spy", Role: skjold.RoleOwner})
+	wantCode(t, err, skjold.EFORBIDDEN)
+	_, err = e.db.FindUserByID(e.staff(), admin.ID)
+	wantCode(t, err, skjold.ENOTFOUND)
 	_, err = e.db.CreateUser(actx, &skjold.User{Email: "support@fjord.example", Name: "S", Role: skjold.RoleSupport})
 	wantCode(t, err, skjold.EINVALID) // an operator role in a tenant
 
@@ -189,7 +210,7 @@ func testFirstLogin(t *testing.T, e *env) {
 		t.Fatalf("first login stage = %s, want change_password", id.Stage)
 	}
 	err := e.db.ChangePassword(uctx, "wrong-Password-12", goodPassword)
-	wantCode(t, err, skjold.EINVALID)
+	wantCode(t, err, skjold.EUNAUTHORIZED)
 	must(t, e.db.ChangePassword(uctx, otp, goodPassword))
 	if st := e.stageOf(id.Session.Secret); st != skjold.StageEnrolTwoFactor {
 		t.Fatalf("an owner without a second factor is in stage %s, want enrol_two_factor", st)
@@ -481,4 +502,80 @@ func testOffboarding(t *testing.T, e *env) {
 
 func skjoldCtx(t *testing.T, c *skjold.Caller) context.Context {
 	return skjold.NewContextWithCaller(t.Context(), c)
+}
+
+// testReviewFixes pins what a security review found: concurrent guesses cannot outrun the
+// lockout, overlong passwords answer alike for every address, tokens made by a person's
+// token die with the person, role changes end the person's tokens, and nobody edits their
+// own offboarding or training dates.
+func testReviewFixes(t *testing.T, e *env) {
+	u := &skjold.User{Email: "agent@op.example", Name: "Agnes", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), u)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	checked := 0
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: "not-the-Password-1"})
+			if skjold.ErrorCode(err) == skjold.EUNAUTHORIZED {
+				mu.Lock()
+				checked++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if checked > 5 {
+		t.Errorf("%d concurrent wrong passwords were checked; the lockout allows 5", checked)
+	}
+	long := strings.Repeat("x", skjold.MaxPasswordLength+1)
+	_, _, known := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: long})
+	_, _, unknown := e.db.Login(e.anon(), skjold.Login{Email: "nobody@op.example", Password: long})
+	if skjold.ErrorCode(known) != skjold.ErrorCode(unknown) || skjold.ErrorMessage(known) != skjold.ErrorMessage(unknown) {
+		t.Errorf("overlong password: known address %v, unknown %v; they must be alike", known, unknown)
+	}
+
+	a := e.newTenant("Fjord Travel AS")
+	admin := &skjold.User{TenantID: a.ID, Email: "admin@fjord.example", Name: "Ada", Role: skjold.RoleAdmin}
+	e.activeUser(e.staff(), admin)
+	e.clock.Add(30 * time.Second)
+	_, actx := e.login(admin.Email, goodPassword, e.code(mustSecret(t, e, admin)))
+	t1 := &skjold.Token{TenantID: a.ID, Name: "script", Scopes: []string{skjold.ScopeAdmin, skjold.ScopeRead}}
+	must(t, e.db.CreateToken(actx, t1))
+	viaToken := skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "token:" + t1.ID, TenantID: a.ID, Scopes: t1.Scopes})
+	t2 := &skjold.Token{TenantID: a.ID, Name: "script's script", Scopes: []string{skjold.ScopeRead}}
+	must(t, e.db.CreateToken(viaToken, t2))
+	agent := agentRole(e, a, actx)
+	until := e.clock.Now().Add(time.Hour)
+	_, err := e.db.UpdateUser(actx, admin.ID, skjold.UserUpdate{AccessUntil: &until, ClearAccessUntil: true})
+	wantCode(t, err, skjold.EFORBIDDEN) // one's own offboarding date is set by someone else
+	must(t, e.db.SuspendUser(e.tenantOwner(a.ID), admin.ID, true))
+	for _, tok := range []*skjold.Token{t1, t2} {
+		if _, err := e.db.Authenticate(t.Context(), tok.Secret); err == nil {
+			t.Errorf("token %q outlived its maker's suspension", tok.Name)
+		}
+	}
+	auditor := skjold.RoleAuditor
+	_, err = e.db.UpdateUser(e.tenantOwner(a.ID), agent.user.ID, skjold.UserUpdate{Role: &auditor})
+	must(t, err)
+	if _, err := e.db.Authenticate(t.Context(), agent.token.Secret); err == nil {
+		t.Error("a token kept its scopes after its maker's role changed")
+	}
+}
+
+type agentInfo struct {
+	user  *skjold.User
+	token *skjold.Token
+}
+
+// agentRole makes an active agent of a, logged in, with a token of its own.
+func agentRole(e *env, a *tenant, actx context.Context) agentInfo {
+	u := &skjold.User{TenantID: a.ID, Email: "agent@fjord.example", Name: "Agnes", Role: skjold.RoleAgent}
+	e.activeUser(actx, u)
+	_, ctx := e.login(u.Email, goodPassword, "")
+	tok := &skjold.Token{TenantID: a.ID, Name: "agent's", Scopes: []string{skjold.ScopeRead}}
+	must(e.t, e.db.CreateToken(ctx, tok))
+	return agentInfo{user: u, token: tok}
 }
