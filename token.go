@@ -18,6 +18,8 @@ type Token struct {
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// LastUsedAt is when the token last authenticated, to within a minute.
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
 
 	// Secret is set only on the value returned by CreateToken.
 	Secret string `json:"secret,omitempty"`

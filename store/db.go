@@ -47,6 +47,7 @@ type DB struct {
 	settings   recent[*tenantSettings]
 	unknown    throttle      // lockouts of addresses without an account: see Login
 	attempts   inflight      // one password or code check per account at a time
+	tokenUse   sync.Map      // token id → when this node last recorded its use
 	resetSlots chan struct{} // bounds the reset e-mails being made at once  // by tenant id ("" for the operator)
 	auth       AuthOptions
 	bg         sync.WaitGroup // background sends (reset e-mails), waited for by Close

@@ -121,12 +121,13 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*skjold.Token, e
 	if err := db.checkAddress(ctx, t.TenantID, "token:"+t.ID); err != nil {
 		return nil, err
 	}
+	db.noteTokenUse(t.ID, now)
 	cp := *t // the cached token stays as read
 	return &cp, nil
 }
 
-const selectTokens = `SELECT t.id, t.tenant_id, t.operator, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
-	FROM tokens t`
+const selectTokens = `SELECT t.id, t.tenant_id, t.operator, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at,
+	t.last_used_at FROM tokens t`
 
 type scanner interface{ Scan(...any) error }
 
@@ -136,8 +137,8 @@ func scanToken(s scanner) (*skjold.Token, error) {
 	var op int
 	var scopes string
 	var created int64
-	var expires, revoked sql.NullInt64
-	if err := s.Scan(&t.ID, &tenant, &op, &t.Name, &scopes, &created, &expires, &revoked); err != nil {
+	var expires, revoked, used sql.NullInt64
+	if err := s.Scan(&t.ID, &tenant, &op, &t.Name, &scopes, &created, &expires, &revoked, &used); err != nil {
 		return nil, err
 	}
 	t.TenantID, t.Operator, t.CreatedAt = tenant.String, op == 1, fromMicros(created)
@@ -153,6 +154,7 @@ func scanToken(s scanner) (*skjold.Token, error) {
 		r := fromMicros(revoked.Int64)
 		t.RevokedAt = &r
 	}
+	t.LastUsedAt = optTime(used)
 	return &t, nil
 }
 
@@ -207,4 +209,30 @@ func (db *DB) CountOperatorTokens(ctx context.Context) (int, error) {
 	var n int
 	err := db.queryRow(ctx, "SELECT COUNT(*) FROM tokens WHERE operator = 1 AND revoked_at IS NULL").Scan(&n)
 	return n, err
+}
+
+// tokenUseEvery is how fresh a token's last_used_at is kept: a write per request would buy
+// nothing an operator needs.
+const tokenUseEvery = time.Minute
+
+// noteTokenUse records, at most once a minute per token and node, that a token was used. The
+// write runs in the background: a request never waits for it (after Close it is refused, and
+// dropped).
+func (db *DB) noteTokenUse(id string, now time.Time) {
+	if last, ok := db.tokenUse.Load(id); ok && now.Sub(last.(time.Time)) < tokenUseEvery {
+		return
+	}
+	db.tokenUse.Store(id, now)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := db.write(ctx, func(tx *Tx) error {
+			_, err := tx.exec("UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+				micros(now), id, micros(now))
+			return err
+		})
+		if err != nil && skjold.ErrorCode(err) != skjold.EUNAVAILABLE {
+			db.log.Warn("token use not recorded", "token", id, "err", err)
+		}
+	}()
 }

@@ -53,6 +53,24 @@ func TestTokens(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("LastUsed", func(t *testing.T) {
+		e := newEnv(t, h)
+		tn := e.newTenant("Fjord Travel AS")
+		e.clock.Add(time.Hour)
+		_, err := e.db.Authenticate(t.Context(), tn.token.Secret)
+		must(t, err)
+		want := e.clock.Now()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			list, err := e.db.FindTokens(e.as(tn, ""), skjold.Page{})
+			must(t, err)
+			if u := list[0].LastUsedAt; u != nil && u.Equal(want) {
+				return
+			} else if time.Now().After(deadline) {
+				t.Fatalf("last_used_at = %v, want %v", u, want)
+			}
+		}
+	})
+
 	t.Run("NoWiderThanItsMaker", func(t *testing.T) {
 		// A caller that may administer but not read cannot mint itself a reading token.
 		e := newEnv(t, h)
