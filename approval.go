@@ -14,6 +14,7 @@ const (
 	ActionRoleElevation  = "role_elevation"   // raising a user's rank in the hierarchy
 	ActionTwoFactorReset = "two_factor_reset" // removing another user's second factor
 	ActionTenantDeletion = "tenant_deletion"  // crypto-shredding a whole tenant
+	ActionTenantFreeze   = "tenant_freeze"    // refusing a tenant's every login and call, data kept
 	ActionBulkExport     = "bulk_export"
 	ActionRestore        = "restore"
 )
@@ -44,6 +45,7 @@ type Approval struct {
 	Target      string     `json:"target"`            // the object acted on: a user or tenant id
 	Role        string     `json:"role,omitempty"`    // role elevation: the new role
 	Profile     string     `json:"profile,omitempty"` // role elevation: the new custom profile
+	Until       *time.Time `json:"until,omitempty"`   // tenant freeze: the agreed end of the freeze
 	Status      string     `json:"status"`
 	RequestedBy string     `json:"requested_by"`
 	DecidedBy   string     `json:"decided_by,omitempty"`

@@ -11,15 +11,21 @@ const AdultAge = 18
 // Subject is a person whose data a tenant holds. Its profile values are personal data and
 // are stored only sealed under the subject's own data key.
 type Subject struct {
-	ID         string    `json:"id"`
-	Ref        string    `json:"ref,omitempty"` // the tenant's own reference (customer number, …)
-	Email      string    `json:"email,omitempty"`
-	Phone      string    `json:"phone,omitempty"`
-	Name       string    `json:"name,omitempty"`
-	BirthDate  string    `json:"birth_date,omitempty"` // YYYY-MM-DD
-	GuardianID string    `json:"guardian_id,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ID         string `json:"id"`
+	Ref        string `json:"ref,omitempty"` // the tenant's own reference (customer number, …)
+	Email      string `json:"email,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+	Name       string `json:"name,omitempty"`
+	BirthDate  string `json:"birth_date,omitempty"` // YYYY-MM-DD
+	GuardianID string `json:"guardian_id,omitempty"`
+	// Relationship is prospect, active (the default) or ended; RelationshipEndedAt is set
+	// when it ended. Restricted and Objected reflect the subject's requests [C4, C5].
+	Relationship        string     `json:"relationship"`
+	RelationshipEndedAt *time.Time `json:"relationship_ended_at,omitempty"`
+	Restricted          bool       `json:"restricted"`
+	Objected            bool       `json:"objected"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
 
 	// Withheld names the purpose-bound fields left out because the caller stated none of
 	// their purposes. It is set on reads only.

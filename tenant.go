@@ -8,9 +8,29 @@ import (
 // Tenant is one of the operator's customers: a controller of personal data with its own
 // key, categories, subjects and tokens.
 type Tenant struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Status      string     `json:"status"`                 // active, frozen or terminated
+	FrozenUntil *time.Time `json:"frozen_until,omitempty"` // frozen: the agreed end of the freeze
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+// Tenant lifecycle states [D5]: an active tenant works; a frozen one is refused every
+// login and API call while its data is kept; a terminated one has no data left.
+const (
+	TenantActive     = "active"
+	TenantFrozen     = "frozen"
+	TenantTerminated = "terminated"
+)
+
+// DeletionCertificate is what a terminated tenant leaves for the operator: what was
+// deleted, when, and a SHA-256 over the certificate's other fields (Body).
+type DeletionCertificate struct {
+	TenantID string           `json:"tenant_id"`
+	Time     time.Time        `json:"time"`
+	Deleted  map[string]int64 `json:"deleted"` // table → rows deleted
+	KeyID    string           `json:"key_id"`  // the master key that wrapped the destroyed tenant key
+	Hash     string           `json:"hash"`    // hex SHA-256 of the certificate without Hash
 }
 
 // Validate returns an EINVALID error when the tenant cannot be stored.
@@ -35,6 +55,14 @@ type TenantService interface {
 	// DestroyTenantKey crypto-shreds the tenant: its wrapped key is erased, so none of its
 	// subjects' data can be decrypted again, by anyone. Errors: ENOTFOUND, EFORBIDDEN.
 	DestroyTenantKey(ctx context.Context, id string) error
+
+	// ReactivateTenant ends a tenant's freeze. Errors: ENOTFOUND, ECONFLICT (not frozen),
+	// EFORBIDDEN.
+	ReactivateTenant(ctx context.Context, id string) (*Tenant, error)
+
+	// FindDeletionCertificate returns a terminated tenant's certificate.
+	// Errors: ENOTFOUND, EFORBIDDEN.
+	FindDeletionCertificate(ctx context.Context, id string) (*DeletionCertificate, error)
 }
 
 // Page selects a slice of an id-ordered list: items with an id after After, at most Limit.
