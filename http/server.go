@@ -23,6 +23,10 @@ type Services struct {
 	Network    skjold.NetworkService
 	Approvals  skjold.ApprovalService
 	Register   skjold.RegisterService
+	Purposes   skjold.PurposeService
+	Requests   skjold.RequestService
+	Retention  skjold.RetentionService
+	Export     skjold.ExportService
 	Shield     *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers.
 	Health func(ctx context.Context) error

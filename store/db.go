@@ -54,6 +54,8 @@ type DB struct {
 	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
 	onAudit    func(e *skjold.AuditEvent)
+	packager   skjold.Packager
+	publicURL  string
 }
 
 // Options configure Open. Keys is required.
@@ -64,6 +66,10 @@ type Options struct {
 	Observe func(op string, d time.Duration) // called with the duration of each store operation
 	Auth    AuthOptions                      // needed by the skjold.AuthService methods
 	OnAudit func(e *skjold.AuditEvent)       // called with each committed audit event; must not block
+	// Packager writes access packages; requests for access or portability need it.
+	Packager skjold.Packager
+	// PublicURL is the server's https:// base address, which download links start with.
+	PublicURL string
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -99,6 +105,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if db.observe == nil {
 		db.observe = func(string, time.Duration) {}
 	}
+	db.packager, db.publicURL = opts.Packager, strings.TrimSuffix(opts.PublicURL, "/")
 	if db.onAudit = opts.OnAudit; db.onAudit == nil {
 		db.onAudit = func(*skjold.AuditEvent) {}
 	}
