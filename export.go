@@ -2,6 +2,7 @@ package skjold
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"time"
 )
@@ -55,4 +56,49 @@ type ExportService interface {
 	// puts bulk_export under four eyes, an approved, unused approval (approvalID) filed by
 	// the caller. Errors: EFORBIDDEN, ENOTFOUND (approval), ECONFLICT (approval used).
 	ExportTenant(ctx context.Context, approvalID string, sink ExportSink) error
+}
+
+// ExportValues turns a record's or profile's stored values into the typed values of an
+// ExportRow, following the category: integers become int64, numbers float64, dates and
+// times time.Time (dates at midnight UTC), booleans bool, everything else string. A value
+// that does not fit its field's type (a field whose type changed) is kept as it is.
+func ExportValues(c *Category, data map[string]any) map[string]any {
+	out := make(map[string]any, len(data))
+	for name, v := range data {
+		out[name] = exportValue(c.Field(name), v)
+	}
+	return out
+}
+
+func exportValue(f *Field, v any) any {
+	if f == nil {
+		return v
+	}
+	switch x := v.(type) {
+	case json.Number:
+		if f.Type == TypeInteger {
+			if n, err := x.Int64(); err == nil {
+				return n
+			}
+		}
+		if n, err := x.Float64(); err == nil {
+			return n
+		}
+	case string:
+		switch f.Type {
+		case TypeDate:
+			if t, err := time.Parse(time.DateOnly, x); err == nil {
+				return t
+			}
+		case TypeDateTime:
+			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+				return t
+			}
+		}
+	case float64:
+		if f.Type == TypeInteger && x == float64(int64(x)) {
+			return int64(x)
+		}
+	}
+	return v
 }

@@ -2,6 +2,8 @@ package skjold
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -107,4 +109,118 @@ type PurposeService interface {
 	// CheckContact answers c in place and, when allowed and c.Record is set, records the
 	// send. Errors: EINVALID, ENOTFOUND (subject or purpose), EFORBIDDEN.
 	CheckContact(ctx context.Context, c *ContactCheck) error
+}
+
+// ConsentSources lists every consent source.
+var ConsentSources = []string{SourceAPI, SourceImport, SourcePortal, SourceRequest}
+
+// Contact-check reasons: why a subject may not be contacted.
+const (
+	ReasonChannelNotAllowed = "channel_not_allowed" // the purpose does not use the channel
+	ReasonNoAddress         = "no_address"          // the subject has no address for the channel
+	ReasonRestricted        = "restricted"          // the subject's processing is restricted
+	ReasonNoConsent         = "no_consent"          // a consent purpose without consent in force
+	ReasonObjected          = "objected"            // a legitimate-interest purpose the subject objected to
+	ReasonCapReached        = "cap_reached"         // the frequency cap is used up
+)
+
+// MaxNotice is the longest notice text, in characters.
+const MaxNotice = 10000
+
+// Validate returns an EINVALID error naming the first part of the purpose that is wrong. A
+// purpose based on consent needs the notice text its subjects are shown.
+func (p *Purpose) Validate() error {
+	if !ValidName(p.Name) {
+		return FieldError("name", "name", "purpose name must be lower-case letters, digits and underscores, starting with a letter")
+	}
+	if !slices.Contains(legalBases, p.LegalBasis) {
+		return FieldError("legal_basis", "legal_basis", "legal_basis must be one of %v", legalBases)
+	}
+	if err := checkText("description", p.Description, 0, 1000); err != nil {
+		return err
+	}
+	if err := checkText("notice", p.Notice, 0, MaxNotice); err != nil {
+		return err
+	}
+	if p.LegalBasis == BasisConsent && strings.TrimSpace(p.Notice) == "" {
+		return FieldError("notice", "required", "a purpose based on consent needs the notice text subjects are shown")
+	}
+	for i, ch := range p.Channels {
+		if !slices.Contains(Channels, ch) {
+			return FieldError("channels", "channel", "channels may hold only %v", Channels)
+		}
+		if slices.Contains(p.Channels[:i], ch) {
+			return FieldError("channels", "duplicate", "channel %q is listed twice", ch)
+		}
+	}
+	if p.Cap != nil {
+		return p.Cap.validate()
+	}
+	return nil
+}
+
+func (c *FrequencyCap) validate() error {
+	if c.Max < 1 || c.Max > 10000 {
+		return FieldError("cap", "max", "cap.max must be 1 to 10000")
+	}
+	if _, err := ParsePeriod(c.Period); err != nil {
+		return FieldError("cap", "period", "cap.period must be an ISO 8601 period such as P1M or P1Y")
+	}
+	return nil
+}
+
+// Validate returns an EINVALID error naming the first part of the consent that is wrong. The
+// subject and the purpose are the store's to look up.
+func (c *Consent) Validate() error {
+	if !ValidName(c.Purpose) {
+		return FieldError("purpose", "name", "purpose must be a purpose name")
+	}
+	if !slices.Contains(ConsentSources, c.Source) {
+		return FieldError("source", "source", "source must be one of %v", ConsentSources)
+	}
+	return nil
+}
+
+// Validate returns an EINVALID error naming the first part of the check that is wrong.
+func (c *ContactCheck) Validate() error {
+	if !ValidName(c.Purpose) {
+		return FieldError("purpose", "name", "purpose must be a purpose name")
+	}
+	if !slices.Contains(Channels, c.Channel) {
+		return FieldError("channel", "channel", "channel must be one of %v", Channels)
+	}
+	return nil
+}
+
+// purposeBases are the legal bases of the purposes the template categories name; a purpose
+// not listed is based on legitimate interest.
+var purposeBases = map[string]string{"contract": BasisContract, "accounting": BasisLegalObligation}
+
+// PurposeTemplates returns fresh copies of the purposes every new tenant starts with: each
+// purpose its template categories name, the newsletter (consent, e-mail, at most 12 a year)
+// and legal_claims. A tenant may change them with PutPurpose.
+func PurposeTemplates() []*Purpose {
+	out := []*Purpose{
+		{Name: "newsletter", LegalBasis: BasisConsent, Description: "News and offers by e-mail.",
+			Notice:   "We send you our newsletter by e-mail, at most once a month. You can withdraw your consent at any time.",
+			Channels: []string{ChannelEmail}, Cap: &FrequencyCap{Max: 12, Period: "P1Y"}},
+		{Name: PurposeLegalClaims, LegalBasis: BasisLegalObligation,
+			Description: "Establishing, exercising or defending legal claims."},
+	}
+	seen := map[string]bool{"newsletter": true, PurposeLegalClaims: true}
+	for _, cat := range Templates() {
+		for _, name := range cat.Purposes {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			basis := purposeBases[name]
+			if basis == "" {
+				basis = BasisLegitimateInterest
+			}
+			out = append(out, &Purpose{Name: name, LegalBasis: basis})
+		}
+	}
+	slices.SortFunc(out, func(a, b *Purpose) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

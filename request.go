@@ -2,7 +2,11 @@ package skjold
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Request types [C1–C7].
@@ -146,4 +150,77 @@ type RequestService interface {
 	// PrivacyNotice and PutPrivacyNotice read and set the tenant's privacy facts.
 	PrivacyNotice(ctx context.Context) (*PrivacyNotice, error)
 	PutPrivacyNotice(ctx context.Context, n *PrivacyNotice) error
+}
+
+// RequestTypes lists every request type.
+var RequestTypes = []string{RequestAccess, RequestConsentWithdraw, RequestErasure, RequestObjection,
+	RequestPortability, RequestRectification, RequestRestriction}
+
+// RefusalCodes lists every refusal reason code.
+var RefusalCodes = []string{RefusalExcessive, RefusalIdentityNotVerified, RefusalLegalObligation,
+	RefusalManifestlyUnfounded, RefusalOther, RefusalRightsOfOthers}
+
+// Limits on what a request and the privacy notice carry.
+const (
+	MaxRequestNote      = 1000 // refusal note, extension reason
+	MaxNoticeText       = 1000 // each privacy notice field
+	MaxNoticeRecipients = 50
+)
+
+// Closed reports whether a request has ended: completed or refused.
+func (r *Request) Closed() bool { return r.Status == StatusCompleted || r.Status == StatusRefused }
+
+// ValidateRequestType returns EINVALID naming "type" unless t is a request type.
+func ValidateRequestType(t string) error {
+	if !slices.Contains(RequestTypes, t) {
+		return FieldError("type", "enum", "type must be one of %s", strings.Join(RequestTypes, ", "))
+	}
+	return nil
+}
+
+// ValidateRefusal checks a refusal's reason code and note.
+func ValidateRefusal(code, note string) error {
+	if !slices.Contains(RefusalCodes, code) {
+		return FieldError("code", "enum", "code must be one of %s", strings.Join(RefusalCodes, ", "))
+	}
+	if utf8.RuneCountInString(note) > MaxRequestNote {
+		return FieldError("note", "length", "note must be at most %d characters", MaxRequestNote)
+	}
+	if code == RefusalOther && strings.TrimSpace(note) == "" {
+		return FieldError("note", "required", "a refusal with code other needs a note saying why")
+	}
+	return nil
+}
+
+// ValidateExtension checks an extension's months (1 or 2) and reason.
+func ValidateExtension(months int, reason string) error {
+	if months < 1 || months > MaxExtensionMonths {
+		return FieldError("months", "range", "months must be between 1 and %d", MaxExtensionMonths)
+	}
+	if strings.TrimSpace(reason) == "" {
+		return FieldError("reason", "required", "an extension needs a reason")
+	}
+	if utf8.RuneCountInString(reason) > MaxRequestNote {
+		return FieldError("reason", "length", "reason must be at most %d characters", MaxRequestNote)
+	}
+	return nil
+}
+
+// Validate checks the lengths of the notice's texts and the number of recipients.
+func (n *PrivacyNotice) Validate() error {
+	for _, f := range [...]struct{ name, v string }{{"controller", n.Controller}, {"contact", n.Contact},
+		{"supervisory_authority", n.SupervisoryAuthority}, {"storage_location", n.StorageLocation}} {
+		if utf8.RuneCountInString(f.v) > MaxNoticeText {
+			return FieldError(f.name, "length", "%s must be at most %d characters", f.name, MaxNoticeText)
+		}
+	}
+	if len(n.Recipients) > MaxNoticeRecipients {
+		return FieldError("recipients", "length", "recipients must list at most %d entries", MaxNoticeRecipients)
+	}
+	for i, r := range n.Recipients {
+		if strings.TrimSpace(r) == "" || utf8.RuneCountInString(r) > MaxNoticeText {
+			return FieldError(fmt.Sprintf("recipients[%d]", i), "length", "each recipient must be 1 to %d characters", MaxNoticeText)
+		}
+	}
+	return nil
 }

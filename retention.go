@@ -42,6 +42,28 @@ type Hold struct {
 	ReleasedAt *time.Time `json:"released_at,omitempty"`
 }
 
+// Validate returns an EINVALID error naming the first field of a new hold that is wrong:
+// an id of the wrong shape, a reason that is empty or over 500 characters, or an end that is
+// not after now. Whether the subject and category exist is for the store to check.
+func (h *Hold) Validate(now time.Time) error {
+	if h.SubjectID != "" && !ValidID(h.SubjectID) {
+		return FieldError("subject_id", "id", "subject_id must be a subject's id")
+	}
+	if h.Category != "" && !ValidName(h.Category) {
+		return FieldError("category", "name", "category must be a category's name")
+	}
+	if h.Category == SubjectCategory {
+		return FieldError("category", "reserved", "the subject category is the profile: a hold keeps records of other categories")
+	}
+	if err := checkText("reason", h.Reason, 1, 500); err != nil {
+		return err
+	}
+	if h.Until != nil && !h.Until.After(now) {
+		return FieldError("until", "future", "until must be in the future; leave it out to hold until released")
+	}
+	return nil
+}
+
 // Kept is a group of a subject's records an erasure had to keep, and why [C3].
 type Kept struct {
 	Category string     `json:"category"`
