@@ -25,17 +25,18 @@ func (db *DB) needsNoApproval(ctx context.Context, tenantID, action string) erro
 }
 
 const selectApprovals = `SELECT id, tenant_id, action, target, role, profile, status, requested_by, decided_by,
-	created_at, expires_at, decided_at FROM approvals`
+	created_at, expires_at, decided_at, until FROM approvals`
 
 func scanApproval(s scanner) (*skjold.Approval, error) {
 	var a skjold.Approval
 	var created, expires int64
-	var decided sql.NullInt64
+	var decided, until sql.NullInt64
 	if err := s.Scan(&a.ID, &a.TenantID, &a.Action, &a.Target, &a.Role, &a.Profile, &a.Status, &a.RequestedBy,
-		&a.DecidedBy, &created, &expires, &decided); err != nil {
+		&a.DecidedBy, &created, &expires, &decided, &until); err != nil {
 		return nil, err
 	}
 	a.CreatedAt, a.ExpiresAt, a.DecidedAt = fromMicros(created), fromMicros(expires), optTime(decided)
+	a.Until = optTime(until)
 	return &a, nil
 }
 
@@ -63,9 +64,15 @@ func (db *DB) RequestApproval(ctx context.Context, a *skjold.Approval) error {
 		now := db.now().UTC().Truncate(time.Microsecond)
 		a.ID, a.TenantID, a.Status, a.RequestedBy = newID(), tenantID, skjold.ApprovalPending, c.UserID
 		a.CreatedAt, a.ExpiresAt, a.DecidedBy, a.DecidedAt = now, now.Add(skjold.ApprovalLifetime), "", nil
+		var until any // only a freeze has an end date
+		if a.Action != skjold.ActionTenantFreeze {
+			a.Until = nil
+		} else if a.Until != nil {
+			until = micros(*a.Until)
+		}
 		_, err = tx.exec(`INSERT INTO approvals (id, tenant_id, action, target, role, profile, status, requested_by,
-			decided_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`, a.ID, a.TenantID, a.Action,
-			a.Target, a.Role, a.Profile, a.Status, a.RequestedBy, micros(now), micros(a.ExpiresAt))
+			decided_by, created_at, expires_at, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`, a.ID, a.TenantID, a.Action,
+			a.Target, a.Role, a.Profile, a.Status, a.RequestedBy, micros(now), micros(a.ExpiresAt), until)
 		tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: a.TenantID, Action: "approval.request", Source: c.Source,
 			Fields: []string{"approval:" + a.ID, "action:" + a.Action, "target:" + a.Target}})
 		return err
@@ -97,6 +104,10 @@ func (tx *Tx) checkRequest(c *skjold.Caller, a *skjold.Approval) (string, error)
 		}
 		a.Role, a.Profile = "", ""
 		return "", nil
+	case skjold.ActionTenantFreeze:
+		return "", tx.checkFreeze(c, a)
+	case skjold.ActionBulkExport:
+		return checkBulkExport(c, a)
 	}
 	return "", skjold.FieldError("action", "action", "approvals can be filed for %s, %s and %s", skjold.ActionRoleElevation,
 		skjold.ActionTwoFactorReset, skjold.ActionTenantDeletion)
@@ -154,7 +165,10 @@ func (db *DB) DecideApproval(ctx context.Context, id string, approve bool) (*skj
 		out = a
 		return tx.decide(c, a, approve)
 	})
-	if err == nil && out.Action == skjold.ActionTenantDeletion && out.Status == skjold.ApprovalApproved {
+	// A freeze or deletion holds on this node at once: the token cache is cleared, and it
+	// never caches a frozen tenant's tokens (see Authenticate).
+	lifecycle := out != nil && (out.Action == skjold.ActionTenantDeletion || out.Action == skjold.ActionTenantFreeze)
+	if err == nil && lifecycle && out.Status == skjold.ApprovalApproved {
 		db.forgetTenant(out.Target)
 	}
 	return out, err
@@ -182,7 +196,14 @@ func (tx *Tx) carryOut(c *skjold.Caller, a *skjold.Approval) error {
 		if !c.Operator || !c.Can(skjold.ScopeOperatorManage) {
 			return skjold.Errorf(skjold.EFORBIDDEN, "tenant deletion is approved by operator staff who manage tenants")
 		}
-		return tx.destroyTenantKey(c, a.Target)
+		return tx.terminateTenant(c, a)
+	}
+	if a.Action == skjold.ActionTenantFreeze {
+		return tx.freezeTenant(c, a)
+	}
+	if a.Action == skjold.ActionBulkExport {
+		_, err := checkBulkExport(c, a) // the export itself runs later, once, as its requester
+		return err
 	}
 	u, err := tx.userForUpdate(c, a.Target)
 	if err != nil {

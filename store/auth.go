@@ -140,6 +140,10 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 		db.auditOnly(ctx, userEvent(u, "auth.login_refused", src, "reason:suspended"))
 		return nil, nil, err
 	}
+	if err := db.refuseFrozen(ctx, u.TenantID); err != nil {
+		db.auditOnly(ctx, userEvent(u, "auth.login_refused", src, "reason:frozen"))
+		return nil, nil, err
+	}
 	if err := db.checkAddress(ctx, u.TenantID, "user:"+u.ID); err != nil {
 		return nil, nil, err // checked after the password, so that it tells an outsider nothing
 	}
@@ -312,6 +316,9 @@ func (db *DB) AuthenticateSession(ctx context.Context, secret string) (*skjold.I
 	}
 	if db.inactive(u) != nil {
 		return nil, unauthorized
+	}
+	if err := db.refuseFrozen(ctx, u.TenantID); err != nil {
+		return nil, err // a freeze ends the sessions; this refuses one opened while it committed
 	}
 	s.TenantID = u.TenantID
 	set, err := db.sessionSettingsFor(ctx, u.TenantID)

@@ -107,7 +107,10 @@ func (db *DB) PutCategory(ctx context.Context, cat *skjold.Category) (bool, erro
 		tx.audit(event(c, "category.update", "", "", []string{"category:" + cat.Name}))
 		_, err = tx.exec("UPDATE categories SET definition = ?, updated_at = ? WHERE tenant_id = ? AND name = ?",
 			string(def), micros(cat.UpdatedAt), c.TenantID, cat.Name)
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.reanchorCategory(ctx, c.TenantID, old, cat) // a new trigger moves every record's anchor
 	})
 	db.categories.clear() // the new definition applies on this node at once
 	return created, err

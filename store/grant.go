@@ -115,6 +115,9 @@ func (db *DB) ActiveGrant(ctx context.Context, tenantID, userID string) (*skjold
 	if err != nil {
 		return nil, notFoundAs(err, none)
 	}
+	if err := db.refuseFrozen(ctx, tenantID); err != nil {
+		return nil, err // a frozen tenant's data is kept, not read
+	}
 	if err := db.checkAddress(ctx, tenantID, "user:"+userID); err != nil {
 		return nil, err // the tenant's allow list binds its support staff too [B10]
 	}

@@ -84,6 +84,9 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 	r.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
 	r.UpdatedAt = r.CreatedAt
 	err = db.write(ctx, func(tx *Tx) error {
+		if err := tx.checkWritable(c.TenantID, r.SubjectID); err != nil {
+			return err
+		}
 		_, err := tx.exec(`INSERT INTO records (id, tenant_id, subject_id, category, fields, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.ID, c.TenantID, r.SubjectID, r.Category, blob, micros(r.CreatedAt), micros(r.CreatedAt))
 		if isForeignKeyViolation(err) {
@@ -92,7 +95,7 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 			return err
 		}
 		tx.audit(event(c, "record.create", r.SubjectID, r.ID, sortedKeys(data)))
-		return nil
+		return tx.anchorRecord(ctx, c.TenantID, r)
 	})
 	if err == nil {
 		r.Withheld = cat.Withhold(r.Data, c.Purpose) // the answer follows the same purpose rules as a read
@@ -152,6 +155,9 @@ func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args 
 	if len(stored) == 0 {
 		return []*skjold.Record{}, nil
 	}
+	if err := db.checkRecordReads(ctx, c, stored); err != nil {
+		return nil, err
+	}
 	tk, err := db.tenantKey(ctx, c.TenantID)
 	if err != nil {
 		return nil, err
@@ -194,6 +200,9 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		if err := row.scan(tx.queryRow(selectRecords+" WHERE r.id = ? AND r.tenant_id = ?", id, c.TenantID)); err != nil {
 			return notFound(err, "record")
 		}
+		if err := tx.checkWritable(c.TenantID, row.subjectID); err != nil {
+			return err
+		}
 		var key skjold.SubjectKey
 		if rec, key, err = row.open(tk); err != nil {
 			return err
@@ -220,6 +229,9 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		if _, err := tx.exec("UPDATE records SET fields = ?, updated_at = ? WHERE id = ?", blob, micros(rec.UpdatedAt), id); err != nil {
 			return err
 		}
+		if err := tx.reanchorRecord(cat, rec, change); err != nil {
+			return err
+		}
 		tx.audit(event(c, "record.update", rec.SubjectID, id, sortedKeys(change)))
 		return nil
 	})
@@ -244,6 +256,9 @@ func (db *DB) DeleteRecord(ctx context.Context, id string) error {
 		err := tx.queryRow("SELECT subject_id FROM records WHERE id = ? AND tenant_id = ?", id, c.TenantID).Scan(&subjectID)
 		if err != nil {
 			return notFound(err, "record")
+		}
+		if err := tx.checkWritable(c.TenantID, subjectID); err != nil {
+			return err
 		}
 		if _, err := tx.exec("DELETE FROM records WHERE id = ?", id); err != nil {
 			return err

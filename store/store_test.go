@@ -52,6 +52,12 @@ func runSuite(t *testing.T, h *harness) {
 		{"Network", storetest.TestNetwork},
 		{"Approvals", storetest.TestApprovals},
 		{"Register", storetest.TestRegister},
+		{"Export", storetest.TestExport},
+		{"Requests", storetest.TestRequests},
+		{"Lifecycle", storetest.TestLifecycle},
+		{"Erasure", storetest.TestErasure},
+		{"Retention", storetest.TestRetention},
+		{"Purposes", storetest.TestPurposes},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -11,7 +11,8 @@ import (
 
 var _ skjold.SubjectService = (*DB)(nil)
 
-const selectSubjects = "SELECT id, wrapped_key, fields, guardian_id, created_at, updated_at FROM subjects"
+const selectSubjects = "SELECT id, wrapped_key, fields, guardian_id, created_at, updated_at, restricted_at, objected_at, " +
+	"relationship, relationship_ended_at FROM subjects"
 
 // subjectRow is a subject as stored: sealed.
 type subjectRow struct {
@@ -19,10 +20,15 @@ type subjectRow struct {
 	wrapped, fields  []byte
 	guardian         sql.NullString
 	created, updated int64
+	restricted       sql.NullInt64 // restricted_at
+	objected         sql.NullInt64 // objected_at
+	relationship     string
+	relationshipEnd  sql.NullInt64 // relationship_ended_at
 }
 
 func (r *subjectRow) scan(s scanner) error {
-	return s.Scan(&r.id, &r.wrapped, &r.fields, &r.guardian, &r.created, &r.updated)
+	return s.Scan(&r.id, &r.wrapped, &r.fields, &r.guardian, &r.created, &r.updated, &r.restricted, &r.objected,
+		&r.relationship, &r.relationshipEnd)
 }
 
 func scanSubjectRow(s scanner) (subjectRow, error) {
@@ -42,6 +48,8 @@ func (r *subjectRow) open(tk skjold.TenantKey) (*skjold.Subject, skjold.SubjectK
 		return nil, nil, err
 	}
 	s := &skjold.Subject{ID: r.id, GuardianID: r.guardian.String, CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated)}
+	s.Restricted, s.Objected = r.restricted.Valid, r.objected.Valid
+	s.Relationship, s.RelationshipEndedAt = r.relationship, optTime(r.relationshipEnd)
 	for name, v := range values {
 		if str, ok := v.(string); ok {
 			s.SetValue(name, str)
@@ -107,6 +115,9 @@ func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
 	if err := s.Normalize(def); err != nil {
 		return err
 	}
+	if err := validNewRelationship(s); err != nil {
+		return err
+	}
 	key, wrapped, err := tk.NewSubjectKey(s.ID)
 	if err != nil {
 		return err
@@ -124,8 +135,9 @@ func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
 			return err
 		}
 		_, err := tx.exec(`INSERT INTO subjects (id, tenant_id, wrapped_key, fields, email_idx, phone_idx, ref_idx,
-			guardian_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, c.TenantID, wrapped, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.CreatedAt), micros(s.CreatedAt))
+			guardian_id, created_at, updated_at, relationship) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, c.TenantID, wrapped, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.CreatedAt), micros(s.CreatedAt),
+			s.Relationship)
 		if isUniqueViolation(err) {
 			return errDuplicateRef()
 		} else if err != nil {
@@ -208,6 +220,9 @@ func (db *DB) FindSubjectByID(ctx context.Context, id string) (*skjold.Subject, 
 	if err != nil {
 		return nil, err
 	}
+	if err := db.checkSubjectRead(ctx, c, s); err != nil {
+		return nil, err
+	}
 	fields := withholdSubject(s, def, c.Purpose)
 	return s, db.auditOnly(ctx, event(c, "subject.read", s.ID, "", fields))
 }
@@ -247,7 +262,11 @@ func (db *DB) findSubjects(ctx context.Context, c *skjold.Caller, tk skjold.Tena
 		if err != nil {
 			return nil, err
 		}
-		events = append(events, event(c, "subject.read", s.ID, "", withholdSubject(s, def, c.Purpose)))
+		fields, err := db.withholdRefused(ctx, c, s, withholdSubject(s, def, c.Purpose))
+		if err != nil {
+			return nil, err
+		}
+		events = append(events, event(c, "subject.read", s.ID, "", fields))
 		subjects = append(subjects, s)
 	}
 	return subjects, db.auditOnly(ctx, events...)
@@ -267,6 +286,9 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		var r subjectRow
 		if err := r.scan(tx.queryRow(selectSubjects+" WHERE id = ? AND tenant_id = ?", id, c.TenantID)); err != nil {
 			return notFound(err, "subject")
+		}
+		if r.restricted.Valid {
+			return errRestricted()
 		}
 		var key skjold.SubjectKey
 		if s, key, err = r.open(tk); err != nil {
@@ -321,37 +343,12 @@ func (tx *Tx) checkWards(id string, s *skjold.Subject) error {
 	return nil
 }
 
-// DeleteSubject erases a subject: its records and its row, with the wrapped data key in it,
-// are deleted (SQLite overwrites the freed pages), so its sealed values can never be opened
-// again, not even from a copy of the file taken before. The audit events stay.
+// DeleteSubject erases a subject on its request, as EraseSubject does: everything but what a
+// legal hold or a statutory retention keeps is deleted, and with nothing kept its row goes
+// with the wrapped data key in it (SQLite overwrites the freed pages), so its sealed values
+// can never be opened again, not even from a copy of the file taken before. The audit
+// events stay.
 func (db *DB) DeleteSubject(ctx context.Context, id string) error {
-	c, err := skjold.TenantCaller(ctx)
-	if err != nil {
-		return err
-	}
-	if !skjold.ValidID(id) {
-		return errNotFound("subject")
-	}
-	return db.write(ctx, func(tx *Tx) error {
-		var n int
-		if err := tx.queryRow("SELECT COUNT(*) FROM subjects WHERE guardian_id = ? AND tenant_id = ?", id, c.TenantID).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return skjold.Errorf(skjold.ECONFLICT, "this subject is the guardian of %d subjects: give them another guardian or erase them first", n)
-		}
-		if _, err := tx.exec("DELETE FROM records WHERE subject_id = ? AND tenant_id = ?", id, c.TenantID); err != nil {
-			return err
-		}
-		res, err := tx.exec("DELETE FROM subjects WHERE id = ? AND tenant_id = ?", id, c.TenantID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errNotFound("subject")
-		}
-		tx.audit(event(c, "subject.delete", id, "", nil))
-		tx.erased = true
-		return nil
-	})
+	_, err := db.EraseSubject(ctx, id, skjold.ErasedOnRequest)
+	return err
 }

@@ -27,7 +27,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *skjold.Tenant) (*skjold.Token
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	t.ID, t.CreatedAt = newID(), db.now().UTC().Truncate(1000)
+	t.ID, t.CreatedAt, t.Status, t.FrozenUntil = newID(), db.now().UTC().Truncate(1000), skjold.TenantActive, nil
 	tok := &skjold.Token{TenantID: t.ID, Name: "initial", Scopes: skjold.AllScopes}
 	err = db.write(ctx, func(tx *Tx) error {
 		if err := tx.lockKeyring(); err != nil {
@@ -48,6 +48,9 @@ func (db *DB) CreateTenant(ctx context.Context, t *skjold.Tenant) (*skjold.Token
 			if err := tx.insertCategory(t.ID, cat, t.CreatedAt); err != nil {
 				return err
 			}
+		}
+		if err := tx.insertTemplatePurposes(t.ID, t.CreatedAt); err != nil {
+			return err
 		}
 		tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: t.ID, Action: "tenant.create", Source: c.Source, Fields: []string{}})
 		return tx.insertToken(c, tok)
@@ -78,7 +81,7 @@ func (db *DB) FindTenantByID(ctx context.Context, id string) (*skjold.Tenant, er
 	if !skjold.ValidID(id) {
 		return nil, errNotFound("tenant")
 	}
-	t, err := scanTenant(db.queryRow(ctx, "SELECT id, name, created_at FROM tenants WHERE id = ?", id))
+	t, err := scanTenant(db.queryRow(ctx, selectTenants+" WHERE id = ?", id))
 	return t, notFound(err, "tenant")
 }
 
@@ -90,14 +93,17 @@ func (db *DB) FindTenants(ctx context.Context, page skjold.Page) ([]*skjold.Tena
 	if err := page.Normalize(); err != nil {
 		return nil, err
 	}
-	return queryAll(ctx, db, scanTenant, "SELECT id, name, created_at FROM tenants WHERE id > ? ORDER BY id LIMIT ?", page.After, page.Limit)
+	return queryAll(ctx, db, scanTenant, selectTenants+" WHERE id > ? ORDER BY id LIMIT ?", page.After, page.Limit)
 }
+
+const selectTenants = "SELECT id, name, created_at, status, frozen_until FROM tenants"
 
 func scanTenant(s scanner) (*skjold.Tenant, error) {
 	var t skjold.Tenant
 	var created int64
-	err := s.Scan(&t.ID, &t.Name, &created)
-	t.CreatedAt = fromMicros(created)
+	var frozenUntil sql.NullInt64
+	err := s.Scan(&t.ID, &t.Name, &created, &t.Status, &frozenUntil)
+	t.CreatedAt, t.FrozenUntil = fromMicros(created), optTime(frozenUntil)
 	return &t, err
 }
 

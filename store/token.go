@@ -112,6 +112,14 @@ func (db *DB) Authenticate(ctx context.Context, secret string) (*skjold.Token, e
 		} else if err != nil {
 			return nil, err
 		}
+		// A frozen tenant's live token is refused and never cached. A freeze clears this
+		// node's cache when it commits (DecideApproval), so it holds here at once; another
+		// node refuses the token once its cached entry expires, within recentTTL.
+		if t.RevokedAt == nil {
+			if err := db.refuseFrozen(ctx, t.TenantID); err != nil {
+				return nil, err
+			}
+		}
 		db.tokens.put(string(hash), t, gen)
 	}
 	now := db.now()

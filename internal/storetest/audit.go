@@ -132,7 +132,7 @@ func testAuditEvents(t *testing.T, h Harness) {
 	a.step("FindAuditEvents", func() error { _, err := e.db.FindAuditEvents(ctx, skjold.AuditFilter{SubjectID: s.ID}); return err },
 		func() []wantEvent { return []wantEvent{{"audit.read", s.ID, "", nil}} })
 	a.step("DeleteSubject", func() error { return e.db.DeleteSubject(ctx, s.ID) },
-		one(wantEvent{"subject.delete", s.ID, "", nil}))
+		one(wantEvent{"subject.erase", s.ID, "", []string{"erased:1", "kept:0", "reason:request", "complete:true"}}))
 
 	// Refused operations leave no event.
 	a.step("refused", func() error {
@@ -266,7 +266,7 @@ func testAuditSurvivesErasure(t *testing.T, h Harness) {
 	for _, ev := range evs {
 		actions = append(actions, ev.Action)
 	}
-	want := []string{"subject.create", "record.create", "subject.read", "subject.delete"}
+	want := []string{"subject.create", "record.create", "subject.read", "subject.erase"}
 	if !slices.Equal(actions, want) {
 		t.Errorf("events of the erased subject: %v, want %v", actions, want)
 	}

@@ -52,6 +52,7 @@ func testSubjectRoundTrip(t *testing.T, h Harness) {
 	must(t, err)
 	want := anna()
 	want.ID, want.CreatedAt, want.UpdatedAt, want.Withheld = s.ID, epoch, epoch, []string{}
+	want.Relationship = skjold.RelationshipActive // the default
 	if a, b := mustJSON(t, got), mustJSON(t, want); a != b {
 		t.Fatalf("FindSubjectByID =\n%s\nwant\n%s", a, b)
 	}
