@@ -447,6 +447,19 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		}},
 		"GET /api/v1/grants":   fixed("/api/v1/grants", nil),
 		"GET /api/v1/register": fixed("/api/v1/register", nil),
+		"POST /api/v1/requests": {build: func(t *testing.T, _ *caller, _ object) request {
+			return request{path: "/api/v1/requests", body: map[string]string{"type": "access", "email": e.requestSubject(t, e.a.token).Email}}
+		}},
+		"GET /api/v1/requests":                fixed("/api/v1/requests", nil),
+		"GET /api/v1/requests/{id}":           fresh("/api/v1/requests/", "", nil, e.requestOf(e.a.token, false), e.requestOf(e.b.token, false)),
+		"POST /api/v1/requests/{id}/verify":   e.verifyBuilder(),
+		"POST /api/v1/requests/{id}/resend":   fresh("/api/v1/requests/", "/resend", nil, e.requestOf(e.a.token, false), e.requestOf(e.b.token, false)),
+		"POST /api/v1/requests/{id}/extend":   fresh("/api/v1/requests/", "/extend", map[string]any{"months": 1, "reason": "backlog"}, e.requestOf(e.a.token, false), e.requestOf(e.b.token, false)),
+		"POST /api/v1/requests/{id}/refuse":   fresh("/api/v1/requests/", "/refuse", map[string]string{"code": "other", "note": "duplicate"}, e.requestOf(e.a.token, false), e.requestOf(e.b.token, false)),
+		"POST /api/v1/requests/{id}/complete": fresh("/api/v1/requests/", "/complete", map[string]any{}, e.requestOf(e.a.token, true), e.requestOf(e.b.token, false)),
+		"GET /api/v1/downloads/{secret}":      e.downloadBuilder(),
+		"GET /api/v1/settings/privacy":        fixed("/api/v1/settings/privacy", nil),
+		"PUT /api/v1/settings/privacy":        fixed("/api/v1/settings/privacy", map[string]any{"controller": "Tenant A AS", "recipients": []string{"Airlines"}}),
 		"DELETE /api/v1/grants/{id}": {objects: true, tenantOnly: true, build: func(t *testing.T, c *caller, o object) request {
 			id := missingID
 			switch {
@@ -474,15 +487,20 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return request{path: "/api/v1/bans/" + addr.String()}
 		}},
-		"POST /api/v1/tenants":               fixed("/api/v1/tenants", map[string]string{"name": "Tenant C"}),
-		"GET /api/v1/tenants":                fixed("/api/v1/tenants", nil),
-		"GET /api/v1/tenants/{id}":           about("/api/v1/tenants/", e.a.id, e.b.id, "", nil),
-		"POST /api/v1/tokens":                fixed("/api/v1/tokens", map[string]any{"name": "new", "scopes": []string{"admin"}, "tenant_id": e.a.id}),
-		"GET /api/v1/tokens":                 fixed("/api/v1/tokens", nil),
-		"DELETE /api/v1/tokens/{id}":         fresh("/api/v1/tokens/", "", nil, tokenOf(e.a.id), tokenOf(e.b.id)),
-		"GET /api/v1/categories":             fixed("/api/v1/categories", nil),
-		"GET /api/v1/categories/{name}":      fixed("/api/v1/categories/contact", nil),
-		"PUT /api/v1/categories/{name}":      fixed("/api/v1/categories/authz_test", category),
+		"POST /api/v1/tenants":                 fixed("/api/v1/tenants", map[string]string{"name": "Tenant C"}),
+		"GET /api/v1/tenants":                  fixed("/api/v1/tenants", nil),
+		"GET /api/v1/tenants/{id}":             about("/api/v1/tenants/", e.a.id, e.b.id, "", nil),
+		"POST /api/v1/tenants/{id}/reactivate": fresh("/api/v1/tenants/", "/reactivate", nil, e.frozenTenant, e.frozenTenant),
+		"GET /api/v1/tenants/{id}/certificate": e.certificateRequests(),
+		"POST /api/v1/tokens":                  fixed("/api/v1/tokens", map[string]any{"name": "new", "scopes": []string{"admin"}, "tenant_id": e.a.id}),
+		"GET /api/v1/tokens":                   fixed("/api/v1/tokens", nil),
+		"DELETE /api/v1/tokens/{id}":           fresh("/api/v1/tokens/", "", nil, tokenOf(e.a.id), tokenOf(e.b.id)),
+		"GET /api/v1/categories":               fixed("/api/v1/categories", nil),
+		"GET /api/v1/categories/{name}":        fixed("/api/v1/categories/contact", nil),
+		"PUT /api/v1/categories/{name}":        fixed("/api/v1/categories/authz_test", category),
+		"GET /api/v1/retention/plan":           fixed("/api/v1/retention/plan?days=60", nil),
+		"PUT /api/v1/subjects/{id}/relationship": about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "/relationship",
+			map[string]string{"state": "active"}),
 		"POST /api/v1/subjects":              fixed("/api/v1/subjects", map[string]string{"name": "Bo"}),
 		"GET /api/v1/subjects":               fixed("/api/v1/subjects", nil),
 		"GET /api/v1/subjects/{id}":          about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "", nil),
@@ -493,8 +511,34 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"GET /api/v1/records/{id}":           about("/api/v1/records/", f.recA.ID, f.recB.ID, "", nil),
 		"PATCH /api/v1/records/{id}":         about("/api/v1/records/", f.recA.ID, f.recB.ID, "", map[string]any{"data": map[string]string{"city": "Bodø"}}),
 		"DELETE /api/v1/records/{id}":        fresh("/api/v1/records/", "", nil, recordOf(e.a.token, f.subA.ID), recordOf(e.b.token, f.subB.ID)),
+		"GET /api/v1/purposes":               fixed("/api/v1/purposes", nil),
+		"PUT /api/v1/purposes/{name}": fixed("/api/v1/purposes/authz_test",
+			map[string]any{"legal_basis": "consent", "notice": "Test notice.", "channels": []string{"email"}}),
+		"GET /api/v1/subjects/{id}/consents": about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "/consents", nil),
+		"POST /api/v1/subjects/{id}/consents": about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "/consents",
+			map[string]any{"purpose": "newsletter", "granted": false, "source": "api"}),
+		"PUT /api/v1/subjects/{id}/restriction":    fresh("/api/v1/subjects/", "/restriction", nil, subjectOf(e.a.token), subjectOf(e.b.token)),
+		"DELETE /api/v1/subjects/{id}/restriction": fresh("/api/v1/subjects/", "/restriction", nil, subjectOf(e.a.token), subjectOf(e.b.token)),
+		"PUT /api/v1/subjects/{id}/objection":      fresh("/api/v1/subjects/", "/objection", nil, subjectOf(e.a.token), subjectOf(e.b.token)),
+		"DELETE /api/v1/subjects/{id}/objection":   fresh("/api/v1/subjects/", "/objection", nil, subjectOf(e.a.token), subjectOf(e.b.token)),
+		"POST /api/v1/contact-check": {objects: true, build: func(_ *testing.T, _ *caller, o object) request {
+			return request{path: "/api/v1/contact-check",
+				body: map[string]any{"subject_id": pick(o, f.subA.ID, f.subB.ID), "purpose": "newsletter", "channel": "email"}}
+		}},
+		"POST /api/v1/subjects/{id}/erasure": fresh("/api/v1/subjects/", "/erasure", nil, subjectOf(e.a.token), subjectOf(e.b.token)),
+		"POST /api/v1/holds":                 fixed("/api/v1/holds", map[string]string{"category": "invoice", "reason": "authz"}),
+		"GET /api/v1/holds":                  fixed("/api/v1/holds", nil),
+		"DELETE /api/v1/holds/{id}":          fresh("/api/v1/holds/", "", nil, e.holdOf(e.a.token), e.holdOf(e.b.token)),
+		"GET /api/v1/erasure-journal":        fixed("/api/v1/erasure-journal", nil),
 		"GET /api/v1/audit":                  fixed("/api/v1/audit", nil),
 		"GET /api/v1/audit/verify":           fixed("/api/v1/audit/verify", nil),
+		"GET /api/v1/export": {build: func(t *testing.T, c *caller, _ object) request {
+			if c.person == nil || c.operator || !holds(c.scopes, skjold.ScopeExport) || !holds(c.scopes, skjold.ScopeAdmin) {
+				// Tenant A keeps exports under four eyes; filing an approval needs the admin scope.
+				return request{path: "/api/v1/export?format=json", refusal: 403}
+			}
+			return request{path: "/api/v1/export?format=json&approval=" + e.exportApproval(t, c.person, f.reqA)}
+		}},
 	}
 }
 

@@ -2,19 +2,28 @@ package http
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
 
 func (s *Server) handleApprovalRequest() http.Handler {
 	type request struct {
-		Action  string `json:"action"`
-		Target  string `json:"target"`
-		Role    string `json:"role"`
-		Profile string `json:"profile"`
+		Action  string  `json:"action"`
+		Target  string  `json:"target"`
+		Role    string  `json:"role"`
+		Profile string  `json:"profile"`
+		Until   *string `json:"until"` // a tenant freeze's end; parsed here, so that errors name the field
 	}
 	return handle(s, http.StatusCreated, func(r *http.Request, req *request) (*skjold.Approval, error) {
 		a := &skjold.Approval{Action: req.Action, Target: req.Target, Role: req.Role, Profile: req.Profile}
+		if req.Until != nil {
+			until, err := time.Parse(time.RFC3339Nano, *req.Until)
+			if err != nil {
+				return nil, skjold.FieldError("until", "datetime", "until must be a date and time in RFC 3339 form")
+			}
+			a.Until = &until
+		}
 		return a, s.svc.Approvals.RequestApproval(r.Context(), a)
 	})
 }

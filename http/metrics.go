@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/skjold-project/skjold"
 )
 
 // Metrics are the Prometheus metrics served at /metrics.
@@ -20,6 +22,7 @@ type Metrics struct {
 	store    *prometheus.HistogramVec
 	security *prometheus.CounterVec
 	threats  *prometheus.CounterVec
+	sweep    sweepMetrics
 }
 
 // NewMetrics registers Skjold's metrics. chainLength reports the audit chain's length.
@@ -59,6 +62,7 @@ func NewMetrics(version string, chainLength func(context.Context) (int64, error)
 		Name: "skjold_build_info", Help: "Build information.", ConstLabels: prometheus.Labels{"version": version},
 	})
 	info.Set(1)
+	m.sweep = newSweepMetrics(m.reg)
 	m.reg.MustRegister(m.requests, m.latency, m.store, m.security, m.threats, chain, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -94,4 +98,35 @@ func (m *Metrics) CountAudit(action string) {
 
 func (m *Metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// sweepMetrics show the retention sweeps [D1]: what they erased, when the last one ended
+// and how long each took.
+type sweepMetrics struct {
+	records, subjects prometheus.Counter
+	last              prometheus.Gauge
+	duration          prometheus.Histogram
+}
+
+func newSweepMetrics(reg *prometheus.Registry) sweepMetrics {
+	sm := sweepMetrics{
+		records: prometheus.NewCounter(prometheus.CounterOpts{Name: "skjold_retention_erased_records_total",
+			Help: "Records erased by retention sweeps."}),
+		subjects: prometheus.NewCounter(prometheus.CounterOpts{Name: "skjold_retention_erased_subjects_total",
+			Help: "Subjects erased by retention sweeps."}),
+		last: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_retention_last_sweep_timestamp_seconds",
+			Help: "When the last retention sweep finished (Unix time); 0 before the first."}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "skjold_retention_sweep_duration_seconds",
+			Help: "How long retention sweeps took.", Buckets: []float64{.01, .1, .5, 1, 5, 15, 30, 60, 120, 300, 900}}),
+	}
+	reg.MustRegister(sm.records, sm.subjects, sm.last, sm.duration)
+	return sm
+}
+
+// ObserveSweep records a finished retention sweep's report.
+func (m *Metrics) ObserveSweep(rep *skjold.SweepReport) {
+	m.sweep.records.Add(float64(rep.ErasedRecords))
+	m.sweep.subjects.Add(float64(rep.ErasedSubjects))
+	m.sweep.last.Set(float64(rep.Finished.UnixNano()) / 1e9)
+	m.sweep.duration.Observe(rep.Finished.Sub(rep.Started).Seconds())
 }

@@ -114,6 +114,18 @@ func (s *Server) routes() []route {
 
 		{"GET /api/v1/register", tenant(audit), s.handleRegister()},
 
+		{"POST /api/v1/requests", tenant(write), s.handleRequestOpen()},
+		{"GET /api/v1/requests", tenant(read), s.handleRequestList()},
+		{"GET /api/v1/requests/{id}", tenant(read), s.handleRequestGet()},
+		{"POST /api/v1/requests/{id}/verify", public, s.handleRequestVerify()},
+		{"POST /api/v1/requests/{id}/resend", tenant(write), s.handleRequestResend()},
+		{"POST /api/v1/requests/{id}/extend", tenant(write), s.handleRequestExtend()},
+		{"POST /api/v1/requests/{id}/refuse", tenant(write), s.handleRequestRefuse()},
+		{"POST /api/v1/requests/{id}/complete", tenant(write), s.handleRequestComplete()},
+		{"GET /api/v1/downloads/{secret}", public, s.handleDownload()},
+		{"GET /api/v1/settings/privacy", tenant(read), s.handlePrivacyNoticeGet()},
+		{"PUT /api/v1/settings/privacy", tenant(admin), s.handlePrivacyNoticePut()},
+
 		{"GET /api/v1/blocklist", operator(opRead), s.handleBlockListGet()},
 		{"PUT /api/v1/blocklist", operator(opManage), s.handleBlockListPut()},
 		{"GET /api/v1/bans", operator(opRead), s.handleBanList()},
@@ -122,6 +134,8 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/tenants", operator(opManage), s.handleTenantCreate()},
 		{"GET /api/v1/tenants", operator(opRead), s.handleTenantList()},
 		{"GET /api/v1/tenants/{id}", operator(opRead), s.handleTenantGet()},
+		{"POST /api/v1/tenants/{id}/reactivate", operator(opManage), s.handleTenantReactivate()},
+		{"GET /api/v1/tenants/{id}/certificate", operator(opRead), s.handleTenantCertificate()},
 
 		{"POST /api/v1/tokens", either(admin, opManage), s.handleTokenCreate()},
 		{"GET /api/v1/tokens", either(admin, opManage), s.handleTokenList()},
@@ -130,12 +144,19 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/categories", tenant(read), s.handleCategoryList()},
 		{"GET /api/v1/categories/{name}", tenant(read), s.handleCategoryGet()},
 		{"PUT /api/v1/categories/{name}", tenant(admin), s.handleCategoryPut()},
+		{"GET /api/v1/retention/plan", tenant(read), s.handleRetentionPlan()},
+		{"PUT /api/v1/subjects/{id}/relationship", tenant(write), s.handleSubjectRelationship()},
 
 		{"POST /api/v1/subjects", tenant(write), s.handleSubjectCreate()},
 		{"GET /api/v1/subjects", tenant(read), s.handleSubjectList()},
 		{"GET /api/v1/subjects/{id}", tenant(read), s.handleSubjectGet()},
 		{"PATCH /api/v1/subjects/{id}", tenant(write), s.handleSubjectUpdate()},
 		{"DELETE /api/v1/subjects/{id}", tenant(write), s.handleSubjectDelete()},
+		{"POST /api/v1/subjects/{id}/erasure", tenant(write), s.handleSubjectErasure()},
+		{"POST /api/v1/holds", tenant(admin), s.handleHoldCreate()},
+		{"GET /api/v1/holds", tenant(read), s.handleHoldList()},
+		{"DELETE /api/v1/holds/{id}", tenant(admin), s.handleHoldRelease()},
+		{"GET /api/v1/erasure-journal", operator(opRead), s.handleErasureJournal()},
 
 		{"POST /api/v1/subjects/{id}/records", tenant(write), s.handleRecordCreate()},
 		{"GET /api/v1/subjects/{id}/records", tenant(read), s.handleRecordList()},
@@ -143,7 +164,18 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v1/records/{id}", tenant(write), s.handleRecordUpdate()},
 		{"DELETE /api/v1/records/{id}", tenant(write), s.handleRecordDelete()},
 
+		{"GET /api/v1/purposes", tenant(read), s.handlePurposeList()},
+		{"PUT /api/v1/purposes/{name}", tenant(admin), s.handlePurposePut()},
+		{"GET /api/v1/subjects/{id}/consents", tenant(read), s.handleConsentList()},
+		{"POST /api/v1/subjects/{id}/consents", tenant(write), s.handleConsentRecord()},
+		{"PUT /api/v1/subjects/{id}/restriction", tenant(write), s.handleRestriction(true)},
+		{"DELETE /api/v1/subjects/{id}/restriction", tenant(write), s.handleRestriction(false)},
+		{"PUT /api/v1/subjects/{id}/objection", tenant(write), s.handleObjection(true)},
+		{"DELETE /api/v1/subjects/{id}/objection", tenant(write), s.handleObjection(false)},
+		{"POST /api/v1/contact-check", tenant(write), s.handleContactCheck()},
+
 		{"GET /api/v1/audit", either(audit, opRead), s.handleAuditList()},
 		{"GET /api/v1/audit/verify", operator(opRead), s.handleAuditVerify()},
+		{"GET /api/v1/export", tenant(skjold.ScopeExport), s.handleExport()},
 	}
 }

@@ -23,7 +23,8 @@ var (
 	operatorScopes = []string{skjold.ScopeOperatorManage, skjold.ScopeOperatorRead, skjold.ScopeOperatorStaff}
 	loginStages    = []string{skjold.StageSecondFactor, skjold.StageChangePassword, skjold.StageEnrolTwoFactor, skjold.StageLocked}
 	publicRoutes   = []string{"GET /healthz", "GET /api/v1/openapi.json", "POST /api/v1/auth/login",
-		"POST /api/v1/auth/reset", "POST /api/v1/auth/reset/complete"}
+		"POST /api/v1/auth/reset", "POST /api/v1/auth/reset/complete",
+		"POST /api/v1/requests/{id}/verify", "GET /api/v1/downloads/{secret}"} // the code and the link are the credentials
 )
 
 // permString renders a permission as testdata/routes.golden and openapi.json's
@@ -242,10 +243,16 @@ func TestMalformedIDs(t *testing.T) {
 	// Owners hold every scope of their kind, and are people, as some routes want.
 	owner, staffOwner := e.activeStaff(t, e.a.id, skjold.RoleOwner, ""), e.activeStaff(t, "", skjold.RoleOwner, "")
 	bodies := map[string]any{
-		"PATCH /api/v1/subjects/{id}":        map[string]string{"name": "X"},
-		"PATCH /api/v1/records/{id}":         map[string]any{"data": map[string]string{"city": "X"}},
-		"POST /api/v1/subjects/{id}/records": map[string]any{"category": "contact", "data": map[string]string{"city": "X"}},
-		"PATCH /api/v1/users/{id}":           map[string]string{"name": "X"},
+		"PATCH /api/v1/subjects/{id}":            map[string]string{"name": "X"},
+		"PATCH /api/v1/records/{id}":             map[string]any{"data": map[string]string{"city": "X"}},
+		"POST /api/v1/subjects/{id}/records":     map[string]any{"category": "contact", "data": map[string]string{"city": "X"}},
+		"POST /api/v1/subjects/{id}/consents":    map[string]any{"purpose": "newsletter", "granted": true},
+		"PATCH /api/v1/users/{id}":               map[string]string{"name": "X"},
+		"POST /api/v1/requests/{id}/verify":      map[string]string{"code": "12345678"},
+		"POST /api/v1/requests/{id}/extend":      map[string]any{"months": 1, "reason": "X"},
+		"POST /api/v1/requests/{id}/refuse":      map[string]string{"code": "other", "note": "X"},
+		"POST /api/v1/requests/{id}/complete":    map[string]any{},
+		"PUT /api/v1/subjects/{id}/relationship": map[string]string{"state": "ended"},
 	}
 	ids := []string{"123", "not-an-id", strings.ToUpper(sub.ID), sub.ID + "0", sub.ID[1:], "%20" + sub.ID,
 		"00000000-0000-0000-0000-00000000000g", "%00", "'%20OR%201=1--"}

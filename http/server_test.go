@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/export"
 	"github.com/skjold-project/skjold/keys"
 	"github.com/skjold-project/skjold/mail"
 	"github.com/skjold-project/skjold/password"
@@ -99,14 +100,14 @@ func newEnv(t *testing.T) *env {
 	auth := store.AuthOptions{Hasher: password.NewTestHasher(), Checker: password.NewChecker(nil), OTP: totp.TOTP{},
 		Mailer: outbox, ResetURL: "https://skjold.test/reset#token="}
 	e.db, err = store.Open(context.Background(), e.dbPath, store.Options{Keys: keys.NewService(ring), Now: e.clock.Now,
-		Logger: log.With("component", "store"), Auth: auth})
+		Logger: log.With("component", "store"), Auth: auth, Packager: export.AccessPackage, PublicURL: "https://skjold.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.closeDB = sync.OnceValue(e.db.Close)
 	t.Cleanup(func() { e.closeDB() })
 	svc := Services{Tenants: e.db, Tokens: e.db, Subjects: e.db, Records: e.db, Categories: e.db, Audit: e.db, Auth: e.db,
-		Network: e.db, Approvals: e.db, Register: e.db, Health: e.db.Ping}
+		Network: e.db, Approvals: e.db, Register: e.db, Purposes: e.db, Requests: e.db, Retention: e.db, Export: e.db, Health: e.db.Ping}
 	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it

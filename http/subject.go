@@ -14,6 +14,8 @@ func (s *Server) handleSubjectCreate() http.Handler {
 		Name       string `json:"name"`
 		BirthDate  string `json:"birth_date"`
 		GuardianID string `json:"guardian_id"`
+		// Relationship is "prospect" (an enquiry, which expires on its own) or "active" (the default).
+		Relationship string `json:"relationship"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -22,7 +24,7 @@ func (s *Server) handleSubjectCreate() http.Handler {
 			return
 		}
 		sub := &skjold.Subject{Ref: req.Ref, Email: req.Email, Phone: req.Phone, Name: req.Name,
-			BirthDate: req.BirthDate, GuardianID: req.GuardianID}
+			BirthDate: req.BirthDate, GuardianID: req.GuardianID, Relationship: req.Relationship}
 		if err := s.svc.Subjects.CreateSubject(r.Context(), sub); err != nil {
 			fail(w, r, s.log, err)
 			return
@@ -86,12 +88,8 @@ func (s *Server) handleSubjectUpdate() http.Handler {
 	})
 }
 
+// handleSubjectDelete erases the subject on its request, as POST …/erasure does, and answers
+// with the erasure report: what a legal hold or a statutory retention kept, and why.
 func (s *Server) handleSubjectDelete() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.svc.Subjects.DeleteSubject(r.Context(), r.PathValue("id")); err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
+	return s.handleSubjectErasure()
 }

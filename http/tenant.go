@@ -56,3 +56,15 @@ func (s *Server) handleTenantGet() http.Handler {
 		respond(w, http.StatusOK, t)
 	})
 }
+
+func (s *Server) handleTenantReactivate() http.Handler {
+	return handle(s, http.StatusOK, func(r *http.Request, _ *none) (*skjold.Tenant, error) {
+		return s.svc.Tenants.ReactivateTenant(r.Context(), r.PathValue("id"))
+	})
+}
+
+func (s *Server) handleTenantCertificate() http.Handler {
+	return handle(s, http.StatusOK, func(r *http.Request, _ *none) (*skjold.DeletionCertificate, error) {
+		return s.svc.Tenants.FindDeletionCertificate(r.Context(), r.PathValue("id"))
+	})
+}

@@ -79,10 +79,14 @@ func TestTenantIsolation(t *testing.T) {
 		"target": agentA.user.ID}).want(t, 201).decode(t, &approvalA)
 	grantee := e.activeStaff(t, "", skjold.RoleSupport, "")
 	grantA := e.grant(t, ownerA, grantee.user.ID)
+	var holdA skjold.Hold
+	e.do(t, e.a.token, "POST", "/api/v1/holds", map[string]string{"subject_id": sA.ID, "reason": "A's litigation"}).
+		want(t, 201).decode(t, &holdA)
 
+	reqA := e.openRequest(t, e.a.token, sA, skjold.RequestAccess, "") // a data-subject request of A
 	before := e.readTenantA(t, sA.ID, rA.ID)
 	secretsOfA := []string{e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
-		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA}
+		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA, holdA.ID, "A's litigation"}
 	for _, tok := range before.tokens {
 		secretsOfA = append(secretsOfA, tok.ID)
 	}
@@ -103,6 +107,8 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "POST /api/v1/tenants", path: "/api/v1/tenants", body: map[string]string{"name": "C"}, status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/tenants", path: "/api/v1/tenants", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/tenants/{id}", path: "/api/v1/tenants/" + e.a.id, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/tenants/{id}/reactivate", path: "/api/v1/tenants/" + e.a.id + "/reactivate", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/tenants/{id}/certificate", path: "/api/v1/tenants/" + e.a.id + "/certificate", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "POST /api/v1/tokens", path: "/api/v1/tokens", body: map[string]any{"name": "x", "scopes": []string{"read"}, "tenant_id": e.a.id},
 			status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/tokens", path: "/api/v1/tokens", status: 200, shows: []string{`"name":"initial"`}},
@@ -146,6 +152,22 @@ func TestTenantIsolation(t *testing.T) {
 			"reason": "ticket 42"}, status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/grants", path: "/api/v1/grants", status: 200},
 		{pattern: "GET /api/v1/register", path: "/api/v1/register", status: 200},
+		{pattern: "POST /api/v1/requests", path: "/api/v1/requests", body: map[string]string{"type": "access", "email": "anna@example.com"},
+			status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/requests", path: "/api/v1/requests", status: 200},
+		{pattern: "GET /api/v1/requests/{id}", path: "/api/v1/requests/" + reqA.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/requests/{id}/verify", path: "/api/v1/requests/" + reqA.ID + "/verify", body: map[string]string{"code": "1"},
+			status: 400, code: skjold.EINVALID},
+		{pattern: "POST /api/v1/requests/{id}/resend", path: "/api/v1/requests/" + reqA.ID + "/resend", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/requests/{id}/extend", path: "/api/v1/requests/" + reqA.ID + "/extend",
+			body: map[string]any{"months": 1, "reason": "x"}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/requests/{id}/refuse", path: "/api/v1/requests/" + reqA.ID + "/refuse",
+			body: map[string]string{"code": "other", "note": "x"}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/requests/{id}/complete", path: "/api/v1/requests/" + reqA.ID + "/complete", body: map[string]any{},
+			status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/downloads/{secret}", path: "/api/v1/downloads/skjold_d_" + strings.Repeat("A", 43), status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/settings/privacy", path: "/api/v1/settings/privacy", status: 200},
+		{pattern: "PUT /api/v1/settings/privacy", path: "/api/v1/settings/privacy", body: map[string]string{"controller": "Tenant B AS"}, status: 200},
 		{pattern: "DELETE /api/v1/grants/{id}", path: "/api/v1/grants/" + grantA, status: 404, code: skjold.ENOTFOUND},
 		{pattern: "GET /api/v1/blocklist", path: "/api/v1/blocklist", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "PUT /api/v1/blocklist", path: "/api/v1/blocklist", body: map[string]string{"text": ""}, status: 403, code: skjold.EFORBIDDEN},
@@ -156,6 +178,9 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "GET /api/v1/categories/{name}", path: "/api/v1/categories/a_private", status: 404, code: skjold.ENOTFOUND},
 		// Category names are per tenant: B's PUT makes B's own category, it does not replace A's.
 		{pattern: "PUT /api/v1/categories/{name}", path: "/api/v1/categories/a_private", body: bCategory, status: 201},
+		{pattern: "GET /api/v1/retention/plan", path: "/api/v1/retention/plan?days=366", status: 200},
+		{pattern: "PUT /api/v1/subjects/{id}/relationship", path: "/api/v1/subjects/" + sA.ID + "/relationship",
+			body: map[string]string{"state": "ended"}, status: 404, code: skjold.ENOTFOUND},
 		{pattern: "POST /api/v1/subjects", path: "/api/v1/subjects", body: map[string]string{"name": "Minor", "birth_date": "2020-01-01", "guardian_id": sA.ID},
 			status: 400, code: skjold.EINVALID},
 		{pattern: "GET /api/v1/subjects", path: "/api/v1/subjects", status: 200, shows: []string{sB.ID}},
@@ -173,9 +198,29 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "PATCH /api/v1/records/{id}", path: "/api/v1/records/" + rA.ID, body: map[string]any{"data": map[string]any{"city": nil}},
 			status: 404, code: skjold.ENOTFOUND},
 		{pattern: "DELETE /api/v1/records/{id}", path: "/api/v1/records/" + rA.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/purposes", path: "/api/v1/purposes", status: 200, shows: []string{`"name":"newsletter"`}},
+		// Purpose names are per tenant: B's PUT makes B's own purpose.
+		{pattern: "PUT /api/v1/purposes/{name}", path: "/api/v1/purposes/a_private", body: map[string]string{"legal_basis": "contract"}, status: 201},
+		{pattern: "GET /api/v1/subjects/{id}/consents", path: "/api/v1/subjects/" + sA.ID + "/consents", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/subjects/{id}/consents", path: "/api/v1/subjects/" + sA.ID + "/consents",
+			body: map[string]any{"purpose": "newsletter", "granted": false}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "PUT /api/v1/subjects/{id}/restriction", path: "/api/v1/subjects/" + sA.ID + "/restriction", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "DELETE /api/v1/subjects/{id}/restriction", path: "/api/v1/subjects/" + sA.ID + "/restriction", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "PUT /api/v1/subjects/{id}/objection", path: "/api/v1/subjects/" + sA.ID + "/objection", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "DELETE /api/v1/subjects/{id}/objection", path: "/api/v1/subjects/" + sA.ID + "/objection", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/contact-check", path: "/api/v1/contact-check",
+			body: map[string]any{"subject_id": sA.ID, "purpose": "newsletter", "channel": "email", "record": true}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/subjects/{id}/erasure", path: "/api/v1/subjects/" + sA.ID + "/erasure", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/holds", path: "/api/v1/holds", body: map[string]string{"subject_id": sA.ID, "reason": "B's"},
+			status: 400, code: skjold.EINVALID},
+		{pattern: "GET /api/v1/holds", path: "/api/v1/holds", status: 200},
+		{pattern: "DELETE /api/v1/holds/{id}", path: "/api/v1/holds/" + holdA.ID, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/erasure-journal", path: "/api/v1/erasure-journal", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?limit=500", status: 200, shows: []string{sB.ID}},
 		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?subject_id=" + sA.ID, status: 200},
 		{pattern: "GET /api/v1/audit/verify", path: "/api/v1/audit/verify", status: 403, code: skjold.EFORBIDDEN},
+		// B's token holds the export scope, and B keeps bulk exports under four eyes.
+		{pattern: "GET /api/v1/export", path: "/api/v1/export?format=json", status: 403, code: skjold.EFORBIDDEN},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
