@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -44,11 +45,13 @@ type Config struct {
 	AlertWebhookURL    string `toml:"alert_webhook_url"`
 	AlertWebhookSecret string `toml:"alert_webhook_secret"`
 	AlertActions       string `toml:"alert_actions"` // CIDR block list loaded at start, one range per line
+	// RetentionInterval is how often the retention sweep runs (a Go duration, at least 1m).
+	RetentionInterval string `toml:"retention_interval"`
 }
 
 func defaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8443", Data: "skjold-data", LogLevel: "info", OperatorEmail: "owner@skjold.local",
-		SMTPFrom: "skjold@skjold.local"}
+		SMTPFrom: "skjold@skjold.local", RetentionInterval: "1h"}
 }
 
 // setting ties one configuration value to its environment variable and flag.
@@ -80,6 +83,7 @@ var settings = []setting{
 	{"SKJOLD_ALERT_WEBHOOK_URL", "alert-webhook-url", "https:// URL that receives security alerts, signed with HMAC-SHA-256", func(c *Config) *string { return &c.AlertWebhookURL }},
 	{"SKJOLD_ALERT_WEBHOOK_SECRET", "alert-webhook-secret", "secret that signs alert webhooks (at least 32 bytes)", func(c *Config) *string { return &c.AlertWebhookSecret }},
 	{"SKJOLD_ALERT_ACTIONS", "alert-actions", "audit actions that raise alerts, comma-separated; empty for the default list", func(c *Config) *string { return &c.AlertActions }},
+	{"SKJOLD_RETENTION_INTERVAL", "retention-interval", "how often the retention sweep runs, e.g. 1h or 15m (at least 1m)", func(c *Config) *string { return &c.RetentionInterval }},
 	{"SKJOLD_BREACH_API_URL", "breach-api-url", "k-anonymity breached-password range API (e.g. https://api.pwnedpasswords.com); empty for none", func(c *Config) *string { return &c.BreachAPIURL }},
 }
 
@@ -159,7 +163,19 @@ func (c *Config) validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("log_level %q: use debug, info, warn or error", c.LogLevel)
 	}
+	if _, err := c.retentionInterval(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// retentionInterval returns how often the retention sweep runs.
+func (c *Config) retentionInterval() (time.Duration, error) {
+	d, err := time.ParseDuration(c.RetentionInterval)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("retention_interval %q: use a duration of at least 1m, such as 1h", c.RetentionInterval)
+	}
+	return d, nil
 }
 
 // dsn returns the database to open: the configured PostgreSQL URL, or the SQLite file.

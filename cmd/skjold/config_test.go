@@ -27,6 +27,8 @@ func TestConfigPrecedence(t *testing.T) {
 			[]string{`master_key_file = "/etc/skjold/master.key"`}},
 		{"no redirect by default", nil, nil, []string{`redirect_addr = ""`}},
 		{"redirect addr from env", map[string]string{"SKJOLD_REDIRECT_ADDR": ":8080"}, nil, []string{`redirect_addr = ":8080"`}},
+		{"retention interval default", nil, nil, []string{`retention_interval = "1h"`}},
+		{"retention interval from env", map[string]string{"SKJOLD_RETENTION_INTERVAL": "15m"}, nil, []string{`retention_interval = "15m"`}},
 		{"redirect addr flag over env", map[string]string{"SKJOLD_REDIRECT_ADDR": ":8080"}, []string{"--redirect-addr", "127.0.0.1:8081"},
 			[]string{`redirect_addr = "127.0.0.1:8081"`}},
 	}
@@ -77,6 +79,8 @@ func TestConfigRefused(t *testing.T) {
 		{"half TLS", nil, []string{"--tls-cert", "c.pem"}, "go together"},
 		{"bad database", nil, []string{"--database", "mysql://x"}, "postgres://"},
 		{"bad log level", nil, []string{"--log-level", "loud"}, "log_level"},
+		{"bad retention interval", nil, []string{"--retention-interval", "soon"}, "retention_interval"},
+		{"too short retention interval", map[string]string{"SKJOLD_RETENTION_INTERVAL": "10s"}, nil, "at least 1m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -54,10 +54,26 @@ func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) [
 			return err
 		}},
 		{name: "guard-sync", every: guardSyncEvery, log: log, pass: shield.Sync},
+		{name: "lapsed-freezes", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			n, err := db.FlagLapsedFreezes(ctx)
+			if n > 0 {
+				log.Info("tenant freezes past their agreed end", "tenants", n)
+			}
+			return err
+		}},
 		{name: "training-reminders", every: time.Hour, log: log, pass: func(ctx context.Context) error {
 			n, err := db.RemindTraining(ctx)
 			if n > 0 {
 				log.Info("annual data-protection training due", "people", n)
+			}
+			return err
+		}},
+		// A data-subject request past its due date raises request.overdue once [C9]; the
+		// alert dispatcher forwards it. Hourly keeps the alert within the day it is due.
+		{name: "overdue-requests", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			n, err := db.FlagOverdueRequests(ctx)
+			if n > 0 {
+				log.Info("data-subject requests overdue", "count", n)
 			}
 			return err
 		}},

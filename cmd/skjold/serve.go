@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/export"
 	skjoldhttp "github.com/skjold-project/skjold/http"
 	"github.com/skjold-project/skjold/keys"
 	"github.com/skjold-project/skjold/store"
@@ -61,7 +62,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	}
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
-		Observe: metrics.ObserveStore, Auth: auth, OnAudit: func(e *skjold.AuditEvent) {
+		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
 			alerts.Notify(e)
 		}})
@@ -80,9 +81,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
-		Network: db, Approvals: db, Register: db, Shield: shield, Health: db.Ping}
+		Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Shield: shield, Health: db.Ping}
+	every, err := cfg.retentionInterval()
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, j := range backgroundJobs(log, db, shield) {
+	for _, j := range append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep)) {
 		g.Go(func() error { return j.Run(gctx) })
 	}
 	g.Go(func() error { return alerts.Run(gctx) })
