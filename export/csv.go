@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -18,20 +19,21 @@ type CSV struct {
 	cw     *csv.Writer
 	cat    *skjold.Category
 	rec    []string
-	prefix string // of the file names in the ZIP
+	prefix string    // of the file names in the ZIP
+	made   time.Time // the files' modification time
 }
 
 var _ skjold.ExportSink = (*CSV)(nil)
 
 // NewCSV returns a CSV sink writing its ZIP to w.
-func NewCSV(w io.Writer) *CSV { return &CSV{zw: zip.NewWriter(w)} }
+func NewCSV(w io.Writer) *CSV { return &CSV{zw: zip.NewWriter(w), made: time.Now()} }
 
 // Begin starts the category's file and writes its header row.
 func (s *CSV) Begin(c *skjold.Category) error {
 	if s.cat != nil {
 		return errors.New("export: Begin before End")
 	}
-	f, err := s.zw.Create(s.prefix + c.Name + ".csv")
+	f, err := createFile(s.zw, s.prefix+c.Name+".csv", s.made)
 	if err != nil {
 		return err
 	}
@@ -64,3 +66,9 @@ func (s *CSV) End() error {
 
 // Close finishes the ZIP; it does not close the underlying writer.
 func (s *CSV) Close() error { return s.zw.Close() }
+
+// createFile adds a compressed file to the ZIP dated made, so that unzip shows when the
+// export was made rather than 1980.
+func createFile(zw *zip.Writer, name string, made time.Time) (io.Writer, error) {
+	return zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: made})
+}

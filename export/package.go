@@ -49,7 +49,7 @@ func AccessPackage(w io.Writer, d *skjold.SubjectData) error {
 		{"summary.txt", writeSummary},
 	}
 	for _, s := range steps {
-		f, err := zw.Create(s.name)
+		f, err := createFile(zw, s.name, d.Generated)
 		if err != nil {
 			return err
 		}
@@ -128,6 +128,6 @@ func writeWorkbook(w io.Writer, d *skjold.SubjectData) error {
 
 // writeCSVs adds one CSV per category to the package, under csv/.
 func writeCSVs(zw *zip.Writer, d *skjold.SubjectData) error {
-	s := &CSV{zw: zw, prefix: "csv/"}
+	s := &CSV{zw: zw, prefix: "csv/", made: d.Generated}
 	return feed(s, d)
 }
