@@ -25,16 +25,23 @@ const MaxSweepBatch = 10_000
 const subjectsPerWrite = 50
 
 // holdFree is the condition that no legal hold in force at the first parameter covers the
-// record r: not a hold on its tenant, its subject or its category.
+// record r: not a hold on its tenant, its subject or its category; and that its subject has
+// not restricted processing. A subject restricts instead of erasing when it needs the data
+// kept (GDPR Art. 18(1)(b) and (c)), so a restriction pauses retention like a hold. The
+// restriction an erasure leaves on what it keeps does not: that data goes when its hold ends.
 const holdFree = `NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant_id = r.tenant_id AND h.released_at IS NULL
 	AND (h.until IS NULL OR h.until > ?) AND (h.subject_id IS NULL OR h.subject_id = r.subject_id)
-	AND (h.category IS NULL OR h.category = '' OR h.category = r.category))`
+	AND (h.category IS NULL OR h.category = '' OR h.category = r.category))
+	AND NOT EXISTS (SELECT 1 FROM subjects rs WHERE rs.id = r.subject_id AND rs.restricted_at IS NOT NULL
+	AND rs.erasure_pending_at IS NULL)`
 
 // subjectHoldFree is the condition that no legal hold in force at the first parameter covers
-// the whole of subject s: a hold of every category on it or on its tenant.
+// the whole of subject s (a hold of every category on it or on its tenant), and that s has
+// not restricted processing (see holdFree).
 const subjectHoldFree = `NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant_id = s.tenant_id AND h.released_at IS NULL
 	AND (h.until IS NULL OR h.until > ?) AND (h.subject_id IS NULL OR h.subject_id = s.id)
-	AND (h.category IS NULL OR h.category = '' OR h.category = 'subject'))`
+	AND (h.category IS NULL OR h.category = '' OR h.category = 'subject'))
+	AND (s.restricted_at IS NULL OR s.erasure_pending_at IS NOT NULL)`
 
 // Sweep erases what retention says must go, in every tenant that is active or frozen (a
 // terminated tenant has nothing left): first each category's records whose period has ended

@@ -27,6 +27,7 @@ func TestRetention(t *testing.T, h Harness) {
 	t.Run("Unanchored", func(t *testing.T) { testRetentionUnanchored(t, h) })
 	t.Run("Holds", func(t *testing.T) { testRetentionHolds(t, h) })
 	t.Run("Prospects", func(t *testing.T) { testRetentionProspects(t, h) })
+	t.Run("Restriction", func(t *testing.T) { testRetentionRestriction(t, h) })
 	t.Run("EndedRelationship", func(t *testing.T) { testRetentionEnded(t, h) })
 	t.Run("PendingErasure", func(t *testing.T) { testRetentionPending(t, h) })
 	t.Run("Downloads", func(t *testing.T) { testRetentionDownloads(t, h) })
@@ -404,6 +405,32 @@ func testRetentionProspects(t *testing.T, h Harness) {
 	e.sweep(500)
 	if !e.subjectExists(raw, customer.ID) {
 		t.Error("an active subject expired")
+	}
+}
+
+// testRetentionRestriction: a subject who restricts processing instead of erasure needs the
+// data kept, so the sweep leaves it alone until the restriction is lifted.
+func testRetentionRestriction(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	tn := e.newTenant("Tenant A")
+	ctx := e.as(tn, "")
+	raw := e.raw()
+	p := person("Enquirer")
+	p.Relationship = skjold.RelationshipProspect
+	e.newSubject(ctx, p)
+	enq := e.newRecord(ctx, p.ID, "enquiry", enquiry())
+	must(t, e.db.SetRestriction(ctx, p.ID, true))
+
+	e.clock.Add(2 * skjold.DefaultProspectDays * day)
+	if rep := e.sweep(500); rep.ErasedRecords != 0 || rep.ErasedSubjects != 0 {
+		t.Fatalf("the sweep erased %d records and %d subjects of a restricted subject", rep.ErasedRecords, rep.ErasedSubjects)
+	}
+	if !e.subjectExists(raw, p.ID) || len(e.recordsLeft(raw, enq.ID)) != 1 {
+		t.Fatal("a restricted subject's data was erased by retention")
+	}
+	must(t, e.db.SetRestriction(ctx, p.ID, false))
+	if rep := e.sweep(500); rep.ErasedRecords != 1 || rep.ErasedSubjects != 1 || e.subjectExists(raw, p.ID) {
+		t.Fatalf("after lifting the restriction the sweep erased %d records, %d subjects", rep.ErasedRecords, rep.ErasedSubjects)
 	}
 }
 
