@@ -109,8 +109,8 @@ func (tx *Tx) checkRequest(c *skjold.Caller, a *skjold.Approval) (string, error)
 	case skjold.ActionBulkExport:
 		return checkBulkExport(c, a)
 	}
-	return "", skjold.FieldError("action", "action", "approvals can be filed for %s, %s and %s", skjold.ActionRoleElevation,
-		skjold.ActionTwoFactorReset, skjold.ActionTenantDeletion)
+	return "", skjold.FieldError("action", "action", "approvals can be filed for %s, %s, %s, %s and %s", skjold.ActionRoleElevation,
+		skjold.ActionTwoFactorReset, skjold.ActionBulkExport, skjold.ActionTenantFreeze, skjold.ActionTenantDeletion)
 }
 
 // errOr returns err, or def when err is nil.
