@@ -530,8 +530,14 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"GET /api/v1/holds":                  fixed("/api/v1/holds", nil),
 		"DELETE /api/v1/holds/{id}":          fresh("/api/v1/holds/", "", nil, e.holdOf(e.a.token), e.holdOf(e.b.token)),
 		"GET /api/v1/erasure-journal":        fixed("/api/v1/erasure-journal", nil),
-		"GET /api/v1/audit":                  fixed("/api/v1/audit", nil),
-		"GET /api/v1/audit/verify":           fixed("/api/v1/audit/verify", nil),
+		"GET /api/v1/backups":                fixed("/api/v1/backups", nil),
+		"POST /api/v1/backups":               fixed("/api/v1/backups", nil),
+		"GET /api/v1/backups/runs":           fixed("/api/v1/backups/runs", nil),
+		"POST /api/v1/backups/{id}/verify": {build: func(t *testing.T, _ *caller, _ object) request {
+			return request{path: "/api/v1/backups/" + e.backupID(t) + "/verify"}
+		}},
+		"GET /api/v1/audit":        fixed("/api/v1/audit", nil),
+		"GET /api/v1/audit/verify": fixed("/api/v1/audit/verify", nil),
 		"GET /api/v1/export": {build: func(t *testing.T, c *caller, _ object) request {
 			if c.person == nil || c.operator || !holds(c.scopes, skjold.ScopeExport) || !holds(c.scopes, skjold.ScopeAdmin) {
 				// Tenant A keeps exports under four eyes; filing an approval needs the admin scope.

@@ -23,6 +23,7 @@ type Metrics struct {
 	security *prometheus.CounterVec
 	threats  *prometheus.CounterVec
 	sweep    sweepMetrics
+	backup   backupMetrics
 }
 
 // NewMetrics registers Skjold's metrics. chainLength reports the audit chain's length.
@@ -63,6 +64,7 @@ func NewMetrics(version string, chainLength func(context.Context) (int64, error)
 	})
 	info.Set(1)
 	m.sweep = newSweepMetrics(m.reg)
+	m.backup = newBackupMetrics(m.reg)
 	m.reg.MustRegister(m.requests, m.latency, m.store, m.security, m.threats, chain, info,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -129,4 +131,50 @@ func (m *Metrics) ObserveSweep(rep *skjold.SweepReport) {
 	m.sweep.subjects.Add(float64(rep.ErasedSubjects))
 	m.sweep.last.Set(float64(rep.Finished.UnixNano()) / 1e9)
 	m.sweep.duration.Observe(rep.Finished.Sub(rep.Started).Seconds())
+}
+
+// backupMetrics show backups, copies, rotations and restore drills [E1–E4, F4]: when each
+// target last got a backup, how big it was, what failed, and when a drill last passed.
+type backupMetrics struct {
+	last          *prometheus.GaugeVec
+	size          prometheus.Gauge
+	failures      *prometheus.CounterVec
+	drillDuration prometheus.Gauge
+	drillLast     prometheus.Gauge
+}
+
+func newBackupMetrics(reg *prometheus.Registry) backupMetrics {
+	bm := backupMetrics{
+		last: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "skjold_backup_last_success_timestamp_seconds",
+			Help: "When the newest backup a target holds was taken (Unix time), by target."}, []string{"target"}),
+		size: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_backup_size_bytes",
+			Help: "Size of the newest backup (encrypted bytes)."}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skjold_backup_failures_total",
+			Help: "Failed backups, copies to a target, rotations and restore drills, by kind (backup, copy, rotation, drill)."}, []string{"kind"}),
+		drillDuration: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_drill_last_duration_seconds",
+			Help: "How long the last passing restore drill took."}),
+		drillLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_drill_last_success_timestamp_seconds",
+			Help: "When a restore drill last passed (Unix time); 0 before the first."}),
+	}
+	for _, kind := range []string{"backup", "copy", "rotation", "drill"} {
+		bm.failures.WithLabelValues(kind) // shown as 0 from the start, so that alerts can use increase()
+	}
+	reg.MustRegister(bm.last, bm.size, bm.failures, bm.drillDuration, bm.drillLast)
+	return bm
+}
+
+// BackupSucceeded records that target holds a backup of size bytes taken at at; the backup
+// service calls it (it implements backup.Observer).
+func (m *Metrics) BackupSucceeded(target string, size int64, at time.Time) {
+	m.backup.last.WithLabelValues(target).Set(float64(at.UnixNano()) / 1e9)
+	m.backup.size.Set(float64(size))
+}
+
+// BackupFailed counts a failed backup, copy, rotation or drill.
+func (m *Metrics) BackupFailed(kind string) { m.backup.failures.WithLabelValues(kind).Inc() }
+
+// DrillSucceeded records a passing restore drill.
+func (m *Metrics) DrillSucceeded(took time.Duration, at time.Time) {
+	m.backup.drillDuration.Set(took.Seconds())
+	m.backup.drillLast.Set(float64(at.UnixNano()) / 1e9)
 }

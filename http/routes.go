@@ -158,6 +158,11 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/holds/{id}", tenant(admin), s.handleHoldRelease()},
 		{"GET /api/v1/erasure-journal", operator(opRead), s.handleErasureJournal()},
 
+		{"GET /api/v1/backups", operator(opRead), s.handleBackupList()},
+		{"POST /api/v1/backups", operator(opManage), s.handleBackupRun()},
+		{"POST /api/v1/backups/{id}/verify", operator(opManage), s.handleBackupVerify()},
+		{"GET /api/v1/backups/runs", operator(opRead), s.handleBackupRuns()},
+
 		{"POST /api/v1/subjects/{id}/records", tenant(write), s.handleRecordCreate()},
 		{"GET /api/v1/subjects/{id}/records", tenant(read), s.handleRecordList()},
 		{"GET /api/v1/records/{id}", tenant(read), s.handleRecordGet()},

@@ -27,7 +27,8 @@ type Services struct {
 	Requests   skjold.RequestService
 	Retention  skjold.RetentionService
 	Export     skjold.ExportService
-	Shield     *Shield // nil: no screening (tests of other concerns)
+	Backups    skjold.BackupService // nil: the backup routes answer 503
+	Shield     *Shield              // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers.
 	Health func(ctx context.Context) error
 }

@@ -255,13 +255,19 @@ func sameTime(a, b *time.Time) bool {
 // deleteSubject deletes the subject's records and row, with its wrapped data key (the
 // subject's other rows go with it by cascade), and journals the erasure.
 func (tx *Tx) deleteSubject(tenantID, subjectID, reason string) error {
-	if _, err := tx.exec("DELETE FROM records WHERE subject_id = ? AND tenant_id = ?", subjectID, tenantID); err != nil {
-		return err
-	}
-	if _, err := tx.exec("DELETE FROM subjects WHERE id = ? AND tenant_id = ?", subjectID, tenantID); err != nil {
+	if err := tx.deleteSubjectRows(tenantID, subjectID); err != nil {
 		return err
 	}
 	return tx.journal(tenantID, subjectID, "subject", reason)
+}
+
+// deleteSubjectRows deletes the subject's records and row; its other rows go by cascade.
+func (tx *Tx) deleteSubjectRows(tenantID, subjectID string) error {
+	if _, err := tx.exec("DELETE FROM records WHERE subject_id = ? AND tenant_id = ?", subjectID, tenantID); err != nil {
+		return err
+	}
+	_, err := tx.exec("DELETE FROM subjects WHERE id = ? AND tenant_id = ?", subjectID, tenantID)
+	return err
 }
 
 // restrictRemains deletes what is not kept of a subject whose row must stay for its kept

@@ -220,16 +220,8 @@ func (tx *Tx) terminateTenant(c *skjold.Caller, a *skjold.Approval) error {
 	if err := tx.destroyTenantKey(c, a.Target); err != nil {
 		return err
 	}
-	deleted := make(map[string]int64, len(tenantRows))
-	for _, r := range tenantRows {
-		res, err := tx.exec("DELETE FROM "+r.table+" WHERE "+r.where, a.Target)
-		if err != nil {
-			return err
-		}
-		deleted[r.table], _ = res.RowsAffected()
-	}
-	if _, err := tx.exec("UPDATE tenants SET status = ?, frozen_until = NULL, freeze_lapsed_at = NULL WHERE id = ?",
-		skjold.TenantTerminated, a.Target); err != nil {
+	deleted, err := tx.deleteTenantRows(a.Target)
+	if err != nil {
 		return err
 	}
 	if err := tx.journal(a.Target, "", "tenant", skjold.ErasedOnTermination); err != nil {
@@ -249,6 +241,25 @@ func (tx *Tx) terminateTenant(c *skjold.Caller, a *skjold.Approval) error {
 	tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: a.Target, Action: "tenant.terminate", Source: c.Source,
 		Fields: []string{"approval:" + a.ID, "hash:" + hex.EncodeToString(sum)}})
 	return nil
+}
+
+// deleteTenantRows deletes every row of the tenant in tenantRows, marks the tenant
+// terminated and returns how many rows of each table went. Termination and the erasure
+// journal's replay after a restore (ReplayJournal) both delete a tenant through it.
+func (tx *Tx) deleteTenantRows(tenantID string) (map[string]int64, error) {
+	deleted := make(map[string]int64, len(tenantRows))
+	for _, r := range tenantRows {
+		res, err := tx.exec("DELETE FROM "+r.table+" WHERE "+r.where, tenantID)
+		if err != nil {
+			return nil, err
+		}
+		deleted[r.table], _ = res.RowsAffected()
+	}
+	if _, err := tx.exec("UPDATE tenants SET status = ?, frozen_until = NULL, freeze_lapsed_at = NULL WHERE id = ?",
+		skjold.TenantTerminated, tenantID); err != nil {
+		return nil, err
+	}
+	return deleted, nil
 }
 
 // certificateBody returns the canonical JSON of cert without its hash (encoding/json writes

@@ -56,10 +56,19 @@ func loadMigrations(engine string) ([]migration, error) {
 
 // migrate applies, each in its own transaction and once, every migration not yet recorded in
 // schema_migrations. It refuses a database whose schema is newer than this binary knows.
-func (db *DB) migrate(ctx context.Context) error {
+func (db *DB) migrate(ctx context.Context) error { return db.migrateTo(ctx, 0) }
+
+// migrateTo is migrate stopping after migration upTo (0 for all): a restore builds the schema
+// its dump was taken at before it loads the rows (see LoadDump).
+func (db *DB) migrateTo(ctx context.Context, upTo int) error {
 	ms, err := loadMigrations(db.engine)
 	if err != nil {
 		return err
+	}
+	if upTo > len(ms) {
+		return fmt.Errorf("store: schema version %d is newer than this binary knows (%d): upgrade Skjold", upTo, len(ms))
+	} else if upTo > 0 {
+		ms = ms[:upTo]
 	}
 	conn, err := db.wdb.Conn(ctx)
 	if err != nil {

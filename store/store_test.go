@@ -58,6 +58,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Erasure", storetest.TestErasure},
 		{"Retention", storetest.TestRetention},
 		{"Purposes", storetest.TestPurposes},
+		{"BackupRuns", storetest.TestBackupRuns},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

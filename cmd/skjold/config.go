@@ -47,11 +47,40 @@ type Config struct {
 	AlertActions       string `toml:"alert_actions"` // CIDR block list loaded at start, one range per line
 	// RetentionInterval is how often the retention sweep runs (a Go duration, at least 1m).
 	RetentionInterval string `toml:"retention_interval"`
+	// Backups [E1, E2]: the age public keys ("age1…", comma-separated) backups are encrypted
+	// to (the server needs no identity, so it cannot read its own backups), and the local
+	// directories they go to (comma-separated; two directories are a mirror).
+	BackupRecipients string `toml:"backup_recipients"`
+	BackupDirs       string `toml:"backup_dirs"`
+	// Backup schedules [E1–E4]: local backups at backup_times (HH:MM, comma-separated) in
+	// backup_zone (an IANA zone; "Local" for the machine's), the off-site copy at offsite_time,
+	// the restore drill at drill_time; rotation keeps backup_keep days. The drill restores in
+	// full only with backup_drill_identity_file (an age identity); else it checks checksums.
+	BackupTimes             string `toml:"backup_times"`
+	BackupZone              string `toml:"backup_zone"`
+	BackupKeep              string `toml:"backup_keep"`
+	OffsiteTime             string `toml:"offsite_time"`
+	DrillTime               string `toml:"drill_time"`
+	BackupDrillIdentityFile string `toml:"backup_drill_identity_file"`
+	// Off-site targets [E2]: an SFTP server (all of addr, user, key file, known_hosts and
+	// directory) and/or an S3-compatible bucket (endpoint, bucket and both keys).
+	BackupSFTPAddr       string `toml:"backup_sftp_addr"`
+	BackupSFTPUser       string `toml:"backup_sftp_user"`
+	BackupSFTPKeyFile    string `toml:"backup_sftp_key_file"`
+	BackupSFTPKnownHosts string `toml:"backup_sftp_known_hosts"`
+	BackupSFTPDir        string `toml:"backup_sftp_dir"`
+	BackupS3Endpoint     string `toml:"backup_s3_endpoint"`
+	BackupS3Bucket       string `toml:"backup_s3_bucket"`
+	BackupS3Prefix       string `toml:"backup_s3_prefix"`
+	BackupS3AccessKey    string `toml:"backup_s3_access_key"`
+	BackupS3SecretKey    string `toml:"backup_s3_secret_key"`
+	BackupS3Region       string `toml:"backup_s3_region"`
 }
 
 func defaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8443", Data: "skjold-data", LogLevel: "info", OperatorEmail: "owner@skjold.local",
-		SMTPFrom: "skjold@skjold.local", RetentionInterval: "1h"}
+		SMTPFrom: "skjold@skjold.local", RetentionInterval: "1h",
+		BackupTimes: "14:00,19:00", BackupZone: "Local", BackupKeep: "7", OffsiteTime: "02:00", DrillTime: "04:00"}
 }
 
 // setting ties one configuration value to its environment variable and flag.
@@ -84,6 +113,25 @@ var settings = []setting{
 	{"SKJOLD_ALERT_WEBHOOK_SECRET", "alert-webhook-secret", "secret that signs alert webhooks (at least 32 bytes)", func(c *Config) *string { return &c.AlertWebhookSecret }},
 	{"SKJOLD_ALERT_ACTIONS", "alert-actions", "audit actions that raise alerts, comma-separated; empty for the default list", func(c *Config) *string { return &c.AlertActions }},
 	{"SKJOLD_RETENTION_INTERVAL", "retention-interval", "how often the retention sweep runs, e.g. 1h or 15m (at least 1m)", func(c *Config) *string { return &c.RetentionInterval }},
+	{"SKJOLD_BACKUP_RECIPIENTS", "backup-recipients", "age public keys (age1…) backups are encrypted to, comma-separated", func(c *Config) *string { return &c.BackupRecipients }},
+	{"SKJOLD_BACKUP_DIRS", "backup-dirs", "local directories backups are copied to, comma-separated (two are a mirror)", func(c *Config) *string { return &c.BackupDirs }},
+	{"SKJOLD_BACKUP_TIMES", "backup-times", "times of day of the scheduled backups (HH:MM, comma-separated)", func(c *Config) *string { return &c.BackupTimes }},
+	{"SKJOLD_BACKUP_ZONE", "backup-zone", "time zone of the backup, off-site and drill times (e.g. Europe/Oslo; Local for the machine's)", func(c *Config) *string { return &c.BackupZone }},
+	{"SKJOLD_BACKUP_KEEP", "backup-keep", "days of backups rotation keeps on each target", func(c *Config) *string { return &c.BackupKeep }},
+	{"SKJOLD_OFFSITE_TIME", "offsite-time", "time of day of the daily off-site copy (HH:MM)", func(c *Config) *string { return &c.OffsiteTime }},
+	{"SKJOLD_DRILL_TIME", "drill-time", "time of day of the daily restore drill (HH:MM)", func(c *Config) *string { return &c.DrillTime }},
+	{"SKJOLD_BACKUP_DRILL_IDENTITY_FILE", "backup-drill-identity-file", "age identity the restore drill decrypts with; empty for checksum-only drills", func(c *Config) *string { return &c.BackupDrillIdentityFile }},
+	{"SKJOLD_BACKUP_SFTP_ADDR", "backup-sftp-addr", "SFTP backup server (host:port); empty for none", func(c *Config) *string { return &c.BackupSFTPAddr }},
+	{"SKJOLD_BACKUP_SFTP_USER", "backup-sftp-user", "SFTP login name", func(c *Config) *string { return &c.BackupSFTPUser }},
+	{"SKJOLD_BACKUP_SFTP_KEY_FILE", "backup-sftp-key-file", "SSH private key file for the SFTP server", func(c *Config) *string { return &c.BackupSFTPKeyFile }},
+	{"SKJOLD_BACKUP_SFTP_KNOWN_HOSTS", "backup-sftp-known-hosts", "known_hosts file with the SFTP server's host key", func(c *Config) *string { return &c.BackupSFTPKnownHosts }},
+	{"SKJOLD_BACKUP_SFTP_DIR", "backup-sftp-dir", "directory on the SFTP server that holds the backups", func(c *Config) *string { return &c.BackupSFTPDir }},
+	{"SKJOLD_BACKUP_S3_ENDPOINT", "backup-s3-endpoint", "S3-compatible endpoint (host[:port]); empty for none", func(c *Config) *string { return &c.BackupS3Endpoint }},
+	{"SKJOLD_BACKUP_S3_BUCKET", "backup-s3-bucket", "S3 bucket that holds the backups", func(c *Config) *string { return &c.BackupS3Bucket }},
+	{"SKJOLD_BACKUP_S3_PREFIX", "backup-s3-prefix", "S3 key prefix of the backups", func(c *Config) *string { return &c.BackupS3Prefix }},
+	{"SKJOLD_BACKUP_S3_ACCESS_KEY", "backup-s3-access-key", "S3 access key id", func(c *Config) *string { return &c.BackupS3AccessKey }},
+	{"SKJOLD_BACKUP_S3_SECRET_KEY", "backup-s3-secret-key", "S3 secret key", func(c *Config) *string { return &c.BackupS3SecretKey }},
+	{"SKJOLD_BACKUP_S3_REGION", "backup-s3-region", "S3 region; empty to ask the server", func(c *Config) *string { return &c.BackupS3Region }},
 	{"SKJOLD_BREACH_API_URL", "breach-api-url", "k-anonymity breached-password range API (e.g. https://api.pwnedpasswords.com); empty for none", func(c *Config) *string { return &c.BreachAPIURL }},
 }
 
@@ -166,6 +214,12 @@ func (c *Config) validate() error {
 	if _, err := c.retentionInterval(); err != nil {
 		return err
 	}
+	if _, err := c.backupRecipients(); err != nil {
+		return err
+	}
+	if err := c.validateBackups(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -222,6 +276,9 @@ func (c Config) printable() string {
 	}
 	if c.AlertWebhookSecret != "" {
 		c.AlertWebhookSecret = "xxxxx"
+	}
+	if c.BackupS3SecretKey != "" {
+		c.BackupS3SecretKey = "xxxxx"
 	}
 	var b bytes.Buffer
 	toml.NewEncoder(&b).Encode(c)

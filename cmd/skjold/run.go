@@ -32,6 +32,12 @@ Commands:
   token create   create an API token for a tenant, or an operator token
   audit verify   check the audit chain; exits non-zero at the first broken link
   keys rotate    move every tenant key under a new master key (safe while serving)
+  backup run     make an encrypted backup now and copy it to every backup target
+  backup list    list the backups on every target, newest first
+  backup verify  check a backup's checksum (and with --identity, its content)
+  backup keygen  make an age identity for backups and print its public key (recipient)
+  restore        restore a backup into a new data directory or an empty PostgreSQL database
+  journal replay erase again what an erasure journal copy lists (after a manual restore)
   version        print the version
 
 Run "skjold <command> --help" for a command's flags.
@@ -56,6 +62,12 @@ var commands = []command{
 	{"token create", runTokenCreate},
 	{"audit verify", runAuditVerify},
 	{"keys rotate", runKeysRotate},
+	{"backup run", runBackupRun},
+	{"backup list", runBackupList},
+	{"backup verify", runBackupVerify},
+	{"backup keygen", runBackupKeygen},
+	{"restore", runRestore},
+	{"journal replay", runJournalReplay},
 	{"version", runVersion},
 }
 

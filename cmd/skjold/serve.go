@@ -86,8 +86,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	backups, backupJobs, err := backupService(cfg, db, keys.NewService(ring), metrics, log)
+	if err != nil {
+		return err
+	}
+	if backups != nil {
+		svc.Backups = backups
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, j := range append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep)) {
+		g.Go(func() error { return j.Run(gctx) })
+	}
+	for _, j := range backupJobs {
 		g.Go(func() error { return j.Run(gctx) })
 	}
 	g.Go(func() error { return alerts.Run(gctx) })

@@ -1,0 +1,102 @@
+package backup
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/skjold-project/skjold"
+)
+
+// memTarget is a test-only in-memory Target. failPuts/failGets/failLists make that many
+// next calls fail, to exercise retries and partial failures.
+type memTarget struct {
+	name string
+
+	mu                            sync.Mutex
+	objs                          map[string][]byte
+	failPuts, failGets, failLists int
+	puts, gets, lists             int
+	// rot makes the target store a damaged copy while reporting the checksum of what it was
+	// sent, as a disk that rots silently would.
+	rot bool
+}
+
+func newMem(name string) *memTarget { return &memTarget{name: name, objs: map[string][]byte{}} }
+
+var errDown = errors.New("target unreachable")
+
+func (m *memTarget) Name() string { return m.name }
+
+func (m *memTarget) Put(ctx context.Context, name string, r io.Reader) (string, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.puts++
+	if m.failPuts > 0 {
+		m.failPuts--
+		return "", errDown
+	}
+	sum := sha256.Sum256(b)
+	if m.rot && len(b) > 0 {
+		b = bytes.Clone(b)
+		b[len(b)/2] ^= 0x40
+	}
+	m.objs[name] = b
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func (m *memTarget) Get(ctx context.Context, name string) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gets++
+	if m.failGets > 0 {
+		m.failGets--
+		return nil, errDown
+	}
+	b, ok := m.objs[name]
+	if !ok {
+		return nil, skjold.Errorf(skjold.ENOTFOUND, "no object %s", name)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (m *memTarget) List(ctx context.Context) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lists++
+	if m.failLists > 0 {
+		m.failLists--
+		return nil, errDown
+	}
+	var names []string
+	for n := range m.objs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (m *memTarget) Delete(ctx context.Context, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objs, name)
+	return nil
+}
+
+func (m *memTarget) names() []string {
+	n, _ := m.List(context.Background())
+	m.mu.Lock()
+	m.lists--
+	m.mu.Unlock()
+	return slices.Clone(n)
+}
