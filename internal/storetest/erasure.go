@@ -28,6 +28,7 @@ func TestErasure(t *testing.T, h Harness) {
 	t.Run("ExpiredObligation", func(t *testing.T) { testErasureExpiredObligation(t, h) })
 	t.Run("LegalHold", func(t *testing.T) { testErasureLegalHold(t, h) })
 	t.Run("HoldEnds", func(t *testing.T) { testErasureHoldEnds(t, h) })
+	t.Run("KeptStaysRestricted", func(t *testing.T) { testErasureKeptStaysRestricted(t, h) })
 	t.Run("Guardian", func(t *testing.T) { testErasureGuardian(t, h) })
 	t.Run("Refused", func(t *testing.T) { testErasureRefused(t, h) })
 	t.Run("Holds", func(t *testing.T) { testHolds(t, h) })
@@ -393,6 +394,28 @@ func testErasureLegalHold(t *testing.T, h Harness) {
 	}
 	_, err = e.db.VerifyAuditChain(t.Context())
 	must(t, err)
+}
+
+// testErasureKeptStaysRestricted: what a hold keeps of an erased subject stays restricted;
+// the restriction cannot be lifted to read it for another purpose, nor the relationship
+// revived to move the retention anchors of what is kept.
+func testErasureKeptStaysRestricted(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	tn := e.newTenant("Tenant A")
+	ctx := e.as(tn, "")
+	s := e.newSubject(ctx, zebulon())
+	trip := e.newRecord(ctx, s.ID, "travel_booking", zebulonTrip())
+	must(t, e.db.PlaceHold(ctx, &skjold.Hold{SubjectID: s.ID, Reason: "dispute"}))
+	rep, err := e.db.EraseSubject(ctx, s.ID, skjold.ErasedOnRequest)
+	must(t, err)
+	if rep.Complete {
+		t.Fatalf("report %s, want the held booking kept", mustJSON(t, rep))
+	}
+	wantCode(t, e.db.SetRestriction(ctx, s.ID, false), skjold.ECONFLICT)
+	wantCode(t, e.db.SetRelationship(ctx, s.ID, skjold.RelationshipActive), skjold.ECONFLICT)
+	_, err = e.db.FindRecordByID(e.as(tn, "contract"), trip.ID)
+	wantCode(t, err, skjold.EFORBIDDEN)
+	wantCode(t, e.db.SetRestriction(ctx, "0193d6a4-0000-7000-8000-000000000000", false), skjold.ENOTFOUND)
 }
 
 // testErasureHoldEnds: a hold on one subject and category with an end keeps only what it
