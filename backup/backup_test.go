@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"github.com/skjold-project/skjold"
@@ -61,6 +62,49 @@ func TestRoundTrip(t *testing.T) {
 			n, err := db.ReplayJournal(f.op, j, m.JournalSeq, m.ID)
 			if err != nil || n != 0 {
 				t.Errorf("replaying again applied %d entries (%v), want 0", n, err)
+			}
+		})
+	}
+}
+
+// TestRestoreReplaysHeldErasure: an erasure after the backup that had to keep an invoice is
+// replayed as the same erasure, not a deletion of everything: the profile and the booking go
+// again, the invoice stays under the accounting law.
+func TestRestoreReplaysHeldErasure(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			f := newFixture(t, engine)
+			f.seed(2)
+			held := f.subjects[0]
+			inv := &skjold.Record{SubjectID: held.ID, Category: "invoice", Data: map[string]any{
+				"invoice_number": "F-77", "invoice_date": time.Now().UTC().Format(time.DateOnly), "amount": 250.0}}
+			must(t, f.db.CreateRecord(f.ctx, inv))
+			f.backup()
+			rep, err := f.db.EraseSubject(f.ctx, held.ID, skjold.ErasedOnRequest)
+			must(t, err)
+			if rep.Complete || len(rep.Kept) != 1 {
+				t.Fatalf("erasure %+v, want the invoice kept", rep)
+			}
+			must(t, f.backuper().SyncJournal(t.Context()))
+
+			dsn := f.newDSN()
+			rr, err := Restore(t.Context(), f.restoreOptions(f.targets[0], dsn))
+			must(t, err)
+			if rr.Replayed != 1 {
+				t.Errorf("replayed %d entries, want 1", rr.Replayed)
+			}
+			db := openDB(t, dsn, f.keys)
+			claims := skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "token:test", TenantID: f.tenantID,
+				Scopes: skjold.AllScopes, Source: "127.0.0.1", Purpose: skjold.PurposeLegalClaims})
+			recs, err := db.FindRecords(claims, skjold.RecordFilter{SubjectID: held.ID})
+			must(t, err)
+			if len(recs) != 1 || recs[0].ID != inv.ID {
+				t.Errorf("after the restore the subject has %d records, want only the invoice", len(recs))
+			}
+			found, err := db.FindSubjects(f.ctx, skjold.SubjectFilter{Email: held.Email})
+			must(t, err)
+			if len(found) != 0 {
+				t.Error("the erased profile is found by e-mail again after the restore")
 			}
 		})
 	}

@@ -114,5 +114,10 @@ func spool(r io.Reader) (*os.File, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("spool upload: %w", err)
 	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil { // Put reads it from the start
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("spool upload: %w", err)
+	}
 	return f, nil
 }

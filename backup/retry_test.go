@@ -38,6 +38,18 @@ func TestRetry(t *testing.T) {
 			t.Errorf("tries: %d puts, %d gets, %d lists; want 3 each", m.puts, m.gets, m.lists)
 		}
 	})
+	t.Run("spools a reader that cannot seek", func(t *testing.T) {
+		m := newMem("mem:flaky")
+		m.failPuts = 1
+		r := Retry(m, 2, time.Millisecond)
+		body := io.MultiReader(strings.NewReader("pay"), strings.NewReader("load")) // no Seek
+		if _, err := r.Put(ctx, "a", body); err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+		if got := string(m.objs["a"]); got != "payload" {
+			t.Errorf("stored %q, want the whole spooled upload", got)
+		}
+	})
 	t.Run("rewinds a file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "f")
 		os.WriteFile(path, []byte("head:body"), 0o600)

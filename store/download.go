@@ -105,6 +105,9 @@ func (db *DB) Download(ctx context.Context, secret string) (string, []byte, erro
 	if err != nil {
 		return "", nil, notFoundAs(err, errDownloadGone)
 	}
+	if err := db.refuseFrozen(ctx, tenantID); err != nil {
+		return "", nil, err // a frozen tenant's data is kept, not handed out; the link still works after reactivation
+	}
 	key, err := db.subjectKey(ctx, tenantID, subjectID)
 	if err != nil {
 		return "", nil, notFoundAs(err, errDownloadGone)

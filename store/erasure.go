@@ -44,7 +44,9 @@ func (db *DB) EraseSubject(ctx context.Context, id, reason string) (*skjold.Eras
 // sealed values can never be opened again), the erasure is journalled, and the report is
 // Complete. When something is kept, the row and its key stay for the kept records, but the
 // profile is emptied, its lookups cleared, the subject restricted and marked as pending
-// erasure; calling eraseSubject again once nothing is held any more finishes the job.
+// erasure, and the erasure journalled too; calling eraseSubject again once nothing is held
+// any more finishes the job. Replaying a journal line after a restore means calling
+// eraseSubject again: it erases what the line's erasure erased, and keeps what is held.
 // Either way the audit chain gets a subject.erase receipt with counts and the reason.
 // c is who erases (a system caller for the sweep); the receipt is filed under tenantID.
 // Errors: ENOTFOUND, ECONFLICT (the subject is the guardian of others).
@@ -79,7 +81,7 @@ func (tx *Tx) eraseSubject(c *skjold.Caller, tenantID, subjectID, reason string)
 	if rep.Complete {
 		err = tx.deleteSubject(tenantID, subjectID, reason)
 	} else {
-		err = tx.restrictRemains(subjectID, erasedIDs, keptIDs, now)
+		err = tx.keepRemains(tenantID, subjectID, reason, erasedIDs, keptIDs, now)
 	}
 	if err != nil {
 		return nil, err
@@ -268,6 +270,24 @@ func (tx *Tx) deleteSubjectRows(tenantID, subjectID string) error {
 	}
 	_, err := tx.exec("DELETE FROM subjects WHERE id = ? AND tenant_id = ?", subjectID, tenantID)
 	return err
+}
+
+// keepRemains erases all but the kept records (restrictRemains) and journals the erasure
+// when it is new or erased more: a backup taken before it still holds the profile and the
+// erased records, and replaying the line after a restore erases them again under the holds
+// and obligations then in force. A retry that erases nothing more adds no line.
+func (tx *Tx) keepRemains(tenantID, subjectID, reason string, erasedIDs, keptIDs []string, now time.Time) error {
+	var pending sql.NullInt64
+	if err := tx.queryRow("SELECT erasure_pending_at FROM subjects WHERE id = ?", subjectID).Scan(&pending); err != nil {
+		return err
+	}
+	if err := tx.restrictRemains(subjectID, erasedIDs, keptIDs, now); err != nil {
+		return err
+	}
+	if pending.Valid && len(erasedIDs) == 0 {
+		return nil
+	}
+	return tx.journal(tenantID, subjectID, "subject", reason)
 }
 
 // restrictRemains deletes what is not kept of a subject whose row must stay for its kept

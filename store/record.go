@@ -195,13 +195,18 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 	}
 	var rec *skjold.Record
 	var cat *skjold.Category
+	var st subjectState
 	err = db.write(ctx, func(tx *Tx) error {
 		var row recordRow
 		if err := row.scan(tx.queryRow(selectRecords+" WHERE r.id = ? AND r.tenant_id = ?", id, c.TenantID)); err != nil {
 			return notFound(err, "record")
 		}
-		if err := tx.checkWritable(c.TenantID, row.subjectID); err != nil {
+		var err error
+		if st, err = tx.subjectState(c.TenantID, row.subjectID); err != nil {
 			return err
+		}
+		if st.restricted {
+			return errRestricted()
 		}
 		var key skjold.SubjectKey
 		if rec, key, err = row.open(tk); err != nil {
@@ -239,6 +244,9 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		return nil, err
 	}
 	rec.Withheld = cat.Withhold(rec.Data, c.Purpose)
+	if err := db.withholdRecordRefused(ctx, c, rec, st); err != nil {
+		return nil, err
+	}
 	return rec, nil
 }
 

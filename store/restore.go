@@ -188,8 +188,8 @@ func resetIdentities(ctx context.Context, tx pgx.Tx) error {
 
 // ReplayJournal re-applies after a restore [D4] every entry of entries (a copy of the erasure
 // journal kept beside the backups) newer than both after (the backup's last journal seq) and
-// the database's own journal: a subject's records and row go (its data key with it: crypto-
-// shredding), a tenant goes as termination deletes it, with its key. Each entry is appended
+// the database's own journal: a subject is erased again as eraseSubject erases (its data key
+// goes with its row unless a hold or legal obligation in the restored data keeps records), a tenant goes as termination deletes it, with its key. Each entry is appended
 // to the journal under its original seq and time, and the audit chain records the replay
 // (backup.erasure_replay, with the backup's id). It is one write: all or nothing. It returns
 // how many entries it applied; run before the server accepts requests. Only operators (the
@@ -240,7 +240,13 @@ func (tx *Tx) replay(e *skjold.JournalEntry) error {
 		if _, err := tx.exec("UPDATE subjects SET guardian_id = NULL WHERE guardian_id = ?", e.SubjectID); err != nil {
 			return err
 		}
-		if err := tx.deleteSubjectRows(e.TenantID, e.SubjectID); err != nil {
+		// The same erasure again, under the holds and legal obligations in the restored
+		// data: a line may stand for an erasure that had to keep records, which must stay.
+		sys := &skjold.Caller{Actor: "system:restore", Operator: true, Source: "local"}
+		tx.replaying = true
+		_, err := tx.eraseSubject(sys, e.TenantID, e.SubjectID, e.Reason)
+		tx.replaying = false
+		if err != nil && skjold.ErrorCode(err) != skjold.ENOTFOUND {
 			return err
 		}
 	case "tenant":

@@ -111,6 +111,23 @@ func (db *DB) withholdRefused(ctx context.Context, c *skjold.Caller, s *skjold.S
 	return []string{}, nil
 }
 
+// withholdRecordRefused applies checkRead to a record returned after a write, with the
+// state of its subject read in that write: a record the caller may not read under its
+// purpose (withdrawn consent, objection) comes back with every value withheld, so that a
+// change is no way round the read rules.
+func (db *DB) withholdRecordRefused(ctx context.Context, c *skjold.Caller, rec *skjold.Record, st subjectState) error {
+	err := db.checkRead(ctx, c, rec.SubjectID, st)
+	if skjold.ErrorCode(err) != skjold.EFORBIDDEN {
+		return err
+	}
+	for name := range rec.Data {
+		rec.Withheld = append(rec.Withheld, name)
+	}
+	clear(rec.Data)
+	slices.Sort(rec.Withheld)
+	return nil
+}
+
 // checkRecordReads applies checkRead to the subjects of records about to be returned.
 func (db *DB) checkRecordReads(ctx context.Context, c *skjold.Caller, rows []recordRow) error {
 	checked := map[string]bool{}
@@ -165,6 +182,11 @@ func (db *DB) setSubjectFlag(ctx context.Context, subjectID string, set bool, q,
 		args = append([]any{micros(db.now())}, args...)
 	}
 	return db.write(ctx, func(tx *Tx) error {
+		if action == "subject.unrestrict" {
+			if err := tx.checkNotPendingErasure(c.TenantID, subjectID); err != nil {
+				return err
+			}
+		}
 		res, err := tx.exec(q, args...)
 		if err != nil {
 			return err
@@ -175,4 +197,19 @@ func (db *DB) setSubjectFlag(ctx context.Context, subjectID string, set bool, q,
 		tx.audit(event(c, action, subjectID, "", nil))
 		return nil
 	})
+}
+
+// checkNotPendingErasure refuses, with ECONFLICT, to lift the restriction of a subject whose
+// erasure is pending: what a hold or a statutory retention keeps of it stays restricted
+// until it is erased [C3, D2].
+func (tx *Tx) checkNotPendingErasure(tenantID, subjectID string) error {
+	var pending sql.NullInt64
+	err := tx.queryRow("SELECT erasure_pending_at FROM subjects WHERE id = ? AND tenant_id = ?", subjectID, tenantID).Scan(&pending)
+	if err != nil {
+		return notFound(err, "subject")
+	}
+	if pending.Valid {
+		return skjold.Errorf(skjold.ECONFLICT, "this subject was erased except for what a hold or a legal obligation keeps: that stays restricted until it is erased")
+	}
+	return nil
 }

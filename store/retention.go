@@ -189,6 +189,9 @@ func (db *DB) SetRelationship(ctx context.Context, subjectID, state string) erro
 		if current == state {
 			return nil
 		}
+		if err := tx.checkNotPendingErasure(c.TenantID, subjectID); err != nil {
+			return err // moving its relationship would move the anchors of what an erasure keeps
+		}
 		now := micros(db.now())
 		var endedAt sql.NullInt64
 		if state == skjold.RelationshipEnded {

@@ -324,7 +324,11 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 	if err != nil {
 		return nil, err
 	}
-	withholdSubject(s, def, c.Purpose) // the update's own event already names the fields written
+	// The update's own event already names the fields written. The answer follows the read
+	// rules: under a purpose the subject withdrew consent from or objected to, no values.
+	if _, err := db.withholdRefused(ctx, c, s, withholdSubject(s, def, c.Purpose)); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

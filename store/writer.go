@@ -24,6 +24,9 @@ type Tx struct {
 	db     *DB
 	events []*skjold.AuditEvent
 	erased bool // the write erased personal data: see writer.afterErasure
+	// replaying: the write re-applies erasure journal lines, which it appends itself with
+	// their original seq; the erasures it runs add none.
+	replaying bool
 }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {

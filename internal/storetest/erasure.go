@@ -28,6 +28,7 @@ func TestErasure(t *testing.T, h Harness) {
 	t.Run("ExpiredObligation", func(t *testing.T) { testErasureExpiredObligation(t, h) })
 	t.Run("LegalHold", func(t *testing.T) { testErasureLegalHold(t, h) })
 	t.Run("HoldEnds", func(t *testing.T) { testErasureHoldEnds(t, h) })
+	t.Run("KeptStaysRestricted", func(t *testing.T) { testErasureKeptStaysRestricted(t, h) })
 	t.Run("Guardian", func(t *testing.T) { testErasureGuardian(t, h) })
 	t.Run("Refused", func(t *testing.T) { testErasureRefused(t, h) })
 	t.Run("Holds", func(t *testing.T) { testHolds(t, h) })
@@ -210,8 +211,10 @@ func testErasureKeepsStatutory(t *testing.T, h Harness) {
 		t.Errorf("another subject: %v", err)
 	}
 	e.wantErasureEvent(t, seq, s.ID, "erased:1", "kept:1", "reason:request", "complete:false")
-	if j := e.journalOf(t, s.ID); len(j) != 0 {
-		t.Errorf("an incomplete erasure was journalled: %s", mustJSON(t, j))
+	// Journalled although incomplete: a restore from an earlier backup must erase the
+	// profile and the booking again.
+	if j := e.journalOf(t, s.ID); len(j) != 1 || j[0].Reason != skjold.ErasedOnRequest {
+		t.Errorf("journal %s, want one request line for the incomplete erasure", mustJSON(t, j))
 	}
 }
 
@@ -345,8 +348,9 @@ func testErasureExpiredObligation(t *testing.T, h Harness) {
 	if !rep.Complete || rep.Erased != 1 {
 		t.Errorf("after the period, erasure %s, want complete", mustJSON(t, rep))
 	}
-	if j := e.journalOf(t, s.ID); len(j) != 1 || j[0].Reason != skjold.ErasedByRetention {
-		t.Errorf("journal %s, want one retention line", mustJSON(t, j))
+	// The request's line, none for the retry that erased nothing more, the retention's line.
+	if j := e.journalOf(t, s.ID); len(j) != 2 || j[0].Reason != skjold.ErasedOnRequest || j[1].Reason != skjold.ErasedByRetention {
+		t.Errorf("journal %s, want a request line and a retention line", mustJSON(t, j))
 	}
 }
 
@@ -375,8 +379,8 @@ func testErasureLegalHold(t *testing.T, h Harness) {
 	if err == nil && (got.Name != "" || got.Email != "") {
 		t.Errorf("the held subject's profile was kept: %+v", got)
 	}
-	if j := e.journalOf(t, s.ID); len(j) != 0 {
-		t.Errorf("a held erasure was journalled: %s", mustJSON(t, j))
+	if j := e.journalOf(t, s.ID); len(j) != 1 {
+		t.Errorf("journal %s, want one line for the held erasure", mustJSON(t, j))
 	}
 
 	must(t, e.db.ReleaseHold(ctx, hold.ID))
@@ -388,11 +392,33 @@ func testErasureLegalHold(t *testing.T, h Harness) {
 	if n := e.rawCount(raw, "SELECT COUNT(*) FROM subjects WHERE id = ?", s.ID); n != 0 {
 		t.Error("the subject's row remains after the complete erasure")
 	}
-	if j := e.journalOf(t, s.ID); len(j) != 1 {
-		t.Errorf("journal %s, want one line", mustJSON(t, j))
+	if j := e.journalOf(t, s.ID); len(j) != 2 {
+		t.Errorf("journal %s, want the held erasure's line and the complete one's", mustJSON(t, j))
 	}
 	_, err = e.db.VerifyAuditChain(t.Context())
 	must(t, err)
+}
+
+// testErasureKeptStaysRestricted: what a hold keeps of an erased subject stays restricted;
+// the restriction cannot be lifted to read it for another purpose, nor the relationship
+// revived to move the retention anchors of what is kept.
+func testErasureKeptStaysRestricted(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	tn := e.newTenant("Tenant A")
+	ctx := e.as(tn, "")
+	s := e.newSubject(ctx, zebulon())
+	trip := e.newRecord(ctx, s.ID, "travel_booking", zebulonTrip())
+	must(t, e.db.PlaceHold(ctx, &skjold.Hold{SubjectID: s.ID, Reason: "dispute"}))
+	rep, err := e.db.EraseSubject(ctx, s.ID, skjold.ErasedOnRequest)
+	must(t, err)
+	if rep.Complete {
+		t.Fatalf("report %s, want the held booking kept", mustJSON(t, rep))
+	}
+	wantCode(t, e.db.SetRestriction(ctx, s.ID, false), skjold.ECONFLICT)
+	wantCode(t, e.db.SetRelationship(ctx, s.ID, skjold.RelationshipActive), skjold.ECONFLICT)
+	_, err = e.db.FindRecordByID(e.as(tn, "contract"), trip.ID)
+	wantCode(t, err, skjold.EFORBIDDEN)
+	wantCode(t, e.db.SetRestriction(ctx, "0193d6a4-0000-7000-8000-000000000000", false), skjold.ENOTFOUND)
 }
 
 // testErasureHoldEnds: a hold on one subject and category with an end keeps only what it

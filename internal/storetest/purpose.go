@@ -22,6 +22,7 @@ func TestPurposes(t *testing.T, h Harness) {
 	t.Run("RestrictedReads", func(t *testing.T) { testRestrictedReads(t, h) })
 	t.Run("RestrictedWrites", func(t *testing.T) { testRestrictedWrites(t, h) })
 	t.Run("Objection", func(t *testing.T) { testObjection(t, h) })
+	t.Run("UpdateAnswers", func(t *testing.T) { testUpdateAnswers(t, h) })
 	t.Run("ContactReasons", func(t *testing.T) { testContactReasons(t, h) })
 	t.Run("ContactCap", func(t *testing.T) { testContactCap(t, h) })
 	t.Run("ContactCapConcurrent", func(t *testing.T) { testContactCapConcurrent(t, h) })
@@ -381,6 +382,38 @@ func testObjection(t *testing.T, h Harness) {
 	}
 	if want := []string{"subject.object", "subject.update", "subject.unobject"}; !slices.Equal(actions, want) {
 		t.Errorf("audit %v, want %v", actions, want)
+	}
+}
+
+// testUpdateAnswers checks that the answer to a change follows the read rules: under a
+// purpose the subject has not consented to, or objected to, a change comes back without
+// the values it did not write, as a read would.
+func testUpdateAnswers(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	tn := e.newTenant("Tenant A")
+	ctx := e.as(tn, "")
+	s := e.newSubject(ctx, anna())
+	rec := e.newRecord(ctx, s.ID, "contact", map[string]any{"city": "Oslo", "address": "Storgata 1"})
+	must(t, e.db.SetObjection(ctx, s.ID, true))
+	for _, p := range []string{"newsletter", "customer_service"} { // no consent; objected
+		c := e.as(tn, p)
+		_, err := e.db.FindSubjectByID(c, s.ID)
+		wantCode(t, err, skjold.EFORBIDDEN)
+		got, err := e.db.UpdateSubject(c, s.ID, skjold.SubjectUpdate{Name: ptr("Anna B. Berg")})
+		must(t, err)
+		if got.Email != "" || got.Phone != "" || got.Name != "" || !slices.Contains(got.Withheld, "email") {
+			t.Errorf("%s: the update answered %+v", p, got)
+		}
+		r, err := e.db.UpdateRecord(c, rec.ID, map[string]any{"city": "Bergen"})
+		must(t, err)
+		if len(r.Data) != 0 || !slices.Contains(r.Withheld, "address") {
+			t.Errorf("%s: the update answered %+v (withheld %v)", p, r.Data, r.Withheld)
+		}
+	}
+	got, err := e.db.UpdateSubject(e.as(tn, "contract"), s.ID, skjold.SubjectUpdate{Name: ptr("Anna Berg")})
+	must(t, err)
+	if got.Email == "" || got.Name != "Anna Berg" {
+		t.Errorf("contract: the update answered %+v", got)
 	}
 }
 

@@ -36,6 +36,7 @@ func TestRequests(t *testing.T, h Harness) {
 	t.Run("Complete", func(t *testing.T) { testRequestComplete(t, h) })
 	t.Run("Rectification", func(t *testing.T) { testRequestRectification(t, h) })
 	t.Run("Download", func(t *testing.T) { testRequestDownload(t, h) })
+	t.Run("DownloadFrozen", func(t *testing.T) { testRequestDownloadFrozen(t, h) })
 	t.Run("PrivacyNotice", func(t *testing.T) { testPrivacyNotice(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { testRequestIsolation(t, h) })
 }
@@ -606,6 +607,29 @@ func testRequestDownload(t *testing.T, h Harness) {
 		_, _, err := e.db.Download(t.Context(), bad)
 		wantCode(t, err, skjold.ENOTFOUND)
 	}
+}
+
+// testRequestDownloadFrozen checks that a frozen tenant's hand-over copy is not handed out
+// while the freeze lasts (every call of a frozen tenant is refused, its data kept), and
+// that the link is not used up by the refusal.
+func testRequestDownloadFrozen(t *testing.T, h Harness) {
+	e := newRequestEnv(t, h)
+	tn := e.newTenant("Fjord Travel")
+	ctx := e.as(tn, "")
+	s := e.newSubject(ctx, anna())
+	r := e.verified(ctx, s, skjold.RequestAccess, "")
+	done, err := e.db.CompleteRequest(ctx, r.ID, nil)
+	must(t, err)
+	e.requestMail(s.Email)
+	secret := strings.TrimPrefix(done.Result.DownloadURL, publicURL+"/api/v1/downloads/")
+	first, second := e.managers("dl")
+	e.freeze(first, second, tn, 30)
+	_, _, err = e.db.Download(t.Context(), secret)
+	wantFrozen(t, "a download", err)
+	_, err = e.db.ReactivateTenant(e.op, tn.ID)
+	must(t, err)
+	_, _, err = e.db.Download(t.Context(), secret)
+	must(t, err)
 }
 
 func testPrivacyNotice(t *testing.T, h Harness) {

@@ -494,8 +494,10 @@ func testRetentionPending(t *testing.T, h Harness) {
 	}
 	journal, err := e.db.FindJournal(e.op, 0, 10)
 	must(t, err)
-	if len(journal) != 1 || journal[0].SubjectID != s.ID || journal[0].Reason != skjold.ErasedByRetention {
-		t.Errorf("journal = %+v, want the finished erasure", journal)
+	// The request's partial erasure, then the sweep's finishing one.
+	if len(journal) != 2 || journal[1].SubjectID != s.ID || journal[0].Reason != skjold.ErasedOnRequest ||
+		journal[1].Reason != skjold.ErasedByRetention {
+		t.Errorf("journal = %s, want the request's line and the finished erasure's", mustJSON(t, journal))
 	}
 }
 
