@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -52,7 +53,9 @@ type ServiceOptions struct {
 // Service runs the scheduled passes (backup, off-site copy, drill) and serves the operator's
 // backup API; it implements skjold.BackupService.
 type Service struct {
+	db                    *store.DB
 	runs                  RunStore
+	synced                atomic.Int64 // the journal seq last copied to every target
 	o                     ServiceOptions
 	local, offsite, every *Backuper
 	log                   *slog.Logger
@@ -77,9 +80,25 @@ func NewService(db *store.DB, runs RunStore, o ServiceOptions) *Service {
 	mk := func(ts []skjold.Target) *Backuper {
 		return New(db, Options{Recipients: o.Recipients, Targets: ts, Log: o.Log, Now: o.Now, TempDir: o.TempDir})
 	}
-	s := &Service{runs: runs, o: o, log: o.Log.With("component", "backup")}
+	s := &Service{db: db, runs: runs, o: o, log: o.Log.With("component", "backup")}
 	s.local, s.offsite, s.every = mk(o.Local), mk(o.Offsite), mk(s.targets())
 	return s
+}
+
+// SyncJournal copies the erasure journal to every target when it has grown since this
+// service last copied it [D4]: an erasure made after the newest backup must reach the
+// targets before a disaster, or a restore of that backup could not erase it again. The
+// server runs it every minute; a failed copy is tried again at the next pass.
+func (s *Service) SyncJournal(ctx context.Context) error {
+	seq, err := s.db.JournalSeq(ctx)
+	if err != nil || seq <= s.synced.Load() {
+		return err
+	}
+	if err := s.every.SyncJournal(ctx); err != nil {
+		return err
+	}
+	s.synced.Store(seq)
+	return nil
 }
 
 // targets returns every target, local first.

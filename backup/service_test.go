@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/store"
 )
 
 // recorder is an Observer that remembers what it heard.
@@ -278,4 +279,37 @@ func flipByte(t *testing.T, path string) {
 	must(t, err)
 	b[len(b)/2] ^= 0x01
 	must(t, os.WriteFile(path, b, 0o600))
+}
+
+// TestServiceSyncJournal: an erasure made after the newest backup reaches every target's
+// copy of the journal at the next sync, without a backup; a sync with nothing new writes
+// nothing.
+func TestServiceSyncJournal(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	f.seed(2)
+	offsite := newMem("mem:offsite")
+	s, _ := newService(f, []skjold.Target{offsite}, false)
+	ctx := t.Context()
+	must(t, s.SyncJournal(ctx))
+	if offsite.puts != 0 {
+		t.Errorf("an empty journal was copied %d times", offsite.puts)
+	}
+	_, err := f.db.EraseSubject(f.ctx, f.subjects[0].ID, skjold.ErasedOnRequest)
+	must(t, err)
+	must(t, s.SyncJournal(ctx))
+	for _, tg := range append([]skjold.Target{offsite}, f.targets...) {
+		rc, err := tg.Get(ctx, skjold.JournalFile)
+		must(t, err)
+		entries, err := store.ReadJournal(rc)
+		rc.Close()
+		must(t, err)
+		if len(entries) != 1 || entries[0].SubjectID != f.subjects[0].ID {
+			t.Errorf("%s: journal copy %+v, want the erasure", tg.Name(), entries)
+		}
+	}
+	puts := offsite.puts
+	must(t, s.SyncJournal(ctx))
+	if offsite.puts != puts {
+		t.Error("a sync with nothing new copied the journal again")
+	}
 }

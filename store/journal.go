@@ -39,3 +39,11 @@ func (db *DB) FindJournal(ctx context.Context, after int64, limit int) ([]*skjol
 	return queryAll(ctx, db, scanJournalEntry, `SELECT seq, time, tenant_id, subject_id, kind, reason
 		FROM erasure_journal WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
 }
+
+// JournalSeq returns the erasure journal's last sequence number, 0 when it is empty. It is
+// what a node compares to decide whether the targets' copy of the journal is behind.
+func (db *DB) JournalSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := db.queryRow(ctx, "SELECT COALESCE(MAX(seq), 0) FROM erasure_journal").Scan(&seq)
+	return seq, err
+}

@@ -39,6 +39,10 @@ func (j *job) Run(ctx context.Context) error {
 // 24 hours [B8]; every five minutes keeps it within the hour with room for failed passes.
 const offboardEvery = 5 * time.Minute
 
+// journalSyncEvery is how often a node copies a grown erasure journal to the backup
+// targets, so that a restore re-applies erasures made after the newest backup [D4].
+const journalSyncEvery = time.Minute
+
 // guardSyncEvery is how often a node reloads bans and the block list from the database, so
 // that a ban made on one node holds on all of them within seconds.
 const guardSyncEvery = 5 * time.Second

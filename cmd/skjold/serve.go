@@ -100,6 +100,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	for _, j := range backupJobs {
 		g.Go(func() error { return j.Run(gctx) })
 	}
+	if backups != nil {
+		j := &job{name: "journal-sync", every: journalSyncEvery, log: log, pass: backups.SyncJournal}
+		g.Go(func() error { return j.Run(gctx) })
+	}
 	g.Go(func() error { return alerts.Run(gctx) })
 	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
 	return g.Wait()
