@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/skjold-project/skjold"
@@ -37,28 +38,11 @@ func (s *Server) handleCategoryPut() http.Handler {
 		LegalBasis  string           `json:"legal_basis"`
 		Retention   skjold.Retention `json:"retention"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		if err := decode(r, &req); err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		name := r.PathValue("name")
-		if req.Name != "" && req.Name != name {
-			fail(w, r, s.log, skjold.FieldError("name", "mismatch", "the name in the body differs from the name in the path"))
-			return
-		}
-		cat := &skjold.Category{Name: name, Description: req.Description, Fields: req.Fields, Purposes: req.Purposes,
-			LegalBasis: req.LegalBasis, Retention: req.Retention}
-		created, err := s.svc.Categories.PutCategory(r.Context(), cat)
-		if err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		status := http.StatusOK
-		if created {
-			status = http.StatusCreated
-		}
-		respond(w, status, cat)
-	})
+	return handlePut(s, func(req *request) string { return req.Name },
+		func(ctx context.Context, name string, req *request) (*skjold.Category, bool, error) {
+			cat := &skjold.Category{Name: name, Description: req.Description, Fields: req.Fields, Purposes: req.Purposes,
+				LegalBasis: req.LegalBasis, Retention: req.Retention}
+			created, err := s.svc.Categories.PutCategory(ctx, cat)
+			return cat, created, err
+		})
 }

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -224,4 +225,33 @@ func (o optString) ptr() *string {
 		return nil
 	}
 	return &o.Value
+}
+
+// handlePut serves a create-or-replace of an object named in the path ({name}): it decodes
+// the body, refuses a name in the body that differs from the path's, and answers 201 when
+// put created the object or 200 when it replaced it, with the object as stored.
+func handlePut[Req, T any](s *Server, bodyName func(*Req) string,
+	put func(ctx context.Context, name string, req *Req) (T, bool, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := decode(r, &req); err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		name := r.PathValue("name")
+		if n := bodyName(&req); n != "" && n != name {
+			fail(w, r, s.log, skjold.FieldError("name", "mismatch", "the name in the body differs from the name in the path"))
+			return
+		}
+		v, created, err := put(r.Context(), name, &req)
+		if err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		respond(w, status, v)
+	})
 }

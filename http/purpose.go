@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/skjold-project/skjold"
@@ -26,28 +27,11 @@ func (s *Server) handlePurposePut() http.Handler {
 		Channels    []string             `json:"channels"`
 		Cap         *skjold.FrequencyCap `json:"cap"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		if err := decode(r, &req); err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		name := r.PathValue("name")
-		if req.Name != "" && req.Name != name {
-			fail(w, r, s.log, skjold.FieldError("name", "mismatch", "the name in the body differs from the name in the path"))
-			return
-		}
-		p := &skjold.Purpose{Name: name, LegalBasis: req.LegalBasis, Description: req.Description, Notice: req.Notice,
-			Channels: req.Channels, Cap: req.Cap}
-		created, err := s.svc.Purposes.PutPurpose(r.Context(), p)
-		if err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		status := http.StatusOK
-		if created {
-			status = http.StatusCreated
-		}
-		respond(w, status, p)
-	})
+	return handlePut(s, func(req *request) string { return req.Name },
+		func(ctx context.Context, name string, req *request) (*skjold.Purpose, bool, error) {
+			p := &skjold.Purpose{Name: name, LegalBasis: req.LegalBasis, Description: req.Description, Notice: req.Notice,
+				Channels: req.Channels, Cap: req.Cap}
+			created, err := s.svc.Purposes.PutPurpose(ctx, p)
+			return p, created, err
+		})
 }
