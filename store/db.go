@@ -136,17 +136,17 @@ func (db *DB) openSQLite(path string) error {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	}
-	// WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
-	// (group commit keeps that affordable); secure_delete overwrites deleted content, so that
-	// erased rows and destroyed keys do not linger in free pages.
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+	// synchronous=FULL makes every commit durable (group commit keeps that affordable);
+	// secure_delete overwrites deleted content, so that erased rows and destroyed keys do not
+	// linger in free pages. WAL is switched on by enableWAL, not here: see there.
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(" + strconv.Itoa(int(sqliteBusyTimeout/time.Millisecond)) + ")" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
 	var err error
 	if db.wdb, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
 		return fmt.Errorf("store: open SQLite: %w", err)
 	}
 	db.wdb.SetMaxOpenConns(1) // one writer: SQLite allows no more, and we never wait on its lock
-	if err := db.wdb.Ping(); err != nil {
+	if err := enableWAL(db.wdb, sqliteBusyTimeout); err != nil {
 		db.wdb.Close()
 		return fmt.Errorf("store: open SQLite %s: %w", path, err)
 	}
@@ -159,6 +159,40 @@ func (db *DB) openSQLite(path string) error {
 	db.read.SetConnMaxIdleTime(0)
 	db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.wdb)
 	return nil
+}
+
+// sqliteBusyTimeout is how long a SQLite connection waits for another connection's lock,
+// in this process or another, before it answers SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+// enableWAL puts the database into WAL mode, which lets readers run beside the writer. The mode
+// is kept in the file, so only the first open of a new database changes anything.
+//
+// That first change is the one statement SQLite's busy timeout does not cover: the switch reads
+// page 1 and then upgrades its read lock to a write lock, and SQLite answers SQLITE_BUSY at once,
+// without calling the busy handler, when a connection holding a read lock cannot get the write
+// lock (waiting could deadlock two such connections). Several processes opening one new file
+// at once therefore race here, and all but one would fail immediately. The losers release their
+// read lock by failing, so trying again after a short pause succeeds — by then the winner has
+// usually switched the file to WAL and the statement has nothing left to do. The wait is bounded
+// by the same timeout as every other lock wait.
+func enableWAL(conn *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	pause := time.Millisecond
+	for {
+		var mode string
+		err := conn.QueryRow("PRAGMA journal_mode=WAL").Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("SQLite kept journal mode %q: WAL is needed (is the file on a network file system?)", mode)
+		case !isBusy(err) || time.Now().After(deadline):
+			return fmt.Errorf("switch to WAL: %w", err)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }
 
 func (db *DB) openPostgres(dsn string) error {

@@ -93,10 +93,13 @@ func (db *DB) migrateTo(ctx context.Context, upTo int) error {
 		return fmt.Errorf("store: the database has schema version %d, newer than this binary knows (%d): upgrade Skjold", current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		if err := db.apply(ctx, conn, m); err != nil {
+		applied, err := db.apply(ctx, conn, m)
+		if err != nil {
 			return err
 		}
-		db.log.Info("applied migration", "engine", db.engine, "migration", m.name)
+		if applied {
+			db.log.Info("applied migration", "engine", db.engine, "migration", m.name)
+		}
 	}
 	return nil
 }
@@ -109,29 +112,30 @@ func (db *DB) schemaVersion(ctx context.Context, conn *sql.Conn) (int, error) {
 	return int(v.Int64), nil
 }
 
-func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+// apply applies m in one transaction and records it. It reports false, changing nothing, when
+// another process applied m while this one waited for the write lock.
+func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) (bool, error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("store: migration %s: %w", m.name, err)
 	}
 	defer tx.Rollback()
-	// Another process may have applied it while we waited for the write lock.
 	var done int
 	q := db.rebind("SELECT COUNT(*) FROM schema_migrations WHERE version = ?")
 	if err := tx.QueryRowContext(ctx, q, m.version).Scan(&done); err != nil || done > 0 {
-		return err
+		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("store: migration %s: %w", m.name, err)
+		return false, fmt.Errorf("store: migration %s: %w", m.name, err)
 	}
 	ins := db.rebind("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
 	if _, err := tx.ExecContext(ctx, ins, m.version, m.name, micros(time.Now())); err != nil {
-		return fmt.Errorf("store: record migration %s: %w", m.name, err)
+		return false, fmt.Errorf("store: record migration %s: %w", m.name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("store: migration %s: commit: %w", m.name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // SchemaVersion returns the newest migration applied to the database.

@@ -19,6 +19,13 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
+// isBusy reports whether err is SQLite's SQLITE_BUSY (in any of its extended forms): another
+// connection holds a lock this one needs.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // isForeignKeyViolation reports whether err is a foreign-key violation on either engine.
 func isForeignKeyViolation(err error) bool {
 	var se *sqlite.Error
