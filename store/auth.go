@@ -182,13 +182,28 @@ func userEvent(u *skjold.User, action, source string, fields ...string) *skjold.
 		Fields: append([]string{"user:" + u.ID}, fields...)}
 }
 
-// loginFailed counts a failed password or code, locking the account for a growing delay,
-// and returns err.
+// loginFailed counts a failed password, locking the account for a growing delay, and
+// returns err. A password success resets this count.
 func (db *DB) loginFailed(ctx context.Context, u *skjold.User, what string, err error) error {
+	return db.countFailure(ctx, u, "failed_logins", what, err)
+}
+
+// codeFailed counts a wrong second-factor code (TOTP, replayed TOTP or recovery code) and
+// returns err. The count is kept apart from failed_logins because a password success resets
+// that one: whoever holds the password could otherwise guess codes forever [B6, B11]. Only
+// a correct code or an administrator's unlock resets it; it locks with the same delays.
+func (db *DB) codeFailed(ctx context.Context, u *skjold.User, what string, err error) error {
+	return db.countFailure(ctx, u, "failed_codes", what, err)
+}
+
+// countFailure adds one to the counter column of u, locks the account for
+// skjold.LockoutDelay of the new count (an auth.lockout event, which raises an alert), and
+// returns err.
+func (db *DB) countFailure(ctx context.Context, u *skjold.User, column, what string, err error) error {
 	src := sourceOf(ctx)
 	werr := db.write(ctx, func(tx *Tx) error {
 		var failed int
-		if err := tx.queryRow("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
+		if err := tx.queryRow("UPDATE users SET "+column+" = "+column+" + 1 WHERE id = ? RETURNING "+column,
 			u.ID).Scan(&failed); err != nil {
 			return err
 		}
@@ -197,7 +212,7 @@ func (db *DB) loginFailed(ctx context.Context, u *skjold.User, what string, err 
 			if _, err := tx.exec("UPDATE users SET locked_until = ? WHERE id = ?", micros(db.now().Add(d)), u.ID); err != nil {
 				return err
 			}
-			tx.audit(userEvent(u, "auth.lockout", src, "minutes:"+itoa(int(d/time.Minute))))
+			tx.audit(userEvent(u, "auth.lockout", src, "minutes:"+itoa(int(d/time.Minute)), "reason:"+what))
 		}
 		return nil
 	})

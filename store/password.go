@@ -111,8 +111,10 @@ func (db *DB) newPasswordHash(ctx context.Context, u *skjold.User, current, pass
 // history, trimmed to the longest history a policy may ask for.
 func (tx *Tx) setPassword(u *skjold.User, old, hash string) error {
 	now := micros(tx.db.now())
+	// A lock from wrong second-factor codes stays: a new password is no second factor.
 	res, err := tx.exec(`UPDATE users SET password_hash = ?, password_changed_at = ?, must_change = 0,
-		failed_logins = 0, locked_until = NULL WHERE id = ? AND password_hash = ?`, hash, now, u.ID, old)
+		failed_logins = 0, locked_until = CASE WHEN failed_codes > 0 THEN locked_until END
+		WHERE id = ? AND password_hash = ?`, hash, now, u.ID, old)
 	if err != nil {
 		return err
 	}

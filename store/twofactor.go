@@ -15,7 +15,7 @@ const recoveryCodeCount = 10
 var errCode = skjold.Errorf(skjold.EUNAUTHORIZED, "invalid or already used code")
 
 // checkSecondFactor accepts a TOTP code (each time step once) or an unused recovery code,
-// and counts a wrong one as a failed login.
+// resetting the account's count of wrong codes, and counts a wrong one (see codeFailed).
 func (db *DB) checkSecondFactor(ctx context.Context, u *skjold.User, cr *credentials, code string) error {
 	if until := optTime(cr.lockedUntil); until != nil && db.now().Before(*until) {
 		return skjold.Errorf(skjold.ETOOMANY, "too many failed attempts: try again in a few minutes")
@@ -33,13 +33,15 @@ func (db *DB) checkSecondFactor(ctx context.Context, u *skjold.User, cr *credent
 				return err
 			}
 			n, _ := res.RowsAffected()
-			used = n == 1
+			if used = n == 1; used {
+				return tx.codesPassed(u.ID)
+			}
 			return nil
 		})
 		if err != nil || used {
 			return err
 		}
-		return db.loginFailed(ctx, u, "replayed_code", errCode)
+		return db.codeFailed(ctx, u, "replayed_code", errCode)
 	}
 	hash := db.auth.OTP.HashRecoveryCode(code)
 	used := false
@@ -51,13 +53,20 @@ func (db *DB) checkSecondFactor(ctx context.Context, u *skjold.User, cr *credent
 		if n, _ := res.RowsAffected(); n == 1 {
 			used = true
 			tx.audit(userEvent(u, "auth.recovery_code_used", src))
+			return tx.codesPassed(u.ID)
 		}
 		return nil
 	})
 	if err != nil || used {
 		return err
 	}
-	return db.loginFailed(ctx, u, "second_factor", errCode)
+	return db.codeFailed(ctx, u, "second_factor", errCode)
+}
+
+// codesPassed resets the count of wrong codes after a correct one.
+func (tx *Tx) codesPassed(userID string) error {
+	_, err := tx.exec("UPDATE users SET failed_codes = 0 WHERE id = ?", userID)
+	return err
 }
 
 // SecondFactor accepts a code for the caller's session.
@@ -146,7 +155,7 @@ func (db *DB) ConfirmTwoFactor(ctx context.Context, code string) ([]string, erro
 	}
 	step, ok := db.auth.OTP.Verify(string(secret), code, db.now(), 0)
 	if !ok {
-		return nil, db.loginFailed(ctx, u, "second_factor", errCode)
+		return nil, db.codeFailed(ctx, u, "second_factor", errCode)
 	}
 	codes, hashes, err := db.auth.OTP.RecoveryCodes(recoveryCodeCount)
 	if err != nil {
@@ -162,6 +171,9 @@ func (db *DB) ConfirmTwoFactor(ctx context.Context, code string) ([]string, erro
 			return skjold.Errorf(skjold.ECONFLICT, "the enrolment changed meanwhile; start again")
 		}
 		if err := tx.replaceRecoveryCodes(u.ID, hashes); err != nil {
+			return err
+		}
+		if err := tx.codesPassed(u.ID); err != nil {
 			return err
 		}
 		if _, err := tx.exec("UPDATE sessions SET second_factor = 1 WHERE id = ?", c.SessionID); err != nil {

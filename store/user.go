@@ -389,8 +389,14 @@ func (db *DB) SuspendUser(ctx context.Context, id string, suspend bool) error {
 	return err
 }
 
+// suspend suspends or resumes u. Resuming is also the administrator's unlock: it clears the
+// counts of wrong passwords and codes and any lockout.
 func (tx *Tx) suspend(c *skjold.Caller, u *skjold.User, suspend bool, reason string) error {
-	if _, err := tx.exec("UPDATE users SET suspended = ? WHERE id = ?", boolInt(suspend), u.ID); err != nil {
+	q := "UPDATE users SET suspended = ? WHERE id = ?"
+	if !suspend {
+		q = "UPDATE users SET suspended = ?, failed_logins = 0, failed_codes = 0, locked_until = NULL WHERE id = ?"
+	}
+	if _, err := tx.exec(q, boolInt(suspend), u.ID); err != nil {
 		return err
 	}
 	action := "user.resume"

@@ -125,6 +125,7 @@ func TestAuth(t *testing.T, h Harness) {
 	t.Run("Suspension", func(t *testing.T) { testSuspension(t, newEnv(t, h)) })
 	t.Run("Offboarding", func(t *testing.T) { testOffboarding(t, newEnv(t, h)) })
 	t.Run("ReviewFixes", func(t *testing.T) { testReviewFixes(t, newEnv(t, h)) })
+	t.Run("CodeGuessing", func(t *testing.T) { testCodeGuessing(t, newEnv(t, h)) })
 }
 
 func testUsers(t *testing.T, e *env) {
