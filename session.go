@@ -118,7 +118,9 @@ type Identity struct {
 type AuthService interface {
 	// Login checks the e-mail and password (and code, when given and enrolled) and opens a
 	// session in the stage that follows. Errors: EUNAUTHORIZED (the same answer for an
-	// unknown address and a wrong password), EFORBIDDEN (suspended), ETOOMANY (locked out).
+	// unknown address, a wrong password and a suspended account, whose right password is
+	// counted as a failure), EFORBIDDEN (outside the allowed networks, frozen tenant),
+	// ETOOMANY (locked out, or another attempt for the address in progress).
 	Login(ctx context.Context, l Login) (*Session, *Identity, error)
 
 	// AuthenticateSession returns the identity of a session secret and touches the

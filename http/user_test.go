@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -148,7 +149,12 @@ func TestSuspension(t *testing.T) {
 	e.do(t, admin.session, "POST", "/api/v1/users/"+agent.user.ID+"/suspend", nil).want(t, 204)
 	e.do(t, agent.session, "GET", "/api/v1/auth/session", nil).wantError(t, 401, skjold.EUNAUTHORIZED)
 	e.send(t, "GET", "/api/v1/auth/session", cookie.header(false), nil).wantError(t, 401, skjold.EUNAUTHORIZED)
-	e.loginReply(t, agent.user.Email, agent.password, "").wantError(t, 403, skjold.EFORBIDDEN)
+	// The right password of a suspended account answers exactly as a wrong one.
+	right := e.loginReply(t, agent.user.Email, agent.password, "")
+	right.wantError(t, 401, skjold.EUNAUTHORIZED)
+	if wrong := e.loginReply(t, agent.user.Email, "not-the-Password-1", ""); !bytes.Equal(right.body, wrong.body) {
+		t.Errorf("suspended account: right password answers %s, wrong one %s", right.body, wrong.body)
+	}
 	var u skjold.User
 	e.do(t, admin.session, "GET", "/api/v1/users/"+agent.user.ID, nil).want(t, 200).decode(t, &u)
 	if !u.Suspended {

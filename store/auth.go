@@ -107,9 +107,20 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 	if len(l.Password) > skjold.MaxPasswordLength {
 		return nil, nil, errLogin // refused alike for every address, before any look-up
 	}
-	var u *skjold.User
 	email, err := skjold.NormalizeEmail("email", l.Email)
-	if err == nil {
+	key := email
+	if err != nil {
+		key = strings.ToLower(strings.TrimSpace(l.Email))
+	}
+	// One check per address at a time, claimed before the look-up, so that concurrent
+	// attempts for an unknown address get the same "in progress" answers as for an account.
+	release, err := db.attempts.begin("login:" + key)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
+	var u *skjold.User
+	if email != "" {
 		if u, err = db.userByEmail(ctx, email); err != nil {
 			return nil, nil, err
 		}
@@ -117,11 +128,11 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 	if u == nil {
 		return nil, nil, db.unknownLogin(ctx, email, l.Password)
 	}
-	release, err := db.attempts.begin(u.ID)
+	releaseUser, err := db.attempts.begin(u.ID) // excludes the account's session checks (sessionUser)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer release()
+	defer releaseUser()
 	cr, err := db.credentials(ctx, u.ID)
 	if err != nil {
 		return nil, nil, err
@@ -136,9 +147,10 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 	if !ok {
 		return nil, nil, db.loginFailed(ctx, u, "password", errLogin)
 	}
-	if err := db.inactive(u); err != nil {
-		db.auditOnly(ctx, userEvent(u, "auth.login_refused", src, "reason:suspended"))
-		return nil, nil, err
+	if db.inactive(u) != nil {
+		// Answered and counted exactly as a wrong password: a suspended account's password
+		// must not tell a guesser that it is right, nor that the account exists.
+		return nil, nil, db.loginFailed(ctx, u, "suspended", errLogin)
 	}
 	if err := db.refuseFrozen(ctx, u.TenantID); err != nil {
 		db.auditOnly(ctx, userEvent(u, "auth.login_refused", src, "reason:frozen"))

@@ -126,6 +126,8 @@ func TestAuth(t *testing.T, h Harness) {
 	t.Run("Offboarding", func(t *testing.T) { testOffboarding(t, newEnv(t, h)) })
 	t.Run("ReviewFixes", func(t *testing.T) { testReviewFixes(t, newEnv(t, h)) })
 	t.Run("CodeGuessing", func(t *testing.T) { testCodeGuessing(t, newEnv(t, h)) })
+	t.Run("ConcurrentEnumeration", func(t *testing.T) { testConcurrentEnumeration(t, newEnv(t, h)) })
+	t.Run("SuspendedPassword", func(t *testing.T) { testSuspendedPassword(t, newEnv(t, h)) })
 }
 
 func testUsers(t *testing.T, e *env) {
@@ -454,7 +456,7 @@ func testSuspension(t *testing.T, e *env) {
 		t.Error("the suspended user's API token still works")
 	}
 	_, _, err := e.db.Login(e.anon(), skjold.Login{Email: agent.Email, Password: goodPassword})
-	wantCode(t, err, skjold.EFORBIDDEN)
+	wantCode(t, err, skjold.EUNAUTHORIZED) // as a wrong password: see testSuspendedPassword
 	must(t, e.db.SuspendUser(actx, agent.ID, false))
 	e.login(agent.Email, goodPassword, "")
 	if _, err := e.db.Authenticate(t.Context(), tok.Secret); err == nil {
@@ -481,7 +483,7 @@ func testOffboarding(t *testing.T, e *env) {
 	e.clock.Add(2 * time.Hour)
 	// From the end date on, the account is refused even before the job has run…
 	_, _, err = e.db.Login(e.anon(), skjold.Login{Email: leaving.Email, Password: goodPassword})
-	wantCode(t, err, skjold.EFORBIDDEN)
+	wantCode(t, err, skjold.EUNAUTHORIZED) // answered as a wrong password, as a suspension is
 	// …and the job suspends it for good, ending its sessions.
 	n, err = e.db.SuspendExpiredUsers(t.Context())
 	if err != nil || n != 1 {

@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,4 +93,80 @@ func (e *env) countReason(action, field string) int {
 		}
 	}
 	return n
+}
+
+// heldPassword is the password whose check a gatedHasher holds until released.
+const heldPassword = "held-Password-check-1"
+
+// gatedHasher holds every check of heldPassword until release is closed, after saying so on
+// entered: a test can then make a second attempt while the first is certainly in progress.
+type gatedHasher struct {
+	skjold.PasswordHasher
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedHasher) Verify(ctx context.Context, encoded, pw string) (bool, bool, error) {
+	if pw == heldPassword {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	return g.PasswordHasher.Verify(ctx, encoded, pw)
+}
+
+// testConcurrentEnumeration: an attempt made while another for the same address is being
+// checked gets the same answer whether or not the address has an account.
+func testConcurrentEnumeration(t *testing.T, e *env) {
+	gate := &gatedHasher{PasswordHasher: e.auth.Hasher, entered: make(chan struct{}), release: make(chan struct{})}
+	e.auth.Hasher = gate
+	e.db = e.h.Open(t, e.options(e.keys)) // a fresh database whose logins check through gate
+	u := &skjold.User{Email: "agent@op.example", Name: "Agnes", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), u)
+	var answers [2][2]error
+	for i, addr := range []string{u.Email, "nobody@op.example"} {
+		done := make(chan error)
+		go func() {
+			_, _, err := e.db.Login(e.anon(), skjold.Login{Email: addr, Password: heldPassword})
+			done <- err
+		}()
+		<-gate.entered
+		_, _, answers[i][0] = e.db.Login(e.anon(), skjold.Login{Email: strings.ToUpper(addr), Password: "not-the-Password-1"})
+		gate.release <- struct{}{}
+		answers[i][1] = <-done
+	}
+	for j, what := range []string{"the attempt made meanwhile", "the held attempt"} {
+		known, unknown := answers[0][j], answers[1][j]
+		if skjold.ErrorCode(known) != skjold.ErrorCode(unknown) || skjold.ErrorMessage(known) != skjold.ErrorMessage(unknown) {
+			t.Errorf("%s: an account's address answers %v, an unknown one %v; they must be alike", what, known, unknown)
+		}
+	}
+	wantCode(t, answers[1][0], skjold.ETOOMANY)
+}
+
+// testSuspendedPassword: a suspended account answers its right password as a wrong one,
+// and counts it.
+func testSuspendedPassword(t *testing.T, e *env) {
+	u := &skjold.User{Email: "agent@op.example", Name: "Agnes", Role: skjold.RoleSupport}
+	e.activeUser(e.staff(), u)
+	must(t, e.db.SuspendUser(e.staff(), u.ID, true))
+	before := e.countActions("auth.login_failed")
+	_, _, right := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: goodPassword})
+	_, _, wrong := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: "not-the-Password-1"})
+	_, _, unknown := e.db.Login(e.anon(), skjold.Login{Email: "nobody@op.example", Password: goodPassword})
+	for _, err := range []error{wrong, unknown} {
+		if skjold.ErrorCode(right) != skjold.ErrorCode(err) || skjold.ErrorMessage(right) != skjold.ErrorMessage(err) {
+			t.Errorf("a suspended account's right password answers %v, a wrong one or an unknown address %v", right, err)
+		}
+	}
+	if n := e.countActions("auth.login_failed") - before; n != 3 {
+		t.Errorf("%d failed logins counted, want 3 (the right password of a suspended account counts)", n)
+	}
+	for range 3 {
+		_, _, err := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: goodPassword})
+		wantCode(t, err, skjold.EUNAUTHORIZED)
+	}
+	_, _, err := e.db.Login(e.anon(), skjold.Login{Email: u.Email, Password: goodPassword})
+	wantCode(t, err, skjold.ETOOMANY)                 // the fifth locked the account, as wrong passwords do
+	must(t, e.db.SuspendUser(e.staff(), u.ID, false)) // resuming also unlocks
+	e.login(u.Email, goodPassword, "")
 }
