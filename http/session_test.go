@@ -327,6 +327,35 @@ func TestSecondFactorLogin(t *testing.T) {
 	}
 }
 
+// TestSecondFactorGuessing makes 100 guesses at the second factor, each through a fresh
+// password login (whose success used to reset the count): five are checked, then the account
+// is locked, and even the right code is refused [B6, B11].
+func TestSecondFactorGuessing(t *testing.T) {
+	e := newEnv(t)
+	s := e.activeStaff(t, e.a.id, skjold.RoleAdmin, "")
+	guessed, locked := 0, 0
+	for i := range 100 {
+		r := e.loginReply(t, s.user.Email, s.password, "")
+		if r.status == 429 {
+			locked++
+			continue
+		}
+		var b loginBody
+		r.want(t, 200).decode(t, &b)
+		guess := e.wrongCode(t, s.secret)
+		if i%2 == 1 {
+			guess = "abcd-efgh-jkmn" // a recovery code's shape
+		}
+		e.do(t, b.Token, "POST", "/api/v1/auth/second-factor", map[string]string{"code": guess}).
+			wantError(t, 401, skjold.EUNAUTHORIZED)
+		guessed++
+	}
+	if guessed != 5 || locked != 95 {
+		t.Fatalf("%d codes checked and %d logins refused out of 100, want 5 and 95", guessed, locked)
+	}
+	e.loginReply(t, s.user.Email, s.password, e.freshCode(t, s.secret)).wantError(t, 429, skjold.ETOOMANY)
+}
+
 // TestSessionListAndRevoke lists a user's sessions and ends them one by one: the user its
 // own, an admin those of its tenant's users, nobody another tenant's.
 func TestSessionListAndRevoke(t *testing.T) {
