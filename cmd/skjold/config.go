@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -191,6 +192,9 @@ func (c *Config) validate() error {
 		if c.RedirectAddr == c.Addr && port != "0" {
 			return errors.New("redirect_addr must differ from addr: the HTTPS port speaks only HTTPS")
 		}
+		if host, _, _ := net.SplitHostPort(c.Addr); c.PublicURL == "" && unspecifiedHost(host) {
+			return errors.New("redirect_addr needs public_url when addr names no host: the redirect goes to one configured place, never to the request's Host")
+		}
 	}
 	if c.Data == "" {
 		return errors.New("data directory must not be empty")
@@ -221,6 +225,12 @@ func (c *Config) validate() error {
 		return err
 	}
 	return nil
+}
+
+// unspecifiedHost reports whether a listen host stands for every interface ("", 0.0.0.0, ::).
+func unspecifiedHost(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return host == "" || (err == nil && ip.IsUnspecified())
 }
 
 // retentionInterval returns how often the retention sweep runs.

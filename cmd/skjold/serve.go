@@ -202,33 +202,42 @@ func listenRedirect(cfg Config, httpsAddr net.Addr, log *slog.Logger) (*http.Ser
 	if err != nil {
 		return nil, nil, fmt.Errorf("redirect_addr: %w", err)
 	}
-	_, port, _ := net.SplitHostPort(httpsAddr.String())
+	to := redirectBase(cfg, httpsAddr)
 	srv := &http.Server{
-		Handler:           redirectHandler(cfg.PublicURL, port),
+		Handler:           redirectHandler(to),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second,
 		MaxHeaderBytes: 8 << 10,
 		ErrorLog:       slog.NewLogLogger(log.With("component", "http.redirect").Handler(), slog.LevelWarn),
 	}
-	to := cfg.PublicURL
-	if to == "" {
-		to = "https://<request host>:" + port
-	}
 	log.Info("redirecting", "addr", ln.Addr().String(), "to", to)
 	return srv, ln, nil
 }
 
-// redirectHandler answers every request with 308 Permanent Redirect, which keeps the method
-// and body, to the same path and query over HTTPS: at publicURL when it is set, else at the
-// request's host on httpsPort. It serves nothing else, and sends no HSTS header, which
-// browsers ignore over plain HTTP.
-func redirectHandler(publicURL, httpsPort string) http.Handler {
-	base := strings.TrimSuffix(publicURL, "/")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target := base
-		if target == "" {
-			target = "https://" + httpsHost(r, httpsPort)
+// redirectBase returns where plain HTTP is redirected: public_url, or else the host named in
+// addr with the HTTPS listener's port (left out when it is 443). Never the request's Host
+// header, which the client chooses: "Host: evil.example" would make an open redirect.
+// Config.validate refuses a redirect without public_url when addr names no host.
+func redirectBase(cfg Config, httpsAddr net.Addr) string {
+	if cfg.PublicURL != "" {
+		return strings.TrimSuffix(cfg.PublicURL, "/")
+	}
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	_, port, _ := net.SplitHostPort(httpsAddr.String())
+	if port == "443" {
+		if strings.Contains(host, ":") {
+			return "https://[" + host + "]"
 		}
+		return "https://" + host
+	}
+	return "https://" + net.JoinHostPort(host, port)
+}
+
+// redirectHandler answers every request with 308 Permanent Redirect, which keeps the method
+// and body, to the same path and query under base (https://host[:port][/path]). It serves
+// nothing else, and sends no HSTS header, which browsers ignore over plain HTTP.
+func redirectHandler(base string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.EscapedPath()
 		if !strings.HasPrefix(path, "/") {
 			path = "/" + path // "OPTIONS *" and the like
@@ -236,30 +245,8 @@ func redirectHandler(publicURL, httpsPort string) http.Handler {
 		if r.URL.RawQuery != "" {
 			path += "?" + r.URL.RawQuery
 		}
-		w.Header().Set("Location", target+path)
+		w.Header().Set("Location", base+path)
 		w.Header().Set("Connection", "close") // no reason to keep a plain-HTTP connection open
 		w.WriteHeader(http.StatusPermanentRedirect)
 	})
-}
-
-// httpsHost returns the request's host (or, without a Host header, the address it reached)
-// with httpsPort, left out when it is HTTPS's default 443.
-func httpsHost(r *http.Request, httpsPort string) string {
-	host := r.Host
-	if host == "" {
-		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-			host = a.String()
-		}
-	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	if httpsPort == "443" {
-		if strings.Contains(host, ":") {
-			return "[" + host + "]"
-		}
-		return host
-	}
-	return net.JoinHostPort(host, httpsPort)
 }

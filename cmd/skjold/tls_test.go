@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -152,7 +151,7 @@ func TestPlainHTTPOnlyRedirects(t *testing.T) {
 		publicURL string
 		base      string // the Location's start; "" for https://127.0.0.1:<HTTPS port>
 	}{
-		{"to the request's host", "", ""},
+		{"to the listen address", "", ""},
 		{"to the public URL", "https://skjold.example.org/", "https://skjold.example.org"},
 	}
 	for _, tt := range tests {
@@ -173,6 +172,14 @@ func TestPlainHTTPOnlyRedirects(t *testing.T) {
 							method, path, resp.StatusCode, resp.Header.Get("Location"), body, base+path)
 					}
 				}
+			}
+			// The Host header is the client's to choose: it never picks the target.
+			req, _ := http.NewRequest("GET", plain+"/healthz", nil)
+			req.Host = "evil.example"
+			if resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req); err != nil {
+				t.Fatal(err)
+			} else if resp.Body.Close(); resp.Header.Get("Location") != base+"/healthz" {
+				t.Errorf("with Host: evil.example, Location %q, want %s", resp.Header.Get("Location"), base+"/healthz")
 			}
 			if tt.publicURL == "" {
 				// The redirect leads to the API itself.
@@ -220,36 +227,58 @@ func TestRedirectPortBusy(t *testing.T) {
 	}
 }
 
+// TestRedirectTarget: the redirect goes to public_url, or to the host named in addr, whatever
+// the request's Host header says: a client-chosen Host must not make an open redirect.
 func TestRedirectTarget(t *testing.T) {
 	tests := []struct {
-		name, publicURL, port string
-		url, host             string // the request
-		want                  string
+		name, publicURL, addr, port string
+		url, host                   string // the request
+		want                        string
 	}{
-		{"host with port", "", "8443", "/api/v1/tenants?x=1", "skjold.example.org:8080", "https://skjold.example.org:8443/api/v1/tenants?x=1"},
-		{"host without port", "", "8443", "/healthz", "skjold.example.org", "https://skjold.example.org:8443/healthz"},
-		{"default HTTPS port", "", "443", "/a?b=c", "skjold.example.org:80", "https://skjold.example.org/a?b=c"},
-		{"IPv6", "", "8443", "/", "[2001:db8::1]:8080", "https://[2001:db8::1]:8443/"},
-		{"IPv6 on 443", "", "443", "/", "[2001:db8::1]", "https://[2001:db8::1]/"},
-		{"escaped path", "", "8443", "/a%2Fb/%C3%A6?q=%20", "h:80", "https://h:8443/a%2Fb/%C3%A6?q=%20"},
-		{"no Host header", "", "8443", "/x", "", "https://192.0.2.7:8443/x"},
-		{"public URL", "https://skjold.example.org", "8443", "/x?y", "evil.example:80", "https://skjold.example.org/x?y"},
-		{"public URL with a slash", "https://skjold.example.org/", "8443", "/x", "h", "https://skjold.example.org/x"},
-		{"public URL with a path", "https://example.org/skjold", "8443", "/x", "h", "https://example.org/skjold/x"},
+		{"listen host", "", "skjold.example.org:8443", "8443", "/api/v1/tenants?x=1", "evil.example:8080", "https://skjold.example.org:8443/api/v1/tenants?x=1"},
+		{"no Host header", "", "192.0.2.7:8443", "8443", "/x", "", "https://192.0.2.7:8443/x"},
+		{"default HTTPS port", "", "skjold.example.org:443", "443", "/a?b=c", "evil.example", "https://skjold.example.org/a?b=c"},
+		{"IPv6", "", "[2001:db8::1]:8443", "8443", "/", "[2001:db8::66]:80", "https://[2001:db8::1]:8443/"},
+		{"IPv6 on 443", "", "[2001:db8::1]:443", "443", "/", "evil.example", "https://[2001:db8::1]/"},
+		{"port chosen at start", "", "127.0.0.1:0", "40123", "/", "evil.example", "https://127.0.0.1:40123/"},
+		{"escaped path", "", "h:8443", "8443", "/a%2Fb/%C3%A6?q=%20", "evil.example", "https://h:8443/a%2Fb/%C3%A6?q=%20"},
+		{"public URL", "https://skjold.example.org", ":8443", "8443", "/x?y", "evil.example:80", "https://skjold.example.org/x?y"},
+		{"public URL with a slash", "https://skjold.example.org/", "0.0.0.0:8443", "8443", "/x", "h", "https://skjold.example.org/x"},
+		{"public URL with a path", "https://example.org/skjold", "[::]:8443", "8443", "/x", "h", "https://example.org/skjold/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", tt.url, strings.NewReader("body"))
 			r.Host = tt.host
-			local := &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 80}
-			r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, local))
 			w := httptest.NewRecorder()
-			redirectHandler(tt.publicURL, tt.port).ServeHTTP(w, r)
+			listener := &net.TCPAddr{IP: net.ParseIP("192.0.2.99"), Port: atoi(t, tt.port)}
+			redirectHandler(redirectBase(Config{Addr: tt.addr, PublicURL: tt.publicURL}, listener)).ServeHTTP(w, r)
 			if w.Code != http.StatusPermanentRedirect || w.Header().Get("Location") != tt.want || w.Body.Len() > 0 {
 				t.Errorf("%d, Location %q, body %q; want 308 to %s", w.Code, w.Header().Get("Location"), w.Body, tt.want)
 			}
 		})
 	}
+}
+
+// TestRedirectNeedsTarget: without public_url, a redirect from a server listening on every
+// interface has no configured place to go, so the start is refused.
+func TestRedirectNeedsTarget(t *testing.T) {
+	for _, addr := range []string{":8443", "0.0.0.0:8443", "[::]:8443"} {
+		_, err := runCLI(t, map[string]string{"SKJOLD_REDIRECT_ADDR": "127.0.0.1:0"},
+			"serve", "--data", filepath.Join(t.TempDir(), "data"), "--addr", addr)
+		if err == nil || !strings.Contains(err.Error(), "public_url") {
+			t.Errorf("addr %s: got %v, want the start refused for want of public_url", addr, err)
+		}
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // plainRequest sends a plain-HTTP request without following redirects; padding adds that
