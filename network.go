@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// Ban is an address refused for a while after hostile behaviour [B11]: too many failed
-// logins, invalid tokens, probes of other tenants' objects, floods of errors.
+// Ban is an address or network refused for a while after hostile behaviour [B11]: too many
+// failed logins, invalid tokens, probes of other tenants' objects, floods of errors. IPv6
+// sources are banned by prefix (a /64 by default, wider on repeat).
 type Ban struct {
-	Addr      string    `json:"addr"`
+	Addr      string    `json:"addr"` // an address ("198.51.100.7") or a CIDR prefix ("2001:db8:1:2::/64")
 	Until     time.Time `json:"until"`
 	Reason    string    `json:"reason"` // the detector rule that fired, or "operator"
 	CreatedAt time.Time `json:"created_at"`
@@ -69,12 +70,14 @@ type NetworkService interface {
 	// FindBans returns the bans in force. Errors: EFORBIDDEN.
 	FindBans(ctx context.Context) ([]*Ban, error)
 
-	// Ban refuses addr until the given time, recording why. It needs no caller: detectors
-	// call it. A longer ban for the same address wins.
-	Ban(ctx context.Context, addr netip.Addr, until time.Time, reason string) error
+	// Ban refuses every address in p (a single address is a /32 or /128) until the given
+	// time, recording why. It needs no caller: detectors call it. A longer ban for the same
+	// prefix wins.
+	Ban(ctx context.Context, p netip.Prefix, until time.Time, reason string) error
 
-	// Unban lifts a ban at once. Errors: ENOTFOUND, EFORBIDDEN.
-	Unban(ctx context.Context, addr netip.Addr) error
+	// Unban lifts the ban of exactly p at once (not of prefixes inside or around it).
+	// Errors: ENOTFOUND, EFORBIDDEN.
+	Unban(ctx context.Context, p netip.Prefix) error
 
 	// BlockList returns the operator's block list. Errors: EFORBIDDEN.
 	BlockList(ctx context.Context) ([]netip.Prefix, error)

@@ -482,7 +482,7 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"DELETE /api/v1/bans/{addr}": {build: func(t *testing.T, _ *caller, _ object) request {
 			n++
 			addr := netip.AddrFrom4([4]byte{198, 51, byte(n >> 8), byte(n)})
-			if err := e.db.Ban(t.Context(), addr, e.clock.Now().Add(time.Hour), "test"); err != nil {
+			if err := e.db.Ban(t.Context(), netip.PrefixFrom(addr, 32), e.clock.Now().Add(time.Hour), "test"); err != nil {
 				t.Fatal(err)
 			}
 			return request{path: "/api/v1/bans/" + addr.String()}

@@ -61,15 +61,16 @@ func (s *Server) handleBanList() http.Handler {
 
 func (s *Server) handleUnban() http.Handler {
 	return handle(s, http.StatusNoContent, func(r *http.Request, _ *none) (any, error) {
-		addr, err := netip.ParseAddr(r.PathValue("addr"))
+		// An address, or a banned prefix with its slash escaped: /api/v1/bans/2001:db8:1:2::%2F64.
+		p, err := netguard.ParsePrefix(r.PathValue("addr"))
 		if err != nil {
-			return nil, skjold.FieldError("addr", "ip", "addr must be an IPv4 or IPv6 address")
+			return nil, skjold.FieldError("addr", "ip", "addr must be an IPv4 or IPv6 address or CIDR prefix")
 		}
-		if err := s.svc.Network.Unban(r.Context(), addr); err != nil {
+		if err := s.svc.Network.Unban(r.Context(), p); err != nil {
 			return nil, err
 		}
 		if s.svc.Shield != nil {
-			s.svc.Shield.Guard.Unban(addr)
+			s.svc.Shield.Guard.Unban(p)
 		}
 		return nil, nil
 	})

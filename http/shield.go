@@ -25,7 +25,7 @@ type Shield struct {
 	Network        skjold.NetworkService // where bans are stored
 	Now            func() time.Time
 	// Load reads the block list and the bans in force from the database, with no caller.
-	Load func(ctx context.Context) ([]netip.Prefix, map[netip.Addr]time.Time, error)
+	Load func(ctx context.Context) ([]netip.Prefix, map[netip.Prefix]time.Time, error)
 }
 
 // Sync replaces the guard's state with the database's: bans and block-list changes made by
@@ -65,7 +65,14 @@ func (s *Server) screen(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		addr := sh.clientAddr(r)
+		addr, ok := sh.clientAddr(r)
+		if !ok {
+			// Believing the proxy's own address instead would pin every client's failures,
+			// and bans, on the proxy; the client's address is unknown, so the request is refused.
+			s.metrics.threats.WithLabelValues("bad_forwarded_for").Inc()
+			fail(w, r, s.log, skjold.Errorf(skjold.EINVALID, "X-Forwarded-For from a trusted proxy holds a value that is not an IP address"))
+			return
+		}
 		if addr.IsValid() && sh.Guard.Blocked(addr, sh.Now()) {
 			s.metrics.threats.WithLabelValues("blocked").Inc()
 			fail(w, r, s.log, skjold.Errorf(skjold.EFORBIDDEN, "requests from your address are blocked"))
@@ -94,6 +101,8 @@ func threatKind(r *http.Request, status int) string {
 	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
 		strings.HasPrefix(r.Pattern, "POST /api/v1/auth/"):
 		return netguard.KindLoginFailed // a wrong password, code or reset token, or one more try while locked out
+	case status == http.StatusServiceUnavailable && strings.HasPrefix(r.Pattern, "POST /api/v1/auth/"):
+		return netguard.KindOverload // no free password check: a flood from this source, or one it joins
 	case status == http.StatusUnauthorized && r.Header.Get("Authorization") != "":
 		return netguard.KindTokenInvalid
 	case status == http.StatusUnauthorized:
@@ -118,42 +127,66 @@ func (s *Server) probed(r *http.Request, tenantID string) bool {
 	return err == nil && ok
 }
 
-// detect feeds one event to the detectors and bans the address if a rule fires.
+// detect feeds one event to the detectors and bans the source prefixes of any rule that fires.
 func (s *Server) detect(sh *Shield, kind string, addr netip.Addr) {
 	now := sh.Now()
-	d, rule, banned := sh.Detector.Observe(netguard.Event{Kind: kind, Addr: addr, Time: now})
-	if !banned {
-		return
+	for _, b := range sh.Detector.Observe(netguard.Event{Kind: kind, Addr: addr, Time: now}) {
+		until := now.Add(b.For)
+		sh.Guard.Ban(b.Prefix, until) // this node refuses at once
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := sh.Network.Ban(ctx, b.Prefix, until, b.Rule); err != nil {
+			s.log.Error("ban not stored; it holds on this node only", "rule", b.Rule, "err", err)
+		}
+		cancel()
+		s.log.Warn("address banned", "rule", b.Rule, "prefix_bits", b.Prefix.Bits(), "minutes", int(b.For/time.Minute))
 	}
-	until := now.Add(d)
-	sh.Guard.Ban(addr, until) // this node refuses at once
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := sh.Network.Ban(ctx, addr, until, rule); err != nil {
-		s.log.Error("ban not stored; it holds on this node only", "rule", rule, "err", err)
-	}
-	s.log.Warn("address banned", "rule", rule, "minutes", int(d/time.Minute))
 }
 
 // clientAddr returns the client's address: the direct peer, or — when the peer is a trusted
-// proxy — the nearest address in X-Forwarded-For that is not itself a trusted proxy.
-func (sh *Shield) clientAddr(r *http.Request) netip.Addr {
+// proxy — the nearest address in X-Forwarded-For that is not itself a trusted proxy. It
+// reports false when a hop it must read is not an address: the client is then unknown, and
+// falling back to the proxy would blame the proxy for every client behind it.
+func (sh *Shield) clientAddr(r *http.Request) (netip.Addr, bool) {
 	peer := peerAddr(r)
 	if !sh.trusted(peer) {
-		return peer
+		return peer, true
 	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer // a malformed chain is not believed past this point
+		a, ok := parseHop(hops[i])
+		if !ok {
+			return netip.Addr{}, false
 		}
-		if a = a.Unmap(); !sh.trusted(a) {
-			return a
+		if peer = a; !sh.trusted(a) {
+			break
 		}
-		peer = a
 	}
-	return peer
+	return peer, true // the first untrusted hop, else the farthest one, else the proxy itself
+}
+
+// parseHop parses one X-Forwarded-For element: an IPv4 or IPv6 address, optionally with a
+// port ("203.0.113.8:1234", "[2001:db8::1]:443") or in brackets ("[2001:db8::1]"), as proxies
+// write them. Zones, empty elements and anything else are refused.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) > 64 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		if ap, perr := netip.ParseAddrPort(s); perr == nil {
+			a, err = ap.Addr(), nil
+		} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+			a, err = netip.ParseAddr(s[1 : len(s)-1])
+		}
+	}
+	if err != nil || a.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return a.Unmap(), true
 }
 
 func (sh *Shield) trusted(a netip.Addr) bool {

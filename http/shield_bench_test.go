@@ -42,10 +42,10 @@ func benchGuard(b *testing.B) *netguard.Guard {
 		}
 	}
 	until := time.Now().Add(time.Hour)
-	bans := make(map[netip.Addr]time.Time, 10_000)
+	bans := make(map[netip.Prefix]time.Time, 10_000)
 	for len(bans) < 10_000 {
 		if a := netip.AddrFrom4(randomV4(rng)); a != benchClient {
-			bans[a] = until
+			bans[netip.PrefixFrom(a, 32)] = until
 		}
 	}
 	g := &netguard.Guard{}
@@ -82,7 +82,7 @@ func BenchmarkScreen(b *testing.B) {
 			if tc.forwarded != "" {
 				r.Header.Set("X-Forwarded-For", tc.forwarded)
 			}
-			if got := sh.clientAddr(r); got != benchClient {
+			if got, _ := sh.clientAddr(r); got != benchClient {
 				b.Fatalf("client address %s, want %s", got, benchClient)
 			}
 			// The handler writes nothing, so one recorder serves every iteration and its

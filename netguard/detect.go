@@ -14,6 +14,7 @@ const (
 	KindUnauthorized = "unauthorized"  // an API request answered 401
 	KindTenantProbe  = "tenant_probe"  // a request for an object of another tenant
 	KindDenied       = "denied"        // a request from outside an allow list
+	KindOverload     = "overload"      // a login refused (503) because password checks were saturated
 )
 
 // Event is one security event: what happened, from which address, and when.
@@ -41,7 +42,8 @@ func (r Rule) String() string {
 //   - 20 invalid bearer tokens within 10 minutes;
 //   - 5 requests for another tenant's objects within 10 minutes;
 //   - 100 API 401s, or 100 API 404s, within 1 minute;
-//   - 100 requests from outside an allow list within 1 minute.
+//   - 100 requests from outside an allow list within 1 minute;
+//   - 20 logins refused for want of a free password check within 1 minute.
 func DefaultRules() []Rule {
 	return []Rule{
 		{KindLoginFailed, 10, 10 * time.Minute},
@@ -50,6 +52,7 @@ func DefaultRules() []Rule {
 		{KindUnauthorized, 100, time.Minute},
 		{KindNotFound, 100, time.Minute},
 		{KindDenied, 100, time.Minute},
+		{KindOverload, 20, time.Minute},
 	}
 }
 
@@ -62,17 +65,38 @@ type DetectorConfig struct {
 	Remember time.Duration // how long after a ban ends a new one still escalates
 	MaxKeys  int           // addresses tracked per rule
 
+	// IPv6Prefix is the prefix length by which IPv6 addresses are counted and banned; 0 for
+	// 64. One host or customer line is usually given a whole /64, so counting each address
+	// would let an attacker rotate through 2^64 of them. 128 counts each address.
+	IPv6Prefix int
+	// WidestIPv6Prefix and WidenAfter escalate to wider prefixes: when WidenAfter IPv6 bans
+	// (default 3) fall within one prefix 8 bits shorter, within Remember, that prefix is banned
+	// too, and so on up to WidestIPv6Prefix (default 48, a typical site allocation).
+	WidestIPv6Prefix int
+	WidenAfter       int
+
 	// BanLoopback lets loopback addresses (127.0.0.0/8, ::1) be banned. It is off by default
 	// so that tests, health checks and admins working on the host itself cannot lock
 	// themselves out; behind a reverse proxy on the same host, pass the client's address.
 	BanLoopback bool
 }
 
-// Detector turns a stream of security events into bans of their addresses, one Tracker per
+// Ban is a ban a Detector decides: a prefix (a single address is a /32 or /128), its length
+// and the rule that caused it.
+type Ban struct {
+	Prefix netip.Prefix
+	For    time.Duration
+	Rule   string
+}
+
+// Detector turns a stream of security events into bans of their sources, one Tracker per
 // rule, so each rule counts and escalates on its own. It is safe for concurrent use.
 type Detector struct {
 	rules       []detectorRule
 	banLoopback bool
+	ipv6Prefix  int
+	widest      int
+	widen       *Tracker // counts bans per wider IPv6 prefix
 }
 
 type detectorRule struct {
@@ -87,7 +111,10 @@ func NewDetector(cfg DetectorConfig) *Detector {
 	if rules == nil {
 		rules = DefaultRules()
 	}
-	d := &Detector{banLoopback: cfg.BanLoopback}
+	d := &Detector{banLoopback: cfg.BanLoopback, ipv6Prefix: ipv6Bits(cfg.IPv6Prefix), widest: cfg.WidestIPv6Prefix}
+	if d.widest <= 0 || d.widest > d.ipv6Prefix {
+		d.widest = min(48, d.ipv6Prefix)
+	}
 	for _, r := range rules {
 		t := NewTracker(Config{
 			Threshold: r.Threshold, Window: r.Window, BaseBan: cfg.BaseBan, MaxBan: cfg.MaxBan,
@@ -97,32 +124,80 @@ func NewDetector(cfg DetectorConfig) *Detector {
 		r.Threshold, r.Window = t.cfg.Threshold, t.cfg.Window
 		d.rules = append(d.rules, detectorRule{name: r.String(), kind: r.Kind, tracker: t})
 	}
+	widenAfter := cfg.WidenAfter
+	if widenAfter <= 0 {
+		widenAfter = 3
+	}
+	remember := NewTracker(Config{Remember: cfg.Remember}).cfg.Remember
+	d.widen = NewTracker(Config{Threshold: widenAfter, Window: remember, BaseBan: cfg.BaseBan, MaxBan: cfg.MaxBan,
+		Remember: remember, MaxKeys: cfg.MaxKeys})
 	return d
 }
 
-// Observe counts e against the rules for its kind and, when one of them trips, returns the
-// ban for e.Addr, the rule's name (Rule.String) and true; if several trip at once, the longest
-// ban. Events of kinds without a rule, from the invalid Addr, or from a loopback address
-// unless BanLoopback is set, are ignored. The caller stores the ban and applies it with
-// Guard.Ban(e.Addr, e.Time.Add(ban)).
-//
-// Addresses are counted one by one, IPv6 ones included; IPv4-mapped addresses count as IPv4.
-func (d *Detector) Observe(e Event) (ban time.Duration, rule string, banned bool) {
+// ipv6Bits returns the IPv6 counting prefix for a configured value: 64 for 0, else n within
+// 1…128.
+func ipv6Bits(n int) int {
+	if n <= 0 {
+		return 64
+	}
+	return min(n, 128)
+}
+
+// Source returns the prefix by which a counts as a source of events, bans and password checks:
+// an IPv4 address by itself (/32, IPv4-mapped addresses count as IPv4), an IPv6 address by its
+// ipv6Prefix (0 for 64). The invalid Addr gives the invalid Prefix.
+func Source(a netip.Addr, ipv6Prefix int) netip.Prefix {
+	a = normalAddr(a)
+	if !a.IsValid() {
+		return netip.Prefix{}
+	}
+	bits := a.BitLen()
+	if a.Is6() {
+		bits = ipv6Bits(ipv6Prefix)
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// Source returns the prefix by which d counts a (see the function Source).
+func (d *Detector) Source(a netip.Addr) netip.Prefix { return Source(a, d.ipv6Prefix) }
+
+// Observe counts e against the rules for its kind and returns the bans to apply: none, or
+// the ban of e.Addr's source prefix (Source) when a rule trips (if several trip at once, the
+// longest), followed by any wider IPv6 prefixes that this ban completes (see
+// DetectorConfig.WidenAfter). Events of kinds without a rule, from the invalid Addr, or from
+// a loopback address unless BanLoopback is set, are ignored. The caller stores the bans and
+// applies them with Guard.Ban(b.Prefix, e.Time.Add(b.For)).
+func (d *Detector) Observe(e Event) []Ban {
 	addr := normalAddr(e.Addr)
 	if !addr.IsValid() || (addr.IsLoopback() && !d.banLoopback) {
-		return 0, "", false
+		return nil
 	}
+	src := d.Source(addr)
 	var key string
+	var ban Ban
 	for _, r := range d.rules {
 		if r.kind != e.Kind {
 			continue
 		}
 		if key == "" {
-			key = addr.String()
+			key = src.String()
 		}
-		if b, ok := r.tracker.Fail(key, e.Time); ok && b > ban {
-			ban, rule, banned = b, r.name, true
+		if b, ok := r.tracker.Fail(key, e.Time); ok && b > ban.For {
+			ban = Ban{Prefix: src, For: b, Rule: r.name}
 		}
 	}
-	return ban, rule, banned
+	if ban.For == 0 {
+		return nil
+	}
+	bans := []Ban{ban}
+	for p := src; p.Addr().Is6() && p.Bits() > d.widest; {
+		p, _ = p.Addr().Prefix(max(p.Bits()-8, d.widest))
+		b, ok := d.widen.Fail(p.String(), e.Time)
+		if !ok {
+			break
+		}
+		bans = append(bans, Ban{Prefix: p, For: max(b, ban.For), Rule: "widened after repeated bans: " + ban.Rule})
+	}
+	return bans
 }

@@ -10,6 +10,7 @@ package netguard
 
 import (
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,68 +28,85 @@ type Guard struct {
 // snapshot is one immutable state of a Guard; it is never modified once stored.
 type snapshot struct {
 	blocked *Set
-	bans    map[netip.Addr]time.Time // normalised address → end of its ban
+	bans    map[netip.Prefix]time.Time // normalised prefix → end of its ban
+	len4    []int                      // the lengths of the IPv4 prefixes in bans
+	len6    []int                      // the lengths of the IPv6 prefixes in bans
 }
 
-// Blocked reports whether addr is in the block list or banned until after now. IPv4-mapped
-// IPv6 addresses count as IPv4, and a zone is ignored.
+// Blocked reports whether addr is in the block list or in a prefix banned until after now.
+// IPv4-mapped IPv6 addresses count as IPv4, and a zone is ignored.
 func (g *Guard) Blocked(addr netip.Addr, now time.Time) bool {
 	s := g.snap.Load()
 	if s == nil {
 		return false
 	}
-	addr = addr.Unmap().WithZone("")
+	addr = normalAddr(addr)
 	if s.blocked.Contains(addr) {
 		return true
 	}
-	until, ok := s.bans[addr]
-	return ok && until.After(now)
-}
-
-// Replace swaps in a new block list and set of bans (address → end of ban), as loaded from
-// the database. It is authoritative: bans added with Ban and not in bans are dropped, so the
-// caller stores a ban before, or together with, calling Ban. Invalid addresses are ignored;
-// neither argument is kept, so the caller may reuse them.
-func (g *Guard) Replace(blockList []netip.Prefix, bans map[netip.Addr]time.Time) {
-	s := &snapshot{blocked: NewSet(blockList), bans: make(map[netip.Addr]time.Time, len(bans))}
-	for a, until := range bans {
-		if a = normalAddr(a); a.IsValid() {
-			s.bans[a] = later(s.bans[a], until)
+	lengths := s.len4
+	if addr.Is6() {
+		lengths = s.len6
+	}
+	for _, n := range lengths {
+		p, _ := addr.Prefix(n) // n is within the address's length
+		if until, ok := s.bans[p]; ok && until.After(now) {
+			return true
 		}
 	}
+	return false
+}
+
+// Replace swaps in a new block list and set of bans (prefix → end of ban; a single address is
+// a /32 or /128), as loaded from the database. It is authoritative: bans added with Ban and
+// not in bans are dropped, so the caller stores a ban before, or together with, calling Ban.
+// Invalid prefixes are ignored; neither argument is kept, so the caller may reuse them.
+func (g *Guard) Replace(blockList []netip.Prefix, bans map[netip.Prefix]time.Time) {
+	m := make(map[netip.Prefix]time.Time, len(bans))
+	for p, until := range bans {
+		if p, ok := normalize(p); ok {
+			m[p] = later(m[p], until)
+		}
+	}
+	s := newSnapshot(NewSet(blockList), m)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.snap.Store(s)
 }
 
-// Ban bans addr until the given time, at once and in this process only. If addr is already
-// banned, the later end wins. The invalid Addr is ignored. It copies the ban map, so it costs
-// O(bans); bans are rare next to requests.
-func (g *Guard) Ban(addr netip.Addr, until time.Time) {
-	if addr = normalAddr(addr); !addr.IsValid() {
+// Ban bans every address in p until the given time, at once and in this process only. If p
+// is already banned, the later end wins. The invalid Prefix is ignored. It copies the ban
+// map, so it costs O(bans); bans are rare next to requests.
+func (g *Guard) Ban(p netip.Prefix, until time.Time) {
+	p, ok := normalize(p)
+	if !ok {
 		return
 	}
-	g.update(func(old map[netip.Addr]time.Time) map[netip.Addr]time.Time {
-		bans := make(map[netip.Addr]time.Time, len(old)+1)
-		for a, u := range old {
-			bans[a] = u
+	g.update(func(old map[netip.Prefix]time.Time) map[netip.Prefix]time.Time {
+		bans := make(map[netip.Prefix]time.Time, len(old)+1)
+		for q, u := range old {
+			bans[q] = u
 		}
-		bans[addr] = later(bans[addr], until)
+		bans[p] = later(bans[p], until)
 		return bans
 	})
 }
 
-// Unban lifts addr's ban in this process, if it has one. It does not touch the block list.
-func (g *Guard) Unban(addr netip.Addr) {
-	addr = normalAddr(addr)
-	g.update(func(old map[netip.Addr]time.Time) map[netip.Addr]time.Time {
-		if _, ok := old[addr]; !ok {
+// Unban lifts p's ban in this process, if it has one. It does not touch the block list, nor
+// bans of prefixes that contain p or that p contains.
+func (g *Guard) Unban(p netip.Prefix) {
+	p, ok := normalize(p)
+	if !ok {
+		return
+	}
+	g.update(func(old map[netip.Prefix]time.Time) map[netip.Prefix]time.Time {
+		if _, ok := old[p]; !ok {
 			return nil
 		}
-		bans := make(map[netip.Addr]time.Time, len(old))
-		for a, u := range old {
-			if a != addr {
-				bans[a] = u
+		bans := make(map[netip.Prefix]time.Time, len(old))
+		for q, u := range old {
+			if q != p {
+				bans[q] = u
 			}
 		}
 		return bans
@@ -100,11 +118,11 @@ func (g *Guard) Unban(addr netip.Addr) {
 // from the job that reloads the lists.
 func (g *Guard) Prune(now time.Time) int {
 	n := 0
-	g.update(func(old map[netip.Addr]time.Time) map[netip.Addr]time.Time {
-		bans := make(map[netip.Addr]time.Time, len(old))
-		for a, u := range old {
+	g.update(func(old map[netip.Prefix]time.Time) map[netip.Prefix]time.Time {
+		bans := make(map[netip.Prefix]time.Time, len(old))
+		for p, u := range old {
 			if u.After(now) {
-				bans[a] = u
+				bans[p] = u
 			}
 		}
 		if n = len(old) - len(bans); n == 0 {
@@ -117,7 +135,7 @@ func (g *Guard) Prune(now time.Time) int {
 
 // update stores a snapshot with the same block list and the ban map that f makes from the
 // current one. f must not modify its argument; it returns nil to leave the Guard unchanged.
-func (g *Guard) update(f func(map[netip.Addr]time.Time) map[netip.Addr]time.Time) {
+func (g *Guard) update(f func(map[netip.Prefix]time.Time) map[netip.Prefix]time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	old := g.snap.Load()
@@ -125,8 +143,24 @@ func (g *Guard) update(f func(map[netip.Addr]time.Time) map[netip.Addr]time.Time
 		old = &snapshot{}
 	}
 	if bans := f(old.bans); bans != nil {
-		g.snap.Store(&snapshot{blocked: old.blocked, bans: bans})
+		g.snap.Store(newSnapshot(old.blocked, bans))
 	}
+}
+
+// newSnapshot returns a snapshot of blocked and bans, with the ban lengths to look up.
+func newSnapshot(blocked *Set, bans map[netip.Prefix]time.Time) *snapshot {
+	s := &snapshot{blocked: blocked, bans: bans}
+	for p := range bans {
+		if p.Addr().Is4() {
+			s.len4 = append(s.len4, p.Bits())
+		} else {
+			s.len6 = append(s.len6, p.Bits())
+		}
+	}
+	slices.Sort(s.len4)
+	slices.Sort(s.len6)
+	s.len4, s.len6 = slices.Compact(s.len4), slices.Compact(s.len6)
+	return s
 }
 
 // Allowed reports whether addr passes the allow list allow: an empty or nil list allows every
@@ -136,7 +170,7 @@ func Allowed(allow *Set, addr netip.Addr) bool {
 	return allow.Len() == 0 || allow.Contains(addr)
 }
 
-// normalAddr returns a as it is stored in a ban map: unmapped and without a zone.
+// normalAddr returns a as addresses are compared: unmapped and without a zone.
 func normalAddr(a netip.Addr) netip.Addr {
 	return a.Unmap().WithZone("")
 }

@@ -10,6 +10,9 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// host returns the prefix that holds a alone.
+func host(a netip.Addr) netip.Prefix { return netip.PrefixFrom(a, a.BitLen()) }
+
 func TestGuardZero(t *testing.T) {
 	var g Guard
 	for _, a := range []string{"10.0.0.1", "::1", "2001:db8::1"} {
@@ -20,7 +23,7 @@ func TestGuardZero(t *testing.T) {
 	if g.Blocked(netip.Addr{}, t0) {
 		t.Error("zero Guard blocks the zero Addr")
 	}
-	g.Unban(netip.MustParseAddr("10.0.0.1"))
+	g.Unban(netip.MustParsePrefix("10.0.0.1/32"))
 	if n := g.Prune(t0); n != 0 {
 		t.Errorf("Prune on a zero Guard = %d", n)
 	}
@@ -29,9 +32,10 @@ func TestGuardZero(t *testing.T) {
 func TestGuardReplace(t *testing.T) {
 	var g Guard
 	banned, mapped := netip.MustParseAddr("192.0.2.7"), netip.MustParseAddr("::ffff:192.0.2.8")
-	g.Replace(mustPrefixes(t, "10.0.0.0/8", "2001:db8::/32"), map[netip.Addr]time.Time{
-		banned: t0.Add(time.Hour),
-		mapped: t0.Add(time.Hour),
+	g.Replace(mustPrefixes(t, "10.0.0.0/8", "2001:db8::/32"), map[netip.Prefix]time.Time{
+		host(banned):                               t0.Add(time.Hour),
+		netip.PrefixFrom(mapped, 128):              t0.Add(time.Hour),
+		netip.MustParsePrefix("2001:db9:0:1::/64"): t0.Add(time.Hour),
 	})
 	tests := []struct {
 		addr string
@@ -51,6 +55,10 @@ func TestGuardReplace(t *testing.T) {
 		{"192.0.2.7", t0.Add(time.Hour), false}, // a ban ends at until
 		{"192.0.2.7", t0.Add(2 * time.Hour), false},
 		{"192.0.2.9", t0, false},
+		{"2001:db9:0:1::1", t0, true}, // a banned prefix
+		{"2001:db9:0:1:ffff:ffff:ffff:ffff", t0, true},
+		{"2001:db9:0:2::1", t0, false},
+		{"2001:db9:0:1::1", t0.Add(time.Hour), false},
 	}
 	for _, tc := range tests {
 		if got := g.Blocked(netip.MustParseAddr(tc.addr), tc.at); got != tc.want {
@@ -58,7 +66,7 @@ func TestGuardReplace(t *testing.T) {
 		}
 	}
 
-	g.Ban(netip.MustParseAddr("198.51.100.1"), t0.Add(time.Hour))
+	g.Ban(netip.MustParsePrefix("198.51.100.1/32"), t0.Add(time.Hour))
 	g.Replace(mustPrefixes(t, "172.16.0.0/12"), nil)
 	for addr, want := range map[string]bool{"10.1.2.3": false, "192.0.2.7": false, "198.51.100.1": false, "172.16.0.1": true} {
 		if got := g.Blocked(netip.MustParseAddr(addr), t0); got != want {
@@ -70,9 +78,9 @@ func TestGuardReplace(t *testing.T) {
 func TestGuardReplaceCopiesBans(t *testing.T) {
 	var g Guard
 	a := netip.MustParseAddr("192.0.2.7")
-	bans := map[netip.Addr]time.Time{a: t0.Add(time.Hour)}
+	bans := map[netip.Prefix]time.Time{host(a): t0.Add(time.Hour)}
 	g.Replace(nil, bans)
-	delete(bans, a)
+	delete(bans, host(a))
 	if !g.Blocked(a, t0) {
 		t.Error("changing the map given to Replace changed the Guard")
 	}
@@ -82,20 +90,20 @@ func TestGuardBan(t *testing.T) {
 	var g Guard
 	a := netip.MustParseAddr("2001:db8::7")
 	g.Replace(mustPrefixes(t, "10.0.0.0/8"), nil)
-	g.Ban(a, t0.Add(time.Hour))
-	g.Ban(a, t0.Add(time.Minute)) // an earlier end does not shorten the ban
-	g.Ban(netip.Addr{}, t0.Add(time.Hour))
+	g.Ban(host(a), t0.Add(time.Hour))
+	g.Ban(host(a), t0.Add(time.Minute)) // an earlier end does not shorten the ban
+	g.Ban(netip.Prefix{}, t0.Add(time.Hour))
 	if !g.Blocked(a, t0.Add(30*time.Minute)) || g.Blocked(a, t0.Add(time.Hour)) {
 		t.Error("ban does not run until its later end")
 	}
 	if !g.Blocked(netip.MustParseAddr("10.0.0.1"), t0) {
 		t.Error("Ban dropped the block list")
 	}
-	g.Ban(a, t0.Add(2*time.Hour))
+	g.Ban(host(a), t0.Add(2*time.Hour))
 	if !g.Blocked(a, t0.Add(90*time.Minute)) {
 		t.Error("a later end does not extend the ban")
 	}
-	g.Unban(a)
+	g.Unban(host(a))
 	if g.Blocked(a, t0) {
 		t.Error("Unban left the ban")
 	}
@@ -107,7 +115,7 @@ func TestGuardBan(t *testing.T) {
 func TestGuardPrune(t *testing.T) {
 	var g Guard
 	for i := range 10 {
-		g.Ban(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), t0.Add(time.Duration(i)*time.Minute))
+		g.Ban(host(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)})), t0.Add(time.Duration(i)*time.Minute))
 	}
 	if n := g.Prune(t0.Add(4 * time.Minute)); n != 5 {
 		t.Errorf("Prune = %d, want 5 (the bans ending at t0 … t0+4m)", n)
@@ -127,7 +135,7 @@ func TestGuardConcurrent(t *testing.T) {
 	var g Guard
 	always, banned, never := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("203.0.113.1")
 	block, far := netip.MustParsePrefix("10.0.0.0/8"), t0.Add(24*time.Hour)
-	g.Replace([]netip.Prefix{block}, map[netip.Addr]time.Time{banned: far})
+	g.Replace([]netip.Prefix{block}, map[netip.Prefix]time.Time{host(banned): far})
 
 	stop := make(chan struct{})
 	var readers, writers sync.WaitGroup
@@ -151,9 +159,10 @@ func TestGuardConcurrent(t *testing.T) {
 		writers.Go(func() {
 			for i := range 200 {
 				extra := netip.MustParsePrefix(fmt.Sprintf("172.%d.%d.0/24", w, i))
-				g.Replace([]netip.Prefix{block, extra}, map[netip.Addr]time.Time{banned: far})
-				g.Ban(netip.AddrFrom4([4]byte{198, 51, byte(w), byte(i)}), far)
-				g.Ban(banned, far)
+				g.Replace([]netip.Prefix{block, extra}, map[netip.Prefix]time.Time{host(banned): far})
+				g.Ban(host(netip.AddrFrom4([4]byte{198, 51, byte(w), byte(i)})), far)
+				g.Ban(netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 4: byte(w), 5: byte(i)}), 64), far)
+				g.Ban(host(banned), far)
 				g.Prune(t0)
 			}
 		})
@@ -204,9 +213,10 @@ func TestAllowed(t *testing.T) {
 // bans, addresses it blocks (the last one by a ban only), and addresses it does not.
 func benchGuard(tb testing.TB, n int) (g *Guard, hits, misses []netip.Addr) {
 	tb.Helper()
-	list, bans := benchPrefixes(n, 1), make(map[netip.Addr]time.Time, n)
+	list, bans := benchPrefixes(n, 1), make(map[netip.Prefix]time.Time, n)
 	for i := range n {
-		bans[netip.AddrFrom4([4]byte{100, 64, byte(i >> 8), byte(i)})] = t0.Add(time.Hour)
+		bans[host(netip.AddrFrom4([4]byte{100, 64, byte(i >> 8), byte(i)}))] = t0.Add(time.Hour)
+		bans[netip.PrefixFrom(netip.AddrFrom16([16]byte{0x2a, 0x02, 2: byte(i >> 8), 3: byte(i)}), 64)] = t0.Add(time.Hour)
 	}
 	g = new(Guard)
 	g.Replace(list, bans)

@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -48,6 +49,12 @@ type Hasher struct {
 	sem    chan struct{}
 	wait   time.Duration
 	dummy  hash // verified against for unknown accounts, so that they cost the same
+
+	// perSource bounds the checks one source holds or waits for; 0 for no bound.
+	perSource int
+	source    func(context.Context) string
+	mu        sync.Mutex
+	inFlight  map[string]int // source → checks running or waiting
 }
 
 var _ skjold.PasswordHasher = (*Hasher)(nil)
@@ -96,6 +103,23 @@ func newHasher(p Params, maxConcurrent int) (*Hasher, error) {
 	}, nil
 }
 
+// LimitPerSource bounds the password checks that one source may have running or waiting at
+// once to n, so that one client flooding logins cannot take every slot and starve everyone
+// else [B11]: a check beyond the bound is refused at once with EUNAVAILABLE. source names the
+// source of a request from its context ("" for none, which is not bounded); the caller
+// decides what a source is (an IPv4 address, an IPv6 /64). n must be at least 1 and at most
+// the Hasher's slots. Call it before the Hasher is used.
+func (h *Hasher) LimitPerSource(n int, source func(context.Context) string) error {
+	if n < 1 || n > cap(h.sem) {
+		return fmt.Errorf("password: checks per source %d must be within 1…%d (the checks at once)", n, cap(h.sem))
+	}
+	h.perSource, h.source, h.inFlight = n, source, make(map[string]int)
+	return nil
+}
+
+// Slots returns how many hashes the Hasher runs at once.
+func (h *Hasher) Slots() int { return cap(h.sem) }
+
 // Hash returns password's argon2id hash as a PHC string with a fresh random salt.
 // Errors: EINVALID (field "password", rule "length") for a password over
 // skjold.MaxPasswordLength characters; EUNAVAILABLE when no slot frees up in time.
@@ -141,11 +165,41 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, reha
 
 // derive runs argon2id once a slot is free.
 func (h *Hasher) derive(ctx context.Context, password string, p Params, salt []byte) ([]byte, error) {
+	release, err := h.claimSource(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := h.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer func() { <-h.sem }()
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// claimSource counts a check against its source's bound, or refuses it when the source
+// already has perSource checks running or waiting. The returned function ends the claim.
+func (h *Hasher) claimSource(ctx context.Context) (func(), error) {
+	if h.perSource == 0 {
+		return func() {}, nil
+	}
+	src := h.source(ctx)
+	if src == "" {
+		return func() {}, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.inFlight[src] >= h.perSource {
+		return nil, skjold.Errorf(skjold.EUNAVAILABLE, "too many password checks from your network at once; try again")
+	}
+	h.inFlight[src]++
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.inFlight[src]--; h.inFlight[src] <= 0 {
+			delete(h.inFlight, src) // the map holds only sources with checks under way
+		}
+	}, nil
 }
 
 // acquire takes a slot, waiting until ctx ends or h.wait passes, whichever comes first.

@@ -361,3 +361,80 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+type sourceKey struct{}
+
+func fromSource(src string) context.Context {
+	return context.WithValue(context.Background(), sourceKey{}, src)
+}
+
+// TestHasherPerSource: a source with its bound of checks under way is refused at once, while
+// other sources, and requests with no source, still get a slot.
+func TestHasherPerSource(t *testing.T) {
+	h := newCheapHasher(t, cheap, 2)
+	source := func(ctx context.Context) string { s, _ := ctx.Value(sourceKey{}).(string); return s }
+	for _, n := range []int{0, -1, 3} {
+		if err := h.LimitPerSource(n, source); err == nil {
+			t.Errorf("LimitPerSource(%d) with 2 slots: no error", n)
+		}
+	}
+	if err := h.LimitPerSource(1, source); err != nil {
+		t.Fatal(err)
+	}
+	encoded, err := h.Hash(context.Background(), "pass phrase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := h.claimSource(fromSource("198.51.100.7")) // a check of this source under way
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = h.Verify(fromSource("198.51.100.7"), encoded, "pass phrase")
+	wantCode(t, err, skjold.EUNAVAILABLE)
+	_, err = h.Hash(fromSource("198.51.100.7"), "pass phrase")
+	wantCode(t, err, skjold.EUNAVAILABLE)
+	for _, ctx := range []context.Context{fromSource("198.51.100.8"), context.Background()} {
+		if ok, _, err := h.Verify(ctx, encoded, "pass phrase"); !ok || err != nil {
+			t.Errorf("another source: Verify = %v, %v", ok, err)
+		}
+	}
+	release()
+	if ok, _, err := h.Verify(fromSource("198.51.100.7"), encoded, "pass phrase"); !ok || err != nil {
+		t.Errorf("after the check ended: Verify = %v, %v", ok, err)
+	}
+	if len(h.inFlight) != 0 || len(h.sem) != 0 {
+		t.Errorf("%d sources and %d slots still held", len(h.inFlight), len(h.sem))
+	}
+}
+
+// TestHasherPerSourceFlood: while one source floods, every check of another source gets a
+// slot: the flood holds at most its bound, and its surplus is refused rather than queued.
+func TestHasherPerSourceFlood(t *testing.T) {
+	h := newCheapHasher(t, cheap, 2)
+	h.wait = time.Millisecond // a check that has to queue behind the flood fails
+	source := func(ctx context.Context) string { s, _ := ctx.Value(sourceKey{}).(string); return s }
+	if err := h.LimitPerSource(1, source); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var flood sync.WaitGroup
+	for range 40 {
+		flood.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					h.Verify(fromSource("2001:db8:1:2::/64"), "", "guess")
+				}
+			}
+		})
+	}
+	for i := range 50 {
+		if _, _, err := h.Verify(fromSource("192.0.2.1"), "", "pass phrase"); err != nil {
+			t.Errorf("check %d of another source during the flood: %v", i+1, err)
+		}
+	}
+	close(stop)
+	flood.Wait()
+}

@@ -45,9 +45,36 @@ func (db *DB) bans(ctx context.Context) ([]*skjold.Ban, error) {
 		micros(db.now()))
 }
 
-// Ban records a ban; a longer one for the same address wins.
-func (db *DB) Ban(ctx context.Context, addr netip.Addr, until time.Time, reason string) error {
-	a := addr.Unmap().String()
+// banKey is how a banned prefix is stored and shown: a single address as the address, so
+// that bans stored before prefixes keep their key; a wider prefix in CIDR form.
+func banKey(p netip.Prefix) (string, error) {
+	a := p.Addr()
+	if a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	if !p.IsValid() || p.Addr().Zone() != "" {
+		return "", skjold.FieldError("addr", "cidr", "not an address or CIDR range")
+	}
+	if p = p.Masked(); p.IsSingleIP() {
+		return p.Addr().String(), nil
+	}
+	return p.String(), nil
+}
+
+// parseBanKey reads a stored ban key back.
+func parseBanKey(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	return netip.ParsePrefix(s)
+}
+
+// Ban records a ban; a longer one for the same prefix wins.
+func (db *DB) Ban(ctx context.Context, p netip.Prefix, until time.Time, reason string) error {
+	a, err := banKey(p)
+	if err != nil {
+		return err
+	}
 	return db.write(ctx, func(tx *Tx) error {
 		now := micros(db.now())
 		res, err := tx.exec("UPDATE bans SET until = ?, reason = ? WHERE addr = ? AND until < ?", micros(until), reason, a, micros(until))
@@ -68,12 +95,15 @@ func (db *DB) Ban(ctx context.Context, addr netip.Addr, until time.Time, reason 
 }
 
 // Unban lifts a ban.
-func (db *DB) Unban(ctx context.Context, addr netip.Addr) error {
+func (db *DB) Unban(ctx context.Context, p netip.Prefix) error {
 	c, err := networkCaller(ctx, skjold.ScopeOperatorManage)
 	if err != nil {
 		return err
 	}
-	a := addr.Unmap().String()
+	a, err := banKey(p)
+	if err != nil {
+		return err
+	}
 	return db.write(ctx, func(tx *Tx) error {
 		res, err := tx.exec("DELETE FROM bans WHERE addr = ?", a)
 		if err != nil {
@@ -131,7 +161,7 @@ func (db *DB) PutBlockList(ctx context.Context, prefixes []netip.Prefix) error {
 
 // GuardState returns what the request guard needs: the block list and the bans in force,
 // read with no caller (the server itself).
-func (db *DB) GuardState(ctx context.Context) ([]netip.Prefix, map[netip.Addr]time.Time, error) {
+func (db *DB) GuardState(ctx context.Context) ([]netip.Prefix, map[netip.Prefix]time.Time, error) {
 	list, err := db.blockList(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -140,10 +170,10 @@ func (db *DB) GuardState(ctx context.Context) ([]netip.Prefix, map[netip.Addr]ti
 	if err != nil {
 		return nil, nil, err
 	}
-	m := make(map[netip.Addr]time.Time, len(bans))
+	m := make(map[netip.Prefix]time.Time, len(bans))
 	for _, b := range bans {
-		if a, err := netip.ParseAddr(b.Addr); err == nil {
-			m[a] = b.Until
+		if p, err := parseBanKey(b.Addr); err == nil {
+			m[p] = b.Until
 		}
 	}
 	return list, m, nil

@@ -16,10 +16,13 @@ func TestNetwork(t *testing.T, h Harness) {
 }
 
 func testBans(t *testing.T, h Harness, e *env) {
-	addr := netip.MustParseAddr("198.51.100.7")
+	addr := netip.MustParsePrefix("198.51.100.7/32")
+	net64 := netip.MustParsePrefix("2001:db8:1:2::/64")
 	must(t, e.db.Ban(t.Context(), addr, epoch.Add(time.Hour), "login_failed 10/10m0s"))
 	must(t, e.db.Ban(t.Context(), addr, epoch.Add(time.Minute), "not_found 100/1m0s")) // shorter: ignored
-	must(t, e.db.Ban(t.Context(), netip.MustParseAddr("::ffff:203.0.113.9"), epoch.Add(-time.Minute), "old"))
+	must(t, e.db.Ban(t.Context(), netip.MustParsePrefix("::ffff:203.0.113.9/128"), epoch.Add(-time.Minute), "old"))
+	must(t, e.db.Ban(t.Context(), netip.MustParsePrefix("2001:db8:1:2::99/64"), epoch.Add(time.Hour), "login_failed 10/10m0s"))
+	wantCode(t, e.db.Ban(t.Context(), netip.Prefix{}, epoch.Add(time.Hour), "x"), skjold.EINVALID)
 	list := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
 	wantCode(t, e.db.PutBlockList(e.as(e.newTenant("Fjord Travel AS"), ""), list), skjold.EFORBIDDEN)
 	must(t, e.db.PutBlockList(e.staff(), list))
@@ -31,20 +34,24 @@ func testBans(t *testing.T, h Harness, e *env) {
 	if len(blocked) != 2 || blocked[0] != list[0] || blocked[1] != list[1] {
 		t.Errorf("block list on another node = %v, want %v", blocked, list)
 	}
-	if len(bans) != 1 || !bans[addr].Equal(epoch.Add(time.Hour)) {
-		t.Errorf("bans on another node = %v, want only %s until %v (the longer ban; expired ones dropped)", bans, addr, epoch.Add(time.Hour))
+	if len(bans) != 2 || !bans[addr].Equal(epoch.Add(time.Hour)) || !bans[net64].Equal(epoch.Add(time.Hour)) {
+		t.Errorf("bans on another node = %v, want only %s and %s until %v (the longer ban; expired ones dropped)",
+			bans, addr, net64, epoch.Add(time.Hour))
 	}
 	found, err := e.db.FindBans(e.staff())
 	must(t, err)
-	if len(found) != 1 || found[0].Reason != "login_failed 10/10m0s" {
+	if len(found) != 2 || found[0].Addr != "198.51.100.7" || found[0].Reason != "login_failed 10/10m0s" ||
+		found[1].Addr != "2001:db8:1:2::/64" {
 		t.Errorf("FindBans = %+v", found)
 	}
-	wantCode(t, e.db.Unban(e.staff(), netip.MustParseAddr("198.51.100.8")), skjold.ENOTFOUND)
+	wantCode(t, e.db.Unban(e.staff(), netip.MustParsePrefix("198.51.100.8/32")), skjold.ENOTFOUND)
+	wantCode(t, e.db.Unban(e.staff(), netip.MustParsePrefix("2001:db8:1:2::/128")), skjold.ENOTFOUND)
 	must(t, e.db.Unban(e.staff(), addr))
+	must(t, e.db.Unban(e.staff(), net64))
 	if _, bans, _ = other.GuardState(t.Context()); len(bans) != 0 {
 		t.Errorf("after unban, bans = %v", bans)
 	}
-	if e.countActions("security.ban") != 3 || e.countActions("security.unban") != 1 || e.countActions("security.blocklist") != 1 {
+	if e.countActions("security.ban") != 4 || e.countActions("security.unban") != 2 || e.countActions("security.blocklist") != 1 {
 		t.Error("bans, unbans and block-list changes are not all audited")
 	}
 }
