@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/mail"
+	"github.com/skjold-project/skjold/netguard"
 	"github.com/skjold-project/skjold/password"
 	"github.com/skjold-project/skjold/store"
 	"github.com/skjold-project/skjold/totp"
@@ -22,7 +24,7 @@ import (
 // breached-password check when an API is configured), TOTP, and the mailer — the SMTP relay,
 // or the outbox directory when none is configured.
 func authOptions(cfg Config) (store.AuthOptions, error) {
-	hasher, err := password.NewHasher(password.DefaultParams, 0)
+	hasher, err := newHasher(cfg)
 	if err != nil {
 		return store.AuthOptions{}, err
 	}
@@ -36,6 +38,39 @@ func authOptions(cfg Config) (store.AuthOptions, error) {
 	}
 	return store.AuthOptions{Hasher: hasher, Checker: password.NewChecker(breach), OTP: totp.TOTP{}, Mailer: mailer,
 		ResetURL: cfg.publicURL() + "/reset#token="}, nil
+}
+
+// newHasher returns the argon2id hasher with password_checks slots, of which one source may
+// hold password_checks_per_source [B11]. A source is the client address the request guard
+// resolved, IPv6 ones by the same prefix as bans; requests without one (the command line)
+// are not bounded.
+func newHasher(cfg Config) (*password.Hasher, error) {
+	total, perSource, err := cfg.passwordChecks()
+	if err != nil {
+		return nil, err
+	}
+	bits, err := cfg.banIPv6Prefix()
+	if err != nil {
+		return nil, err
+	}
+	h, err := password.NewHasher(password.DefaultParams, total)
+	if err != nil {
+		return nil, err
+	}
+	if perSource == 0 {
+		perSource = max(1, h.Slots()/2)
+	}
+	return h, h.LimitPerSource(perSource, func(ctx context.Context) string {
+		c := skjold.CallerFromContext(ctx)
+		if c == nil {
+			return ""
+		}
+		a, err := netip.ParseAddr(c.Source)
+		if err != nil {
+			return ""
+		}
+		return netguard.Source(a, bits).String()
+	})
 }
 
 func newMailer(cfg Config) (skjold.Mailer, error) {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +41,13 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
 	TrustedProxies string `toml:"trusted_proxies"`
 	BlockListFile  string `toml:"blocklist_file"`
+	// Login floods [B11]: password_checks argon2id hashes run at once ("" for twice the CPUs),
+	// at most password_checks_per_source of them for one source ("" for half, at least 1); a
+	// source is an IPv4 address or an IPv6 prefix of ban_ipv6_prefix bits ("" for 64), which
+	// is also how IPv6 addresses are counted and banned.
+	PasswordChecks          string `toml:"password_checks"`
+	PasswordChecksPerSource string `toml:"password_checks_per_source"`
+	BanIPv6Prefix           string `toml:"ban_ipv6_prefix"`
 	// Alerts [F1]: security events named in alert_actions (comma-separated; empty for the
 	// default list) go to alert_email and/or alert_webhook_url, signed with alert_webhook_secret.
 	AlertEmail         string `toml:"alert_email"`
@@ -108,6 +116,9 @@ var settings = []setting{
 	{"SKJOLD_SMTP_CA_FILE", "smtp-ca-file", "PEM CA certificates to trust for the SMTP relay; empty for the system's", func(c *Config) *string { return &c.SMTPCAFile }},
 	{"SKJOLD_SMTP_FROM", "smtp-from", "sender address of Skjold's e-mail", func(c *Config) *string { return &c.SMTPFrom }},
 	{"SKJOLD_TRUSTED_PROXIES", "trusted-proxies", "reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs)", func(c *Config) *string { return &c.TrustedProxies }},
+	{"SKJOLD_PASSWORD_CHECKS", "password-checks", "password hashes run at once; empty for twice the CPUs", func(c *Config) *string { return &c.PasswordChecks }},
+	{"SKJOLD_PASSWORD_CHECKS_PER_SOURCE", "password-checks-per-source", "password checks one source (IPv4 address, IPv6 prefix) may have under way; empty for half of password-checks", func(c *Config) *string { return &c.PasswordChecksPerSource }},
+	{"SKJOLD_BAN_IPV6_PREFIX", "ban-ipv6-prefix", "prefix length by which IPv6 addresses are counted and banned (48…128); empty for 64", func(c *Config) *string { return &c.BanIPv6Prefix }},
 	{"SKJOLD_BLOCKLIST_FILE", "blocklist-file", "CIDR block list file (one range per line, # comments) loaded at start", func(c *Config) *string { return &c.BlockListFile }},
 	{"SKJOLD_ALERT_EMAIL", "alert-email", "address that receives security alerts", func(c *Config) *string { return &c.AlertEmail }},
 	{"SKJOLD_ALERT_WEBHOOK_URL", "alert-webhook-url", "https:// URL that receives security alerts, signed with HMAC-SHA-256", func(c *Config) *string { return &c.AlertWebhookURL }},
@@ -208,6 +219,12 @@ func (c *Config) validate() error {
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
+	if _, _, err := c.passwordChecks(); err != nil {
+		return err
+	}
+	if _, err := c.banIPv6Prefix(); err != nil {
+		return err
+	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") {
 		return errors.New("public_url must start with https://")
 	}
@@ -225,6 +242,45 @@ func (c *Config) validate() error {
 		return err
 	}
 	return nil
+}
+
+// passwordChecks returns how many password hashes run at once (0 for the hasher's default,
+// twice the CPUs) and how many one source may have under way (0 for half the total).
+func (c *Config) passwordChecks() (total, perSource int, err error) {
+	if total, err = optionalInt(c.PasswordChecks, 1, 1024); err != nil {
+		return 0, 0, fmt.Errorf("password_checks: %w", err)
+	}
+	if perSource, err = optionalInt(c.PasswordChecksPerSource, 1, 1024); err != nil {
+		return 0, 0, fmt.Errorf("password_checks_per_source: %w", err)
+	}
+	if total > 0 && perSource > total {
+		return 0, 0, errors.New("password_checks_per_source must not exceed password_checks")
+	}
+	return total, perSource, nil
+}
+
+// banIPv6Prefix returns the prefix length IPv6 sources are counted by: 64 unless set.
+func (c *Config) banIPv6Prefix() (int, error) {
+	n, err := optionalInt(c.BanIPv6Prefix, 48, 128)
+	if err != nil {
+		return 0, fmt.Errorf("ban_ipv6_prefix: %w", err)
+	}
+	if n == 0 {
+		n = 64
+	}
+	return n, nil
+}
+
+// optionalInt parses s as a whole number within lo…hi; "" gives 0.
+func optionalInt(s string, lo, hi int) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("use a whole number from %d to %d", lo, hi)
+	}
+	return n, nil
 }
 
 // unspecifiedHost reports whether a listen host stands for every interface ("", 0.0.0.0, ::).

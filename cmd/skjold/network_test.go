@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -162,5 +164,95 @@ func TestThreatBlocking(t *testing.T) {
 	}
 	if code, _ := s.callFrom(t, prober, "GET", "/healthz", "", nil); code != 403 {
 		t.Errorf("after five probes of another tenant's subject the address got %d, want 403", code)
+	}
+}
+
+// TestLoginFlood: 40 concurrent logins for unknown addresses from one IPv6 /64 (each from
+// its own address) do not starve a correct login from elsewhere. With a single password
+// check at a time, the flood would fill the queue and the owner's login would wait past the
+// hasher's bound and get 503; bounded per source, the flood holds one check and is refused
+// the rest, its 503s count as a threat, and its whole /64 is banned.
+func TestLoginFlood(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "skjold-data")
+	s := startServer(t, data, map[string]string{"SKJOLD_TRUSTED_PROXIES": "127.0.0.1/32, ::1",
+		"SKJOLD_PASSWORD_CHECKS": "1", "SKJOLD_PASSWORD_CHECKS_PER_SOURCE": "1"})
+	op := readToken(t, data)
+	oneTime, err := os.ReadFile(filepath.Join(data, "initial-operator-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := map[string]string{"email": "owner@skjold.local", "password": strings.TrimSpace(string(oneTime)), "session": "token"}
+
+	stop, answered := make(chan struct{}), make(chan int, 1000)
+	var flood sync.WaitGroup
+	for i := range 40 {
+		flood.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				login := map[string]string{"email": fmt.Sprintf("nobody-%d-%d@example.com", i, n), "password": "guess-Number-1"}
+				code, _ := s.callFrom(t, fmt.Sprintf("2001:db8:bad:1::%x", i+1), "POST", "/api/v1/auth/login", "", login)
+				select {
+				case answered <- code:
+				default:
+				}
+			}
+		})
+	}
+	<-answered // the flood is under way: the first check is done, the others are in
+	for i := range 3 {
+		if code, body := s.callFrom(t, "198.51.100.20", "POST", "/api/v1/auth/login", "", owner); code != 200 {
+			t.Errorf("the owner's login %d during the flood: %d %s, want 200", i+1, code, body)
+		}
+	}
+	close(stop)
+	flood.Wait()
+
+	var bans struct{ Items []struct{ Addr, Reason string } }
+	s.call(t, "GET", "/api/v1/bans", op, nil, &bans)
+	if len(bans.Items) != 1 || bans.Items[0].Addr != "2001:db8:bad:1::/64" {
+		t.Errorf("bans = %+v, want the flood's /64", bans.Items)
+	}
+	if code, _ := s.callFrom(t, "2001:db8:bad:1::ffff", "GET", "/healthz", "", nil); code != 403 {
+		t.Errorf("another address of the banned /64 got %d, want 403", code)
+	}
+	_, metrics := s.callFrom(t, "198.51.100.20", "GET", "/metrics", op, nil)
+	if !strings.Contains(metrics, `skjold_threat_events_total{kind="overload"}`) {
+		t.Error("/metrics counts no overload refusals")
+	}
+}
+
+// TestForwardedFor: an X-Forwarded-For element with a port or in brackets is the address it
+// holds; one that does not parse is refused, not replaced by the proxy's own address.
+func TestForwardedFor(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "skjold-data")
+	s := startServer(t, data, map[string]string{"SKJOLD_TRUSTED_PROXIES": "127.0.0.1/32, ::1"})
+	op := readToken(t, data)
+	list := map[string]string{"text": "2001:db8::1\n203.0.113.8\n"}
+	if code, _ := s.callFrom(t, "198.51.100.1", "PUT", "/api/v1/blocklist", op, list); code != 200 {
+		t.Fatalf("PUT blocklist: %d", code)
+	}
+	tests := []struct {
+		forwarded string
+		want      int
+	}{
+		{"[2001:db8::1]:443", 403}, // the blocked address, with a port
+		{"[2001:db8::1]", 403},
+		{"203.0.113.8:51234", 403},
+		{"198.51.100.9, 203.0.113.8", 403}, // the nearest hop counts
+		{"198.51.100.9", 200},
+		{"203.0.113.8,garbage", 400}, // the nearest hop is unknown: not the proxy
+		{"garbage", 400},
+		{"203.0.113.8,", 400},
+		{"2001:db8::1%eth0", 400},
+		{"2001:db8::1]:443", 400},
+	}
+	for _, tt := range tests {
+		if code, body := s.callFrom(t, tt.forwarded, "GET", "/healthz", "", nil); code != tt.want {
+			t.Errorf("X-Forwarded-For %q: %d %s, want %d", tt.forwarded, code, body, tt.want)
+		}
 	}
 }

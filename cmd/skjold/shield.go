@@ -13,7 +13,8 @@ import (
 	"github.com/skjold-project/skjold/store"
 )
 
-// newShield builds the request guard: the threat detectors with their default rules, the
+// newShield builds the request guard: the threat detectors with their default rules (IPv6
+// counted by ban_ipv6_prefix), the
 // trusted proxies, and the bans and block list read from the database. A configured block
 // list file replaces the stored block list at start.
 func newShield(ctx context.Context, cfg Config, db *store.DB) (*skjoldhttp.Shield, error) {
@@ -35,7 +36,11 @@ func newShield(ctx context.Context, cfg Config, db *store.DB) (*skjoldhttp.Shiel
 			return nil, err
 		}
 	}
-	sh := &skjoldhttp.Shield{Guard: &netguard.Guard{}, Detector: netguard.NewDetector(netguard.DetectorConfig{}),
+	bits, err := cfg.banIPv6Prefix()
+	if err != nil {
+		return nil, err
+	}
+	sh := &skjoldhttp.Shield{Guard: &netguard.Guard{}, Detector: netguard.NewDetector(netguard.DetectorConfig{IPv6Prefix: bits}),
 		TrustedProxies: proxies, Network: db, Now: time.Now, Load: db.GuardState}
 	return sh, sh.Sync(ctx)
 }
