@@ -211,7 +211,9 @@ func TestLoginFlood(t *testing.T) {
 	close(stop)
 	flood.Wait()
 
-	var bans struct{ Items []struct{ Addr, Reason string } }
+	var bans struct {
+		Items []struct{ Addr, Reason string }
+	}
 	s.call(t, "GET", "/api/v1/bans", op, nil, &bans)
 	if len(bans.Items) != 1 || bans.Items[0].Addr != "2001:db8:bad:1::/64" {
 		t.Errorf("bans = %+v, want the flood's /64", bans.Items)
