@@ -225,6 +225,13 @@ func TestLoginFlood(t *testing.T) {
 	if !strings.Contains(metrics, `skjold_threat_events_total{kind="overload"}`) {
 		t.Error("/metrics counts no overload refusals")
 	}
+	// An operator lifts the prefix ban by its CIDR, the slash escaped in the path.
+	if code, body := s.callFrom(t, "198.51.100.20", "DELETE", "/api/v1/bans/2001:db8:bad:1::%2F64", op, nil); code != 204 {
+		t.Fatalf("unban the /64: %d %s", code, body)
+	}
+	if code, _ := s.callFrom(t, "2001:db8:bad:1::ffff", "GET", "/healthz", "", nil); code != 200 {
+		t.Errorf("after the unban the /64 got %d, want 200", code)
+	}
 }
 
 // TestForwardedFor: an X-Forwarded-For element with a port or in brackets is the address it
