@@ -81,6 +81,12 @@ func TestConfigRefused(t *testing.T) {
 		{"bad log level", nil, []string{"--log-level", "loud"}, "log_level"},
 		{"bad retention interval", nil, []string{"--retention-interval", "soon"}, "retention_interval"},
 		{"too short retention interval", map[string]string{"SKJOLD_RETENTION_INTERVAL": "10s"}, nil, "at least 1m"},
+		{"bad password checks", map[string]string{"SKJOLD_PASSWORD_CHECKS": "many"}, nil, "password_checks: use a whole number"},
+		{"no password checks", nil, []string{"--password-checks", "0"}, "password_checks: use a whole number"},
+		{"per source above the total", map[string]string{"SKJOLD_PASSWORD_CHECKS": "4", "SKJOLD_PASSWORD_CHECKS_PER_SOURCE": "5"}, nil, "must not exceed"},
+		{"IPv6 ban prefix too wide", map[string]string{"SKJOLD_BAN_IPV6_PREFIX": "32"}, nil, "ban_ipv6_prefix"},
+		{"IPv6 ban prefix too long", map[string]string{"SKJOLD_BAN_IPV6_PREFIX": "129"}, nil, "ban_ipv6_prefix"},
+		{"redirect without a target", nil, []string{"--addr", ":8443", "--redirect-addr", ":8080"}, "public_url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
