@@ -106,8 +106,9 @@ func (c *Config) publicURL() string {
 }
 
 // bootstrapOwner makes the first operator owner on a database without operator staff: its
-// one-time password is printed once and written to <data>/initial-operator-password (mode
-// 0600); the first login must replace it and enrol a second factor.
+// one-time password is written to <data>/initial-operator-password (mode 0600) and shown once
+// on a terminal; the first login must replace it (bootstrapSecrets then deletes the file) and
+// enrol a second factor.
 func bootstrapOwner(ctx context.Context, e env, cfg Config, db *store.DB) error {
 	users, err := db.FindUsers(ownerContext(ctx), skjold.Page{Limit: 1})
 	if err != nil || len(users) > 0 {
@@ -122,11 +123,8 @@ func bootstrapOwner(ctx context.Context, e env, cfg Config, db *store.DB) error 
 	if err := writeFileAtomic(path, []byte(pw+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	fmt.Fprintf(e.stderr, "\n*************************************************************\n"+
-		"Skjold created the operator owner account %s.\nIts one-time password is shown only this once:\n\n    %s\n\n"+
-		"It is also in %s (mode 0600).\n"+
-		"The first login must change it and enrol a second factor (TOTP).\n"+
-		"*************************************************************\n\n", u.Email, pw, path)
+	showSecret(e.stderr, "the operator owner account "+u.Email+" with a one-time password", pw, path,
+		"The first login must change it (which deletes the file) and enrol a second factor (TOTP).")
 	return nil
 }
 

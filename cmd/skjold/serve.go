@@ -44,6 +44,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	if err := checkPrivate(cfg.Data, "data directory", "chmod 700"); err != nil {
+		return err
+	}
 	ring, err := openKeys(cfg, true)
 	if err != nil {
 		return err
@@ -57,6 +60,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	var db *store.DB
+	var boot bootstrapSecrets
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
 	if alerts != nil {
 		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
@@ -65,6 +69,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
 			alerts.Notify(e)
+			boot.Notify(e)
 		}})
 	if err != nil {
 		return err
@@ -74,6 +79,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if err := bootstrapOwner(ctx, e, cfg, db); err != nil {
+		return err
+	}
+	if err := boot.load(ctx, cfg, db, log); err != nil {
 		return err
 	}
 	shield, err := newShield(ctx, cfg, db)
@@ -109,14 +117,16 @@ func runServe(ctx context.Context, e env, args []string) error {
 	return g.Wait()
 }
 
-// bootstrap makes the first operator token on a database that never had one, prints it
-// once and writes it to <data>/initial-operator-token (mode 0600) for scripts.
+// bootstrap makes the first operator token on a database that never had one, valid for
+// bootstrapTokenLife, writes it to <data>/initial-operator-token (mode 0600) and shows it
+// once on a terminal (elsewhere only the file's path).
 func bootstrap(ctx context.Context, e env, cfg Config, db *store.DB) error {
 	n, err := db.CountOperatorTokensEver(ctx)
 	if err != nil || n > 0 {
 		return err
 	}
-	tok := &skjold.Token{Operator: true, Name: "bootstrap"}
+	expires := time.Now().Add(bootstrapTokenLife)
+	tok := &skjold.Token{Operator: true, Name: "bootstrap", ExpiresAt: &expires}
 	if err := db.CreateToken(cliContext(ctx), tok); err != nil {
 		return fmt.Errorf("create bootstrap operator token: %w", err)
 	}
@@ -124,11 +134,8 @@ func bootstrap(ctx context.Context, e env, cfg Config, db *store.DB) error {
 	if err := writeFileAtomic(path, []byte(tok.Secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	fmt.Fprintf(e.stderr, "\n*************************************************************\n"+
-		"Skjold created a bootstrap operator API token. It is shown only this once:\n\n    %s\n\n"+
-		"It is also in %s (mode 0600).\n"+
-		"Use it to create tenants; revoke it once you have your own operator tokens.\n"+
-		"*************************************************************\n\n", tok.Secret, path)
+	showSecret(e.stderr, "a bootstrap operator API token", tok.Secret, path,
+		"Use it to create tenants. It expires in 24 hours, or as soon as an operator person creates an operator token of their own.")
 	return nil
 }
 

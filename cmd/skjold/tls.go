@@ -39,9 +39,13 @@ func tlsConfig(cert tls.Certificate) *tls.Config {
 
 // loadCertificate loads the configured certificate, or the self-signed one in the data
 // directory, making (or renewing, when it expires within a week) that one as needed. It
-// returns the certificate and whether it is self-signed.
+// returns the certificate and whether it is self-signed. A key file that group or others
+// may read is refused.
 func loadCertificate(cfg Config, now time.Time) (tls.Certificate, bool, error) {
 	if cfg.TLSCertFile != "" {
+		if err := checkPrivate(cfg.TLSKeyFile, "TLS key file", "chmod 600"); err != nil {
+			return tls.Certificate{}, false, err
+		}
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
 			return cert, false, fmt.Errorf("TLS certificate: %w", err)
@@ -49,6 +53,9 @@ func loadCertificate(cfg Config, now time.Time) (tls.Certificate, bool, error) {
 		return cert, false, nil
 	}
 	certFile, keyFile := filepath.Join(cfg.Data, "tls.crt"), filepath.Join(cfg.Data, "tls.key")
+	if err := checkPrivate(keyFile, "TLS key file", "chmod 600"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return tls.Certificate{}, true, err
+	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err == nil && cert.Leaf != nil && now.Add(7*24*time.Hour).Before(cert.Leaf.NotAfter) {
 		return cert, true, nil

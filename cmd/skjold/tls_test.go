@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -365,4 +367,83 @@ func writeRSACertificate(t *testing.T, data string) map[string]string {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
 	return map[string]string{"SKJOLD_TLS_CERT_FILE": certFile, "SKJOLD_TLS_KEY_FILE": keyFile}
+}
+
+// TestRefusesLooseFiles: like the master key, the data directory and the TLS key must not be
+// open to group or others.
+func TestRefusesLooseFiles(t *testing.T) {
+	t.Run("data directory", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "data")
+		if err := os.Mkdir(data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(data, 0o755)
+		err := startRefused(t, nil, "--data", data)
+		if err == nil || !strings.Contains(err.Error(), "data directory") || !strings.Contains(err.Error(), "chmod 700") {
+			t.Fatalf("got %v, want the start refused for the data directory's mode", err)
+		}
+		if entries, _ := os.ReadDir(data); len(entries) > 0 {
+			t.Errorf("the refused start wrote %d files into the data directory", len(entries))
+		}
+	})
+	t.Run("self-signed key", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "data")
+		s := startServer(t, data, nil)
+		if err := s.stop(); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(data, "tls.key"), 0o644)
+		err := startRefused(t, nil, "--data", data)
+		if err == nil || !strings.Contains(err.Error(), "TLS key file") {
+			t.Fatalf("got %v, want the start refused for tls.key's mode", err)
+		}
+	})
+	t.Run("configured key", func(t *testing.T) {
+		data := filepath.Join(t.TempDir(), "data")
+		env := writeRSACertificate(t, data)
+		os.Chmod(env["SKJOLD_TLS_KEY_FILE"], 0o640)
+		err := startRefused(t, env, "--data", data)
+		if err == nil || !strings.Contains(err.Error(), "TLS key file") || !strings.Contains(err.Error(), "chmod 600") {
+			t.Fatalf("got %v, want the start refused for the key file's mode", err)
+		}
+	})
+}
+
+func TestShowSecret(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for name, out := range map[string]io.Writer{"buffer": &bytes.Buffer{}, "pipe": w, "/dev/null": null} {
+		if isTerminal(out) {
+			t.Errorf("%s counts as a terminal", name)
+		}
+	}
+	var b bytes.Buffer
+	showSecret(&b, "a thing", "skjold_o_very-secret", "/data/thing", "Use it.")
+	if strings.Contains(b.String(), "very-secret") || !strings.Contains(b.String(), "/data/thing") {
+		t.Errorf("shown where no terminal reads: %q", b.String())
+	}
+}
+
+// startRefused runs `skjold serve` with args and returns its error, or fails the test if it
+// is still running after 30 seconds rather than refusing to start.
+func startRefused(t *testing.T, environ map[string]string, args ...string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	err := run(ctx, append([]string{"skjold", "serve", "--addr", "127.0.0.1:0"}, args...), func(k string) string { return environ[k] },
+		strings.NewReader(""), &out, &errOut)
+	if ctx.Err() != nil {
+		t.Fatalf("serve started instead of refusing: %v", err)
+	}
+	return err
 }
