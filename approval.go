@@ -39,22 +39,23 @@ const (
 // Approval is a sensitive action waiting for, or decided by, a second authorised person.
 // Nobody approves their own request.
 type Approval struct {
-	ID       string     `json:"id"`
-	TenantID string     `json:"tenant_id,omitempty"`
-	Action   string     `json:"action"`
-	Target   string     `json:"target"`            // the object acted on: a user or tenant id
-	Role     string     `json:"role,omitempty"`    // role elevation: the new role
-	Profile  string     `json:"profile,omitempty"` // role elevation: the new custom profile
-	Until    *time.Time `json:"until,omitempty"`   // tenant freeze: the agreed end of the freeze
+	ID          string     `json:"id"`
+	TenantID    string     `json:"tenant_id,omitempty"`
+	Action      string     `json:"action"`
+	Target      string     `json:"target"`            // the object acted on: a user or tenant id
+	Role        string     `json:"role,omitempty"`    // role elevation: the new role
+	Profile     string     `json:"profile,omitempty"` // role elevation: the new custom profile
+	Until       *time.Time `json:"until,omitempty"`   // tenant freeze: the agreed end of the freeze
+	Status      string     `json:"status"`
+	RequestedBy string     `json:"requested_by"`
+	DecidedBy   string     `json:"decided_by,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	DecidedAt   *time.Time `json:"decided_at,omitempty"`
+
 	// OverrideHolds lets a tenant deletion go ahead while legal holds of the tenant are in
 	// force; without it the deletion is refused, naming them. Set when the deletion is filed.
-	OverrideHolds bool       `json:"override_holds,omitempty"`
-	Status        string     `json:"status"`
-	RequestedBy   string     `json:"requested_by"`
-	DecidedBy     string     `json:"decided_by,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	ExpiresAt     time.Time  `json:"expires_at"`
-	DecidedAt     *time.Time `json:"decided_at,omitempty"`
+	OverrideHolds bool `json:"override_holds,omitempty"`
 }
 
 // Grant is a tenant's time-limited permission for one operator staff member to read its

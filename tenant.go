@@ -30,10 +30,11 @@ type DeletionCertificate struct {
 	Time     time.Time        `json:"time"`
 	Deleted  map[string]int64 `json:"deleted"` // table → rows deleted
 	KeyID    string           `json:"key_id"`  // the master key that wrapped the destroyed tenant key
+	Hash     string           `json:"hash"`    // hex SHA-256 of the certificate without Hash
+
 	// OverriddenHolds names the legal holds in force that the deletion overrode, as its
 	// approval allowed (override_holds); none for a tenant without holds.
 	OverriddenHolds []OverriddenHold `json:"overridden_holds,omitempty"`
-	Hash            string           `json:"hash"` // hex SHA-256 of the certificate without Hash
 }
 
 // OverriddenHold is a legal hold a tenant deletion destroyed what it kept of: the hold's id,
