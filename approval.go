@@ -52,6 +52,10 @@ type Approval struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	ExpiresAt   time.Time  `json:"expires_at"`
 	DecidedAt   *time.Time `json:"decided_at,omitempty"`
+
+	// OverrideHolds lets a tenant deletion go ahead while legal holds of the tenant are in
+	// force; without it the deletion is refused, naming them. Set when the deletion is filed.
+	OverrideHolds bool `json:"override_holds,omitempty"`
 }
 
 // Grant is a tenant's time-limited permission for one operator staff member to read its
@@ -73,7 +77,9 @@ type ApprovalService interface {
 	// target user's new role and profile), a second-factor reset (the target user enrols
 	// again at the next login; this always takes four eyes [B6]), or, for operator staff, a
 	// tenant deletion (the target tenant's key is destroyed). It sets the id, status,
-	// requester and times. Errors: EINVALID, ENOTFOUND (target), EFORBIDDEN.
+	// requester and times. A tenant deletion while legal holds of the tenant are in force is
+	// refused with ECONFLICT naming them, unless OverrideHolds is set.
+	// Errors: EINVALID, ENOTFOUND (target), EFORBIDDEN, ECONFLICT.
 	RequestApproval(ctx context.Context, a *Approval) error
 
 	// FindApprovals lists the approvals of the caller's tenant (the operator's, for operator
@@ -81,8 +87,10 @@ type ApprovalService interface {
 	FindApprovals(ctx context.Context, page Page) ([]*Approval, error)
 
 	// DecideApproval approves (and carries out) or rejects a pending approval. The caller
-	// must be another person than the requester, allowed to do the action itself.
-	// Errors: ENOTFOUND, EFORBIDDEN (own request, or not allowed), ECONFLICT (decided or lapsed).
+	// must be another person than the requester, allowed to do the action itself. A tenant
+	// deletion is checked for legal holds again, as when it was filed.
+	// Errors: ENOTFOUND, EFORBIDDEN (own request, or not allowed), ECONFLICT (decided, lapsed,
+	// or legal holds in force without OverrideHolds).
 	DecideApproval(ctx context.Context, id string, approve bool) (*Approval, error)
 
 	// CreateGrant lets one operator staff member read the caller's tenant's personal data

@@ -49,8 +49,8 @@ type Field struct {
 	// Purposes makes the field purpose-bound: it is returned only to a caller that states
 	// one of these purposes. Empty means the field is returned for any purpose.
 	Purposes []string `json:"purposes,omitempty"`
-	// Allow lists the sensitive kinds (card_number, pesel, fodselsnummer) that the input
-	// guard lets through in this field.
+	// Allow lists the sensitive kinds (card_number, pesel, fodselsnummer, iban, password)
+	// that the input guard lets through in this field.
 	Allow []string `json:"allow,omitempty"`
 }
 

@@ -3,6 +3,7 @@ package skjold
 import (
 	"iter"
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -14,6 +15,8 @@ const (
 	KindCardNumber    = "card_number"
 	KindPESEL         = "pesel"
 	KindFodselsnummer = "fodselsnummer"
+	KindIBAN          = "iban"
+	KindPassword      = "password"
 )
 
 // sensitiveRule is one kind the guard looks for: its name in messages, and the test applied to
@@ -34,10 +37,11 @@ var sensitiveRules = []sensitiveRule{
 
 // SensitiveKinds returns the kinds the guard knows, sorted.
 func SensitiveKinds() []string {
-	kinds := make([]string, 0, len(sensitiveRules))
+	kinds := make([]string, 0, len(sensitiveRules)+2)
 	for _, r := range sensitiveRules {
 		kinds = append(kinds, r.kind)
 	}
+	kinds = append(kinds, KindIBAN, KindPassword)
 	slices.Sort(kinds)
 	return kinds
 }
@@ -47,25 +51,61 @@ func SensitiveKinds() []string {
 // The message names the field and the rule and tells how to allow it; it never contains the
 // value or any part of it.
 //
-// The value is NFKC-normalised first, so full-width digits and no-break spaces count as digits
-// and spaces. Its digit runs (see digitRuns) are then tested, in this order, as:
+// The value is normalised first (guardText): NFKC, so full-width digits and no-break spaces
+// count as digits and spaces; Unicode format characters (zero-width spaces and joiners, soft
+// hyphens, byte order marks, direction marks) removed, as they are invisible; every space a
+// ' ' and every dash a '-'. Its digit runs (see digitRuns) are then tested, in this order, as:
 //   - card_number: 13–19 digits passing the Luhn check;
 //   - pesel: 11 digits with the PESEL checksum and a valid encoded birth date (isPESEL);
 //   - fodselsnummer: 11 digits with both mod-11 check digits and a valid DDMMYY date, D-numbers
 //     included (isFodselsnummer).
 //
+// Then the value is searched for
+//   - iban: an IBAN (see findIBAN): a known country code, two check digits and the country's
+//     length of letters and digits, grouped or not, passing the ISO 13616 mod-97 check;
+//   - password: a credential written out after its label (see findPassword), such as
+//     "password: …", "passord=…" or "hasło: …".
+//
 // It never panics, whatever the input (invalid UTF-8 included), and runs in linear time.
 func CheckSensitive(field, value string, allowed []string) error {
-	for d := range digitRuns(norm.NFKC.String(value)) {
+	s := guardText(value)
+	for d := range digitRuns(s) {
 		for _, r := range sensitiveRules {
 			if !slices.Contains(allowed, r.kind) && r.match(d) {
-				return FieldError(field, r.kind,
-					"field %q looks like it holds %s (rule %s); such values are refused unless the field allows %s",
-					field, r.what, r.kind, r.kind)
+				return sensitiveError(field, r.kind, r.what)
 			}
 		}
 	}
+	if !slices.Contains(allowed, KindIBAN) && findIBAN(s) {
+		return sensitiveError(field, KindIBAN, "a bank account number (IBAN)")
+	}
+	if !slices.Contains(allowed, KindPassword) && findPassword(s) {
+		return sensitiveError(field, KindPassword, "a password or other credential")
+	}
 	return nil
+}
+
+func sensitiveError(field, kind, what string) error {
+	return FieldError(field, kind, "field %q looks like it holds %s (rule %s); such values are refused unless the field allows %s",
+		field, what, kind, kind)
+}
+
+// guardText returns value as the guard reads it: NFKC-normalised, Unicode format characters
+// (category Cf) dropped, every space separator (Zs) a ' ' and every dash (Pd) a '-'.
+func guardText(value string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r < utf8.RuneSelf:
+			return r
+		case unicode.Is(unicode.Cf, r):
+			return -1
+		case unicode.Is(unicode.Zs, r):
+			return ' '
+		case unicode.Is(unicode.Pd, r):
+			return '-'
+		}
+		return r
+	}, norm.NFKC.String(value))
 }
 
 // maxRunDigits is the longest run any kind can match: longer runs are never yielded.
@@ -73,9 +113,10 @@ const maxRunDigits = 19
 
 // digitRuns yields the digits (as values 0–9) of each digit run in s, left to right.
 //
-// A digit run is a maximal sequence of ASCII digits in which a single space or a single '-' may
-// stand between two digits: "4111 1111-1111 1111" is one run of 16 digits, while two separators
-// in a row end it. A run is only yielded when it stands at a word boundary, that is when neither
+// A digit run is a maximal sequence of ASCII digits in which a single separator may stand
+// between two digits: a space or a '-' ("4111 1111-1111 1111" is one run of 16 digits), or a
+// '.' ("4111.1111.1111.1111"). Two separators in a row end a run, and so does a separator of
+// the other sort than the run's first: "12.03.2024 19.03.2024" is two runs, not 16 digits. A run is only yielded when it stands at a word boundary, that is when neither
 // the character before its first digit nor the one after its last is a letter or a digit (so the
 // digits of an IBAN such as "NO93 8601 1117 947" are not a run), and when it is not preceded by
 // '+', which marks a phone number in international form. Runs of more than maxRunDigits digits
@@ -102,17 +143,36 @@ func digitRuns(s string) iter.Seq[[]byte] {
 // just past the run's last digit and the number of digits, and stores the first len(buf) digits
 // in buf as values 0–9.
 func scanDigitRun(s string, i int, buf []byte) (end, n int) {
+	var sort byte // of the run's separators: 0 none yet, '.' dots, ' ' spaces and dashes
 	for {
 		if n < len(buf) {
 			buf[n] = s[i] - '0'
 		}
 		n++
 		i++
-		switch {
-		case i+1 < len(s) && (s[i] == ' ' || s[i] == '-') && isASCIIDigit(s[i+1]):
+		if i+1 >= len(s) || !isASCIIDigit(s[i+1]) {
+			if i >= len(s) || !isASCIIDigit(s[i]) {
+				return i, n
+			}
+			continue
+		}
+		switch s[i] {
+		case ' ', '-':
+			if sort == '.' {
+				return i, n
+			}
+			sort = ' '
 			i++
-		case i >= len(s) || !isASCIIDigit(s[i]):
-			return i, n
+		case '.':
+			if sort == ' ' {
+				return i, n
+			}
+			sort = '.'
+			i++
+		default:
+			if !isASCIIDigit(s[i]) {
+				return i, n
+			}
 		}
 	}
 }

@@ -61,6 +61,18 @@ func guardCases() []guardCase {
 		{name: "after letters", value: "ref4111111111111111"},
 		{name: "before letters", value: "4111111111111111abc"},
 		{name: "plus prefix", value: "+4111111111111111"},
+		{name: "dots", value: "4111.1111.1111.1111", rule: KindCardNumber, secret: visa},
+		{name: "zero-width spaces", value: "4111\u200b1111\u200b1111\u200b1111", rule: KindCardNumber, secret: visa},
+		{name: "zero-width between every digit", value: "4\u200c1\u200d1\u20601\ufeff111111111111", rule: KindCardNumber, secret: visa},
+		{name: "soft hyphens", value: "4111\u00ad1111\u00ad1111\u00ad1111", rule: KindCardNumber, secret: visa},
+		{name: "zero-width and spaces", value: "4111 \u200b1111 1111 1111", rule: KindCardNumber, secret: visa},
+		{name: "en dashes", value: "4111\u20131111\u20131111\u20131111", rule: KindCardNumber, secret: visa},
+		{name: "non-breaking hyphens", value: "4111\u20111111\u20111111\u20111111", rule: KindCardNumber, secret: visa},
+		{name: "narrow no-break spaces", value: "4111\u202f1111\u202f1111\u202f1111", rule: KindCardNumber, secret: visa},
+		{name: "dotted dates stay apart", value: "12.03.2024 19.03.2024"},
+		{name: "dot then space splits", value: "4111.1111 1111.1111"},
+		{name: "two dots split", value: "4111..1111..1111..1111"},
+		{name: "sentence end", value: "Paid with 4111.1111.1111.1111.", rule: KindCardNumber, secret: visa},
 
 		// PESEL.
 		{name: "pesel", value: pesel, rule: KindPESEL, secret: pesel},
@@ -100,9 +112,33 @@ func guardCases() []guardCase {
 		{name: "date and time", value: "born 2024-05-01 12:30"},
 		{name: "phone PL", value: "+48 512 345 678"},
 		{name: "phone NO", value: "+4791234567"},
-		{name: "IBAN NO", value: "NO93 8601 1117 947"},
-		{name: "IBAN PL", value: "PL61 1090 1014 0000 0712 1981 2874"},
+		{name: "IBAN NO", value: "NO93 8601 1117 947", rule: KindIBAN, secret: "86011117947"},
+		{name: "IBAN PL", value: "PL61 1090 1014 0000 0712 1981 2874", rule: KindIBAN, secret: "61109010140000071219812874"},
 		{name: "IBAN-like, Luhn-valid digits", value: "NO41 1111 1111 1111 11"},
+
+		// IBANs.
+		{name: "IBAN NO unspaced", value: "NO9386011117947", rule: KindIBAN, secret: "86011117947"},
+		{name: "IBAN lower case", value: "konto no93 8601 1117 947.", rule: KindIBAN, secret: "86011117947"},
+		{name: "IBAN DE in a sentence", value: "Pay to DE89 3704 0044 0532 0130 00, thanks", rule: KindIBAN, secret: "370400440532013000"},
+		{name: "IBAN GB", value: "GB29NWBK60161331926819", rule: KindIBAN, secret: "60161331926819"},
+		{name: "IBAN zero-width", value: "NO93\u200b8601\u200b1117\u200b947", rule: KindIBAN, secret: "86011117947"},
+		{name: "IBAN allowed", value: "NO93 8601 1117 947", allowed: []string{KindIBAN}},
+		{name: "IBAN bad check digits", value: "NO94 8601 1117 947"},
+		{name: "IBAN too long", value: "NO93 8601 1117 9471"},
+		{name: "IBAN after letters", value: "XNO9386011117947"},
+		{name: "IBAN unknown country", value: "QQ93 8601 1117 947"},
+
+		// Credentials.
+		{name: "password", value: "Password: hunter22", rule: KindPassword, secret: "hunter22"},
+		{name: "password equals", value: "login anna, pwd=Sommer2024", rule: KindPassword, secret: "Sommer2024"},
+		{name: "passord", value: "Passord : Fjord-Troll-9", rule: KindPassword, secret: "Fjord-Troll-9"},
+		{name: "hasło", value: "HASŁO: tajne123", rule: KindPassword, secret: "tajne123"},
+		{name: "pin", value: "PIN: 4711", rule: KindPassword, secret: "4711"},
+		{name: "password allowed", value: "password: hunter22", allowed: []string{KindPassword}},
+		{name: "password talk", value: "customer asked to reset the password"},
+		{name: "password changed", value: "password changed: yes"},
+		{name: "password short", value: "password: abc"},
+		{name: "label in a word", value: "spin: 12345"},
 		{name: "same digits, no letters", value: "41 1111 1111 1111 11", rule: KindCardNumber, secret: visa},
 		{name: "phone with PESEL digits", value: "+44 051 401 359"},
 		{name: "phone with fnr digits", value: "+" + fnr},
@@ -152,7 +188,7 @@ func assertNoSecret(t *testing.T, msg, secret string) {
 }
 
 func TestSensitiveKinds(t *testing.T) {
-	want := []string{KindCardNumber, KindFodselsnummer, KindPESEL}
+	want := []string{KindCardNumber, KindFodselsnummer, KindIBAN, KindPassword, KindPESEL}
 	if got := SensitiveKinds(); !slices.Equal(got, want) {
 		t.Errorf("SensitiveKinds() = %v, want %v", got, want)
 	}

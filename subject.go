@@ -2,6 +2,7 @@ package skjold
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -103,6 +104,33 @@ func IsMinor(birthDate string, now time.Time) bool {
 	adult := b.AddDate(AdultAge, 0, 0)
 	y, m, d := now.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Before(adult)
+}
+
+// IsBirthDateField reports whether f holds a birth date: a date field named birth_date,
+// date_of_birth, birthdate or dob, or whose name ends in _birth_date.
+func IsBirthDateField(f *Field) bool {
+	if f.Type != TypeDate {
+		return false
+	}
+	switch f.Name {
+	case FieldBirthDate, "date_of_birth", "birthdate", "dob":
+		return true
+	}
+	return strings.HasSuffix(f.Name, "_"+FieldBirthDate)
+}
+
+// MinorBirthDate returns the first birth-date field of c (IsBirthDateField), in field order,
+// whose value in data (normalised: dates as YYYY-MM-DD) makes someone under AdultAge at now,
+// with that value; "" when there is none. A subject with such a record needs a guardian,
+// as one with such a profile does.
+func (c *Category) MinorBirthDate(data map[string]any, now time.Time) (field, birthDate string) {
+	for i := range c.Fields {
+		f := &c.Fields[i]
+		if v, ok := data[f.Name].(string); ok && IsBirthDateField(f) && IsMinor(v, now) {
+			return f.Name, v
+		}
+	}
+	return "", ""
 }
 
 // IsAdult reports whether a person born on birthDate is AdultAge or older at now. An empty or

@@ -31,6 +31,19 @@ type DeletionCertificate struct {
 	Deleted  map[string]int64 `json:"deleted"` // table → rows deleted
 	KeyID    string           `json:"key_id"`  // the master key that wrapped the destroyed tenant key
 	Hash     string           `json:"hash"`    // hex SHA-256 of the certificate without Hash
+
+	// OverriddenHolds names the legal holds in force that the deletion overrode, as its
+	// approval allowed (override_holds); none for a tenant without holds.
+	OverriddenHolds []OverriddenHold `json:"overridden_holds,omitempty"`
+}
+
+// OverriddenHold is a legal hold a tenant deletion destroyed what it kept of: the hold's id,
+// the subject it was on ("" for the whole tenant), its category ("" for all) and reason.
+type OverriddenHold struct {
+	ID        string `json:"id"`
+	SubjectID string `json:"subject_id,omitempty"`
+	Category  string `json:"category,omitempty"`
+	Reason    string `json:"reason"`
 }
 
 // Validate returns an EINVALID error when the tenant cannot be stored.

@@ -1,7 +1,6 @@
 package skjold
 
 import (
-	"net/mail"
 	"strings"
 	"time"
 )
@@ -32,19 +31,19 @@ type User struct {
 // Operator reports whether the user is operator staff.
 func (u *User) Operator() bool { return u.TenantID == "" }
 
-// NormalizeEmail returns the form in which addresses are stored and compared: trimmed and
-// lower-case (the local part is case-sensitive in theory, never in practice), or an EINVALID
-// error naming field. The message never repeats the address.
+// NormalizeEmail returns the form in which addresses are stored and compared: trimmed, NFC and
+// folded to lower case as email.go describes (the local part is case-sensitive in theory,
+// never in practice), or an EINVALID error naming field when it is no address validEmail
+// accepts. The message never repeats the address.
 func NormalizeEmail(field, s string) (string, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
 	if err := checkText(field, s, 3, 254); err != nil {
 		return "", err
 	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@')+1:], ".") {
+	if !validEmail(s) {
 		return "", FieldError(field, "email", "%s must be a plain e-mail address such as name@example.com", field)
 	}
-	return s, nil
+	return foldEmail(s), nil
 }
 
 // Validate normalises the e-mail address and checks the user's fields. The role is checked

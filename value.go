@@ -42,6 +42,9 @@ func (f *Field) normalizeString(s string) (string, error) {
 	if err := checkText(f.Name, s, 0, MaxTextLength); err != nil {
 		return "", err
 	}
+	if f.Type == TypeEmail && emailLookalike(s) { // NFC would make it an ASCII look-alike
+		return "", FieldError(f.Name, "email", "field %q holds a character that only looks like a letter of the alphabet", f.Name)
+	}
 	s = norm.NFC.String(s)
 	switch f.Type {
 	case TypeDate:
@@ -96,16 +99,6 @@ func (f *Field) typeError(want string) error {
 	return FieldError(f.Name, "type", "field %q must be %s", f.Name, want)
 }
 
-func validEmail(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || len(s) > 254 || at > 64 {
-		return false
-	}
-	domain := s[at+1:]
-	return !strings.ContainsAny(s, " \t\r\n<>()[],;:\"") && strings.Contains(domain, ".") &&
-		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
-}
-
 func validPhone(s string) bool {
 	digits := 0
 	for i, r := range s {
@@ -129,12 +122,14 @@ const (
 
 // NormalizeLookup returns the form of a value that its blind index is computed over, so that
 // "Anna@Example.com " and "anna@example.com" find the same subject, as do "+47 912 34 567" and
-// "004791234567".
+// "004791234567". E-mail addresses are folded as email.go describes: "İ" and the Kelvin sign
+// never find "i" and "k".
 func NormalizeLookup(kind, s string) string {
+	if kind == LookupEmail {
+		return foldEmail(strings.TrimSpace(s))
+	}
 	s = strings.TrimSpace(norm.NFC.String(s))
 	switch kind {
-	case LookupEmail:
-		return strings.ToLower(s)
 	case LookupPhone:
 		var b strings.Builder
 		if strings.HasPrefix(s, "+") {

@@ -237,17 +237,22 @@ func TestCSVRoundTrip(t *testing.T) {
 	}
 	files := unzip(t, buf.Bytes())
 	want := [][]string{header(booking),
-		{"s1", "r1", "2025-03-01T09:30:15Z", "Tromsø – Øst 北京 🚀", "2025-07-14", "2025-02-03T04:05:06Z", "1234.5", "7", "true", "ana@example.com", "+4712345678"},
-		{"s2", "r2", "2025-03-01T10:30:15Z", `=HYPERLINK("http://evil.example","x")`, "1999-12-31", "", "-0.25", "0", "false", "", "@SUM(A1:A2)"},
-		{"s3", "r3", "2025-03-01T11:30:15Z", "+47 -minus", "", "", "", "", "", "-x@example.com", ""},
+		{"s1", "r1", "2025-03-01T09:30:15Z", "Tromsø – Øst 北京 🚀", "2025-07-14", "2025-02-03T04:05:06Z", "1234.5", "7", "true", "ana@example.com", "'+4712345678"},
+		{"s2", "r2", "2025-03-01T10:30:15Z", `'=HYPERLINK("http://evil.example","x")`, "1999-12-31", "", "-0.25", "0", "false", "", "'@SUM(A1:A2)"},
+		{"s3", "r3", "2025-03-01T11:30:15Z", "'+47 -minus", "", "", "", "", "", "'-x@example.com", ""},
 	}
 	checkCSV(t, files[booking.Name+".csv"], want)
 	checkCSV(t, files["subject.csv"], [][]string{header(profile),
 		{"s1", "", "2025-03-01T09:30:15Z", "", "", "", "Åse Nordmann", "1980-01-02"}})
 }
 
+// checkCSV checks a CSV file starts with a UTF-8 byte order mark and then holds want.
 func checkCSV(t *testing.T, data []byte, want [][]string) {
 	t.Helper()
+	data, ok := bytes.CutPrefix(data, []byte("\uFEFF"))
+	if !ok {
+		t.Error("the CSV file does not start with a UTF-8 byte order mark")
+	}
 	got, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,12 @@ func (s *Server) handleApprovalRequest() http.Handler {
 		Role    string  `json:"role"`
 		Profile string  `json:"profile"`
 		Until   *string `json:"until"` // a tenant freeze's end; parsed here, so that errors name the field
+		// OverrideHolds lets a tenant deletion destroy what legal holds keep.
+		OverrideHolds bool `json:"override_holds"`
 	}
 	return handle(s, http.StatusCreated, func(r *http.Request, req *request) (*skjold.Approval, error) {
-		a := &skjold.Approval{Action: req.Action, Target: req.Target, Role: req.Role, Profile: req.Profile}
+		a := &skjold.Approval{Action: req.Action, Target: req.Target, Role: req.Role, Profile: req.Profile,
+			OverrideHolds: req.OverrideHolds}
 		if req.Until != nil {
 			until, err := time.Parse(time.RFC3339Nano, *req.Until)
 			if err != nil {

@@ -38,6 +38,68 @@ func decode(r *http.Request, v any) error {
 	return decodeJSON(body, v)
 }
 
+// bodyless wraps the handler of a route that takes no request body: a request that carries
+// one (any byte at all, JSON or not) is refused with EINVALID before the handler runs, so a
+// body that would be ignored (`{"restricted": false}` on PUT …/restriction) changes nothing.
+// Which routes take a body is read from the OpenAPI document: an operation without
+// requestBody takes none.
+func (s *Server) bodyless(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := refuseBody(r); err != nil {
+			fail(w, r, s.log, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseBody returns EINVALID when r carries a body. A body of unknown length (chunked) is
+// probed for its first byte.
+func refuseBody(r *http.Request) error {
+	empty := r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody
+	if !empty && r.ContentLength < 0 {
+		var b [1]byte
+		n, _ := io.ReadFull(r.Body, b[:])
+		empty = n == 0
+	}
+	if empty {
+		return nil
+	}
+	return &skjold.Error{Code: skjold.EINVALID, Field: "body", Rule: "no_body",
+		Message: "this request takes no body: send it without one"}
+}
+
+// takesBody reports whether the route pattern ("PUT /api/v1/x/{id}") has a requestBody in the
+// OpenAPI document. The document is embedded and checked by the tests, so a failure to read
+// it is a build fault.
+func takesBody(pattern string) bool {
+	method, path, _ := strings.Cut(pattern, " ")
+	_, ok := bodyRoutes()[strings.ToLower(method)+" "+path]
+	return ok
+}
+
+var bodyRoutes = sync.OnceValue(func() map[string]struct{} {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiDoc, &doc); err != nil {
+		panic("http: the embedded openapi.json does not parse: " + err.Error())
+	}
+	m := map[string]struct{}{}
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			var op struct {
+				RequestBody json.RawMessage `json:"requestBody"`
+			}
+			// Path-level members such as parameters are not objects: they are no operation.
+			if json.Unmarshal(raw, &op) == nil && len(op.RequestBody) > 0 {
+				m[method+" "+path] = struct{}{}
+			}
+		}
+	}
+	return m
+})
+
 // decodeJSON is decode without the HTTP: the part fuzz tests exercise.
 func decodeJSON(body []byte, v any) error {
 	if !utf8.Valid(body) {

@@ -3,8 +3,11 @@ package http
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -237,5 +240,84 @@ func TestDecodeExactKeys(t *testing.T) {
 	var v outer
 	if err := decodeJSON([]byte(`{"title":"t","items":[{"name":"a"}],"data":{"City":1,"city":2},"nested":{"name":"n"}}`), &v); err != nil {
 		t.Errorf("a body with exact keys was refused: %v", err)
+	}
+}
+
+// TestBodylessRoutesRefuseBodies sends a body to every route that the OpenAPI document
+// declares without one, as a caller the route admits: each is refused with 400 before the
+// handler runs and changes nothing. `{"restricted": false}` on PUT …/restriction used to
+// restrict the subject all the same.
+func TestBodylessRoutesRefuseBodies(t *testing.T) {
+	e := newEnv(t)
+	owner := e.activeStaff(t, e.a.id, skjold.RoleOwner, "")
+	opOwner := e.activeStaff(t, "", skjold.RoleOwner, "") // holds every operator scope
+	pathParam := regexp.MustCompile(`\{[a-z]+\}`)
+	n := 0
+	for _, rt := range testRoutes() {
+		if obj(operation(t, rt.pattern), "requestBody") != nil {
+			continue
+		}
+		n++
+		method, pattern, _ := strings.Cut(rt.pattern, " ")
+		path := pathParam.ReplaceAllString(pattern, missingID)
+		token := e.a.token
+		switch {
+		case rt.perm.public:
+			token = ""
+		case rt.perm.self && rt.perm.scope == "" && rt.perm.op == "":
+			token = owner.session
+		case rt.perm.scope == "":
+			token = opOwner.session
+		}
+		for _, body := range []string{`{"restricted":false}`, `{}`, `x`} {
+			t.Run(rt.pattern+"/"+body, func(t *testing.T) {
+				e.unchanged(t, func() {
+					got := e.do(t, token, method, path, body).wantError(t, 400, skjold.EINVALID)
+					if got.Field != "body" || got.Rule != "no_body" {
+						t.Errorf("error %+v does not name the body", got)
+					}
+				})
+			})
+		}
+	}
+	if n < 30 {
+		t.Fatalf("only %d body-less routes found in the OpenAPI document", n)
+	}
+
+	// The routes of the issue, on real objects: nothing happens, and without a body they work.
+	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Anna"})
+	rec := e.createRecord(t, e.a.token, sub.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Oslo"}})
+	tok := e.createToken(t, e.a.token, "spare", skjold.ScopeRead)
+	subject := "/api/v1/subjects/" + sub.ID
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", subject + "/restriction", `{"restricted": false}`},
+		{"PUT", subject + "/objection", `{"objected": false}`},
+		{"DELETE", "/api/v1/records/" + rec.ID, `{"keep": true}`},
+		{"DELETE", "/api/v1/tokens/" + tok.ID, `{"revoke": false}`},
+	} {
+		e.do(t, e.a.token, c.method, c.path, c.body).wantError(t, 400, skjold.EINVALID)
+	}
+	var got skjold.Subject
+	e.do(t, e.a.token, "GET", subject, nil).want(t, 200).decode(t, &got)
+	if got.Restricted || got.Objected {
+		t.Errorf("a refused request changed the subject: %+v", got)
+	}
+	e.do(t, e.a.token, "GET", "/api/v1/records/"+rec.ID, nil).want(t, 200)
+	e.do(t, tok.Secret, "GET", subject, nil).want(t, 200)
+	e.do(t, e.a.token, "PUT", subject+"/restriction", nil).want(t, 204)
+	e.do(t, e.a.token, "DELETE", "/api/v1/tokens/"+tok.ID, nil).want(t, 204)
+}
+
+// TestRefuseBodyChunked checks a body of unknown length is found too.
+func TestRefuseBodyChunked(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want bool
+	}{{"", false}, {"{}", true}, {" ", true}} {
+		r := httptest.NewRequest("DELETE", "/api/v1/records/x", io.NopCloser(strings.NewReader(c.body)))
+		r.ContentLength = -1
+		if got := refuseBody(r) != nil; got != c.want {
+			t.Errorf("chunked body %q: refused %v, want %v", c.body, got, c.want)
+		}
 	}
 }

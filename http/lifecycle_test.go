@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,17 +69,26 @@ func TestTenantCertificate(t *testing.T) {
 	if err := e.db.CreateSubject(asC, &skjold.Subject{Name: "Cecilie"}); err != nil {
 		t.Fatal(err)
 	}
+	var hold skjold.Hold
+	e.do(t, c.token, "POST", "/api/v1/holds", map[string]string{"reason": "Tax audit 2026/17"}).want(t, 201).decode(t, &hold)
 	first, second := e.activeStaff(t, "", skjold.RoleAdmin, ""), e.activeStaff(t, "", skjold.RoleAdmin, "")
+	// A legal hold in force refuses the deletion, naming it, unless the approval overrides it.
+	refused := e.do(t, first.session, "POST", "/api/v1/approvals", map[string]any{"action": skjold.ActionTenantDeletion,
+		"target": c.id}).wantError(t, 409, skjold.ECONFLICT)
+	if refused.Field != "override_holds" || !strings.Contains(refused.Message, hold.ID) || !strings.Contains(refused.Message, hold.Reason) {
+		t.Errorf("refusal %+v does not name the hold", refused)
+	}
 	var a skjold.Approval
 	e.do(t, first.session, "POST", "/api/v1/approvals", map[string]any{"action": skjold.ActionTenantDeletion,
-		"target": c.id}).want(t, 201).decode(t, &a)
+		"target": c.id, "override_holds": true}).want(t, 201).decode(t, &a)
 	e.do(t, e.operator, "GET", "/api/v1/tenants/"+c.id+"/certificate", nil).wantError(t, 404, skjold.ENOTFOUND)
 	e.do(t, second.session, "POST", "/api/v1/approvals/"+a.ID+"/approve", nil).want(t, 200)
 
 	var cert skjold.DeletionCertificate
 	e.do(t, e.operator, "GET", "/api/v1/tenants/"+c.id+"/certificate", nil).want(t, 200).decode(t, &cert)
 	if cert.TenantID != c.id || cert.Deleted["subjects"] != 1 || cert.Deleted["tokens"] != 1 || cert.KeyID == "" ||
-		!regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(cert.Hash) {
+		!regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(cert.Hash) || !a.OverrideHolds ||
+		len(cert.OverriddenHolds) != 1 || cert.OverriddenHolds[0].ID != hold.ID || cert.OverriddenHolds[0].Reason != hold.Reason {
 		t.Errorf("certificate %+v", cert)
 	}
 	var tn skjold.Tenant

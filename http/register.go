@@ -1,12 +1,12 @@
 package http
 
 import (
-	"encoding/csv"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/export"
 )
 
 // handleRegister answers the register of authorised persons as JSON, or as CSV (for a
@@ -35,24 +35,16 @@ func (s *Server) handleRegister() http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
-		cw := csv.NewWriter(w)
+		cw := export.NewCSVWriter(w)
 		cw.Write([]string{"user_id", "name", "email", "role", "scopes", "via", "suspended", "access_until",
 			"training_at", "agreement_at", "training_due", "created_at"})
 		for _, e := range entries {
-			cw.Write([]string{e.UserID, csvSafe(e.Name), csvSafe(e.Email), e.Role, strings.Join(e.Scopes, " "), e.Via,
+			cw.Write([]string{e.UserID, e.Name, e.Email, e.Role, strings.Join(e.Scopes, " "), e.Via,
 				boolText(e.Suspended), timeText(e.AccessUntil), timeText(e.TrainingAt), timeText(e.AgreementAt),
 				boolText(e.TrainingDue), e.CreatedAt.Format(time.RFC3339)})
 		}
-		cw.Flush()
+		cw.Flush() // a failed write means the client is gone: nothing left to tell it
 	})
-}
-
-// csvSafe keeps a spreadsheet from running a cell as a formula (CSV injection).
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func boolText(b bool) string {

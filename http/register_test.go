@@ -27,7 +27,11 @@ func TestRegisterExport(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
 		t.Errorf("Content-Type %q", ct)
 	}
-	rows, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
+	body, bom := strings.CutPrefix(string(r.body), "\uFEFF")
+	if !bom {
+		t.Error("the CSV does not start with a UTF-8 byte order mark")
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil || len(rows) != 2 || rows[0][0] != "user_id" || rows[1][0] != agent.user.ID {
 		t.Fatalf("CSV = %q, %v", rows, err)
 	}

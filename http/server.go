@@ -54,10 +54,14 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 	return s.secureHeaders(s.recoverPanics(s.screen(s.mux)))
 }
 
-// guard wraps a route's handler with what every route gets: metrics, a log line, and the
-// authentication and permission check the route declares.
+// guard wraps a route's handler with what every route gets: metrics, a log line, the
+// authentication and permission check the route declares, and, on a route that takes no body,
+// the refusal of one (after the permission check, so that it tells a stranger nothing).
 func (s *Server) guard(rt route) http.Handler {
 	h := rt.handler
+	if !takesBody(rt.pattern) {
+		h = s.bodyless(h)
+	}
 	if rt.perm.public {
 		h = s.anonymous(h)
 	} else {

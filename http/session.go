@@ -7,12 +7,13 @@ import (
 	"github.com/skjold-project/skjold"
 )
 
-// handle decodes the request body into Req (unless Req is struct{} and the body empty),
-// calls fn, and answers status with fn's result, or with no body when it is nil.
+// handle decodes the request body into Req (unless Req is none: a route that takes no body,
+// where the guard has refused any), calls fn, and answers status with fn's result, or with no
+// body when it is nil.
 func handle[Req, Resp any](s *Server, status int, fn func(r *http.Request, req *Req) (Resp, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req Req
-		if _, empty := any(req).(struct{}); !empty || r.ContentLength != 0 {
+		if _, empty := any(req).(none); !empty {
 			if err := decode(r, &req); err != nil {
 				fail(w, r, s.log, err)
 				return

@@ -25,16 +25,18 @@ func (db *DB) needsNoApproval(ctx context.Context, tenantID, action string) erro
 }
 
 const selectApprovals = `SELECT id, tenant_id, action, target, role, profile, status, requested_by, decided_by,
-	created_at, expires_at, decided_at, until FROM approvals`
+	created_at, expires_at, decided_at, until, override_holds FROM approvals`
 
 func scanApproval(s scanner) (*skjold.Approval, error) {
 	var a skjold.Approval
 	var created, expires int64
 	var decided, until sql.NullInt64
+	var override int
 	if err := s.Scan(&a.ID, &a.TenantID, &a.Action, &a.Target, &a.Role, &a.Profile, &a.Status, &a.RequestedBy,
-		&a.DecidedBy, &created, &expires, &decided, &until); err != nil {
+		&a.DecidedBy, &created, &expires, &decided, &until, &override); err != nil {
 		return nil, err
 	}
+	a.OverrideHolds = override == 1
 	a.CreatedAt, a.ExpiresAt, a.DecidedAt = fromMicros(created), fromMicros(expires), optTime(decided)
 	a.Until = optTime(until)
 	return &a, nil
@@ -71,8 +73,9 @@ func (db *DB) RequestApproval(ctx context.Context, a *skjold.Approval) error {
 			until = micros(*a.Until)
 		}
 		_, err = tx.exec(`INSERT INTO approvals (id, tenant_id, action, target, role, profile, status, requested_by,
-			decided_by, created_at, expires_at, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`, a.ID, a.TenantID, a.Action,
-			a.Target, a.Role, a.Profile, a.Status, a.RequestedBy, micros(now), micros(a.ExpiresAt), until)
+			decided_by, created_at, expires_at, until, override_holds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)`,
+			a.ID, a.TenantID, a.Action, a.Target, a.Role, a.Profile, a.Status, a.RequestedBy, micros(now),
+			micros(a.ExpiresAt), until, boolInt(a.OverrideHolds))
 		tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: a.TenantID, Action: "approval.request", Source: c.Source,
 			Fields: []string{"approval:" + a.ID, "action:" + a.Action, "target:" + a.Target}})
 		return err
@@ -82,6 +85,9 @@ func (db *DB) RequestApproval(ctx context.Context, a *skjold.Approval) error {
 // checkRequest checks that the caller could do what it files, and returns the tenant whose
 // people decide it ("" for the operator's).
 func (tx *Tx) checkRequest(c *skjold.Caller, a *skjold.Approval) (string, error) {
+	if a.Action != skjold.ActionTenantDeletion {
+		a.OverrideHolds = false // only a deletion destroys what holds keep
+	}
 	switch a.Action {
 	case skjold.ActionRoleElevation, skjold.ActionTwoFactorReset:
 		u, err := tx.userForUpdate(c, a.Target)
@@ -103,7 +109,8 @@ func (tx *Tx) checkRequest(c *skjold.Caller, a *skjold.Approval) (string, error)
 			return "", notFound(errOr(err, sql.ErrNoRows), "tenant")
 		}
 		a.Role, a.Profile = "", ""
-		return "", nil
+		_, err := tx.terminationHolds(a)
+		return "", err
 	case skjold.ActionTenantFreeze:
 		return "", tx.checkFreeze(c, a)
 	case skjold.ActionBulkExport:

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -217,6 +218,10 @@ func (tx *Tx) terminateTenant(c *skjold.Caller, a *skjold.Approval) error {
 	if err := tx.queryRow("SELECT key_id FROM tenants WHERE id = ? AND wrapped_key IS NOT NULL", a.Target).Scan(&keyID); err != nil {
 		return notFound(err, "tenant")
 	}
+	holds, err := tx.terminationHolds(a)
+	if err != nil {
+		return err
+	}
 	if err := tx.destroyTenantKey(c, a.Target); err != nil {
 		return err
 	}
@@ -228,7 +233,7 @@ func (tx *Tx) terminateTenant(c *skjold.Caller, a *skjold.Approval) error {
 		return err
 	}
 	cert := &skjold.DeletionCertificate{TenantID: a.Target, Time: tx.db.now().UTC().Truncate(time.Microsecond),
-		Deleted: deleted, KeyID: keyID.String}
+		Deleted: deleted, KeyID: keyID.String, OverriddenHolds: holds}
 	body, sum, err := certificateBody(cert)
 	if err != nil {
 		return err
@@ -238,9 +243,40 @@ func (tx *Tx) terminateTenant(c *skjold.Caller, a *skjold.Approval) error {
 		return err
 	}
 	tx.erased = true
+	fields := []string{"approval:" + a.ID, "hash:" + hex.EncodeToString(sum)}
+	for _, h := range holds {
+		fields = append(fields, "hold_overridden:"+h.ID)
+	}
 	tx.audit(&skjold.AuditEvent{Actor: c.Actor, TenantID: a.Target, Action: "tenant.terminate", Source: c.Source,
-		Fields: []string{"approval:" + a.ID, "hash:" + hex.EncodeToString(sum)}})
+		Fields: fields})
 	return nil
+}
+
+// terminationHolds returns the legal holds of the tenant a deletes that are in force, oldest
+// first, when a overrides them; and ECONFLICT naming them when it does not [D2]. A deletion
+// is checked when it is filed and again when it is approved: a hold placed in between counts.
+func (tx *Tx) terminationHolds(a *skjold.Approval) ([]skjold.OverriddenHold, error) {
+	rows, err := tx.query(selectHolds+` WHERE tenant_id = ? AND released_at IS NULL AND (until IS NULL OR until > ?)
+		ORDER BY created_at, id`, a.Target, micros(tx.db.now()))
+	if err != nil {
+		return nil, err
+	}
+	holds, err := collect(rows, scanHold)
+	if err != nil || len(holds) == 0 {
+		return nil, err
+	}
+	out := make([]skjold.OverriddenHold, len(holds))
+	names := make([]string, len(holds))
+	for i, h := range holds {
+		out[i] = skjold.OverriddenHold{ID: h.ID, SubjectID: h.SubjectID, Category: h.Category, Reason: h.Reason}
+		names[i] = fmt.Sprintf("%s (%q)", h.ID, h.Reason)
+	}
+	if a.OverrideHolds {
+		return out, nil
+	}
+	return nil, &skjold.Error{Code: skjold.ECONFLICT, Field: "override_holds", Rule: "legal_hold",
+		Message: fmt.Sprintf("the tenant has %d legal hold(s) in force: %s; release them, or file the deletion with "+
+			"override_holds: true to destroy what they keep", len(holds), strings.Join(names, ", "))}
 }
 
 // deleteTenantRows deletes every row of the tenant in tenantRows, marks the tenant

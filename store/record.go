@@ -87,6 +87,9 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 		if err := tx.checkWritable(c.TenantID, r.SubjectID); err != nil {
 			return err
 		}
+		if err := tx.checkRecordGuardian(c.TenantID, tk, r.SubjectID, cat, data); err != nil {
+			return err
+		}
 		_, err := tx.exec(`INSERT INTO records (id, tenant_id, subject_id, category, fields, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.ID, c.TenantID, r.SubjectID, r.Category, blob, micros(r.CreatedAt), micros(r.CreatedAt))
 		if isForeignKeyViolation(err) {
@@ -225,6 +228,9 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 			} else {
 				rec.Data[name] = v
 			}
+		}
+		if err := tx.checkRecordGuardian(c.TenantID, tk, rec.SubjectID, cat, rec.Data); err != nil {
+			return err
 		}
 		blob, err := sealValues(key, id, rec.Data)
 		if err != nil {

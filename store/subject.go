@@ -301,6 +301,11 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		if err := tx.checkGuardian(c.TenantID, tk, s); err != nil {
 			return err
 		}
+		if upd.GuardianID != nil {
+			if err := tx.checkRecordsGuardian(ctx, c.TenantID, tk, s); err != nil {
+				return err
+			}
+		}
 		if err := tx.checkWards(id, s); err != nil {
 			return err
 		}
@@ -330,6 +335,67 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkRecordGuardian refuses a record whose birth-date field (skjold.IsBirthDateField) makes
+// someone a minor, unless its subject has a guardian who is an adult subject of the tenant, as
+// checkGuardian requires of a minor's profile.
+func (tx *Tx) checkRecordGuardian(tenantID string, tk skjold.TenantKey, subjectID string, cat *skjold.Category, data map[string]any) error {
+	field, birth := cat.MinorBirthDate(data, tx.db.now())
+	if field == "" {
+		return nil
+	}
+	var r subjectRow
+	if err := r.scan(tx.queryRow(selectSubjects+" WHERE id = ? AND tenant_id = ?", subjectID, tenantID)); err != nil {
+		return notFound(err, "subject")
+	}
+	s, _, err := r.open(tk)
+	if err != nil {
+		return err
+	}
+	if s.GuardianID == "" {
+		return skjold.FieldError(field, "guardian", "field %q holds the birth date of someone under %d: give the subject a "+
+			"guardian_id naming an adult subject of the same tenant first", field, skjold.AdultAge)
+	}
+	s.BirthDate = birth // as young as the record says: the guardian must be an adult
+	return tx.checkGuardian(tenantID, tk, s)
+}
+
+// checkRecordsGuardian checks a subject whose guardian changes against its records: when one
+// of them holds a minor's birth date, the subject keeps needing an adult guardian.
+func (tx *Tx) checkRecordsGuardian(ctx context.Context, tenantID string, tk skjold.TenantKey, s *skjold.Subject) error {
+	rows, err := tx.query(selectRecords+" WHERE r.subject_id = ? AND r.tenant_id = ? ORDER BY r.id", s.ID, tenantID)
+	if err != nil {
+		return err
+	}
+	recs, err := collect(rows, scanRecordRow)
+	if err != nil {
+		return err
+	}
+	now := tx.db.now()
+	for _, row := range recs {
+		cat, err := tx.db.category(ctx, tx.rowFunc, tenantID, row.category)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(cat.Fields, func(f skjold.Field) bool { return skjold.IsBirthDateField(&f) }) {
+			continue // nothing to open
+		}
+		rec, _, err := row.open(tk)
+		if err != nil {
+			return err
+		}
+		if _, birth := cat.MinorBirthDate(rec.Data, now); birth != "" {
+			if s.GuardianID == "" {
+				return skjold.FieldError("guardian_id", "guardian", "a record of this subject holds the birth date of "+
+					"someone under %d: the subject needs a guardian_id naming an adult subject of the same tenant", skjold.AdultAge)
+			}
+			young := *s
+			young.BirthDate = birth
+			return tx.checkGuardian(tenantID, tk, &young)
+		}
+	}
+	return nil
 }
 
 // checkWards refuses to make a guardian of other subjects anything but a known adult.

@@ -25,6 +25,82 @@ func TestLifecycle(t *testing.T, h Harness) {
 	t.Run("FreezeOnOtherNode", func(t *testing.T) { testFreezeOtherNode(t, newEnv(t, h)) })
 	t.Run("Lapse", func(t *testing.T) { testFreezeLapse(t, newEnv(t, h)) })
 	t.Run("Termination", func(t *testing.T) { testTermination(t, newEnv(t, h)) })
+	t.Run("TerminationHolds", func(t *testing.T) { testTerminationHolds(t, newEnv(t, h)) })
+}
+
+// testTerminationHolds checks that a tenant deletion is refused, when filed and when
+// approved, while legal holds of the tenant are in force, naming them; that released and
+// ended holds do not count; and that an approval overriding them deletes the tenant and
+// names the holds in the certificate and the audit chain [D2, D5].
+func testTerminationHolds(t *testing.T, e *env) {
+	a := e.newTenant("Fjord Travel AS")
+	ctx := e.as(a, "")
+	s := e.newSubject(ctx, anna())
+	inv := e.newRecord(ctx, s.ID, "invoice", map[string]any{"invoice_number": "2026-0042", "invoice_date": "2026-11-02", "amount": json.Number("12490")})
+	released := &skjold.Hold{Reason: "closed case"}
+	must(t, e.db.PlaceHold(ctx, released))
+	must(t, e.db.ReleaseHold(ctx, released.ID))
+	must(t, e.db.PlaceHold(ctx, &skjold.Hold{Reason: "ended", Until: ptr(e.clock.Now().Add(time.Hour))}))
+	e.clock.Add(2 * time.Hour)
+	first, second := e.managers("mgr")
+
+	// Only released and ended holds: the deletion may be filed without an override.
+	waiting := &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID}
+	must(t, e.db.RequestApproval(first, waiting))
+	if waiting.OverrideHolds {
+		t.Error("a deletion filed without override_holds overrides them")
+	}
+
+	// A tenant-wide hold on the invoice, placed while the deletion waits, stops it.
+	tenantWide := &skjold.Hold{Reason: "Tax audit 2026/17"}
+	must(t, e.db.PlaceHold(ctx, tenantWide))
+	subjectHold := &skjold.Hold{SubjectID: s.ID, Category: "invoice", Reason: "Dispute 88"}
+	must(t, e.db.PlaceHold(ctx, subjectHold))
+	_, err := e.db.DecideApproval(second, waiting.ID, true)
+	wantHoldsNamed(t, err, tenantWide, subjectHold)
+	if _, err := e.db.FindRecordByID(ctx, inv.ID); err != nil {
+		t.Fatalf("the held invoice went: %v", err)
+	}
+	err = e.db.RequestApproval(first, &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID})
+	wantHoldsNamed(t, err, tenantWide, subjectHold)
+	list, err := e.db.FindApprovals(second, skjold.Page{})
+	must(t, err)
+	if len(list) != 1 || list[0].Status != skjold.ApprovalPending {
+		t.Fatalf("approvals after the refusals: %+v", list)
+	}
+
+	// Filed with the override, it goes ahead, and the certificate names both holds.
+	del := &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID, OverrideHolds: true}
+	must(t, e.db.RequestApproval(first, del))
+	got, err := e.db.DecideApproval(second, del.ID, true)
+	must(t, err)
+	if !got.OverrideHolds || got.Status != skjold.ApprovalApproved {
+		t.Errorf("decided approval %+v", got)
+	}
+	cert, err := e.db.FindDeletionCertificate(e.op, a.ID)
+	must(t, err)
+	want := []skjold.OverriddenHold{{ID: tenantWide.ID, Reason: "Tax audit 2026/17"},
+		{ID: subjectHold.ID, SubjectID: s.ID, Category: "invoice", Reason: "Dispute 88"}}
+	if !slices.Equal(cert.OverriddenHolds, want) {
+		t.Errorf("certificate names holds %+v, want %+v", cert.OverriddenHolds, want)
+	}
+	if !slices.ContainsFunc(e.events(0), func(ev *skjold.AuditEvent) bool {
+		return ev.Action == "tenant.terminate" && slices.Contains(ev.Fields, "hold_overridden:"+tenantWide.ID) &&
+			slices.Contains(ev.Fields, "hold_overridden:"+subjectHold.ID)
+	}) {
+		t.Error("the tenant.terminate audit event does not name the overridden holds")
+	}
+}
+
+// wantHoldsNamed fails unless err is ECONFLICT naming every hold by id and reason.
+func wantHoldsNamed(t *testing.T, err error, holds ...*skjold.Hold) {
+	t.Helper()
+	wantCode(t, err, skjold.ECONFLICT)
+	for _, h := range holds {
+		if !strings.Contains(err.Error(), h.ID) || !strings.Contains(err.Error(), h.Reason) {
+			t.Errorf("the refusal %q does not name hold %s (%s)", err, h.ID, h.Reason)
+		}
+	}
 }
 
 // managers makes two operator staff members who manage tenants, named after tag, and
@@ -346,7 +422,9 @@ func testTermination(t *testing.T, e *env) {
 		}
 	}
 	first, second := e.managers("mgr")
-	del := &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID}
+	// The fixture's legal hold refuses a deletion that does not override it.
+	wantCode(t, e.db.RequestApproval(first, &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID}), skjold.ECONFLICT)
+	del := &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID, OverrideHolds: true}
 	must(t, e.db.RequestApproval(first, del))
 	_, err := e.db.DecideApproval(second, del.ID, true)
 	must(t, err)

@@ -11,20 +11,22 @@ import (
 
 // sampleValue returns a valid value of the field's type, as JSON would decode it.
 func sampleValue(f skjold.Field) any {
-	switch f.Type {
-	case skjold.TypeDate:
+	switch {
+	case skjold.IsBirthDateField(&f):
+		return "1980-06-01" // an adult's: a minor's would need a guardian
+	case f.Type == skjold.TypeDate:
 		return "2025-06-01"
-	case skjold.TypeDateTime:
+	case f.Type == skjold.TypeDateTime:
 		return "2025-06-01T10:30:00+02:00"
-	case skjold.TypeNumber:
+	case f.Type == skjold.TypeNumber:
 		return 1234.5
-	case skjold.TypeInteger:
+	case f.Type == skjold.TypeInteger:
 		return 90.0
-	case skjold.TypeBoolean:
+	case f.Type == skjold.TypeBoolean:
 		return true
-	case skjold.TypeEmail:
+	case f.Type == skjold.TypeEmail:
 		return "someone@example.com"
-	case skjold.TypePhone:
+	case f.Type == skjold.TypePhone:
 		return "+47 912 34 567"
 	}
 	return "Sample " + f.Name

@@ -35,6 +35,8 @@ func TestSubjects(t *testing.T, h Harness) {
 	t.Run("InputGuard", func(t *testing.T) { testSubjectInputGuard(t, h) })
 	t.Run("Invalid", func(t *testing.T) { testSubjectInvalid(t, h) })
 	t.Run("Guardians", func(t *testing.T) { testSubjectGuardians(t, h) })
+	t.Run("RecordBirthDates", func(t *testing.T) { testRecordBirthDates(t, h) })
+	t.Run("LookalikeEmails", func(t *testing.T) { testLookalikeEmails(t, h) })
 	t.Run("WrongShapeIDs", func(t *testing.T) { testWrongShapeIDs(t, h) })
 	t.Run("TenantIsolation", func(t *testing.T) { testTenantIsolation(t, h) })
 	t.Run("Paging", func(t *testing.T) { testSubjectPaging(t, h) })
@@ -289,6 +291,82 @@ func testSubjectInvalid(t *testing.T, h Harness) {
 	must(t, err)
 	if len(all) != 1 {
 		t.Errorf("%d subjects after refused input, want 1", len(all))
+	}
+}
+
+// testLookalikeEmails checks that addresses which differ only by a dotted capital I, or by a
+// Kelvin sign, never find each other through the blind index, while case still does not matter.
+func testLookalikeEmails(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ctx := e.as(e.newTenant("Tenant A"), "")
+	ida := e.newSubject(ctx, &skjold.Subject{Name: "Ida", Email: "ida@example.com"})
+	dotted := e.newSubject(ctx, &skjold.Subject{Name: "İda", Email: "\u0130da@example.com"})
+	kari := e.newSubject(ctx, &skjold.Subject{Name: "Kari", Email: "kari@example.com"})
+	for query, want := range map[string]string{
+		"IDA@example.com": ida.ID, "\u0130da@example.com": dotted.ID, "\u0130DA@EXAMPLE.COM": dotted.ID,
+		"Kari@Example.com": kari.ID, "\u212aari@example.com": "", "\u0131da@example.com": "",
+	} {
+		found, err := e.db.FindSubjects(ctx, skjold.SubjectFilter{Email: query})
+		must(t, err)
+		var got []string
+		for _, s := range found {
+			got = append(got, s.ID)
+		}
+		if (want == "" && len(got) != 0) || (want != "" && !slices.Equal(got, []string{want})) {
+			t.Errorf("FindSubjects(email %q) = %v, want [%s]", query, got, want)
+		}
+	}
+	err := e.db.CreateSubject(ctx, &skjold.Subject{Name: "Kelvin", Email: "\u212aari@example.com"})
+	wantCode(t, err, skjold.EINVALID)
+	for _, bad := range []string{"a@b@c.org", "a@@b.org", ".a@b.org", "a@b..org"} {
+		wantCode(t, e.db.CreateSubject(ctx, &skjold.Subject{Name: "Bad", Email: bad}), skjold.EINVALID)
+	}
+}
+
+// testRecordBirthDates checks that a minor's birth date in a record of any category needs a
+// guardian, as in the profile: the record is refused while the subject has none (or a guardian
+// who is no adult), and the guardian cannot be removed while such a record exists.
+func testRecordBirthDates(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ctx := e.as(e.newTenant("Tenant A"), "")
+	_, err := e.db.PutCategory(ctx, &skjold.Category{Name: "membership", LegalBasis: skjold.BasisContract, Purposes: []string{"contract"},
+		Retention: skjold.Retention{Period: "P2Y", From: skjold.RetentionFromRelationship},
+		Fields: []skjold.Field{{Name: "club", Type: skjold.TypeString}, {Name: "member_birth_date", Type: skjold.TypeDate},
+			{Name: "joined", Type: skjold.TypeDate}}})
+	must(t, err)
+	parent := e.newSubject(ctx, &skjold.Subject{Name: "Parent", BirthDate: adultBorn})
+	minor := e.newSubject(ctx, &skjold.Subject{Name: "Unknown age"})
+	noAge := e.newSubject(ctx, &skjold.Subject{Name: "Ageless"})
+	young := map[string]any{"club": "Fjord IL", "member_birth_date": minorBorn}
+
+	r := &skjold.Record{SubjectID: minor.ID, Category: "membership", Data: young}
+	err = e.db.CreateRecord(ctx, r)
+	if e := (*skjold.Error)(nil); !errors.As(err, &e) || e.Code != skjold.EINVALID || e.Field != "member_birth_date" || e.Rule != "guardian" {
+		t.Fatalf("a minor's birth date in a record without a guardian: %v, want EINVALID on member_birth_date", err)
+	}
+	// A date that is no birth date, and an adult's birth date, need nothing.
+	e.newRecord(ctx, minor.ID, "membership", map[string]any{"club": "Fjord IL", "joined": minorBorn})
+	adult := e.newRecord(ctx, minor.ID, "membership", map[string]any{"club": "Fjord IL", "member_birth_date": adultBorn})
+	_, err = e.db.UpdateRecord(ctx, adult.ID, map[string]any{"member_birth_date": minorBorn})
+	wantCode(t, err, skjold.EINVALID)
+
+	// A guardian with no known age will not do; an adult will.
+	_, err = e.db.UpdateSubject(ctx, minor.ID, skjold.SubjectUpdate{GuardianID: ptr(noAge.ID)})
+	must(t, err)
+	wantCode(t, e.db.CreateRecord(ctx, &skjold.Record{SubjectID: minor.ID, Category: "membership", Data: young}), skjold.EINVALID)
+	_, err = e.db.UpdateSubject(ctx, minor.ID, skjold.SubjectUpdate{GuardianID: ptr(parent.ID)})
+	must(t, err)
+	e.newRecord(ctx, minor.ID, "membership", young)
+
+	// Now the guardian stays, and stays an adult.
+	_, err = e.db.UpdateSubject(ctx, minor.ID, skjold.SubjectUpdate{GuardianID: ptr("")})
+	wantCode(t, err, skjold.EINVALID)
+	_, err = e.db.UpdateSubject(ctx, minor.ID, skjold.SubjectUpdate{GuardianID: ptr(noAge.ID)})
+	wantCode(t, err, skjold.EINVALID)
+	got, err := e.db.FindSubjectByID(ctx, minor.ID)
+	must(t, err)
+	if got.GuardianID != parent.ID {
+		t.Errorf("guardian = %q after refused changes, want %s", got.GuardianID, parent.ID)
 	}
 }
 
