@@ -29,6 +29,11 @@ type Caller struct {
 	UserID    string   // the logged-in user, if the caller is a person ("" for tokens)
 	Role      string   // the user's role, for the access-rights hierarchy
 	SessionID string   // the session the user acts through, if any
+	// Local marks a command run on the server's own host with the data directory and the
+	// master key (skjold token create …): the break-glass path, which may do what no API
+	// caller may, such as make a tenant token after the tenant's creation. Whoever can run it
+	// can read everything anyway; it is audited as actor "cli".
+	Local bool
 }
 
 // Can reports whether the caller holds scope. Tenant and operator scopes have distinct

@@ -38,8 +38,8 @@ var roleScopes = map[bool]map[string][]string{
 	},
 }
 
-// OperatorTokenScopes are the scopes of an operator API token: an operator admin's, less
-// staff management, which needs a person who logged in with two factors.
+// OperatorTokenScopes are the scopes an operator API token may hold: an operator admin's,
+// less staff management, which needs a person who logged in with two factors.
 var OperatorTokenScopes = []string{ScopeOperatorManage, ScopeOperatorRead}
 
 // RoleScopes returns the scopes of a predefined role, or nil when the role does not exist

@@ -109,12 +109,8 @@ func changes(method string) bool {
 // callerOf turns an identity into the caller that services see.
 func callerOf(id *skjold.Identity, source string) *skjold.Caller {
 	if tok := id.Token; tok != nil {
-		c := &skjold.Caller{Actor: "token:" + tok.ID, TenantID: tok.TenantID, Operator: tok.Operator,
+		return &skjold.Caller{Actor: "token:" + tok.ID, TenantID: tok.TenantID, Operator: tok.Operator,
 			Scopes: tok.Scopes, Source: source}
-		if tok.Operator {
-			c.Scopes = skjold.OperatorTokenScopes
-		}
-		return c
 	}
 	u := id.User
 	return &skjold.Caller{Actor: "user:" + u.ID, TenantID: u.TenantID, Operator: u.Operator(), Scopes: u.Scopes,

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,12 +38,16 @@ func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
 		return skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
 	case !c.Operator && (t.Operator || t.TenantID != c.TenantID):
 		return skjold.Errorf(skjold.EFORBIDDEN, "a tenant may create tokens only for itself")
+	case c.Operator && !t.Operator && !c.Local:
+		// A tenant token reads the tenant's personal data; operators reach that only
+		// through a support grant [A7].
+		return skjold.Errorf(skjold.EFORBIDDEN, "operators make a tenant's first token only when they create the tenant; the tenant's own admins and tokens make the others")
 	}
 	if err := t.Validate(); err != nil {
 		return err
 	}
 	for _, scope := range t.Scopes {
-		if !c.Operator && !c.Can(scope) {
+		if !c.Local && !c.Can(scope) {
 			return skjold.FieldError("scopes", "scope", "a token cannot hold a scope its maker lacks")
 		}
 	}
@@ -151,8 +156,12 @@ func scanToken(s scanner) (*skjold.Token, error) {
 	}
 	t.TenantID, t.Operator, t.CreatedAt = tenant.String, op == 1, fromMicros(created)
 	t.Scopes = []string{}
-	if scopes != "" {
+	switch {
+	case scopes != "":
 		t.Scopes = strings.Split(scopes, ",")
+	case t.Operator:
+		// Operator tokens made before they had scopes of their own hold what they then held.
+		t.Scopes = slices.Clone(skjold.OperatorTokenScopes)
 	}
 	if expires.Valid {
 		e := fromMicros(expires.Int64)

@@ -116,7 +116,7 @@ func bootstrap(ctx context.Context, e env, cfg Config, db *store.DB) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	tok := &skjold.Token{Operator: true, Name: "bootstrap"}
+	tok := &skjold.Token{Operator: true, Name: "bootstrap", Scopes: skjold.OperatorTokenScopes}
 	if err := db.CreateToken(cliContext(ctx), tok); err != nil {
 		return fmt.Errorf("create bootstrap operator token: %w", err)
 	}
