@@ -209,8 +209,8 @@ func oneTimePassword() string {
 }
 
 // CreateUser stores a user with a one-time password, which is returned once. Operator
-// staff with operator.manage create only a tenant's first user (its owner, typically); after
-// that the tenant's own admins manage its people. An account that ranks as an admin or owner
+// staff with operator.manage create only a tenant's first user (its owner, typically), and
+// only while the tenant holds no subjects; after that the tenant's own admins manage its people. An account that ranks as an admin or owner
 // is made directly only by an owner (who may also take actions out of four eyes), while
 // nobody else could approve it (the first account), or while role elevation is not under
 // four eyes; otherwise it is made with a lower role and raised through an approval, so that
@@ -243,6 +243,16 @@ func (db *DB) CreateUser(ctx context.Context, u *skjold.User) (string, error) {
 			return err
 		case onboarding && others > 0:
 			return skjold.Errorf(skjold.EFORBIDDEN, "operators create only a tenant's first user; its admins add the others")
+		case onboarding:
+			// The first user's one-time password passes through the operator's hands: only
+			// before the tenant holds personal data, or it would be a way around grants [A7].
+			var held bool
+			if err := tx.queryRow("SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?)", u.TenantID).Scan(&held); err != nil {
+				return err
+			}
+			if held {
+				return skjold.Errorf(skjold.EFORBIDDEN, "operators create a tenant's first user only before it holds personal data; the tenant's own admins and tokens add users")
+			}
 		}
 		if err := tx.insertUser(c, u, hash); err != nil { // checks the hierarchy, sets the scopes
 			return err
