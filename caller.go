@@ -26,6 +26,7 @@ type Caller struct {
 	Scopes    []string // what the caller may do: tenant scopes, or operator scopes
 	Source    string   // client address, for the audit
 	Purpose   string   // the purpose the caller stated for this request, if any
+	Purposes  []string // the purposes the caller may state (its token's or profile's); nil: any registered
 	UserID    string   // the logged-in user, if the caller is a person ("" for tokens)
 	Role      string   // the user's role, for the access-rights hierarchy
 	SessionID string   // the session the user acts through, if any

@@ -11,11 +11,13 @@ import (
 // operator scopes (operator.read, operator.manage; never operator.staff) and reads no personal
 // data.
 type Token struct {
-	ID        string     `json:"id"`
-	TenantID  string     `json:"tenant_id,omitempty"`
-	Operator  bool       `json:"operator"`
-	Name      string     `json:"name"`
-	Scopes    []string   `json:"scopes"`
+	ID       string   `json:"id"`
+	TenantID string   `json:"tenant_id,omitempty"`
+	Operator bool     `json:"operator"`
+	Name     string   `json:"name"`
+	Scopes   []string `json:"scopes"`
+	// Purposes lists the purposes a tenant token may state [A2]; empty: any its tenant registered.
+	Purposes  []string   `json:"purposes,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
@@ -49,7 +51,10 @@ func (t *Token) Validate() error {
 	if len(t.Scopes) == 0 {
 		return FieldError("scopes", "required", "a token needs at least one scope")
 	}
-	return nil
+	if t.Operator && len(t.Purposes) > 0 {
+		return FieldError("purposes", "operator", "operator tokens state no purposes: they read no personal data")
+	}
+	return ValidPurposes(t.Purposes)
 }
 
 // TokenService issues, authenticates and revokes API tokens.

@@ -422,8 +422,17 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			fixedID(f.grantee.user.ID), fixedID(f.userB.user.ID)),
 		"POST /api/v1/users/{id}/suspend": staffObject("/suspend", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
 		"POST /api/v1/users/{id}/resume":  staffObject("/resume", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
-		"GET /api/v1/settings/session":    fixed("/api/v1/settings/session", nil),
-		"PUT /api/v1/settings/session":    fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
+		"GET /api/v1/profiles":            fixed("/api/v1/profiles", nil),
+		"GET /api/v1/profiles/{name}":     fixed("/api/v1/profiles/exporter", nil),
+		"PUT /api/v1/profiles/{name}":     fixed("/api/v1/profiles/authz_test", map[string]any{"scopes": []string{skjold.ScopeAdmin}}),
+		"DELETE /api/v1/profiles/{name}": {build: func(t *testing.T, _ *caller, _ object) request {
+			n++
+			name := fmt.Sprintf("doomed_%d", n)
+			e.createProfile(t, e.a.id, name, skjold.ScopeRead)
+			return request{path: "/api/v1/profiles/" + name}
+		}},
+		"GET /api/v1/settings/session": fixed("/api/v1/settings/session", nil),
+		"PUT /api/v1/settings/session": fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
 		"POST /api/v1/approvals": {objects: true, tenantOnly: true, build: func(_ *testing.T, c *caller, o object) request {
 			target := pick(o, f.userA.user.ID, f.userB.user.ID)
 			if o == own && c.operator {

@@ -53,6 +53,11 @@ func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
 	}
 	return db.write(ctx, func(tx *Tx) error {
 		if !t.Operator {
+			if err := tx.checkGrantable(c, t.TenantID, nil, t.Purposes); err != nil {
+				return err
+			}
+		}
+		if !t.Operator {
 			var destroyed sql.NullInt64
 			err := tx.queryRow("SELECT destroyed_at FROM tenants WHERE id = ?", t.TenantID).Scan(&destroyed)
 			if err != nil {
@@ -90,7 +95,7 @@ func (tx *Tx) insertToken(c *skjold.Caller, t *skjold.Token) error {
 	}
 	_, err := tx.exec(`INSERT INTO tokens (id, tenant_id, operator, name, hash, scopes, created_at, expires_at, user_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, tenant, op, t.Name, hashSecret(t.Secret),
-		strings.Join(t.Scopes, ","), micros(t.CreatedAt), expires, nullString(owner))
+		joinGrants(t.Scopes, t.Purposes), micros(t.CreatedAt), expires, nullString(owner))
 	if err != nil {
 		return err
 	}
@@ -155,10 +160,9 @@ func scanToken(s scanner) (*skjold.Token, error) {
 		return nil, err
 	}
 	t.TenantID, t.Operator, t.CreatedAt = tenant.String, op == 1, fromMicros(created)
-	t.Scopes = []string{}
+	t.Scopes, t.Purposes = splitGrants(scopes)
 	switch {
 	case scopes != "":
-		t.Scopes = strings.Split(scopes, ",")
 	case t.Operator:
 		// Operator tokens made before they had scopes of their own hold what they then held.
 		t.Scopes = slices.Clone(skjold.OperatorTokenScopes)

@@ -53,7 +53,7 @@ func scanUser(s scanner) (*skjold.User, error) {
 	u.AccessUntil, u.TrainingAt, u.AgreementAt, u.LastLoginAt = optTime(until), optTime(training), optTime(agreement), optTime(last)
 	u.Scopes = skjold.RoleScopes(u.Operator(), u.Role)
 	if u.Role == skjold.RoleCustom && scopes.String != "" {
-		u.Scopes = strings.Split(scopes.String, ",")
+		u.Scopes, u.Purposes = splitGrants(scopes.String)
 	}
 	return &u, nil
 }
@@ -86,24 +86,25 @@ func checkRank(c *skjold.Caller, tenantID string, role string, scopes []string) 
 	return nil
 }
 
-// profileScopes returns the scopes of a tenant's custom profile, or ENOTFOUND.
-func (tx *Tx) profileScopes(tenantID, name string) ([]string, error) {
+// profileScopes returns the scopes and purpose limit of a tenant's custom profile, or ENOTFOUND.
+func (tx *Tx) profileScopes(tenantID, name string) ([]string, []string, error) {
 	var scopes string
 	if err := tx.queryRow("SELECT scopes FROM profiles WHERE tenant_id = ? AND name = ?", tenantID, name).Scan(&scopes); err != nil {
-		return nil, notFound(err, "profile")
+		return nil, nil, notFound(err, "profile")
 	}
-	return strings.Split(scopes, ","), nil
+	s, p := splitGrants(scopes)
+	return s, p, nil
 }
 
 // insertUser stores a new user with its first password hash. The e-mail is unique
 // installation-wide.
 func (tx *Tx) insertUser(c *skjold.Caller, u *skjold.User, hash string) error {
 	if u.Role == skjold.RoleCustom {
-		scopes, err := tx.profileScopes(u.TenantID, u.Profile)
+		scopes, purposes, err := tx.profileScopes(u.TenantID, u.Profile)
 		if err != nil {
 			return err
 		}
-		u.Scopes = scopes
+		u.Scopes, u.Purposes = scopes, purposes
 	} else {
 		u.Scopes = skjold.RoleScopes(u.Operator(), u.Role)
 	}
@@ -358,13 +359,13 @@ func (tx *Tx) applyUserUpdate(c *skjold.Caller, u *skjold.User, upd skjold.UserU
 		return nil, err
 	}
 	if u.Role == skjold.RoleCustom {
-		scopes, err := tx.profileScopes(u.TenantID, u.Profile)
+		scopes, purposes, err := tx.profileScopes(u.TenantID, u.Profile)
 		if err != nil {
 			return nil, err
 		}
-		u.Scopes = scopes
+		u.Scopes, u.Purposes = scopes, purposes
 	} else {
-		u.Scopes = skjold.RoleScopes(u.Operator(), u.Role)
+		u.Scopes, u.Purposes = skjold.RoleScopes(u.Operator(), u.Role), nil
 	}
 	if err := checkRank(c, u.TenantID, u.Role, u.Scopes); err != nil {
 		return nil, err
