@@ -11,13 +11,12 @@ import (
 // operator scopes (operator.read, operator.manage; never operator.staff) and reads no personal
 // data.
 type Token struct {
-	ID       string   `json:"id"`
-	TenantID string   `json:"tenant_id,omitempty"`
-	Operator bool     `json:"operator"`
-	Name     string   `json:"name"`
-	Scopes   []string `json:"scopes"`
-	// Purposes lists the purposes a tenant token may state [A2]; empty: any its tenant registered.
-	Purposes  []string   `json:"purposes,omitempty"`
+	ID        string     `json:"id"`
+	TenantID  string     `json:"tenant_id,omitempty"`
+	Operator  bool       `json:"operator"`
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	Purposes  []string   `json:"purposes,omitempty"` // the purposes it may state [A2]; empty: any registered
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`

@@ -53,17 +53,15 @@ func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
 	}
 	return db.write(ctx, func(tx *Tx) error {
 		if !t.Operator {
-			if err := tx.checkGrantable(c, t.TenantID, nil, t.Purposes); err != nil {
-				return err
-			}
-		}
-		if !t.Operator {
 			var destroyed sql.NullInt64
 			err := tx.queryRow("SELECT destroyed_at FROM tenants WHERE id = ?", t.TenantID).Scan(&destroyed)
 			if err != nil {
 				return notFound(err, "tenant")
 			} else if destroyed.Valid {
 				return errNotFound("tenant") // its key is gone: nothing to grant access to
+			}
+			if err := tx.checkGrantable(c, t.TenantID, nil, t.Purposes); err != nil {
+				return err
 			}
 		}
 		return tx.insertToken(c, t)
@@ -161,9 +159,7 @@ func scanToken(s scanner) (*skjold.Token, error) {
 	}
 	t.TenantID, t.Operator, t.CreatedAt = tenant.String, op == 1, fromMicros(created)
 	t.Scopes, t.Purposes = splitGrants(scopes)
-	switch {
-	case scopes != "":
-	case t.Operator:
+	if scopes == "" && t.Operator {
 		// Operator tokens made before they had scopes of their own hold what they then held.
 		t.Scopes = slices.Clone(skjold.OperatorTokenScopes)
 	}

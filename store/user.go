@@ -211,8 +211,8 @@ func oneTimePassword() string {
 
 // CreateUser stores a user with a one-time password, which is returned once. Operator
 // staff with operator.manage create only a tenant's first user (its owner, typically), and
-// only while the tenant holds no subjects; after that the tenant's own admins manage its people. An account that ranks as an admin or owner
-// is made directly only by an owner (who may also take actions out of four eyes), while
+// only while the tenant holds no subjects; after that the tenant's own admins manage its
+// people. An account that ranks as an admin or owner is made directly only by an owner (who may also take actions out of four eyes), while
 // nobody else could approve it (the first account), or while role elevation is not under
 // four eyes; otherwise it is made with a lower role and raised through an approval, so that
 // an admin cannot mint a second admin account to approve their own requests.
