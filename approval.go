@@ -17,6 +17,10 @@ const (
 	ActionTenantFreeze   = "tenant_freeze"    // refusing a tenant's every login and call, data kept
 	ActionBulkExport     = "bulk_export"
 	ActionRestore        = "restore"
+	// ActionFourEyesReduction takes one action (the approval's target) out of the four-eyes
+	// list. It always takes a second person, or one owner could switch four eyes off and then
+	// act alone.
+	ActionFourEyesReduction = "four_eyes_reduction"
 )
 
 // SensitiveActions lists every action that can be put under four-eyes control.

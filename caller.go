@@ -26,9 +26,15 @@ type Caller struct {
 	Scopes    []string // what the caller may do: tenant scopes, or operator scopes
 	Source    string   // client address, for the audit
 	Purpose   string   // the purpose the caller stated for this request, if any
+	Purposes  []string // the purposes the caller may state (its token's or profile's); nil: any registered
 	UserID    string   // the logged-in user, if the caller is a person ("" for tokens)
 	Role      string   // the user's role, for the access-rights hierarchy
 	SessionID string   // the session the user acts through, if any
+	// Local marks a command run on the server's own host with the data directory and the
+	// master key (skjold token create …): the break-glass path, which may do what no API
+	// caller may, such as make a tenant token after the tenant's creation. Whoever can run it
+	// can read everything anyway; it is audited as actor "cli".
+	Local bool
 }
 
 // Can reports whether the caller holds scope. Tenant and operator scopes have distinct

@@ -82,6 +82,12 @@ type ContactCheck struct {
 // PurposeService keeps the purpose register, consent, restriction and objection, and
 // guards contact with subjects. Every method acts within the caller's tenant.
 type PurposeService interface {
+	// CheckStatedPurpose returns nil when the caller states no purpose, or one its tenant
+	// registered and the caller may state [A2]. Errors: EINVALID (field purpose, rule
+	// registered) for a purpose not in the register, EFORBIDDEN for one outside the caller's
+	// token's or profile's purposes.
+	CheckStatedPurpose(ctx context.Context) error
+
 	// FindPurposes returns the register ordered by name. Errors: EFORBIDDEN.
 	FindPurposes(ctx context.Context) ([]*Purpose, error)
 

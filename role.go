@@ -1,6 +1,7 @@
 package skjold
 
 import (
+	"context"
 	"slices"
 	"strings"
 )
@@ -38,8 +39,8 @@ var roleScopes = map[bool]map[string][]string{
 	},
 }
 
-// OperatorTokenScopes are the scopes of an operator API token: an operator admin's, less
-// staff management, which needs a person who logged in with two factors.
+// OperatorTokenScopes are the scopes an operator API token may hold: an operator admin's,
+// less staff management, which needs a person who logged in with two factors.
 var OperatorTokenScopes = []string{ScopeOperatorManage, ScopeOperatorRead}
 
 // RoleScopes returns the scopes of a predefined role, or nil when the role does not exist
@@ -70,11 +71,14 @@ func Rank(role string, scopes []string) int {
 // factor [B6]: owners, admins, and custom profiles that can administer the tenant.
 func NeedsTwoFactor(role string, scopes []string) bool { return Rank(role, scopes) >= 2 }
 
-// Profile is a tenant's custom role: a named set of tenant scopes [B7].
+// Profile is a tenant's custom role: a named set of tenant scopes [B7], optionally limited to
+// the purposes its users may state [A2].
 type Profile struct {
 	TenantID string   `json:"-"`
 	Name     string   `json:"name"`
 	Scopes   []string `json:"scopes"`
+	// Purposes lists the purposes its users may state; empty: any their tenant registered.
+	Purposes []string `json:"purposes"`
 }
 
 // Validate returns an EINVALID error naming the part at fault.
@@ -82,7 +86,45 @@ func (p *Profile) Validate() error {
 	if !ValidName(p.Name) {
 		return FieldError("name", "name", "profile name must be lower-case letters, digits and underscores")
 	}
-	return validScopes(p.Scopes, AllScopes)
+	if err := validScopes(p.Scopes, AllScopes); err != nil {
+		return err
+	}
+	return ValidPurposes(p.Purposes)
+}
+
+// ValidPurposes returns an EINVALID error (field purposes) when a purpose limit names a
+// purpose in a form no purpose has, or one twice.
+func ValidPurposes(purposes []string) error {
+	for i, p := range purposes {
+		if !ValidName(p) {
+			return FieldError("purposes", "name", "purposes are lower-case names such as credit_check")
+		}
+		if slices.Contains(purposes[:i], p) {
+			return FieldError("purposes", "duplicate", "purposes names a purpose twice")
+		}
+	}
+	return nil
+}
+
+// ProfileService manages a tenant's custom profiles [B7], under the same hierarchy as roles:
+// nobody makes a profile with a scope or purpose they do not hold themselves.
+type ProfileService interface {
+	// FindProfiles returns the caller's tenant's profiles ordered by name. Errors: EFORBIDDEN.
+	FindProfiles(ctx context.Context) ([]*Profile, error)
+
+	// FindProfile returns one profile of the caller's tenant. Errors: ENOTFOUND, EFORBIDDEN.
+	FindProfile(ctx context.Context, name string) (*Profile, error)
+
+	// PutProfile creates or changes a profile and reports whether it was created. Scopes and
+	// purposes the caller lacks are refused (EINVALID, rule hierarchy), as are purposes the
+	// tenant never registered. Changing a profile that users hold ends their sessions and
+	// revokes the tokens they made; raising its rank while role_elevation is under four eyes
+	// is refused (EFORBIDDEN: make a new profile and raise its users through approvals).
+	// Errors: EINVALID, EFORBIDDEN.
+	PutProfile(ctx context.Context, p *Profile) (created bool, err error)
+
+	// DeleteProfile deletes a profile nobody holds. Errors: ENOTFOUND, ECONFLICT (held), EFORBIDDEN.
+	DeleteProfile(ctx context.Context, name string) error
 }
 
 func validScopes(scopes, known []string) error {

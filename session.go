@@ -116,6 +116,8 @@ type Identity struct {
 // AuthService logs people in and out and manages staff accounts, passwords, second factors
 // and sessions. Methods that act for a logged-in user take the caller from the context.
 type AuthService interface {
+	ProfileService
+
 	// Login checks the e-mail and password (and code, when given and enrolled) and opens a
 	// session in the stage that follows. Errors: EUNAUTHORIZED (the same answer for an
 	// unknown address, a wrong password and a suspended account, whose right password is

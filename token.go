@@ -7,14 +7,16 @@ import (
 )
 
 // Token is a bearer API token. Its secret is random, shown once at creation and stored only as
-// a hash. A tenant token acts within one tenant with its scopes; an operator token manages
-// tenants and tokens and reads no personal data.
+// a hash. A tenant token acts within one tenant with its scopes; an operator token holds
+// operator scopes (operator.read, operator.manage; never operator.staff) and reads no personal
+// data.
 type Token struct {
 	ID        string     `json:"id"`
 	TenantID  string     `json:"tenant_id,omitempty"`
 	Operator  bool       `json:"operator"`
 	Name      string     `json:"name"`
 	Scopes    []string   `json:"scopes"`
+	Purposes  []string   `json:"purposes,omitempty"` // the purposes it may state [A2]; empty: any registered
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
@@ -33,25 +35,33 @@ func (t *Token) Validate() error {
 	if t.Operator != (t.TenantID == "") {
 		return FieldError("tenant_id", "required", "a token belongs to exactly one tenant, or is an operator token")
 	}
-	if t.Operator && len(t.Scopes) > 0 {
-		return FieldError("scopes", "operator", "operator tokens carry no tenant scopes")
-	}
-	for _, s := range t.Scopes {
-		if !slices.Contains(AllScopes, s) {
-			return FieldError("scopes", "scope", "unknown scope; known scopes are %v", AllScopes)
+	known := AllScopes
+	if t.Operator {
+		known = OperatorTokenScopes
+		if slices.Contains(t.Scopes, ScopeOperatorStaff) {
+			return FieldError("scopes", "operator", "operator.staff needs a person who logged in with two factors, not a token")
 		}
 	}
-	if !t.Operator && len(t.Scopes) == 0 {
-		return FieldError("scopes", "required", "a tenant token needs at least one scope")
+	for _, s := range t.Scopes {
+		if !slices.Contains(known, s) {
+			return FieldError("scopes", "scope", "unknown scope; known scopes are %v", known)
+		}
 	}
-	return nil
+	if len(t.Scopes) == 0 {
+		return FieldError("scopes", "required", "a token needs at least one scope")
+	}
+	if t.Operator && len(t.Purposes) > 0 {
+		return FieldError("purposes", "operator", "operator tokens state no purposes: they read no personal data")
+	}
+	return ValidPurposes(t.Purposes)
 }
 
 // TokenService issues, authenticates and revokes API tokens.
 type TokenService interface {
-	// CreateToken stores t and sets t.ID, t.CreatedAt and t.Secret. A tenant caller with the
-	// admin scope may create tokens of its own tenant; an operator caller may create any.
-	// Errors: EINVALID, ENOTFOUND (tenant), EFORBIDDEN.
+	// CreateToken stores t and sets t.ID, t.CreatedAt and t.Secret, with at most the scopes
+	// its maker holds. A tenant caller with the admin scope may create tokens of its own
+	// tenant; an operator caller only operator tokens (a tenant's first token comes with
+	// CreateTenant [A7]); a Local caller any. Errors: EINVALID, ENOTFOUND (tenant), EFORBIDDEN.
 	CreateToken(ctx context.Context, t *Token) error
 
 	// Authenticate returns the live token whose secret this is. It needs no caller.

@@ -14,8 +14,9 @@ type User struct {
 	Email       string     `json:"email"`
 	Name        string     `json:"name"`
 	Role        string     `json:"role"`
-	Profile     string     `json:"profile,omitempty"` // the custom profile, when Role is RoleCustom
-	Scopes      []string   `json:"scopes"`            // effective scopes of the role or profile
+	Profile     string     `json:"profile,omitempty"`  // the custom profile, when Role is RoleCustom
+	Scopes      []string   `json:"scopes"`             // effective scopes of the role or profile
+	Purposes    []string   `json:"purposes,omitempty"` // the profile's purpose limit; empty: any registered
 	Suspended   bool       `json:"suspended"`
 	AccessUntil *time.Time `json:"access_until,omitempty"` // offboarding: suspended at this time [B8]
 	TwoFactor   bool       `json:"two_factor"`             // a TOTP secret is enrolled

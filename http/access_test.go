@@ -55,7 +55,7 @@ func (e *env) callers(t *testing.T) []*caller {
 	e.do(t, e.a.token, "DELETE", "/api/v1/tokens/"+revoked.ID, nil).want(t, 204)
 	past := e.clock.Now().Add(-time.Hour)
 	expired := &skjold.Token{Name: "expired", TenantID: e.a.id, Scopes: skjold.AllScopes, ExpiresAt: &past}
-	if err := e.db.CreateToken(operatorContext(), expired); err != nil {
+	if err := e.db.CreateToken(localContext(), expired); err != nil {
 		t.Fatal(err)
 	}
 	ended := e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
@@ -270,7 +270,7 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 	tokenOf := func(tenantID string) func(t *testing.T) string {
 		return func(t *testing.T) string {
 			tok := &skjold.Token{Name: "doomed", TenantID: tenantID, Scopes: []string{skjold.ScopeRead}}
-			if err := e.db.CreateToken(operatorContext(), tok); err != nil {
+			if err := e.db.CreateToken(localContext(), tok); err != nil {
 				t.Fatal(err)
 			}
 			return tok.ID
@@ -422,8 +422,17 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			fixedID(f.grantee.user.ID), fixedID(f.userB.user.ID)),
 		"POST /api/v1/users/{id}/suspend": staffObject("/suspend", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
 		"POST /api/v1/users/{id}/resume":  staffObject("/resume", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
-		"GET /api/v1/settings/session":    fixed("/api/v1/settings/session", nil),
-		"PUT /api/v1/settings/session":    fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
+		"GET /api/v1/profiles":            fixed("/api/v1/profiles", nil),
+		"GET /api/v1/profiles/{name}":     fixed("/api/v1/profiles/exporter", nil),
+		"PUT /api/v1/profiles/{name}":     fixed("/api/v1/profiles/authz_test", map[string]any{"scopes": []string{skjold.ScopeAdmin}}),
+		"DELETE /api/v1/profiles/{name}": {build: func(t *testing.T, _ *caller, _ object) request {
+			n++
+			name := fmt.Sprintf("doomed_%d", n)
+			e.createProfile(t, e.a.id, name, skjold.ScopeRead)
+			return request{path: "/api/v1/profiles/" + name}
+		}},
+		"GET /api/v1/settings/session": fixed("/api/v1/settings/session", nil),
+		"PUT /api/v1/settings/session": fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
 		"POST /api/v1/approvals": {objects: true, tenantOnly: true, build: func(_ *testing.T, c *caller, o object) request {
 			target := pick(o, f.userA.user.ID, f.userB.user.ID)
 			if o == own && c.operator {
@@ -492,13 +501,19 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"GET /api/v1/tenants/{id}":             about("/api/v1/tenants/", e.a.id, e.b.id, "", nil),
 		"POST /api/v1/tenants/{id}/reactivate": fresh("/api/v1/tenants/", "/reactivate", nil, e.frozenTenant, e.frozenTenant),
 		"GET /api/v1/tenants/{id}/certificate": e.certificateRequests(),
-		"POST /api/v1/tokens":                  fixed("/api/v1/tokens", map[string]any{"name": "new", "scopes": []string{"admin"}, "tenant_id": e.a.id}),
-		"GET /api/v1/tokens":                   fixed("/api/v1/tokens", nil),
-		"DELETE /api/v1/tokens/{id}":           fresh("/api/v1/tokens/", "", nil, tokenOf(e.a.id), tokenOf(e.b.id)),
-		"GET /api/v1/categories":               fixed("/api/v1/categories", nil),
-		"GET /api/v1/categories/{name}":        fixed("/api/v1/categories/contact", nil),
-		"PUT /api/v1/categories/{name}":        fixed("/api/v1/categories/authz_test", category),
-		"GET /api/v1/retention/plan":           fixed("/api/v1/retention/plan?days=60", nil),
+		"POST /api/v1/tokens": {build: func(_ *testing.T, c *caller, _ object) request {
+			if c.operator { // operators make operator tokens; a tenant's come from the tenant [A7]
+				return request{path: "/api/v1/tokens", body: map[string]any{"name": "new", "operator": true,
+					"scopes": []string{skjold.ScopeOperatorRead}}}
+			}
+			return request{path: "/api/v1/tokens", body: map[string]any{"name": "new", "scopes": []string{"admin"}, "tenant_id": e.a.id}}
+		}},
+		"GET /api/v1/tokens":            fixed("/api/v1/tokens", nil),
+		"DELETE /api/v1/tokens/{id}":    fresh("/api/v1/tokens/", "", nil, tokenOf(e.a.id), tokenOf(e.b.id)),
+		"GET /api/v1/categories":        fixed("/api/v1/categories", nil),
+		"GET /api/v1/categories/{name}": fixed("/api/v1/categories/contact", nil),
+		"PUT /api/v1/categories/{name}": fixed("/api/v1/categories/authz_test", category),
+		"GET /api/v1/retention/plan":    fixed("/api/v1/retention/plan?days=60", nil),
 		"PUT /api/v1/subjects/{id}/relationship": about("/api/v1/subjects/", f.subA.ID, f.subB.ID, "/relationship",
 			map[string]string{"state": "active"}),
 		"POST /api/v1/subjects":              fixed("/api/v1/subjects", map[string]string{"name": "Bo"}),

@@ -49,7 +49,14 @@ func (s *Server) authorize(p perm, next http.Handler) http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(skjold.NewContextWithCaller(r.Context(), c)))
+		ctx := skjold.NewContextWithCaller(r.Context(), c)
+		if c.Purpose != "" { // registered, and the caller's to state [A2]
+			if err := s.svc.Purposes.CheckStatedPurpose(ctx); err != nil {
+				fail(w, r, s.log, err)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -109,16 +116,12 @@ func changes(method string) bool {
 // callerOf turns an identity into the caller that services see.
 func callerOf(id *skjold.Identity, source string) *skjold.Caller {
 	if tok := id.Token; tok != nil {
-		c := &skjold.Caller{Actor: "token:" + tok.ID, TenantID: tok.TenantID, Operator: tok.Operator,
-			Scopes: tok.Scopes, Source: source}
-		if tok.Operator {
-			c.Scopes = skjold.OperatorTokenScopes
-		}
-		return c
+		return &skjold.Caller{Actor: "token:" + tok.ID, TenantID: tok.TenantID, Operator: tok.Operator,
+			Scopes: tok.Scopes, Purposes: tok.Purposes, Source: source}
 	}
 	u := id.User
 	return &skjold.Caller{Actor: "user:" + u.ID, TenantID: u.TenantID, Operator: u.Operator(), Scopes: u.Scopes,
-		Source: source, UserID: u.ID, Role: u.Role, SessionID: id.Session.ID}
+		Purposes: u.Purposes, Source: source, UserID: u.ID, Role: u.Role, SessionID: id.Session.ID}
 }
 
 // purposeOf returns the purpose the request states, from ?purpose= or the Skjold-Purpose

@@ -76,6 +76,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"PATCH /api/v1/records/{id}":             {"/api/v1/records/" + rec.ID, e.a.token},
 		"POST /api/v1/holds":                     {"/api/v1/holds", e.a.token},
 		"PUT /api/v1/purposes/{name}":            {"/api/v1/purposes/newsletter", e.a.token},
+		"PUT /api/v1/profiles/{name}":            {"/api/v1/profiles/bodies", e.a.token},
 		"POST /api/v1/subjects/{id}/consents":    {"/api/v1/subjects/" + sub.ID + "/consents", e.a.token},
 		"POST /api/v1/contact-check":             {"/api/v1/contact-check", e.a.token},
 		"POST /api/v1/requests":                  {"/api/v1/requests", e.a.token},

@@ -304,7 +304,8 @@ func checkResponses(t *testing.T, rt route, op map[string]any) {
 	if !rt.perm.public {
 		want = append(want, 400, 401, 500)
 	}
-	if strings.Contains(rt.pattern, "{") && rt.pattern != "PUT /api/v1/categories/{name}" && rt.pattern != "PUT /api/v1/purposes/{name}" {
+	creates := []string{"PUT /api/v1/categories/{name}", "PUT /api/v1/purposes/{name}", "PUT /api/v1/profiles/{name}"}
+	if strings.Contains(rt.pattern, "{") && !slices.Contains(creates, rt.pattern) {
 		want = append(want, 404)
 	}
 	if op["requestBody"] != nil {
@@ -346,8 +347,8 @@ func TestOpenAPIRequestBodies(t *testing.T) {
 		}
 		checkClosed(t, rt.pattern, schema, map[string]bool{})
 	}
-	if bodies != 31 {
-		t.Errorf("%d request bodies documented, want 31", bodies)
+	if bodies != 32 {
+		t.Errorf("%d request bodies documented, want 32", bodies)
 	}
 }
 

@@ -101,6 +101,10 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v1/users/{id}", either(admin, opStaff), s.handleUserUpdate()},
 		{"POST /api/v1/users/{id}/suspend", either(admin, opStaff), s.handleUserSuspend(true)},
 		{"POST /api/v1/users/{id}/resume", either(admin, opStaff), s.handleUserSuspend(false)},
+		{"GET /api/v1/profiles", tenant(admin), s.handleProfileList()},
+		{"GET /api/v1/profiles/{name}", tenant(admin), s.handleProfileGet()},
+		{"PUT /api/v1/profiles/{name}", tenant(admin), s.handleProfilePut()},
+		{"DELETE /api/v1/profiles/{name}", tenant(admin), s.handleProfileDelete()},
 		{"GET /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsGet()},
 		{"PUT /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsPut()},
 

@@ -117,7 +117,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(e.srv.Close) // runs before the store closes: cleanups run last-in, first-out
 	e.client = e.srv.Client()
 
-	tok := &skjold.Token{Name: "operator", Operator: true}
+	tok := &skjold.Token{Name: "operator", Operator: true, Scopes: skjold.OperatorTokenScopes}
 	if err := e.db.CreateToken(operatorContext(), tok); err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +131,12 @@ func newEnv(t *testing.T) *env {
 func operatorContext() context.Context {
 	return skjold.NewContextWithCaller(context.Background(), &skjold.Caller{Actor: "test", Operator: true,
 		Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
+}
+
+// localContext is the command line on the server's host: the break-glass caller, which may
+// make a tenant's token after the tenant's creation.
+func localContext() context.Context {
+	return skjold.NewContextWithCaller(context.Background(), &skjold.Caller{Actor: "cli", Operator: true, Local: true})
 }
 
 func (e *env) createTenant(t *testing.T, name string) tenantInfo {

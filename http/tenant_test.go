@@ -68,6 +68,7 @@ func TestTenantIsolation(t *testing.T) {
 	category := map[string]any{"description": "Tenant A's own category.", "fields": []map[string]string{{"name": "secret_note", "type": "string"}},
 		"purposes": []string{"contract"}, "legal_basis": "contract", "retention": map[string]string{"period": "P1Y", "from": "created"}}
 	e.do(t, e.a.token, "PUT", "/api/v1/categories/a_private", category).want(t, 201)
+	e.do(t, e.a.token, "PUT", "/api/v1/profiles/a_private", map[string]any{"scopes": []string{"read"}}).want(t, 201)
 	sB := e.createSubject(t, e.b.token, map[string]string{"name": "Bjørn"})
 	e.createRecord(t, e.b.token, sB.ID, map[string]any{"category": "contact", "data": map[string]string{"city": "Bergen"}})
 
@@ -199,6 +200,11 @@ func TestTenantIsolation(t *testing.T) {
 			status: 404, code: skjold.ENOTFOUND},
 		{pattern: "DELETE /api/v1/records/{id}", path: "/api/v1/records/" + rA.ID, status: 404, code: skjold.ENOTFOUND},
 		{pattern: "GET /api/v1/purposes", path: "/api/v1/purposes", status: 200, shows: []string{`"name":"newsletter"`}},
+		{pattern: "GET /api/v1/profiles", path: "/api/v1/profiles", status: 200},
+		{pattern: "GET /api/v1/profiles/{name}", path: "/api/v1/profiles/a_private", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "DELETE /api/v1/profiles/{name}", path: "/api/v1/profiles/a_private", status: 404, code: skjold.ENOTFOUND},
+		// Profile names are per tenant: B's PUT makes B's own profile, it does not replace A's.
+		{pattern: "PUT /api/v1/profiles/{name}", path: "/api/v1/profiles/a_private", body: map[string]any{"scopes": []string{"write"}}, status: 201},
 		// Purpose names are per tenant: B's PUT makes B's own purpose.
 		{pattern: "PUT /api/v1/purposes/{name}", path: "/api/v1/purposes/a_private", body: map[string]string{"legal_basis": "contract"}, status: 201},
 		{pattern: "GET /api/v1/subjects/{id}/consents", path: "/api/v1/subjects/" + sA.ID + "/consents", status: 404, code: skjold.ENOTFOUND},

@@ -11,6 +11,7 @@ func (s *Server) handleTokenCreate() http.Handler {
 	type request struct {
 		Name      string   `json:"name"`
 		Scopes    []string `json:"scopes"`
+		Purposes  []string `json:"purposes"`
 		TenantID  string   `json:"tenant_id"`
 		Operator  bool     `json:"operator"`
 		ExpiresAt *string  `json:"expires_at"` // parsed here, so that errors name the field
@@ -41,7 +42,8 @@ func (s *Server) handleTokenCreate() http.Handler {
 		if req.Scopes == nil {
 			req.Scopes = []string{} // answered as [], as lists answer it, not null
 		}
-		tok := &skjold.Token{Name: req.Name, Scopes: req.Scopes, TenantID: req.TenantID, Operator: req.Operator, ExpiresAt: expires}
+		tok := &skjold.Token{Name: req.Name, Scopes: req.Scopes, Purposes: req.Purposes, TenantID: req.TenantID,
+			Operator: req.Operator, ExpiresAt: expires}
 		if err := s.svc.Tokens.CreateToken(r.Context(), tok); err != nil {
 			fail(w, r, s.log, err)
 			return

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +27,14 @@ func TestTokenCreate(t *testing.T) {
 	}
 
 	var op skjold.Token
-	e.do(t, e.operator, "POST", "/api/v1/tokens", map[string]any{"name": "ops", "operator": true}).want(t, 201).decode(t, &op)
-	if !strings.HasPrefix(op.Secret, "skjold_o_") || !op.Operator || op.TenantID != "" {
+	e.do(t, e.operator, "POST", "/api/v1/tokens", map[string]any{"name": "ops", "operator": true,
+		"scopes": []string{skjold.ScopeOperatorRead}}).want(t, 201).decode(t, &op)
+	if !strings.HasPrefix(op.Secret, "skjold_o_") || !op.Operator || op.TenantID != "" ||
+		!slices.Equal(op.Scopes, []string{skjold.ScopeOperatorRead}) {
 		t.Errorf("operator token %+v", op)
 	}
 	e.do(t, op.Secret, "GET", "/api/v1/tenants", nil).want(t, 200)
+	e.do(t, op.Secret, "POST", "/api/v1/tenants", map[string]string{"name": "C"}).wantError(t, 403, skjold.EFORBIDDEN)
 
 	for _, c := range []struct {
 		name        string
@@ -47,9 +51,13 @@ func TestTokenCreate(t *testing.T) {
 		{"unknown scope", e.a.token, `{"name":"x","scopes":["root"]}`, 400, skjold.EINVALID, "scopes", "scope"},
 		{"expired", e.a.token, `{"name":"x","scopes":["read"],"expires_at":"2001-01-01T00:00:00Z"}`, 400, skjold.EINVALID, "expires_at", "past"},
 		{"not a time", e.a.token, `{"name":"x","scopes":["read"],"expires_at":"tomorrow"}`, 400, skjold.EINVALID, "expires_at", "datetime"},
-		{"operator token with scopes", e.operator, `{"name":"x","operator":true,"scopes":["read"]}`, 400, skjold.EINVALID, "scopes", "operator"},
-		{"operator names no tenant", e.operator, `{"name":"x","scopes":["read"]}`, 400, skjold.EINVALID, "tenant_id", "required"},
-		{"unknown tenant", e.operator, `{"name":"x","scopes":["read"],"tenant_id":"00000000-0000-7000-8000-000000000000"}`, 404, skjold.ENOTFOUND, "", ""},
+		{"operator token with tenant scopes", e.operator, `{"name":"x","operator":true,"scopes":["read"]}`, 400, skjold.EINVALID, "scopes", "scope"},
+		{"operator token without scopes", e.operator, `{"name":"x","operator":true}`, 400, skjold.EINVALID, "scopes", "required"},
+		{"operator token with staff management", e.operator, `{"name":"x","operator":true,"scopes":["operator.staff"]}`, 400, skjold.EINVALID, "scopes", "operator"},
+		{"operator names no tenant", e.operator, `{"name":"x","scopes":["read"]}`, 403, skjold.EFORBIDDEN, "", ""},
+		// Operators reach a tenant's personal data only under a support grant [A7].
+		{"operator makes a tenant's token", e.operator, `{"name":"x","scopes":["read"],"tenant_id":"` + e.a.id + `"}`, 403, skjold.EFORBIDDEN, "", ""},
+		{"operator makes a missing tenant's token", e.operator, `{"name":"x","scopes":["read"],"tenant_id":"00000000-0000-7000-8000-000000000000"}`, 403, skjold.EFORBIDDEN, "", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e.unchanged(t, func() {
@@ -93,4 +101,27 @@ func TestTokenListAndRevoke(t *testing.T) {
 	b2 := e.createToken(t, e.b.token, "b2", "read")
 	e.do(t, e.operator, "DELETE", "/api/v1/tokens/"+b2.ID, nil).want(t, 204)
 	e.do(t, b2.Secret, "GET", "/api/v1/categories", nil).wantError(t, 401, skjold.EUNAUTHORIZED)
+}
+
+// TestOperatorMakesNoTenantTokens: neither an operator token nor an operator owner who logged in
+// with two factors can give themselves a tenant's token, and so read its subjects, after the
+// tenant was created: the tenant's first token comes with the tenant, and the rest are made
+// by the tenant's own admins and tokens [A7]. An operator token holds the scopes it was given.
+func TestOperatorMakesNoTenantTokens(t *testing.T) {
+	e := newEnv(t)
+	e.createSubject(t, e.a.token, map[string]string{"name": "Astrid Secret", "ref": "A-1"})
+	owner := e.activeStaff(t, "", skjold.RoleOwner, "")
+	for _, secret := range []string{e.operator, owner.session} {
+		e.unchanged(t, func() {
+			e.do(t, secret, "POST", "/api/v1/tokens", map[string]any{"name": "mine", "tenant_id": e.a.id,
+				"scopes": skjold.AllScopes}).wantError(t, 403, skjold.EFORBIDDEN)
+		})
+		e.do(t, secret, "GET", "/api/v1/subjects", nil).wantError(t, 403, skjold.EFORBIDDEN)
+	}
+	// The only way in for an operator token: a new tenant, with its own first token.
+	var created struct{ Token skjold.Token }
+	e.do(t, e.operator, "POST", "/api/v1/tenants", map[string]string{"name": "Tenant C"}).want(t, 201).decode(t, &created)
+	if created.Token.TenantID == "" || created.Token.TenantID == e.a.id {
+		t.Errorf("tenant creation gave token %+v", created.Token)
+	}
 }

@@ -115,8 +115,8 @@ func (e *env) freshCode(t *testing.T, secret string) string {
 	return e.code(t, secret)
 }
 
-// createProfile stores a custom profile of a tenant. No route manages profiles yet, so the
-// row goes into the database beside the store.
+// createProfile stores a custom profile of a tenant, beside the store and its routes (which
+// TestProfiles tries), so that callers of every kind can be made before any route is called.
 func (e *env) createProfile(t *testing.T, tenantID, name, scopes string) {
 	t.Helper()
 	raw, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)")

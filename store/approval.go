@@ -115,9 +115,12 @@ func (tx *Tx) checkRequest(c *skjold.Caller, a *skjold.Approval) (string, error)
 		return "", tx.checkFreeze(c, a)
 	case skjold.ActionBulkExport:
 		return checkBulkExport(c, a)
+	case skjold.ActionFourEyesReduction:
+		return tx.checkFourEyesReduction(c, a)
 	}
-	return "", skjold.FieldError("action", "action", "approvals can be filed for %s, %s, %s, %s and %s", skjold.ActionRoleElevation,
-		skjold.ActionTwoFactorReset, skjold.ActionBulkExport, skjold.ActionTenantFreeze, skjold.ActionTenantDeletion)
+	return "", skjold.FieldError("action", "action", "approvals can be filed for %s, %s, %s, %s, %s and %s", skjold.ActionRoleElevation,
+		skjold.ActionTwoFactorReset, skjold.ActionBulkExport, skjold.ActionFourEyesReduction, skjold.ActionTenantFreeze,
+		skjold.ActionTenantDeletion)
 }
 
 // errOr returns err, or def when err is nil.
@@ -178,6 +181,9 @@ func (db *DB) DecideApproval(ctx context.Context, id string, approve bool) (*skj
 	if err == nil && lifecycle && out.Status == skjold.ApprovalApproved {
 		db.forgetTenant(out.Target)
 	}
+	if err == nil && out.Action == skjold.ActionFourEyesReduction {
+		db.settings.clear()
+	}
 	return out, err
 }
 
@@ -211,6 +217,9 @@ func (tx *Tx) carryOut(c *skjold.Caller, a *skjold.Approval) error {
 	if a.Action == skjold.ActionBulkExport {
 		_, err := checkBulkExport(c, a) // the export itself runs later, once, as its requester
 		return err
+	}
+	if a.Action == skjold.ActionFourEyesReduction {
+		return tx.reduceFourEyes(c, a)
 	}
 	u, err := tx.userForUpdate(c, a.Target)
 	if err != nil {

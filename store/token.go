@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,12 +38,16 @@ func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
 		return skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
 	case !c.Operator && (t.Operator || t.TenantID != c.TenantID):
 		return skjold.Errorf(skjold.EFORBIDDEN, "a tenant may create tokens only for itself")
+	case c.Operator && !t.Operator && !c.Local:
+		// A tenant token reads the tenant's personal data; operators reach that only
+		// through a support grant [A7].
+		return skjold.Errorf(skjold.EFORBIDDEN, "operators make a tenant's first token only when they create the tenant; the tenant's own admins and tokens make the others")
 	}
 	if err := t.Validate(); err != nil {
 		return err
 	}
 	for _, scope := range t.Scopes {
-		if !c.Operator && !c.Can(scope) {
+		if !c.Local && !c.Can(scope) {
 			return skjold.FieldError("scopes", "scope", "a token cannot hold a scope its maker lacks")
 		}
 	}
@@ -54,6 +59,9 @@ func (db *DB) CreateToken(ctx context.Context, t *skjold.Token) error {
 				return notFound(err, "tenant")
 			} else if destroyed.Valid {
 				return errNotFound("tenant") // its key is gone: nothing to grant access to
+			}
+			if err := tx.checkGrantable(c, t.TenantID, nil, t.Purposes); err != nil {
+				return err
 			}
 		}
 		return tx.insertToken(c, t)
@@ -85,7 +93,7 @@ func (tx *Tx) insertToken(c *skjold.Caller, t *skjold.Token) error {
 	}
 	_, err := tx.exec(`INSERT INTO tokens (id, tenant_id, operator, name, hash, scopes, created_at, expires_at, user_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, tenant, op, t.Name, hashSecret(t.Secret),
-		strings.Join(t.Scopes, ","), micros(t.CreatedAt), expires, nullString(owner))
+		joinGrants(t.Scopes, t.Purposes), micros(t.CreatedAt), expires, nullString(owner))
 	if err != nil {
 		return err
 	}
@@ -150,9 +158,10 @@ func scanToken(s scanner) (*skjold.Token, error) {
 		return nil, err
 	}
 	t.TenantID, t.Operator, t.CreatedAt = tenant.String, op == 1, fromMicros(created)
-	t.Scopes = []string{}
-	if scopes != "" {
-		t.Scopes = strings.Split(scopes, ",")
+	t.Scopes, t.Purposes = splitGrants(scopes)
+	if scopes == "" && t.Operator {
+		// Operator tokens made before they had scopes of their own hold what they then held.
+		t.Scopes = slices.Clone(skjold.OperatorTokenScopes)
 	}
 	if expires.Valid {
 		e := fromMicros(expires.Int64)

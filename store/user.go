@@ -53,7 +53,7 @@ func scanUser(s scanner) (*skjold.User, error) {
 	u.AccessUntil, u.TrainingAt, u.AgreementAt, u.LastLoginAt = optTime(until), optTime(training), optTime(agreement), optTime(last)
 	u.Scopes = skjold.RoleScopes(u.Operator(), u.Role)
 	if u.Role == skjold.RoleCustom && scopes.String != "" {
-		u.Scopes = strings.Split(scopes.String, ",")
+		u.Scopes, u.Purposes = splitGrants(scopes.String)
 	}
 	return &u, nil
 }
@@ -86,24 +86,25 @@ func checkRank(c *skjold.Caller, tenantID string, role string, scopes []string) 
 	return nil
 }
 
-// profileScopes returns the scopes of a tenant's custom profile, or ENOTFOUND.
-func (tx *Tx) profileScopes(tenantID, name string) ([]string, error) {
+// profileScopes returns the scopes and purpose limit of a tenant's custom profile, or ENOTFOUND.
+func (tx *Tx) profileScopes(tenantID, name string) ([]string, []string, error) {
 	var scopes string
 	if err := tx.queryRow("SELECT scopes FROM profiles WHERE tenant_id = ? AND name = ?", tenantID, name).Scan(&scopes); err != nil {
-		return nil, notFound(err, "profile")
+		return nil, nil, notFound(err, "profile")
 	}
-	return strings.Split(scopes, ","), nil
+	s, p := splitGrants(scopes)
+	return s, p, nil
 }
 
 // insertUser stores a new user with its first password hash. The e-mail is unique
 // installation-wide.
 func (tx *Tx) insertUser(c *skjold.Caller, u *skjold.User, hash string) error {
 	if u.Role == skjold.RoleCustom {
-		scopes, err := tx.profileScopes(u.TenantID, u.Profile)
+		scopes, purposes, err := tx.profileScopes(u.TenantID, u.Profile)
 		if err != nil {
 			return err
 		}
-		u.Scopes = scopes
+		u.Scopes, u.Purposes = scopes, purposes
 	} else {
 		u.Scopes = skjold.RoleScopes(u.Operator(), u.Role)
 	}
@@ -209,9 +210,9 @@ func oneTimePassword() string {
 }
 
 // CreateUser stores a user with a one-time password, which is returned once. Operator
-// staff with operator.manage create only a tenant's first user (its owner, typically); after
-// that the tenant's own admins manage its people. An account that ranks as an admin or owner
-// is made directly only by an owner (who may also take actions out of four eyes), while
+// staff with operator.manage create only a tenant's first user (its owner, typically), and
+// only while the tenant holds no subjects; after that the tenant's own admins manage its
+// people. An account that ranks as an admin or owner is made directly only by an owner (who may also take actions out of four eyes), while
 // nobody else could approve it (the first account), or while role elevation is not under
 // four eyes; otherwise it is made with a lower role and raised through an approval, so that
 // an admin cannot mint a second admin account to approve their own requests.
@@ -243,6 +244,16 @@ func (db *DB) CreateUser(ctx context.Context, u *skjold.User) (string, error) {
 			return err
 		case onboarding && others > 0:
 			return skjold.Errorf(skjold.EFORBIDDEN, "operators create only a tenant's first user; its admins add the others")
+		case onboarding:
+			// The first user's one-time password passes through the operator's hands: only
+			// before the tenant holds personal data, or it would be a way around grants [A7].
+			var held bool
+			if err := tx.queryRow("SELECT EXISTS (SELECT 1 FROM subjects WHERE tenant_id = ?)", u.TenantID).Scan(&held); err != nil {
+				return err
+			}
+			if held {
+				return skjold.Errorf(skjold.EFORBIDDEN, "operators create a tenant's first user only before it holds personal data; the tenant's own admins and tokens add users")
+			}
 		}
 		if err := tx.insertUser(c, u, hash); err != nil { // checks the hierarchy, sets the scopes
 			return err
@@ -348,13 +359,13 @@ func (tx *Tx) applyUserUpdate(c *skjold.Caller, u *skjold.User, upd skjold.UserU
 		return nil, err
 	}
 	if u.Role == skjold.RoleCustom {
-		scopes, err := tx.profileScopes(u.TenantID, u.Profile)
+		scopes, purposes, err := tx.profileScopes(u.TenantID, u.Profile)
 		if err != nil {
 			return nil, err
 		}
-		u.Scopes = scopes
+		u.Scopes, u.Purposes = scopes, purposes
 	} else {
-		u.Scopes = skjold.RoleScopes(u.Operator(), u.Role)
+		u.Scopes, u.Purposes = skjold.RoleScopes(u.Operator(), u.Role), nil
 	}
 	if err := checkRank(c, u.TenantID, u.Role, u.Scopes); err != nil {
 		return nil, err

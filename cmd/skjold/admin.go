@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,17 +65,25 @@ func runTenantCreate(ctx context.Context, e env, args []string) error {
 }
 
 func runTokenCreate(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "token create", "Create an API token for a tenant (--tenant) or an operator token (--operator).")
+	fs := newFlagSet(e, "token create", "Create an API token for a tenant (--tenant) or an operator token (--operator).\n"+
+		"A tenant token made here is the break-glass path: it needs the data directory and the master\n"+
+		"key, and is audited as made by \"cli\"; through the API only the tenant's own admins make them.")
 	tenantID := fs.String("tenant", "", "tenant id")
 	operator := fs.Bool("operator", false, "create an operator token instead of a tenant token")
 	name := fs.String("name", "cli", "a name to recognise the token by")
-	scopes := fs.String("scopes", strings.Join(skjold.AllScopes, ","), "comma-separated scopes of a tenant token")
+	scopes := fs.String("scopes", "", "comma-separated scopes: of a tenant token (default "+strings.Join(skjold.AllScopes, ",")+
+		"), or of an operator token (default "+strings.Join(skjold.OperatorTokenScopes, ",")+")")
 	ttl := fs.Duration("expires-in", 0, "lifetime, e.g. 720h; 0 for no expiry")
 	asJSON := fs.Bool("json", false, "print the token as JSON")
 	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring) error {
 		tok := &skjold.Token{TenantID: *tenantID, Operator: *operator, Name: *name}
-		if !*operator {
+		switch {
+		case *scopes != "":
 			tok.Scopes = strings.Split(*scopes, ",")
+		case *operator:
+			tok.Scopes = slices.Clone(skjold.OperatorTokenScopes)
+		default:
+			tok.Scopes = slices.Clone(skjold.AllScopes)
 		}
 		if *ttl < 0 {
 			return errors.New("--expires-in must be positive")
@@ -88,7 +97,8 @@ func runTokenCreate(ctx context.Context, e env, args []string) error {
 		if *asJSON {
 			return printJSON(e.stdout, tok)
 		}
-		fmt.Fprintf(e.stdout, "token %s created\nsecret %s (shown only once)\n", tok.ID, tok.Secret)
+		fmt.Fprintf(e.stdout, "token %s created (scopes %s)\nsecret %s (shown only once)\n", tok.ID,
+			strings.Join(tok.Scopes, ","), tok.Secret)
 		return nil
 	})
 }

@@ -131,6 +131,6 @@ func bootstrapOwner(ctx context.Context, e env, cfg Config, db *store.DB) error 
 // ownerContext is the command line acting as the operator's owner: it sets up the first
 // account, which nobody else could.
 func ownerContext(ctx context.Context) context.Context {
-	return skjold.NewContextWithCaller(ctx, &skjold.Caller{Actor: "cli", Operator: true, Source: "local",
+	return skjold.NewContextWithCaller(ctx, &skjold.Caller{Actor: "cli", Operator: true, Source: "local", Local: true,
 		Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
 }

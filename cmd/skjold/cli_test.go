@@ -54,3 +54,36 @@ func TestTenantAndTokenCommands(t *testing.T) {
 		t.Fatalf("operator token: %v %s", err, out)
 	}
 }
+
+// TestOperatorTokenScopes: `token create --operator --scopes` gives the token exactly those
+// operator scopes, and refuses tenant scopes and staff management rather than ignore them.
+func TestOperatorTokenScopes(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "skjold-data")
+	s := startServer(t, data, nil)
+	out, err := runCLI(t, nil, "token", "create", "--operator", "--scopes", "operator.read", "--json", "--data", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		Secret string
+		Scopes []string
+	}
+	if err := json.Unmarshal([]byte(out), &tok); err != nil || strings.Join(tok.Scopes, ",") != "operator.read" {
+		t.Fatalf("token create --operator --scopes operator.read: %v %s", err, out)
+	}
+	if code := s.call(t, "GET", "/metrics", tok.Secret, nil, nil); code != 200 {
+		t.Errorf("an operator.read token reads /metrics: %d", code)
+	}
+	if code := s.call(t, "POST", "/api/v1/tenants", tok.Secret, map[string]string{"name": "x"}, nil); code != 403 {
+		t.Errorf("an operator.read token must not create tenants: %d", code)
+	}
+	for _, scopes := range []string{"read", "operator.staff", "operator.read,admin", "operator.everything"} {
+		if out, err := runCLI(t, nil, "token", "create", "--operator", "--scopes", scopes, "--data", data); err == nil {
+			t.Errorf("token create --operator --scopes %s was not refused: %s", scopes, out)
+		}
+	}
+	out, err = runCLI(t, nil, "token", "create", "--operator", "--json", "--data", data)
+	if err != nil || !strings.Contains(out, `"operator.manage"`) || !strings.Contains(out, `"operator.read"`) {
+		t.Errorf("token create --operator without --scopes gives operator.manage and operator.read: %v %s", err, out)
+	}
+}

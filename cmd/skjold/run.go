@@ -158,7 +158,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, observe func(s
 
 // cliContext returns ctx carrying the operator caller that command-line actions run as.
 func cliContext(ctx context.Context) context.Context {
-	return skjold.NewContextWithCaller(ctx, &skjold.Caller{Actor: "cli", Operator: true, Source: "local"})
+	return skjold.NewContextWithCaller(ctx, &skjold.Caller{Actor: "cli", Operator: true, Source: "local", Local: true})
 }
 
 func runVersion(ctx context.Context, e env, args []string) error {

@@ -126,7 +126,7 @@ func bootstrap(ctx context.Context, e env, cfg Config, db *store.DB) error {
 		return err
 	}
 	expires := time.Now().Add(bootstrapTokenLife)
-	tok := &skjold.Token{Operator: true, Name: "bootstrap", ExpiresAt: &expires}
+	tok := &skjold.Token{Operator: true, Name: "bootstrap", Scopes: skjold.OperatorTokenScopes, ExpiresAt: &expires}
 	if err := db.CreateToken(cliContext(ctx), tok); err != nil {
 		return fmt.Errorf("create bootstrap operator token: %w", err)
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,15 +35,18 @@ func testFourEyes(t *testing.T, e *env) {
 	agent := &skjold.User{TenantID: a.ID, Email: "agent@fjord.example", Name: "Agnes", Role: skjold.RoleAgent}
 	e.activeUser(first, agent)
 
-	// An admin cannot switch four eyes off to act alone; an owner in person can.
+	// Nobody switches four eyes off alone, not even an owner in person [B14]: an owner files
+	// it, and a second person approves.
 	_, adminCtx := e.adminCtx(a, "admin@fjord.example", skjold.RoleAdmin)
 	set, err := e.db.SessionSettings(adminCtx)
 	must(t, err)
 	set.FourEyes = []string{skjold.ActionTwoFactorReset}
 	wantCode(t, e.db.PutSessionSettings(adminCtx, set), skjold.EFORBIDDEN)
 	wantCode(t, e.db.PutSessionSettings(e.as(a, ""), set), skjold.EFORBIDDEN)
+	wantCode(t, e.db.PutSessionSettings(first, set), skjold.EFORBIDDEN)
 	set.FourEyes = []string{skjold.ActionBulkExport, skjold.ActionBulkExport}
 	wantCode(t, e.db.PutSessionSettings(adminCtx, set), skjold.EINVALID)
+	e.checkFourEyesReduction(first, adminCtx)
 
 	// Raising a role directly is refused while four eyes are required.
 	admin := skjold.RoleAdmin
@@ -88,7 +92,7 @@ func testFourEyes(t *testing.T, e *env) {
 	e.clock.Add(skjold.ApprovalLifetime)
 	_, err = e.db.DecideApproval(second, lapsed.ID, true)
 	wantCode(t, err, skjold.ECONFLICT)
-	if e.countActions("approval.approved") != 2 || e.countActions("approval.request") != 3 {
+	if e.countActions("approval.approved") != 3 || e.countActions("approval.request") != 4 { // one each taking bulk_export out
 		t.Error("approval requests and decisions are not all audited")
 	}
 }
@@ -229,4 +233,36 @@ func testTenantDeletion(t *testing.T, e *env) {
 		t.Error("the deleted tenant's session still works")
 	}
 	wantCode(t, e.db.RequestApproval(first, &skjold.Approval{Action: skjold.ActionTenantDeletion, Target: a.ID}), skjold.ENOTFOUND)
+}
+
+// checkFourEyesReduction: taking an action out of four eyes is itself an approval, filed by
+// an owner and approved by another owner or admin; until then the list is as it was.
+func (e *env) checkFourEyesReduction(owner, admin context.Context) {
+	t := e.t
+	for _, bad := range []*skjold.Approval{
+		{Action: skjold.ActionFourEyesReduction, Target: "everything"},
+		{Action: skjold.ActionFourEyesReduction, Target: ""},
+	} {
+		wantCode(t, e.db.RequestApproval(owner, bad), skjold.EINVALID)
+	}
+	wantCode(t, e.db.RequestApproval(admin, &skjold.Approval{Action: skjold.ActionFourEyesReduction,
+		Target: skjold.ActionBulkExport}), skjold.EFORBIDDEN) // an admin does not file it
+	req := &skjold.Approval{Action: skjold.ActionFourEyesReduction, Target: skjold.ActionBulkExport}
+	must(t, e.db.RequestApproval(owner, req))
+	_, err := e.db.DecideApproval(owner, req.ID, true)
+	wantCode(t, err, skjold.EFORBIDDEN) // not one's own
+	if set, _ := e.db.SessionSettings(owner); !slices.Contains(set.FourEyes, skjold.ActionBulkExport) {
+		t.Fatalf("four eyes %v lost bulk_export before a second person approved", set.FourEyes)
+	}
+	_, err = e.db.DecideApproval(admin, req.ID, true)
+	must(t, err)
+	set, err := e.db.SessionSettings(owner)
+	must(t, err)
+	want := slices.DeleteFunc(skjold.DefaultFourEyes(), func(x string) bool { return x == skjold.ActionBulkExport })
+	if !slices.Equal(set.FourEyes, want) {
+		t.Errorf("after the approval four eyes are %v, want %v", set.FourEyes, want)
+	}
+	// Putting it back needs nobody else.
+	set.FourEyes = skjold.DefaultFourEyes()
+	must(t, e.db.PutSessionSettings(owner, set))
 }

@@ -128,6 +128,7 @@ func TestAuth(t *testing.T, h Harness) {
 	t.Run("CodeGuessing", func(t *testing.T) { testCodeGuessing(t, newEnv(t, h)) })
 	t.Run("ConcurrentEnumeration", func(t *testing.T) { testConcurrentEnumeration(t, newEnv(t, h)) })
 	t.Run("SuspendedPassword", func(t *testing.T) { testSuspendedPassword(t, newEnv(t, h)) })
+	t.Run("OnboardingBeforeData", func(t *testing.T) { testOnboardingBeforeData(t, newEnv(t, h)) })
 }
 
 func testUsers(t *testing.T, e *env) {
@@ -581,4 +582,19 @@ func agentRole(e *env, a *tenant, actx context.Context) agentInfo {
 	tok := &skjold.Token{TenantID: a.ID, Name: "agent's", Scopes: []string{skjold.ScopeRead}}
 	must(e.t, e.db.CreateToken(ctx, tok))
 	return agentInfo{user: u, token: tok}
+}
+
+// testOnboardingBeforeData: operator staff create a tenant's first user only while the
+// tenant holds no personal data. The one-time password passes through their hands, so later
+// it would let them log in as the tenant's owner and read its subjects without a grant [A7].
+func testOnboardingBeforeData(t *testing.T, e *env) {
+	a, b := e.newTenant("Tenant A"), e.newTenant("Tenant B")
+	must(t, e.db.CreateSubject(e.as(a, ""), &skjold.Subject{Ref: "A-1", Name: "Astrid"}))
+	_, err := e.db.CreateUser(e.staff(), &skjold.User{TenantID: a.ID, Email: "owner@a.example", Name: "O", Role: skjold.RoleOwner})
+	wantCode(t, err, skjold.EFORBIDDEN)
+	if n, err := e.db.FindUsers(e.tenantOwner(a.ID), skjold.Page{}); err != nil || len(n) != 0 {
+		t.Errorf("tenant A has users %v (%v) after a refused onboarding", n, err)
+	}
+	_, err = e.db.CreateUser(e.staff(), &skjold.User{TenantID: b.ID, Email: "owner@b.example", Name: "O", Role: skjold.RoleOwner})
+	must(t, err) // a tenant without data is onboarded as before
 }

@@ -79,13 +79,19 @@ func (e *env) exportFixture() (*tenant, []*skjold.Subject, []*skjold.Record) {
 	return a, subjects, recs
 }
 
-// noFourEyes switches four eyes off for the tenant, as its owner in person.
+// noFourEyes switches four eyes off for the tenant: its owner files taking each action out,
+// and a second owner approves.
 func (e *env) noFourEyes(a *tenant) {
 	_, owner := e.adminCtx(a, "settings-owner@fjord.example", skjold.RoleOwner)
+	_, second := e.adminCtx(a, "settings-second@fjord.example", skjold.RoleOwner)
 	set, err := e.db.SessionSettings(owner)
 	must(e.t, err)
-	set.FourEyes = []string{}
-	must(e.t, e.db.PutSessionSettings(owner, set))
+	for _, action := range set.FourEyes {
+		req := &skjold.Approval{Action: skjold.ActionFourEyesReduction, Target: action}
+		must(e.t, e.db.RequestApproval(owner, req))
+		_, err := e.db.DecideApproval(second, req.ID, true)
+		must(e.t, err)
+	}
 }
 
 func testTenantExport(t *testing.T, e *env) {

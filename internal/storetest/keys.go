@@ -281,7 +281,7 @@ func testTenantKeyDestruction(t *testing.T, h Harness) {
 	}
 	wantCode(t, e.db.DestroyTenantKey(e.op, a.ID), skjold.ENOTFOUND)
 	wantCode(t, e.db.DestroyTenantKey(e.op, "0193d6a4-0000-7000-8000-000000000000"), skjold.ENOTFOUND)
-	wantCode(t, e.db.CreateToken(e.op, &skjold.Token{TenantID: a.ID, Name: "again", Scopes: skjold.AllScopes}), skjold.ENOTFOUND)
+	wantCode(t, e.db.CreateToken(e.local, &skjold.Token{TenantID: a.ID, Name: "again", Scopes: skjold.AllScopes}), skjold.ENOTFOUND)
 
 	// The other tenant is unharmed.
 	got, err := e.db.FindSubjectByID(ctxB, sb.ID)

@@ -72,6 +72,7 @@ type env struct {
 	keys    *keys.Service
 	clock   *Clock
 	op      context.Context
+	local   context.Context // the command line on the server's host: the break-glass caller
 	auth    store.AuthOptions
 	outbox  string            // the directory reset e-mails go to
 	secrets map[string]string // TOTP secrets enrolled by activeUser, by e-mail address
@@ -101,6 +102,7 @@ func newEnv(t *testing.T, h Harness) *env {
 		Mailer: outbox, ResetURL: "https://skjold.test/reset#token="}
 	e.db = h.Open(t, e.options(e.keys))
 	e.op = skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "test", Operator: true, Source: "127.0.0.1"})
+	e.local = skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "cli", Operator: true, Source: "local", Local: true})
 	return e
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -193,12 +194,13 @@ func TestTokens(t *testing.T, h Harness) {
 	t.Run("Operator", func(t *testing.T) {
 		e := newEnv(t, h)
 		a, b := e.newTenant("Tenant A"), e.newTenant("Tenant B")
-		op := &skjold.Token{Operator: true, Name: "ops"}
-		must(t, e.db.CreateToken(e.op, op))
+		manager := e.operatorAs(skjold.OperatorTokenScopes...)
+		op := &skjold.Token{Operator: true, Name: "ops", Scopes: []string{skjold.ScopeOperatorRead}}
+		must(t, e.db.CreateToken(manager, op))
 		got, err := e.db.Authenticate(t.Context(), op.Secret)
 		must(t, err)
-		if !got.Operator || got.TenantID != "" || len(got.Scopes) != 0 {
-			t.Errorf("operator token authenticates as %+v", got)
+		if !got.Operator || got.TenantID != "" || !slices.Equal(got.Scopes, []string{skjold.ScopeOperatorRead}) {
+			t.Errorf("operator token authenticates as %+v, want operator.read only", got)
 		}
 		if strings.HasPrefix(op.Secret, a.token.Secret[:9]) {
 			t.Errorf("operator and tenant secrets share the prefix %q", a.token.Secret[:9])
@@ -208,7 +210,7 @@ func TestTokens(t *testing.T, h Harness) {
 		if n != 1 {
 			t.Errorf("CountOperatorTokens = %d, want 1", n)
 		}
-		list, err := e.db.FindTokens(e.op, skjold.Page{})
+		list, err := e.db.FindTokens(manager, skjold.Page{})
 		must(t, err)
 		var ids []string
 		for _, tok := range list {
@@ -217,13 +219,25 @@ func TestTokens(t *testing.T, h Harness) {
 		if !sameSet(ids, []string{a.token.ID, b.token.ID, op.ID}) {
 			t.Errorf("operator sees tokens %v, want both tenants' and its own", ids)
 		}
-		// An operator may issue and revoke tokens of any tenant.
-		tok := &skjold.Token{TenantID: b.ID, Name: "support", Scopes: []string{skjold.ScopeAudit}}
-		must(t, e.db.CreateToken(e.op, tok))
-		must(t, e.db.RevokeToken(e.op, a.token.ID))
+		// An operator never makes a tenant's token after the tenant's creation: it would read
+		// the tenant's personal data without a support grant [A7]. Nor does it give a token
+		// more than it holds, or staff management, which needs a person.
+		wantCode(t, e.db.CreateToken(manager, &skjold.Token{TenantID: b.ID, Name: "support", Scopes: []string{skjold.ScopeRead}}),
+			skjold.EFORBIDDEN)
+		reader := e.operatorAs(skjold.ScopeOperatorRead)
+		wantCode(t, e.db.CreateToken(reader, &skjold.Token{Operator: true, Name: "up", Scopes: []string{skjold.ScopeOperatorManage}}),
+			skjold.EINVALID)
+		owner := e.operatorAs(skjold.RoleScopes(true, skjold.RoleOwner)...)
+		wantCode(t, e.db.CreateToken(owner, &skjold.Token{Operator: true, Name: "staff", Scopes: []string{skjold.ScopeOperatorStaff}}),
+			skjold.EINVALID)
+		// The command line on the server's host (data directory and master key) may: break glass.
+		local := skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "cli", Operator: true, Source: "local", Local: true})
+		must(t, e.db.CreateToken(local, &skjold.Token{TenantID: b.ID, Name: "break-glass", Scopes: []string{skjold.ScopeAudit}}))
+		// An operator may revoke any token (an incident), which reads nothing.
+		must(t, e.db.RevokeToken(manager, a.token.ID))
 		_, err = e.db.Authenticate(t.Context(), a.token.Secret)
 		wantCode(t, err, skjold.EUNAUTHORIZED)
-		must(t, e.db.RevokeToken(e.op, op.ID))
+		must(t, e.db.RevokeToken(manager, op.ID))
 		if n, _ := e.db.CountOperatorTokens(t.Context()); n != 0 {
 			t.Errorf("CountOperatorTokens after revocation = %d, want 0", n)
 		}
@@ -241,10 +255,10 @@ func TestTokens(t *testing.T, h Harness) {
 			{Operator: true, TenantID: tn.ID, Name: "x"},
 			{Name: "x", Scopes: skjold.AllScopes},
 		} {
-			wantCode(t, e.db.CreateToken(e.op, tok), skjold.EINVALID)
+			wantCode(t, e.db.CreateToken(e.local, tok), skjold.EINVALID)
 		}
 		unknown := &skjold.Token{TenantID: "0193d6a4-0000-7000-8000-000000000000", Name: "x", Scopes: skjold.AllScopes}
-		wantCode(t, e.db.CreateToken(e.op, unknown), skjold.ENOTFOUND)
+		wantCode(t, e.db.CreateToken(e.local, unknown), skjold.ENOTFOUND)
 		wantCode(t, e.db.CreateToken(t.Context(), &skjold.Token{Operator: true, Name: "x"}), skjold.EUNAUTHORIZED)
 		_, err := e.db.FindTokens(t.Context(), skjold.Page{})
 		wantCode(t, err, skjold.EUNAUTHORIZED)
@@ -256,4 +270,10 @@ func TestTokens(t *testing.T, h Harness) {
 			t.Errorf("%d tokens after refused creations, want the first one only", len(list))
 		}
 	})
+}
+
+// operatorAs returns a context whose caller is an operator holding scopes.
+func (e *env) operatorAs(scopes ...string) context.Context {
+	return skjold.NewContextWithCaller(e.t.Context(), &skjold.Caller{Actor: "test", Operator: true, Source: "127.0.0.1",
+		Scopes: scopes})
 }
