@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -143,10 +144,21 @@ func (db *DB) findEvents(ctx context.Context, q string, args ...any) ([]*skjold.
 }
 
 // VerifyAuditChain walks the whole chain from the first event, recomputing every hash, and
-// checks the stored chain head against the last event.
+// checks the stored chain head against the last event. It reads the events and the head in
+// one read-only transaction, so that events appended meanwhile (on a running server) are
+// neither seen nor mistaken for a truncation.
 func (db *DB) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) {
 	var rep skjold.ChainReport
-	rows, err := db.query(ctx, selectEvents+" ORDER BY seq")
+	tx, err := db.snapshot(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer tx.Rollback()
+	var head chainHead
+	if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&head.seq, &head.hash); err != nil {
+		return rep, fmt.Errorf("store: read audit head: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, selectEvents+" ORDER BY seq")
 	if err != nil {
 		return rep, err
 	}
@@ -166,10 +178,6 @@ func (db *DB) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) 
 		return rep, err
 	}
 	rep.Head = prev
-	var head chainHead
-	if err := db.queryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&head.seq, &head.hash); err != nil {
-		return rep, err
-	}
 	if head.seq > rep.Length {
 		return rep, &skjold.ChainError{Seq: rep.Length + 1, Reason: fmt.Sprintf(
 			"the chain head records %d events but only %d are present: events were removed from the end", head.seq, rep.Length)}
@@ -177,6 +185,21 @@ func (db *DB) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) 
 		return rep, &skjold.ChainError{Seq: rep.Length, Reason: "the stored chain head does not match the last event"}
 	}
 	return rep, nil
+}
+
+// snapshot begins a read-only transaction that sees one consistent state of the database
+// throughout: on PostgreSQL at REPEATABLE READ; on SQLite every read transaction does, as
+// WAL mode keeps its snapshot from the first read until it ends.
+func (db *DB) snapshot(ctx context.Context) (*sql.Tx, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.engine == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.read.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin read snapshot: %w", err)
+	}
+	return tx, nil
 }
 
 func checkLink(e *skjold.AuditEvent, want int64, prev []byte) error {
