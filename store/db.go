@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -56,6 +57,9 @@ type DB struct {
 	onAudit    func(e *skjold.AuditEvent)
 	packager   skjold.Packager
 	publicURL  string
+
+	audit     *auditKey                 // see loadAuditKey
+	committed atomic.Pointer[chainHead] // the chain head this process last committed
 }
 
 // Options configure Open. Keys is required.
@@ -119,6 +123,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
+		db.closeConns()
+		return nil, err
+	}
+	if err := db.loadAuditKey(ctx); err != nil {
 		db.closeConns()
 		return nil, err
 	}

@@ -222,6 +222,7 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 	if err := sqlTx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("store: commit: %w", err)
 	}
+	db.committed.Store(&head)
 	for _, e := range committed {
 		db.onAudit(e)
 	}

@@ -94,7 +94,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 		svc.Backups = backups
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, j := range append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep)) {
+	checkpoints := checkpointJob(log, db, cfg.checkpointFile())
+	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints)
+	for _, j := range jobs {
 		g.Go(func() error { return j.Run(gctx) })
 	}
 	for _, j := range backupJobs {
@@ -106,7 +108,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	g.Go(func() error { return alerts.Run(gctx) })
 	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
-	return g.Wait()
+	err = g.Wait()
+	// The requests have ended: sign the chain as this process leaves it [F3].
+	if cerr := checkpoints.pass(context.WithoutCancel(ctx)); cerr != nil {
+		log.Error("final audit checkpoint failed", "err", cerr)
+	}
+	return err
 }
 
 // bootstrap makes the first operator token on a database that never had one, prints it

@@ -26,6 +26,9 @@ func TestAudit(t *testing.T, h Harness) {
 	t.Run("AppendOnly", func(t *testing.T) { testAuditAppendOnly(t, h) })
 	t.Run("Tamper", func(t *testing.T) { testAuditTamper(t, h) })
 	t.Run("VerifyUnderLoad", func(t *testing.T) { testAuditVerifyUnderLoad(t, h) })
+	t.Run("PlainRehash", func(t *testing.T) { testAuditPlainRehash(t, h) })
+	t.Run("UnkeyedChain", func(t *testing.T) { testAuditUnkeyedChain(t, h) })
+	t.Run("Checkpoints", func(t *testing.T) { testAuditCheckpoints(t, h) })
 }
 
 // wantEvent is what a test expects of one audit event.
