@@ -58,6 +58,7 @@ type DB struct {
 	packager   skjold.Packager
 	publicURL  string
 
+	purge     *purger                   // SQLite only: see afterErasure
 	audit     *auditKey                 // see loadAuditKey
 	committed atomic.Pointer[chainHead] // the chain head this process last committed
 }
@@ -147,8 +148,11 @@ func (db *DB) openSQLite(path string) error {
 	// synchronous=FULL makes every commit durable (group commit keeps that affordable);
 	// secure_delete overwrites deleted content, so that erased rows and destroyed keys do not
 	// linger in free pages. WAL is switched on by enableWAL, not here: see there.
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(" + strconv.Itoa(int(sqliteBusyTimeout/time.Millisecond)) + ")" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+	dsn := func(busy time.Duration) string {
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(" + strconv.Itoa(int(busy/time.Millisecond)) + ")" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+	}
+	base := dsn(sqliteBusyTimeout)
 	var err error
 	if db.wdb, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
 		return fmt.Errorf("store: open SQLite: %w", err)
@@ -165,6 +169,12 @@ func (db *DB) openSQLite(path string) error {
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	db.read.SetConnMaxIdleTime(0)
+	// The purger's checkpoints wait only briefly for readers and the writer: see purger.
+	if db.purge, err = newPurger(db, dsn(purgeBusyTimeout)); err != nil {
+		db.wdb.Close()
+		db.read.Close()
+		return err
+	}
 	db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.wdb)
 	return nil
 }
@@ -236,6 +246,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closeConns() error {
+	db.purge.stop()
 	db.readStmts.close()
 	db.writeStmts.close()
 	err := db.read.Close()

@@ -87,3 +87,18 @@ func printCheckpointSources(w io.Writer, sources []checkpointSource) {
 		fmt.Fprintln(w, "no audit checkpoints were found: events removed from the end of the chain cannot be detected")
 	}
 }
+
+// checkedAudit is the store's audit service, whose VerifyAuditChain (GET /api/v1/audit/verify)
+// also checks the chain against the local checkpoint file.
+type checkedAudit struct {
+	*store.DB
+	path string
+}
+
+func (a checkedAudit) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) {
+	cps, err := backup.ReadCheckpointFile(a.path)
+	if err != nil {
+		return skjold.ChainReport{}, err
+	}
+	return a.DB.VerifyAuditCheckpoints(ctx, cps)
+}

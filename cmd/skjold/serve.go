@@ -70,6 +70,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close() // after the HTTP server has stopped: the writer commits what is queued
+	metrics.WatchPurge(db.PurgePending)
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
+	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: checkedAudit{db, cfg.checkpointFile()}, Auth: db,
 		Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Shield: shield, Health: db.Ping}
 	every, err := cfg.retentionInterval()
 	if err != nil {
