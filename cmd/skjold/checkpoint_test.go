@@ -101,7 +101,7 @@ func TestAuditVerifyAfterRestore(t *testing.T) {
 			t.Fatalf("create subject: %d", code)
 		}
 	}
-	must(t, s.stop()) // signs the longer chain
+	must(t, s.stop())                                            // signs the longer chain
 	_, err = runCLI(t, environ, "backup", "run", "--data", data) // copies the checkpoints to the target
 	must(t, err)
 	cps, err := backup.ReadCheckpointFile(filepath.Join(backups, skjold.CheckpointFile))
