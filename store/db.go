@@ -58,9 +58,10 @@ type DB struct {
 	packager   skjold.Packager
 	publicURL  string
 
-	purge     *purger                   // SQLite only: see afterErasure
-	audit     *auditKey                 // see loadAuditKey
-	committed atomic.Pointer[chainHead] // the chain head this process last committed
+	purge           *purger // SQLite only: see afterErasure
+	purgeAlertAfter time.Duration
+	audit           *auditKey                 // see loadAuditKey
+	committed       atomic.Pointer[chainHead] // the chain head this process last committed
 }
 
 // Options configure Open. Keys is required.
@@ -75,6 +76,9 @@ type Options struct {
 	Packager skjold.Packager
 	// PublicURL is the server's https:// base address, which download links start with.
 	PublicURL string
+	// PurgeAlertAfter is how long erased data may wait in SQLite's write-ahead log before
+	// erasure.purge_blocked is raised; 0 for PurgeAlertAfter.
+	PurgeAlertAfter time.Duration
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -111,6 +115,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.observe = func(string, time.Duration) {}
 	}
 	db.packager, db.publicURL = opts.Packager, strings.TrimSuffix(opts.PublicURL, "/")
+	if db.purgeAlertAfter = opts.PurgeAlertAfter; db.purgeAlertAfter <= 0 {
+		db.purgeAlertAfter = PurgeAlertAfter
+	}
 	if db.onAudit = opts.OnAudit; db.onAudit == nil {
 		db.onAudit = func(*skjold.AuditEvent) {}
 	}

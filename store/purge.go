@@ -17,7 +17,7 @@ const (
 	// purgeRetryMax caps the pause between checkpoint attempts while one is owed.
 	purgeRetryMax = 2 * time.Second
 	// PurgeAlertAfter is how long erased data may wait in SQLite's write-ahead log before
-	// the purger raises erasure.purge_blocked (an alert) [D4].
+	// the purger raises erasure.purge_blocked (an alert) [D4], unless Options say otherwise.
 	PurgeAlertAfter = time.Minute
 )
 
@@ -26,7 +26,7 @@ const (
 // until a TRUNCATE checkpoint copies it into the database and empties it; a reader holding an
 // older snapshot blocks that. The purger tries after every erasing commit and, while it is
 // blocked, again in the background, with growing pauses up to purgeRetryMax, until it
-// succeeds. After PurgeAlertAfter it appends erasure.purge_blocked, which raises an alert,
+// succeeds. After PurgeAlertAfter (Options.PurgeAlertAfter) it appends erasure.purge_blocked, which raises an alert,
 // and keeps trying; PurgePending, a metric, says how long erased data has waited.
 type purger struct {
 	db   *DB
@@ -134,7 +134,7 @@ func (p *purger) retry() bool {
 			return true
 		}
 		pause = min(2*pause, purgeRetryMax)
-		if waited := p.pending(); !alerted && waited >= PurgeAlertAfter {
+		if waited := p.pending(); !alerted && waited >= p.db.purgeAlertAfter {
 			alerted = true
 			p.alert(waited)
 		}

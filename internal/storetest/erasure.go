@@ -625,6 +625,16 @@ func testErasureReaderHeldOpen(t *testing.T, h Harness) {
 		t.Skip("PostgreSQL has no write-ahead log in the data directory that Skjold empties; see the README")
 	}
 	e := newEnv(t, h)
+	// A second handle alerts after 300 ms instead of a minute, and shows what it appends.
+	alerts := make(chan *skjold.AuditEvent, 16)
+	opts := e.options(e.keys)
+	opts.PurgeAlertAfter = 300 * time.Millisecond
+	opts.OnAudit = func(ev *skjold.AuditEvent) {
+		if ev.Action == "erasure.purge_blocked" {
+			alerts <- ev
+		}
+	}
+	e.db = e.h.Reopen(t, e.db, opts)
 	ctx := e.as(e.newTenant("Tenant A"), "")
 	s := e.newSubject(ctx, zebulon())
 	trip := e.newRecord(ctx, s.ID, "travel_booking", zebulonTrip())
@@ -648,6 +658,15 @@ func testErasureReaderHeldOpen(t *testing.T, h Harness) {
 	if e.db.PurgePending() == 0 {
 		t.Error("PurgePending is 0 while the erased data waits in the log")
 	}
+	// Still blocked after the bound: the purger raises erasure.purge_blocked, once.
+	select {
+	case ev := <-alerts:
+		if ev.TenantID != "" || ev.SubjectID != "" {
+			t.Errorf("erasure.purge_blocked names a tenant or subject: %s", mustJSON(t, ev))
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("no erasure.purge_blocked while a reader blocked the purge past the bound")
+	}
 	must(t, reader.Rollback())
 
 	deadline := time.Now().Add(store.PurgeAlertAfter)
@@ -670,5 +689,8 @@ func testErasureReaderHeldOpen(t *testing.T, h Harness) {
 	e.wantGone(t, "the erased subject", needles)
 	if d := e.db.PurgePending(); d != 0 {
 		t.Errorf("PurgePending = %s after the log was emptied", d)
+	}
+	if len(alerts) != 0 {
+		t.Errorf("%d more erasure.purge_blocked events, want one per blocked purge", len(alerts))
 	}
 }
