@@ -92,7 +92,8 @@ type AuditService interface {
 	// ordered by sequence number. Errors: EINVALID, EFORBIDDEN.
 	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
-	// VerifyAuditChain walks the whole chain. It returns a *ChainError naming the first event
-	// that was altered, removed or reordered.
+	// VerifyAuditChain walks the whole chain as one consistent snapshot (events appended
+	// meanwhile are not seen). It returns a *ChainError naming the first event that was
+	// altered, removed or reordered.
 	VerifyAuditChain(ctx context.Context) (ChainReport, error)
 }
