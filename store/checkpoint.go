@@ -120,14 +120,16 @@ func (c *checkpointCheck) event(e *skjold.AuditEvent) error {
 		switch {
 		case c.replaced(cp):
 			c.superseded++
+		case bytes.Equal(cp.Head, e.Hash):
+			// Whichever key signed it: a restore of a backup older than the audit key makes a
+			// new key, and its chain still matches the old checkpoints up to the backup.
+			c.checked++
 		case cp.Key != c.k.id:
 			return &skjold.ChainError{Seq: e.Seq, Reason: fmt.Sprintf(
 				"the checkpoint of %s was signed by another audit key: the database's audit key was replaced", stamp(cp))}
-		case !bytes.Equal(cp.Head, e.Hash):
+		default:
 			return &skjold.ChainError{Seq: e.Seq, Reason: fmt.Sprintf(
 				"it does not match the checkpoint of %s: the chain was rewritten", stamp(cp))}
-		default:
-			c.checked++
 		}
 	}
 	delete(c.bySeq, e.Seq)
