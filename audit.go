@@ -8,7 +8,8 @@ import (
 
 // AuditEvent is one entry of the append-only, hash-chained audit log. It names who did what
 // to which object, which fields, for which purpose, from where; it never holds a personal
-// value. Hash is SHA-256 over PrevHash and the event's canonical encoding.
+// value. Hash is HMAC-SHA-256, under an audit key the master key seals, over PrevHash and the
+// event's canonical encoding (plain SHA-256 for events made before the chain was keyed).
 type AuditEvent struct {
 	Seq       int64     `json:"seq"`
 	Time      time.Time `json:"time"`
@@ -49,9 +50,30 @@ func (f *AuditFilter) Normalize() error {
 
 // ChainReport sums up a verified audit chain.
 type ChainReport struct {
-	Length int64  // number of events
-	Head   []byte // hash of the last event
+	Length    int64  // number of events
+	Head      []byte // hash of the last event
+	KeyedFrom int64  // the first event hashed with the audit key; earlier ones predate it
+	// Checkpoints is how many of the given checkpoints matched the chain; Superseded how many
+	// were taken before a restore, of a chain beyond what the restore brought back.
+	Checkpoints, Superseded int
 }
+
+// AuditCheckpoint is a signed statement that the audit chain held Seq events ending in Head at
+// Time [F3]. The server writes one at least every minute to a file outside the database, which
+// is copied to every backup target, so that removing events from the end of the chain (and
+// fixing the stored head) is detected by whoever verifies the chain against the checkpoints.
+// MAC is HMAC-SHA-256 under a key derived from the audit key, which Key names.
+type AuditCheckpoint struct {
+	Seq  int64     `json:"seq"`
+	Head []byte    `json:"head"`
+	Time time.Time `json:"time"`
+	Key  string    `json:"key"`
+	MAC  []byte    `json:"mac"`
+}
+
+// CheckpointFile is the file of audit checkpoints (JSON lines of AuditCheckpoint), in the data
+// directory and on every backup target beside the erasure journal.
+const CheckpointFile = "audit-checkpoints.jsonl"
 
 // ChainError names the first broken link of the audit chain.
 type ChainError struct {
@@ -70,7 +92,8 @@ type AuditService interface {
 	// ordered by sequence number. Errors: EINVALID, EFORBIDDEN.
 	FindAuditEvents(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 
-	// VerifyAuditChain walks the whole chain. It returns a *ChainError naming the first event
-	// that was altered, removed or reordered.
+	// VerifyAuditChain walks the whole chain as one consistent snapshot (events appended
+	// meanwhile are not seen). It returns a *ChainError naming the first event that was
+	// altered, removed or reordered.
 	VerifyAuditChain(ctx context.Context) (ChainReport, error)
 }

@@ -80,6 +80,10 @@ type ErasureReport struct {
 	Kept      []Kept    `json:"kept"`
 	Complete  bool      `json:"complete"`
 	Time      time.Time `json:"time"`
+	// PurgePending is true when earlier versions of the erased data may still be in SQLite's
+	// write-ahead log, because a reader kept the checkpoint from finishing: the server retries
+	// in the background and raises erasure.purge_blocked if it cannot within a minute [D4].
+	PurgePending bool `json:"purge_pending,omitempty"`
 }
 
 // SweepReport sums up one retention sweep.

@@ -25,6 +25,7 @@ var DefaultActions = []string{
 	"tenant.freeze", "tenant.freeze_lapsed", "tenant.terminate",
 	"approval.approved", "approval.rejected", "request.overdue",
 	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "drill.failed",
+	"erasure.purge_blocked",
 }
 
 // Rule says which audit actions raise an alert and where it goes: an e-mail address, a

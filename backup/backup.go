@@ -32,6 +32,9 @@ type Options struct {
 	// TempDir holds the snapshot and the encrypted file while a backup runs ("" for the
 	// system's); each run makes a private (0700) directory in it and removes it after.
 	TempDir string
+	// Checkpoints is the local audit checkpoint file, copied to every target with the erasure
+	// journal [F3]; "" for none.
+	Checkpoints string
 }
 
 // Backuper makes backups of one database.
@@ -175,8 +178,8 @@ type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
-// putEverywhere puts the backup, then its manifest, then the journal on every target, and
-// returns how many targets hold the backup, with every failure.
+// putEverywhere puts the backup, then its manifest, then the journal and the audit
+// checkpoints on every target, and returns how many targets hold the backup, with every failure.
 func (b *Backuper) putEverywhere(ctx context.Context, f *os.File, m *skjold.Manifest) (int, error) {
 	body, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -187,6 +190,10 @@ func (b *Backuper) putEverywhere(ctx context.Context, f *os.File, m *skjold.Mani
 		return 0, fmt.Errorf("backup: %w", err)
 	}
 	defer os.Remove(journal)
+	checkpoints, err := ReadCheckpointFile(b.opts.Checkpoints)
+	if err != nil {
+		return 0, fmt.Errorf("backup: %w", err)
+	}
 	var errs []error
 	held := 0
 	for _, t := range b.opts.Targets {
@@ -199,6 +206,13 @@ func (b *Backuper) putEverywhere(ctx context.Context, f *os.File, m *skjold.Mani
 		if err := putJournal(ctx, t, journal); err != nil {
 			b.log.Error("erasure journal copy failed", "target", t.Name(), "err", err)
 			errs = append(errs, fmt.Errorf("%s: erasure journal: %w", t.Name(), err))
+		}
+		if len(checkpoints) == 0 {
+			continue
+		}
+		if err := putCheckpoints(ctx, t, checkpoints); err != nil {
+			b.log.Error("audit checkpoints copy failed", "target", t.Name(), "err", err)
+			errs = append(errs, fmt.Errorf("%s: audit checkpoints: %w", t.Name(), err))
 		}
 	}
 	if held == 0 {

@@ -14,9 +14,10 @@ import (
 )
 
 // SyncJournal copies the erasure journal to every target [D4], so that an erasure made after
-// the newest backup is erased again after a restore. Run does it after each backup; the
-// server should also call it after erasures (or often), since a backup's copy ends at the
-// backup. A target that fails does not stop the others; the error names every failure.
+// the newest backup is erased again after a restore, and with it the audit checkpoints [F3].
+// Run does it after each backup; the server should also call it after erasures (or often),
+// since a backup's copy ends at the backup. A target that fails does not stop the others; the
+// error names every failure.
 func (b *Backuper) SyncJournal(ctx context.Context) error {
 	dir, err := os.MkdirTemp(b.opts.TempDir, "skjold-journal-*")
 	if err != nil {
@@ -33,7 +34,7 @@ func (b *Backuper) SyncJournal(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("%s: erasure journal: %w", t.Name(), err))
 		}
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, b.SyncCheckpoints(ctx))...)
 }
 
 // journalFile writes the database's erasure journal to a file in dir.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,9 @@ type ServiceOptions struct {
 	Log        *slog.Logger
 	Now        func() time.Time // defaults to time.Now
 	TempDir    string           // where backups are sealed; "" for the system's
+	// Checkpoints is the local audit checkpoint file, copied to every target with the
+	// erasure journal [F3]; "" for none.
+	Checkpoints string
 }
 
 // Service runs the scheduled passes (backup, off-site copy, drill) and serves the operator's
@@ -56,6 +60,7 @@ type Service struct {
 	db                    *store.DB
 	runs                  RunStore
 	synced                atomic.Int64 // the journal seq last copied to every target
+	checkpointsSynced     atomic.Int64 // the checkpoint file's modification time (ns) last copied
 	o                     ServiceOptions
 	local, offsite, every *Backuper
 	log                   *slog.Logger
@@ -78,7 +83,8 @@ func NewService(db *store.DB, runs RunStore, o ServiceOptions) *Service {
 		o.Observer = nopObserver{}
 	}
 	mk := func(ts []skjold.Target) *Backuper {
-		return New(db, Options{Recipients: o.Recipients, Targets: ts, Log: o.Log, Now: o.Now, TempDir: o.TempDir})
+		return New(db, Options{Recipients: o.Recipients, Targets: ts, Log: o.Log, Now: o.Now, TempDir: o.TempDir,
+			Checkpoints: o.Checkpoints})
 	}
 	s := &Service{db: db, runs: runs, o: o, log: o.Log.With("component", "backup")}
 	s.local, s.offsite, s.every = mk(o.Local), mk(o.Offsite), mk(s.targets())
@@ -88,17 +94,43 @@ func NewService(db *store.DB, runs RunStore, o ServiceOptions) *Service {
 // SyncJournal copies the erasure journal to every target when it has grown since this
 // service last copied it [D4]: an erasure made after the newest backup must reach the
 // targets before a disaster, or a restore of that backup could not erase it again. The
-// server runs it every minute; a failed copy is tried again at the next pass.
+// server runs it every minute; a failed copy is tried again at the next pass. The audit
+// checkpoint file goes with it, and on its own when only it has changed [F3].
 func (s *Service) SyncJournal(ctx context.Context) error {
 	seq, err := s.db.JournalSeq(ctx)
-	if err != nil || seq <= s.synced.Load() {
+	if err != nil {
 		return err
 	}
-	if err := s.every.SyncJournal(ctx); err != nil {
+	changed := s.checkpointsChanged()
+	switch {
+	case seq > s.synced.Load():
+		err = s.every.SyncJournal(ctx)
+	case changed != 0:
+		err = s.every.SyncCheckpoints(ctx)
+	default:
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	s.synced.Store(seq)
+	if changed != 0 {
+		s.checkpointsSynced.Store(changed)
+	}
 	return nil
+}
+
+// checkpointsChanged returns the checkpoint file's modification time when it differs from
+// the one last copied, else 0.
+func (s *Service) checkpointsChanged() int64 {
+	if s.o.Checkpoints == "" {
+		return 0
+	}
+	fi, err := os.Stat(s.o.Checkpoints)
+	if err != nil || fi.ModTime().UnixNano() == s.checkpointsSynced.Load() {
+		return 0
+	}
+	return fi.ModTime().UnixNano()
 }
 
 // targets returns every target, local first.

@@ -45,11 +45,13 @@ func (s *Server) handleAuditList() http.Handler {
 
 func (s *Server) handleAuditVerify() http.Handler {
 	type response struct {
-		OK       bool   `json:"ok"`
-		Length   int64  `json:"length"`
-		Head     string `json:"head,omitempty"`
-		BrokenAt int64  `json:"broken_at,omitempty"`
-		Reason   string `json:"reason,omitempty"`
+		OK          bool   `json:"ok"`
+		Length      int64  `json:"length"`
+		Head        string `json:"head,omitempty"`
+		BrokenAt    int64  `json:"broken_at,omitempty"`
+		Reason      string `json:"reason,omitempty"`
+		Checkpoints int    `json:"checkpoints,omitempty"`
+		Superseded  int    `json:"superseded,omitempty"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rep, err := s.svc.Audit.VerifyAuditChain(r.Context())
@@ -60,7 +62,8 @@ func (s *Server) handleAuditVerify() http.Handler {
 		case err != nil:
 			fail(w, r, s.log, err)
 		default:
-			respond(w, http.StatusOK, response{OK: true, Length: rep.Length, Head: hex.EncodeToString(rep.Head)})
+			respond(w, http.StatusOK, response{OK: true, Length: rep.Length, Head: hex.EncodeToString(rep.Head),
+				Checkpoints: rep.Checkpoints, Superseded: rep.Superseded})
 		}
 	})
 }

@@ -89,6 +89,14 @@ func (m *Metrics) WatchAlerts(dropped, failed func() int64) {
 			Help: "Alerts not delivered after three tries."}, func() float64 { return float64(failed()) }))
 }
 
+// WatchPurge shows how long erased data has waited in SQLite's write-ahead log for a
+// checkpoint a reader blocks (0 when none waits): pass store.DB.PurgePending [D4].
+func (m *Metrics) WatchPurge(pending func() time.Duration) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "skjold_erasure_purge_pending_seconds",
+		Help: "How long erased data has waited in SQLite's write-ahead log for a checkpoint; 0 when none waits."},
+		func() float64 { return pending().Seconds() }))
+}
+
 // CountAudit counts a committed audit event's action when it is a security event; call it
 // from store.Options.OnAudit.
 func (m *Metrics) CountAudit(action string) {

@@ -3,9 +3,12 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"strings"
 	"time"
 
@@ -45,7 +48,7 @@ func (tx *Tx) appendEvents(head *chainHead) error {
 	now := tx.db.now().UTC().Truncate(1000) // microseconds: what both engines store
 	for _, e := range tx.events {
 		e.Seq, e.Time, e.PrevHash = head.seq+1, now, head.hash
-		e.Hash = eventHash(e)
+		e.Hash = tx.db.audit.hash(e)
 		_, err := tx.exec(insertEvent, e.Seq, micros(e.Time), e.Actor, e.TenantID, e.SubjectID, e.RecordID,
 			e.Action, strings.Join(e.Fields, ","), e.Purpose, e.Source, e.PrevHash, e.Hash)
 		if err != nil {
@@ -56,10 +59,17 @@ func (tx *Tx) appendEvents(head *chainHead) error {
 	return nil
 }
 
-// eventHash is SHA-256 over the previous hash and every field of the event, each length-
-// prefixed, so that no change to any field, nor a move of the event, keeps the same hash.
-func eventHash(e *skjold.AuditEvent) []byte {
-	h := sha256.New()
+// hash is HMAC-SHA-256 under the audit key (SHA-256 for the events before k.from, made before
+// the chain was keyed) over the previous hash and every field of the event, each length-
+// prefixed, so that no change to any field, nor a move of the event, keeps the same hash, and
+// nobody without the master key can make a hash that verifies.
+func (k *auditKey) hash(e *skjold.AuditEvent) []byte {
+	var h hash.Hash
+	if e.Seq >= k.from {
+		h = hmac.New(sha256.New, k.chain)
+	} else {
+		h = sha256.New()
+	}
 	var n [8]byte
 	put := func(s string) {
 		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
@@ -143,10 +153,29 @@ func (db *DB) findEvents(ctx context.Context, q string, args ...any) ([]*skjold.
 }
 
 // VerifyAuditChain walks the whole chain from the first event, recomputing every hash, and
-// checks the stored chain head against the last event.
+// checks the stored chain head against the last event. It reads the events and the head in
+// one read-only transaction, so that events appended meanwhile (on a running server) are
+// neither seen nor mistaken for a truncation.
 func (db *DB) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) {
-	var rep skjold.ChainReport
-	rows, err := db.query(ctx, selectEvents+" ORDER BY seq")
+	check, err := db.audit.newCheck(nil)
+	if err != nil {
+		return skjold.ChainReport{}, err
+	}
+	return db.verifyChain(ctx, check)
+}
+
+func (db *DB) verifyChain(ctx context.Context, check *checkpointCheck) (skjold.ChainReport, error) {
+	rep := skjold.ChainReport{KeyedFrom: db.audit.from}
+	tx, err := db.snapshot(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer tx.Rollback()
+	var head chainHead
+	if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&head.seq, &head.hash); err != nil {
+		return rep, fmt.Errorf("store: read audit head: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, selectEvents+" ORDER BY seq")
 	if err != nil {
 		return rep, err
 	}
@@ -157,7 +186,10 @@ func (db *DB) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) 
 		if err != nil {
 			return rep, err
 		}
-		if err := checkLink(e, rep.Length+1, prev); err != nil {
+		if err := db.audit.checkLink(e, rep.Length+1, prev); err != nil {
+			return rep, err
+		}
+		if err := check.event(e); err != nil {
 			return rep, err
 		}
 		rep.Length, prev = e.Seq, e.Hash
@@ -166,26 +198,39 @@ func (db *DB) VerifyAuditChain(ctx context.Context) (skjold.ChainReport, error) 
 		return rep, err
 	}
 	rep.Head = prev
-	var head chainHead
-	if err := db.queryRow(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&head.seq, &head.hash); err != nil {
-		return rep, err
-	}
 	if head.seq > rep.Length {
 		return rep, &skjold.ChainError{Seq: rep.Length + 1, Reason: fmt.Sprintf(
 			"the chain head records %d events but only %d are present: events were removed from the end", head.seq, rep.Length)}
 	} else if head.seq != rep.Length || !bytes.Equal(head.hash, prev) {
 		return rep, &skjold.ChainError{Seq: rep.Length, Reason: "the stored chain head does not match the last event"}
 	}
-	return rep, nil
+	err = check.end(rep.Length)
+	rep.Checkpoints, rep.Superseded = check.checked, check.superseded
+	return rep, err
 }
 
-func checkLink(e *skjold.AuditEvent, want int64, prev []byte) error {
+// snapshot begins a read-only transaction that sees one consistent state of the database
+// throughout: on PostgreSQL at REPEATABLE READ; on SQLite every read transaction does, as
+// WAL mode keeps its snapshot from the first read until it ends.
+func (db *DB) snapshot(ctx context.Context) (*sql.Tx, error) {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if db.engine == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.read.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: begin read snapshot: %w", err)
+	}
+	return tx, nil
+}
+
+func (k *auditKey) checkLink(e *skjold.AuditEvent, want int64, prev []byte) error {
 	switch {
 	case e.Seq != want:
 		return &skjold.ChainError{Seq: want, Reason: fmt.Sprintf("event %d is missing (next present is %d)", want, e.Seq)}
 	case !bytes.Equal(e.PrevHash, prev):
 		return &skjold.ChainError{Seq: e.Seq, Reason: "its previous-hash does not match the event before it"}
-	case !bytes.Equal(eventHash(e), e.Hash):
+	case !bytes.Equal(k.hash(e), e.Hash):
 		return &skjold.ChainError{Seq: e.Seq, Reason: "its hash does not match its contents: the event was altered"}
 	}
 	return nil

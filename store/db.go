@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -56,6 +57,11 @@ type DB struct {
 	onAudit    func(e *skjold.AuditEvent)
 	packager   skjold.Packager
 	publicURL  string
+
+	purge           *purger // SQLite only: see afterErasure
+	purgeAlertAfter time.Duration
+	audit           *auditKey                 // see loadAuditKey
+	committed       atomic.Pointer[chainHead] // the chain head this process last committed
 }
 
 // Options configure Open. Keys is required.
@@ -70,6 +76,9 @@ type Options struct {
 	Packager skjold.Packager
 	// PublicURL is the server's https:// base address, which download links start with.
 	PublicURL string
+	// PurgeAlertAfter is how long erased data may wait in SQLite's write-ahead log before
+	// erasure.purge_blocked is raised; 0 for PurgeAlertAfter.
+	PurgeAlertAfter time.Duration
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -106,6 +115,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.observe = func(string, time.Duration) {}
 	}
 	db.packager, db.publicURL = opts.Packager, strings.TrimSuffix(opts.PublicURL, "/")
+	if db.purgeAlertAfter = opts.PurgeAlertAfter; db.purgeAlertAfter <= 0 {
+		db.purgeAlertAfter = PurgeAlertAfter
+	}
 	if db.onAudit = opts.OnAudit; db.onAudit == nil {
 		db.onAudit = func(*skjold.AuditEvent) {}
 	}
@@ -119,6 +131,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
+		db.closeConns()
+		return nil, err
+	}
+	if err := db.loadAuditKey(ctx); err != nil {
 		db.closeConns()
 		return nil, err
 	}
@@ -139,8 +155,11 @@ func (db *DB) openSQLite(path string) error {
 	// synchronous=FULL makes every commit durable (group commit keeps that affordable);
 	// secure_delete overwrites deleted content, so that erased rows and destroyed keys do not
 	// linger in free pages. WAL is switched on by enableWAL, not here: see there.
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(" + strconv.Itoa(int(sqliteBusyTimeout/time.Millisecond)) + ")" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+	dsn := func(busy time.Duration) string {
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=busy_timeout(" + strconv.Itoa(int(busy/time.Millisecond)) + ")" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+	}
+	base := dsn(sqliteBusyTimeout)
 	var err error
 	if db.wdb, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
 		return fmt.Errorf("store: open SQLite: %w", err)
@@ -157,6 +176,12 @@ func (db *DB) openSQLite(path string) error {
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	db.read.SetConnMaxIdleTime(0)
+	// The purger's checkpoints wait only briefly for readers and the writer: see purger.
+	if db.purge, err = newPurger(db, dsn(purgeBusyTimeout)); err != nil {
+		db.wdb.Close()
+		db.read.Close()
+		return err
+	}
 	db.readStmts, db.writeStmts = newStmtCache(db.read), newStmtCache(db.wdb)
 	return nil
 }
@@ -228,6 +253,7 @@ func (db *DB) Close() error {
 }
 
 func (db *DB) closeConns() error {
+	db.purge.stop()
 	db.readStmts.close()
 	db.writeStmts.close()
 	err := db.read.Close()

@@ -32,6 +32,7 @@ func (db *DB) EraseSubject(ctx context.Context, id, reason string) (*skjold.Eras
 	if err != nil {
 		return nil, err
 	}
+	rep.PurgePending = db.PurgePending() > 0 // the writer tried the checkpoint before answering
 	return rep, nil
 }
 

@@ -91,6 +91,7 @@ func newHarness(engine string, newDSN func(t *testing.T) string) *harness {
 			opts.Logger = quiet
 			return h.open(t, h.dsn(db), opts)
 		},
+		DSN: func(db *store.DB) string { return h.dsn(db) },
 		Raw: func(t *testing.T, db *store.DB) *sql.DB {
 			return h.raw(t, h.dsn(db))
 		},

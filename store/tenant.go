@@ -211,17 +211,22 @@ func (db *DB) RewrapTenantKeys(ctx context.Context) (int, error) {
 			}
 		}
 		n = len(stale)
+		if err := tx.resealAuditKey(); err != nil {
+			return err
+		}
 		tx.audit(&skjold.AuditEvent{Actor: c.Actor, Action: "keys.rotate", Source: c.Source, Fields: []string{}})
 		return nil
 	})
 	return n, err
 }
 
-// MasterKeysInUse returns the ids of the master keys that wrap stored tenant keys.
+// MasterKeysInUse returns the ids of the master keys that wrap stored tenant keys or seal the
+// audit key.
 func (db *DB) MasterKeysInUse(ctx context.Context) ([]string, error) {
 	return queryAll(ctx, db, func(s scanner) (string, error) {
 		var id string
 		err := s.Scan(&id)
 		return id, err
-	}, "SELECT DISTINCT key_id FROM tenants WHERE wrapped_key IS NOT NULL")
+	}, `SELECT key_id FROM tenants WHERE wrapped_key IS NOT NULL
+		UNION SELECT key_id FROM audit_key WHERE sealed IS NOT NULL`)
 }

@@ -222,6 +222,7 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 	if err := sqlTx.Commit(); err != nil {
 		return nil, false, fmt.Errorf("store: commit: %w", err)
 	}
+	db.committed.Store(&head)
 	for _, e := range committed {
 		db.onAudit(e)
 	}
@@ -229,22 +230,14 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 }
 
 // afterErasure runs after a commit that erased personal data. SQLite's secure_delete
-// overwrites freed pages in the database file, but earlier versions of those pages stay in
-// the write-ahead log until it is reset: a TRUNCATE checkpoint copies the log into the
-// database and empties it, so that erased values and keys do not linger on disk. It runs
-// between batches, on the writer's own connection; if readers keep it from finishing, the
-// next erasure tries again.
+// overwrites freed content in the database file, but earlier versions of the changed pages
+// stay in the write-ahead log until it is reset: the purger checkpoints it, on its own
+// connection, and retries in the background while readers block that [D4].
 func (w *writer) afterErasure() {
 	if w.db.engine != SQLite {
 		return // PostgreSQL reclaims dead rows with VACUUM: see the README's security model
 	}
-	start := time.Now()
-	var busy, logFrames, checkpointed int
-	err := w.db.wdb.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed)
-	if err != nil || busy != 0 {
-		w.db.log.Warn("checkpoint after erasure did not complete; the next erasure retries", "busy", busy, "err", err)
-	}
-	w.db.timed("checkpoint", start)
+	w.db.purge.erased()
 }
 
 // runJob runs one job. Its own error is returned first, then whether it erased personal

@@ -21,6 +21,13 @@ import (
 // the database, and runs fn as the command-line operator. Commands work on the database
 // directly, also while the server runs.
 func withStore(ctx context.Context, e env, fs *flag.FlagSet, args []string, fn func(context.Context, *store.DB, *keys.Keyring) error) error {
+	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, ring *keys.Keyring, _ Config) error {
+		return fn(ctx, db, ring)
+	})
+}
+
+// withStoreConfig is withStore for a command that also needs the configuration.
+func withStoreConfig(ctx context.Context, e env, fs *flag.FlagSet, args []string, fn func(context.Context, *store.DB, *keys.Keyring, Config) error) error {
 	load := configFlags(fs, e.getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -37,7 +44,7 @@ func withStore(ctx context.Context, e env, fs *flag.FlagSet, args []string, fn f
 		return err
 	}
 	defer db.Close()
-	return fn(cliContext(ctx), db, ring)
+	return fn(cliContext(ctx), db, ring, cfg)
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -104,20 +111,26 @@ func runTokenCreate(ctx context.Context, e env, args []string) error {
 }
 
 func runAuditVerify(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "audit verify", "Walk the whole audit chain, recomputing every hash. Exits non-zero and names the\n"+
-		"first broken link when an event was altered, removed or reordered.")
-	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring) error {
+	fs := newFlagSet(e, "audit verify", "Walk the whole audit chain, recomputing every hash, and check it against the signed\n"+
+		"audit checkpoints in the data directory and on every configured backup target. Exits\n"+
+		"non-zero and names the first broken link when an event was altered, removed or reordered.")
+	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring, cfg Config) error {
 		start := time.Now()
-		rep, err := db.VerifyAuditChain(ctx)
+		sources := readCheckpointSources(ctx, cfg)
+		rep, err := db.VerifyAuditCheckpoints(ctx, checkpointsOf(sources))
 		var ce *skjold.ChainError
 		if errors.As(err, &ce) {
 			fmt.Fprintf(e.stdout, "audit chain BROKEN at event %d: %s\n", ce.Seq, ce.Reason)
+			printCheckpointSources(e.stdout, sources)
 			return err
 		} else if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "audit chain OK: %d events, head %s (%s)\n", rep.Length, hex.EncodeToString(rep.Head),
 			time.Since(start).Round(time.Millisecond))
+		printCheckpointSources(e.stdout, sources)
+		fmt.Fprintf(e.stdout, "checkpoints matched: %d; superseded by a restore (of events it did not bring back): %d\n",
+			rep.Checkpoints, rep.Superseded)
 		return nil
 	})
 }

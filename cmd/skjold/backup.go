@@ -148,7 +148,7 @@ func runBackupRun(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	m, err := backup.New(db, backup.Options{Recipients: rs, Targets: targets, Log: log}).Run(ctx)
+	m, err := backup.New(db, backup.Options{Recipients: rs, Targets: targets, Log: log, Checkpoints: cfg.checkpointFile()}).Run(ctx)
 	if m != nil {
 		fmt.Fprintf(e.stdout, "backup %s: %d bytes, sha256 %s, schema %d\n", m.ID, m.Size, m.SHA256, m.SchemaVersion)
 	}
@@ -404,6 +404,10 @@ func runJournalReplay(ctx context.Context, e env, args []string) error {
 	}
 	defer db.Close()
 	op := cliContext(ctx)
+	// A database restored by hand replaces the chain the audit checkpoints were taken of [F3].
+	if err := db.MarkRestored(op, "manual"); err != nil {
+		return err
+	}
 	n, err := db.ReplayJournal(op, entries, 0, "manual")
 	if err != nil {
 		return err

@@ -138,7 +138,8 @@ func backupService(cfg Config, db *store.DB, keys skjold.KeyService, observer ba
 		return nil, nil, err
 	}
 	svc := backup.NewService(db, db, backup.ServiceOptions{Recipients: recipients, Local: local, Offsite: offsite,
-		Identities: ids, Keys: keys, Keep: keep, Zone: sch.backup.Location(), Observer: observer, Log: log})
+		Identities: ids, Keys: keys, Keep: keep, Zone: sch.backup.Location(), Observer: observer, Log: log,
+		Checkpoints: cfg.checkpointFile()})
 	jobs := []*backup.Job{
 		{Kind: skjold.RunBackup, Schedule: sch.backup, Claims: db, Pass: svc.BackupPass, Log: log},
 		{Kind: skjold.RunDrill, Schedule: sch.drill, Claims: db, Pass: svc.DrillPass, Log: log},

@@ -75,6 +75,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close() // after the HTTP server has stopped: the writer commits what is queued
+	metrics.WatchPurge(db.PurgePending)
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
@@ -88,8 +89,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
-		Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Shield: shield, Health: db.Ping}
+	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
+		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Shield: shield, Health: db.Ping}
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err
@@ -102,7 +103,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 		svc.Backups = backups
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, j := range append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep)) {
+	checkpoints := checkpointJob(log, db, cfg.checkpointFile())
+	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints)
+	for _, j := range jobs {
 		g.Go(func() error { return j.Run(gctx) })
 	}
 	for _, j := range backupJobs {
@@ -114,7 +117,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	g.Go(func() error { return alerts.Run(gctx) })
 	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
-	return g.Wait()
+	err = g.Wait()
+	// The requests have ended: sign the chain as this process leaves it [F3].
+	if cerr := checkpoints.pass(context.WithoutCancel(ctx)); cerr != nil {
+		log.Error("final audit checkpoint failed", "err", cerr)
+	}
+	return err
 }
 
 // bootstrap makes the first operator token on a database that never had one, valid for

@@ -2,8 +2,12 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +25,10 @@ func TestAudit(t *testing.T, h Harness) {
 	t.Run("SurvivesErasure", func(t *testing.T) { testAuditSurvivesErasure(t, h) })
 	t.Run("AppendOnly", func(t *testing.T) { testAuditAppendOnly(t, h) })
 	t.Run("Tamper", func(t *testing.T) { testAuditTamper(t, h) })
+	t.Run("VerifyUnderLoad", func(t *testing.T) { testAuditVerifyUnderLoad(t, h) })
+	t.Run("PlainRehash", func(t *testing.T) { testAuditPlainRehash(t, h) })
+	t.Run("UnkeyedChain", func(t *testing.T) { testAuditUnkeyedChain(t, h) })
+	t.Run("Checkpoints", func(t *testing.T) { testAuditCheckpoints(t, h) })
 }
 
 // wantEvent is what a test expects of one audit event.
@@ -425,4 +433,63 @@ func testAuditTamper(t *testing.T, h Harness) {
 			t.Errorf("ChainError names event %d, want 1: %v", ce.Seq, ce)
 		}
 	})
+}
+
+// testAuditVerifyUnderLoad verifies the chain 50 times while 8 clients read and write, each
+// appending events: verification reads one snapshot, so a running server's chain never
+// looks truncated because events were appended between its queries.
+func testAuditVerifyUnderLoad(t *testing.T, h Harness) {
+	e := auditFixture(t, h)
+	tn := e.newTenant("Tenant Load")
+	ctx := e.as(tn, "contract")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var ops atomic.Int64
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := &skjold.Subject{Ref: fmt.Sprintf("L%d-%d", w, i), Name: "Load Subject"}
+				err := e.db.CreateSubject(ctx, s)
+				if err == nil {
+					_, err = e.db.FindSubjectByID(ctx, s.ID)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("client %d: %w", w, err)
+					return
+				}
+				ops.Add(1)
+			}
+		})
+	}
+	// A longer chain takes longer to walk, which is when appends used to slip in between.
+	deadline := time.Now().Add(30 * time.Second)
+	for ops.Load() < 300 && time.Now().Before(deadline) && len(errs) == 0 {
+		runtime.Gosched()
+	}
+	var last int64
+	for i := range 50 {
+		rep, err := e.db.VerifyAuditChain(t.Context())
+		if err != nil {
+			t.Errorf("verify %d of 50 under load: %v", i+1, err)
+		} else if rep.Length < last {
+			t.Errorf("verify %d of 50: chain length %d, shorter than the %d seen before", i+1, rep.Length, last)
+		} else {
+			last = rep.Length
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if ops.Load() == 0 {
+		t.Fatal("the clients made no writes while the chain was verified")
+	}
 }

@@ -25,6 +25,7 @@ import (
 func TestErasure(t *testing.T, h Harness) {
 	t.Run("KeepsStatutory", func(t *testing.T) { testErasureKeepsStatutory(t, h) })
 	t.Run("Complete", func(t *testing.T) { testErasureComplete(t, h) })
+	t.Run("ReaderHeldOpen", func(t *testing.T) { testErasureReaderHeldOpen(t, h) })
 	t.Run("ExpiredObligation", func(t *testing.T) { testErasureExpiredObligation(t, h) })
 	t.Run("LegalHold", func(t *testing.T) { testErasureLegalHold(t, h) })
 	t.Run("HoldEnds", func(t *testing.T) { testErasureHoldEnds(t, h) })
@@ -613,4 +614,103 @@ func testHoldsRefused(t *testing.T, h Harness) {
 		t.Errorf("refused holds were stored: %s", mustJSON(t, holds))
 	}
 	wantCode(t, e.db.PlaceHold(e.op, &skjold.Hold{Reason: "r"}), skjold.EFORBIDDEN)
+}
+
+// testErasureReaderHeldOpen erases a subject while a reader holds an old snapshot, which keeps
+// SQLite from emptying its write-ahead log: the report says the purge is pending, not done,
+// and once the reader ends, the background retry removes every byte of the wrapped key and the
+// sealed values from the database's files within the bound, without another erasure [D4].
+func testErasureReaderHeldOpen(t *testing.T, h Harness) {
+	if h.Engine != store.SQLite {
+		t.Skip("PostgreSQL has no write-ahead log in the data directory that Skjold empties; see the README")
+	}
+	e := newEnv(t, h)
+	// A second handle alerts after 300 ms instead of a minute, and shows what it appends.
+	alerts := make(chan *skjold.AuditEvent, 16)
+	opts := e.options(e.keys)
+	opts.PurgeAlertAfter = 300 * time.Millisecond
+	opts.OnAudit = func(ev *skjold.AuditEvent) {
+		if ev.Action == "erasure.purge_blocked" {
+			alerts <- ev
+		}
+	}
+	e.db = e.h.Reopen(t, e.db, opts)
+	ctx := e.as(e.newTenant("Tenant A"), "")
+	s := e.newSubject(ctx, zebulon())
+	trip := e.newRecord(ctx, s.ID, "travel_booking", zebulonTrip())
+	raw := e.raw()
+	var wrapped []byte
+	must(t, raw.QueryRow("SELECT wrapped_key FROM subjects WHERE id = ?", s.ID).Scan(&wrapped))
+	profile := e.captureSealed(t, raw, "profile", "SELECT fields FROM subjects WHERE id = ?", s.ID)
+	tripRow := e.captureSealed(t, raw, "travel booking", "SELECT fields FROM records WHERE id = ?", trip.ID)
+	needles := append(append([][]byte{wrapped}, profile.needles()...), tripRow.needles()...)
+	e.wantStored(t, "the subject", needles)
+
+	reader, err := raw.BeginTx(t.Context(), &sql.TxOptions{ReadOnly: true})
+	must(t, err)
+	var n int
+	must(t, reader.QueryRow("SELECT COUNT(*) FROM subjects").Scan(&n)) // takes the snapshot
+	rep, err := e.db.EraseSubject(ctx, s.ID, skjold.ErasedOnRequest)
+	must(t, err)
+	if !rep.Complete || !rep.PurgePending {
+		t.Errorf("report %s, want complete with the purge pending while a reader blocks it", mustJSON(t, rep))
+	}
+	if e.db.PurgePending() == 0 {
+		t.Error("PurgePending is 0 while the erased data waits in the log")
+	}
+	// Still blocked after the bound: the purger raises erasure.purge_blocked, once.
+	select {
+	case ev := <-alerts:
+		if ev.TenantID != "" || ev.SubjectID != "" {
+			t.Errorf("erasure.purge_blocked names a tenant or subject: %s", mustJSON(t, ev))
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("no erasure.purge_blocked while a reader blocked the purge past the bound")
+	}
+	must(t, reader.Rollback())
+
+	deadline := time.Now().Add(store.PurgeAlertAfter)
+	for {
+		left := e.inFiles(t, needles)
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			e.wantGone(t, "the erased subject", needles)
+			t.Fatalf("%d parts of the erased subject remain on disk %s after the reader ended", left, store.PurgeAlertAfter)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the files, with the deadline above
+	}
+	e.wantGone(t, "the erased subject", needles)
+	if d := e.db.PurgePending(); d != 0 {
+		t.Errorf("PurgePending = %s after the log was emptied", d)
+	}
+	if len(alerts) != 0 {
+		t.Errorf("%d more erasure.purge_blocked events, want one per blocked purge", len(alerts))
+	}
+}
+
+// inFiles returns how many of needles are in the database's files (SQLite), reading each
+// file once: cheap enough to poll.
+func (e *env) inFiles(t *testing.T, needles [][]byte) int {
+	t.Helper()
+	var contents [][]byte
+	for _, f := range e.h.RawFiles(e.db) {
+		b, err := os.ReadFile(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		must(t, err)
+		contents = append(contents, b)
+	}
+	n := 0
+	for _, nd := range needles {
+		for _, b := range contents {
+			if bytes.Contains(b, nd) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }

@@ -31,6 +31,8 @@ type Harness struct {
 	// Reopen returns a second *store.DB on the database of db, as a restarted process would
 	// open it; it registers Close via t.Cleanup.
 	Reopen func(t *testing.T, db *store.DB, opts store.Options) *store.DB
+	// DSN returns the data source name db was opened with, for a test that opens it itself.
+	DSN func(db *store.DB) string
 	// Raw returns a plain database/sql connection to the database of db, beside the store,
 	// for reading and tampering with rows; it registers Close via t.Cleanup.
 	Raw func(t *testing.T, db *store.DB) *sql.DB
