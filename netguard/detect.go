@@ -69,9 +69,11 @@ type DetectorConfig struct {
 	// 64. One host or customer line is usually given a whole /64, so counting each address
 	// would let an attacker rotate through 2^64 of them. 128 counts each address.
 	IPv6Prefix int
-	// WidestIPv6Prefix and WidenAfter escalate to wider prefixes: when WidenAfter IPv6 bans
-	// (default 3) fall within one prefix 8 bits shorter, within Remember, that prefix is banned
-	// too, and so on up to WidestIPv6Prefix (default 48, a typical site allocation).
+	// WidestIPv6Prefix and WidenAfter escalate to wider prefixes: when WidenAfter IPv6
+	// prefixes (default 3) within one prefix 8 bits shorter are banned within Remember, that
+	// prefix is banned too, and so on up to WidestIPv6Prefix (default 48, a typical site
+	// allocation). A prefix banned again while its last ban is remembered is banned for
+	// longer instead, and does not count again towards the wider one.
 	WidestIPv6Prefix int
 	WidenAfter       int
 
@@ -176,6 +178,7 @@ func (d *Detector) Observe(e Event) []Ban {
 	src := d.Source(addr)
 	var key string
 	var ban Ban
+	strikes := 0
 	for _, r := range d.rules {
 		if r.kind != e.Kind {
 			continue
@@ -183,18 +186,20 @@ func (d *Detector) Observe(e Event) []Ban {
 		if key == "" {
 			key = src.String()
 		}
-		if b, ok := r.tracker.Fail(key, e.Time); ok && b > ban.For {
-			ban = Ban{Prefix: src, For: b, Rule: r.name}
+		if b, n := r.tracker.fail(key, e.Time); n > 0 && b > ban.For {
+			ban, strikes = Ban{Prefix: src, For: b, Rule: r.name}, n
 		}
 	}
 	if ban.For == 0 {
 		return nil
 	}
 	bans := []Ban{ban}
-	for p := src; p.Addr().Is6() && p.Bits() > d.widest; {
+	// Only a prefix's first ban in its escalation counts towards its wider prefix: widening
+	// answers an attacker moving between prefixes, while one that stays is banned for longer.
+	for p := src; strikes == 1 && p.Addr().Is6() && p.Bits() > d.widest; {
 		p, _ = p.Addr().Prefix(max(p.Bits()-8, d.widest))
-		b, ok := d.widen.Fail(p.String(), e.Time)
-		if !ok {
+		var b time.Duration
+		if b, strikes = d.widen.fail(p.String(), e.Time); strikes == 0 {
 			break
 		}
 		bans = append(bans, Ban{Prefix: p, For: max(b, ban.For), Rule: "widened after repeated bans: " + ban.Rule})

@@ -149,6 +149,12 @@ func TestDetectorWidens(t *testing.T) {
 	if len(bans) < 2 || bans[1].Prefix.String() != "2001:db8::/56" || bans[1].For != 2*time.Minute {
 		t.Errorf("repeat /56: %+v, want a 2m ban of 2001:db8::/56", bans)
 	}
+	// A /64 banned again does not count again towards its /56: it is banned for longer.
+	for i := range 3 {
+		if bans := ban("2001:db8:0:1::1", 3*time.Minute+time.Duration(i)*time.Second); len(bans) != 1 {
+			t.Errorf("/64 banned again, %d: %+v, want only the /64", i+1, bans)
+		}
+	}
 }
 
 func TestDetectorIgnores(t *testing.T) {

@@ -89,6 +89,12 @@ func (t *Tracker) Config() Config { return t.cfg }
 // previous one is twice as long as that one, up to MaxBan. A clock that goes backwards
 // counts as standing still.
 func (t *Tracker) Fail(key string, now time.Time) (ban time.Duration, banned bool) {
+	ban, strikes := t.fail(key, now)
+	return ban, strikes > 0
+}
+
+// fail is Fail, reporting the ban's place in its escalation (1 for a first ban, 0 for none).
+func (t *Tracker) fail(key string, now time.Time) (ban time.Duration, strikes int) {
 	s := t.slot(now)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -100,11 +106,11 @@ func (t *Tracker) Fail(key string, now time.Time) (ban time.Duration, banned boo
 		e.slots[slotIndex(s)]++
 	}
 	if e.count(s) < t.cfg.Threshold {
-		return 0, false
+		return 0, 0
 	}
 	ban = t.escalate(e, now.UnixNano())
 	e.slots = [numSlots]uint32{}
-	return ban, true
+	return ban, e.strikes
 }
 
 // escalate records a ban of e starting at now (Unix nanoseconds) and returns its length:

@@ -92,9 +92,11 @@ func (b *bootstrapSecrets) load(ctx context.Context, cfg Config, db *store.DB, l
 	path := filepath.Join(cfg.Data, "initial-operator-password")
 	if _, err := os.Stat(path); err == nil {
 		b.passwordFile = path
-		if owner == nil || !owner.MustChangePassword {
+		switch {
+		case owner == nil: // operator_email no longer names the owner: keep the file
+		case !owner.MustChangePassword:
 			b.forgetPassword()
-		} else {
+		default:
 			b.ownerID = owner.ID
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {

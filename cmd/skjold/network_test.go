@@ -168,14 +168,14 @@ func TestThreatBlocking(t *testing.T) {
 }
 
 // TestLoginFlood: 40 concurrent logins for unknown addresses from one IPv6 /64 (each from
-// its own address) do not starve a correct login from elsewhere. With a single password
-// check at a time, the flood would fill the queue and the owner's login would wait past the
-// hasher's bound and get 503; bounded per source, the flood holds one check and is refused
-// the rest, its 503s count as a threat, and its whole /64 is banned.
+// its own address) do not starve a correct login from elsewhere. With two password checks at
+// a time and no bound per source, the flood would fill the queue and the owner's login would
+// wait past the hasher's bound and get 503; bounded to one per source, the flood holds one
+// check and is refused the rest, its 503s count as a threat, and its whole /64 is banned.
 func TestLoginFlood(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "skjold-data")
 	s := startServer(t, data, map[string]string{"SKJOLD_TRUSTED_PROXIES": "127.0.0.1/32, ::1",
-		"SKJOLD_PASSWORD_CHECKS": "1", "SKJOLD_PASSWORD_CHECKS_PER_SOURCE": "1"})
+		"SKJOLD_PASSWORD_CHECKS": "2", "SKJOLD_PASSWORD_CHECKS_PER_SOURCE": "1"})
 	op := readToken(t, data)
 	oneTime, err := os.ReadFile(filepath.Join(data, "initial-operator-password"))
 	if err != nil {
