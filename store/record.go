@@ -177,7 +177,7 @@ func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args 
 		events = append(events, event(c, "record.read", rec.SubjectID, rec.ID, sortedKeys(rec.Data)))
 		recs = append(recs, rec)
 	}
-	return recs, db.auditOnly(ctx, events...)
+	return recs, db.auditRead(ctx, c, events...)
 }
 
 // UpdateRecord merges a partial change into a record inside one write.

@@ -224,7 +224,7 @@ func (db *DB) FindSubjectByID(ctx context.Context, id string) (*skjold.Subject, 
 		return nil, err
 	}
 	fields := withholdSubject(s, def, c.Purpose)
-	return s, db.auditOnly(ctx, event(c, "subject.read", s.ID, "", fields))
+	return s, db.auditRead(ctx, c, event(c, "subject.read", s.ID, "", fields))
 }
 
 // FindSubjects returns the caller's tenant's subjects matching the filter and audits each read.
@@ -269,7 +269,7 @@ func (db *DB) findSubjects(ctx context.Context, c *skjold.Caller, tk skjold.Tena
 		events = append(events, event(c, "subject.read", s.ID, "", fields))
 		subjects = append(subjects, s)
 	}
-	return subjects, db.auditOnly(ctx, events...)
+	return subjects, db.auditRead(ctx, c, events...)
 }
 
 // UpdateSubject applies a partial change inside one write: read, open, change, check, seal.
