@@ -420,10 +420,12 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			fixedID(f.userB.user.ID)),
 		"PATCH /api/v1/users/{id}": staffObject("", map[string]string{"name": "Renamed"}, fixedID(f.userA.user.ID),
 			fixedID(f.grantee.user.ID), fixedID(f.userB.user.ID)),
-		"POST /api/v1/users/{id}/suspend": staffObject("/suspend", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
-		"POST /api/v1/users/{id}/resume":  staffObject("/resume", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
-		"GET /api/v1/settings/session":    fixed("/api/v1/settings/session", nil),
-		"PUT /api/v1/settings/session":    fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
+		"POST /api/v1/users/{id}/suspend":  staffObject("/suspend", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
+		"POST /api/v1/users/{id}/resume":   staffObject("/resume", nil, userOf(e.a.id), userOf(""), userOf(e.b.id)),
+		"GET /api/v1/settings/session":     fixed("/api/v1/settings/session", nil),
+		"PUT /api/v1/settings/session":     fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
+		"GET /api/v1/settings/read-budget": fixed("/api/v1/settings/read-budget", nil),
+		"PUT /api/v1/settings/read-budget": fixed("/api/v1/settings/read-budget", map[string]int{"per_minute": 900, "per_day": 9000}),
 		"POST /api/v1/approvals": {objects: true, tenantOnly: true, build: func(_ *testing.T, c *caller, o object) request {
 			target := pick(o, f.userA.user.ID, f.userB.user.ID)
 			if o == own && c.operator {
