@@ -120,20 +120,24 @@ func (e *env) newSubjects(tn *tenant, n int) []*skjold.Subject {
 
 func testReadBudgetCharges(t *testing.T, e *env) {
 	a := e.newTenant("Charges AS")
-	subjects := e.newSubjects(a, 6)
-	e.setBudget(a, 5, 8)
+	subjects := e.newSubjects(a, 8)
+	e.newRecord(e.as(a, ""), subjects[0].ID, "contact", map[string]any{"city": "Oslo"})
+	e.newRecord(e.as(a, ""), subjects[0].ID, "contact", map[string]any{"city": "Bergen"})
+	e.setBudget(a, 6, 9)
 	tok, person, other := e.reader(a, "token:t1", ""), e.reader(a, "user:u1", "u1"), e.reader(a, "token:t2", "")
 	page := func(ctx context.Context, limit int) error {
 		_, err := e.db.FindSubjects(ctx, skjold.SubjectFilter{Page: skjold.Page{Limit: limit}})
 		return err
 	}
 	seq := e.lastSeq()
-	must(t, page(tok, 3))                                                           // 3 of 5
-	_, err := e.db.FindRecords(tok, skjold.RecordFilter{SubjectID: subjects[0].ID}) // no records: nothing returned, nothing charged
+	must(t, page(tok, 3))                                                              // 3 of 6
+	recs, err := e.db.FindRecords(tok, skjold.RecordFilter{SubjectID: subjects[0].ID}) // two records of one subject: 4
 	must(t, err)
-	_, err = e.db.FindSubjectByID(tok, subjects[4].ID) // 4 of 5
+	_, err = e.db.FindRecords(tok, skjold.RecordFilter{SubjectID: subjects[1].ID}) // none returned, none charged
 	must(t, err)
-	_, err = e.db.FindConsents(tok, subjects[5].ID) // 5 of 5
+	_, err = e.db.FindSubjectByID(tok, subjects[4].ID) // 5
+	must(t, err)
+	_, err = e.db.FindConsents(tok, subjects[5].ID) // 6
 	must(t, err)
 	refused := budgetError(t, page(tok, 1), "minute")
 	if refused.RetryAfter <= 0 || refused.RetryAfter > time.Minute {
@@ -141,25 +145,29 @@ func testReadBudgetCharges(t *testing.T, e *env) {
 	}
 	_, err = e.db.FindSubjectByID(tok, subjects[0].ID)
 	budgetError(t, err, "minute")
-	must(t, page(other, 5))  // another token has a budget of its own
-	must(t, page(person, 5)) // and so has a person
+	_, err = e.db.FindRecordByID(tok, recs[0].ID)
+	budgetError(t, err, "minute")
+	_, err = e.db.SubjectData(tok, subjects[0].ID) // an access package counts too
+	budgetError(t, err, "minute")
+	must(t, page(other, 6))  // another token has a budget of its own
+	must(t, page(person, 6)) // and so has a person
 	budgetError(t, page(person, 1), "minute")
-	budgetError(t, page(other, 6), "size") // more than a minute's budget in one request
+	budgetError(t, page(other, 8), "size") // more than a minute's budget in one request
 	evs := e.events(seq)
 	reads, alerts := 0, map[string]int{}
 	for _, ev := range evs {
 		switch ev.Action {
-		case "subject.read", "consent.read":
+		case "subject.read", "consent.read", "record.read", "subject.export":
 			reads++
 		case "security.read_budget":
 			alerts[ev.Actor]++
-			if ev.TenantID != a.ID || ev.Fields[0] != "window:minute" || ev.Fields[1] != "budget:5" {
+			if ev.TenantID != a.ID || ev.Fields[0] != "window:minute" || ev.Fields[1] != "budget:6" {
 				t.Errorf("security event %+v", ev)
 			}
 		}
 	}
-	if reads != 15 || alerts["token:t1"] != 1 || alerts["user:u1"] != 1 || len(alerts) != 2 {
-		t.Errorf("%d read events (want 15: refused reads are not audited as reads), security events %v (want one per caller and window)", reads, alerts)
+	if reads != 19 || alerts["token:t1"] != 1 || alerts["user:u1"] != 1 || len(alerts) != 2 {
+		t.Errorf("%d read events (want 19: refused reads are not audited as reads), security events %v (want one per caller and window)", reads, alerts)
 	}
 
 	// The next minute the token may read again, until the day's budget of 8 is spent.
