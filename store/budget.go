@@ -160,8 +160,8 @@ func (u *readUsage) roll(now int64) {
 // head first), so two reads can never both pass a budget that only one of them fits.
 // perMinute false charges only the day's budget: a tenant export holds more subjects than a
 // minute's budget by design. A refusal charges nothing, and records a security.read_budget
-// event the first time in each window.
-func (tx *Tx) chargeReads(c *skjold.Caller, n int, b skjold.ReadBudget, perMinute bool) (*skjold.Error, error) {
+// event the first time in each window. dry checks and records a refusal but charges nothing.
+func (tx *Tx) chargeReads(c *skjold.Caller, n int, b skjold.ReadBudget, perMinute, dry bool) (*skjold.Error, error) {
 	name := readUsagePrefix + c.Actor
 	var u readUsage
 	var value string
@@ -181,12 +181,15 @@ func (tx *Tx) chargeReads(c *skjold.Caller, n int, b skjold.ReadBudget, perMinut
 	now := micros(tx.db.now())
 	u.roll(now)
 	refusal := u.refuse(c, n, b, perMinute, now)
-	if refusal == nil {
+	switch {
+	case refusal == nil && !dry:
 		u.Minute, u.Day = u.Minute+n, u.Day+n
-	} else if window, start := refusal.window(&u); refusal.RetryAfter > 0 && *window != start {
-		*window = start
-		tx.audit(event(c, "security.read_budget", "", "", []string{"window:" + refusal.Rule,
-			"budget:" + strconv.Itoa(refusal.budget), "asked:" + strconv.Itoa(n)}))
+	case refusal != nil && refusal.RetryAfter > 0:
+		if window, start := refusal.window(&u); *window != start {
+			*window = start
+			tx.audit(event(c, "security.read_budget", "", "", []string{"window:" + refusal.Rule,
+				"budget:" + strconv.Itoa(refusal.budget), "asked:" + strconv.Itoa(n)}))
+		}
 	}
 	stored, err := json.Marshal(u)
 	if err != nil {
@@ -259,6 +262,31 @@ func (db *DB) auditRead(ctx context.Context, c *skjold.Caller, events ...*skjold
 	return db.charged(ctx, c, len(subjects), true, events...)
 }
 
+// chargeAnswer charges the one subject whose values a write hands back to the caller's read
+// budget b, inside that write: an update answers with the values the caller did not send, so
+// it must be no way round the budget. A refusal fails the write; its security event goes
+// with the rolled-back write, so the caller records it with noteRefusal.
+func (tx *Tx) chargeAnswer(c *skjold.Caller, b skjold.ReadBudget) error {
+	refusal, err := tx.chargeReads(c, 1, b, true, false)
+	if err == nil && refusal != nil {
+		return refusal
+	}
+	return err
+}
+
+// noteRefusal records, after a write that chargeAnswer refused, the security event that the
+// write's rollback took with it (once per window, as for reads), and returns err unchanged.
+func (db *DB) noteRefusal(ctx context.Context, c *skjold.Caller, b skjold.ReadBudget, err error) error {
+	if skjold.ErrorCode(err) != skjold.EREADBUDGET {
+		return err
+	}
+	_ = db.enqueue(ctx, &job{plain: true, done: make(chan error, 1), fn: func(tx *Tx) error {
+		_, err := tx.chargeReads(c, 1, b, true, true)
+		return err
+	}})
+	return err
+}
+
 // charged runs one write that charges n subjects to the caller's budget and, when they fit,
 // appends events; it returns the refusal when they do not.
 func (db *DB) charged(ctx context.Context, c *skjold.Caller, n int, perMinute bool, events ...*skjold.AuditEvent) error {
@@ -269,7 +297,7 @@ func (db *DB) charged(ctx context.Context, c *skjold.Caller, n int, perMinute bo
 	var refusal *skjold.Error
 	err = db.enqueue(ctx, &job{plain: true, done: make(chan error, 1), fn: func(tx *Tx) error {
 		var err error
-		if refusal, err = tx.chargeReads(c, n, b, perMinute); err == nil && refusal == nil {
+		if refusal, err = tx.chargeReads(c, n, b, perMinute, false); err == nil && refusal == nil {
 			tx.events = append(tx.events, events...)
 		}
 		return err

@@ -193,6 +193,10 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 	if err != nil {
 		return nil, err
 	}
+	budget, err := db.readBudgetFor(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	var rec *skjold.Record
 	var cat *skjold.Category
 	var st subjectState
@@ -200,6 +204,9 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		var row recordRow
 		if err := row.scan(tx.queryRow(selectRecords+" WHERE r.id = ? AND r.tenant_id = ?", id, c.TenantID)); err != nil {
 			return notFound(err, "record")
+		}
+		if err := tx.chargeAnswer(c, budget); err != nil {
+			return err
 		}
 		var err error
 		if st, err = tx.subjectState(c.TenantID, row.subjectID); err != nil {
@@ -241,7 +248,7 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, db.noteRefusal(ctx, c, budget, err)
 	}
 	rec.Withheld = cat.Withhold(rec.Data, c.Purpose)
 	if err := db.withholdRecordRefused(ctx, c, rec, st); err != nil {

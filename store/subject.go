@@ -281,11 +281,18 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 	if !skjold.ValidID(id) {
 		return nil, errNotFound("subject")
 	}
+	budget, err := db.readBudgetFor(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	var s *skjold.Subject
 	err = db.write(ctx, func(tx *Tx) error {
 		var r subjectRow
 		if err := r.scan(tx.queryRow(selectSubjects+" WHERE id = ? AND tenant_id = ?", id, c.TenantID)); err != nil {
 			return notFound(err, "subject")
+		}
+		if err := tx.chargeAnswer(c, budget); err != nil {
+			return err
 		}
 		if r.restricted.Valid {
 			return errRestricted()
@@ -322,7 +329,7 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, db.noteRefusal(ctx, c, budget, err)
 	}
 	// The update's own event already names the fields written. The answer follows the read
 	// rules: under a purpose the subject withdrew consent from or objected to, no values.

@@ -149,6 +149,18 @@ func testReadBudgetCharges(t *testing.T, e *env) {
 	budgetError(t, err, "minute")
 	_, err = e.db.SubjectData(tok, subjects[0].ID) // an access package counts too
 	budgetError(t, err, "minute")
+	// An update answers with the values the caller did not send: it is a read too, and a
+	// refused one changes nothing.
+	_, err = e.db.UpdateSubject(tok, subjects[0].ID, skjold.SubjectUpdate{Name: ptr("Changed")})
+	budgetError(t, err, "minute")
+	_, err = e.db.UpdateRecord(tok, recs[0].ID, map[string]any{"city": "Changed"})
+	budgetError(t, err, "minute")
+	if n := e.rawCount(e.raw(), "SELECT COUNT(*) FROM subjects WHERE updated_at <> created_at AND tenant_id = ?", a.ID); n != 0 {
+		t.Errorf("%d subjects changed by refused updates", n)
+	}
+	if n := e.rawCount(e.raw(), "SELECT COUNT(*) FROM records WHERE updated_at <> created_at AND tenant_id = ?", a.ID); n != 0 {
+		t.Errorf("%d records changed by refused updates", n)
+	}
 	must(t, page(other, 6))  // another token has a budget of its own
 	must(t, page(person, 6)) // and so has a person
 	budgetError(t, page(person, 1), "minute")
@@ -172,7 +184,9 @@ func testReadBudgetCharges(t *testing.T, e *env) {
 
 	// The next minute the token may read again, until the day's budget of 8 is spent.
 	e.clock.Add(61 * time.Second)
-	must(t, page(tok, 3))
+	_, err = e.db.UpdateSubject(tok, subjects[1].ID, skjold.SubjectUpdate{Name: ptr("Renamed")}) // 7 of 9 today
+	must(t, err)
+	must(t, page(tok, 2))
 	refused = budgetError(t, page(tok, 1), "day")
 	if refused.RetryAfter < 23*time.Hour || refused.RetryAfter > 24*time.Hour {
 		t.Errorf("Retry-After %v, want the rest of the day's window", refused.RetryAfter)
