@@ -8,20 +8,22 @@ package skjold
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Exactly one function in the http package maps them to HTTP statuses.
 const (
-	ECONFLICT     = "conflict"     // the request conflicts with the current state (duplicate, in use)
-	EFORBIDDEN    = "forbidden"    // the caller is known but may not do this
-	EINTERNAL     = "internal"     // a fault on our side; details are logged, never shown
-	EINVALID      = "invalid"      // the request is malformed or breaks a rule
-	ENOTFOUND     = "not_found"    // no such object, or not visible to this caller
-	EUNAUTHORIZED = "unauthorized" // no valid credentials
-	ETOOLARGE     = "too_large"    // the request body is over the size limit
-	ETOOMANY      = "too_many"     // too many attempts or requests; wait and try again
-	EUNAVAILABLE  = "unavailable"  // shutting down or overloaded; try again
-	EUNSUPPORTED  = "unsupported"  // the media type or method is not supported
+	ECONFLICT     = "conflict"             // the request conflicts with the current state (duplicate, in use)
+	EFORBIDDEN    = "forbidden"            // the caller is known but may not do this
+	EINTERNAL     = "internal"             // a fault on our side; details are logged, never shown
+	EINVALID      = "invalid"              // the request is malformed or breaks a rule
+	ENOTFOUND     = "not_found"            // no such object, or not visible to this caller
+	EUNAUTHORIZED = "unauthorized"         // no valid credentials
+	ETOOLARGE     = "too_large"            // the request body is over the size limit
+	ETOOMANY      = "too_many"             // too many attempts or requests; wait and try again
+	EREADBUDGET   = "read_budget_exceeded" // the caller read as many subjects as its budget allows [B16]
+	EUNAVAILABLE  = "unavailable"          // shutting down or overloaded; try again
+	EUNSUPPORTED  = "unsupported"          // the media type or method is not supported
 )
 
 // Error is a domain error: a code from the list above, a message safe to show to the caller
@@ -31,6 +33,9 @@ type Error struct {
 	Message string
 	Field   string // the offending field name, if any
 	Rule    string // the rule that refused the input, if any (e.g. "card_number")
+	// RetryAfter is how long to wait before the same request can succeed, where that is
+	// known (ETOOMANY, EREADBUDGET); the API sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

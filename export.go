@@ -54,7 +54,9 @@ type ExportService interface {
 	// ExportTenant feeds every subject and record of the caller's tenant to sink, category
 	// by category, and audits the export. It needs the export scope and, where the tenant
 	// puts bulk_export under four eyes, an approved, unused approval (approvalID) filed by
-	// the caller. Errors: EFORBIDDEN, ENOTFOUND (approval), ECONFLICT (approval used).
+	// the caller. Without four eyes, every subject exported counts against the caller's
+	// daily read budget; an approved export is not charged, the approval is its limit.
+	// Errors: EFORBIDDEN, ENOTFOUND (approval), ECONFLICT (approval used), EREADBUDGET.
 	ExportTenant(ctx context.Context, approvalID string, sink ExportSink) error
 }
 

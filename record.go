@@ -84,11 +84,11 @@ type RecordService interface {
 	CreateRecord(ctx context.Context, r *Record) error
 
 	// FindRecordByID returns one record without the purpose-bound fields the caller has no
-	// purpose for. Errors: ENOTFOUND, EFORBIDDEN.
+	// purpose for. Errors: ENOTFOUND, EFORBIDDEN, EREADBUDGET.
 	FindRecordByID(ctx context.Context, id string) (*Record, error)
 
 	// FindRecords returns a subject's records ordered by id.
-	// Errors: EINVALID, ENOTFOUND (subject), EFORBIDDEN.
+	// Errors: EINVALID, ENOTFOUND (subject), EFORBIDDEN, EREADBUDGET.
 	FindRecords(ctx context.Context, f RecordFilter) ([]*Record, error)
 
 	// UpdateRecord merges data into the record (nil removes a field) and returns the record as

@@ -180,10 +180,12 @@ type SubjectService interface {
 	CreateSubject(ctx context.Context, s *Subject) error
 
 	// FindSubjectByID returns one subject, leaving out purpose-bound fields whose purposes
-	// the caller did not state. Errors: ENOTFOUND (also for another tenant's id), EFORBIDDEN.
+	// the caller did not state. Errors: ENOTFOUND (also for another tenant's id), EFORBIDDEN,
+	// EREADBUDGET (the caller's read budget is spent: see ReadBudget).
 	FindSubjectByID(ctx context.Context, id string) (*Subject, error)
 
-	// FindSubjects returns the matching subjects ordered by id. Errors: EINVALID, EFORBIDDEN.
+	// FindSubjects returns the matching subjects ordered by id; each counts against the
+	// caller's read budget. Errors: EINVALID, EFORBIDDEN, EREADBUDGET.
 	FindSubjects(ctx context.Context, f SubjectFilter) ([]*Subject, error)
 
 	// UpdateSubject applies upd and returns the subject as stored, with the same rules as

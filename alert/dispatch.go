@@ -16,8 +16,8 @@ import (
 // [F1]: lockouts, bans and block-list changes, second-factor changes and recovery codes used,
 // password resets, new accounts, role changes, suspensions, addresses outside an allow list,
 // settings changes, support grants, tenant key destructions, freezes (and their lapse) and
-// terminations, four-eyes decisions, data-subject requests past their due date, and failed
-// backups, off-site copies, rotations and restore drills [F4].
+// terminations, four-eyes decisions, data-subject requests past their due date, failed
+// backups, off-site copies, rotations and restore drills [F4], and read budgets spent [B16].
 var DefaultActions = []string{
 	"auth.lockout", "security.ban", "auth.2fa_enabled", "auth.2fa_reset", "auth.password_reset",
 	"auth.recovery_code_used", "user.create", "user.update", "user.suspend", "security.denied_address",
@@ -26,6 +26,7 @@ var DefaultActions = []string{
 	"approval.approved", "approval.rejected", "request.overdue",
 	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "drill.failed",
 	"erasure.purge_blocked",
+	"security.read_budget",
 }
 
 // Rule says which audit actions raise an alert and where it goes: an e-mail address, a

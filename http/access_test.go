@@ -431,8 +431,10 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			e.createProfile(t, e.a.id, name, skjold.ScopeRead)
 			return request{path: "/api/v1/profiles/" + name}
 		}},
-		"GET /api/v1/settings/session": fixed("/api/v1/settings/session", nil),
-		"PUT /api/v1/settings/session": fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
+		"GET /api/v1/settings/session":     fixed("/api/v1/settings/session", nil),
+		"PUT /api/v1/settings/session":     fixed("/api/v1/settings/session", skjold.DefaultSessionSettings()),
+		"GET /api/v1/settings/read-budget": fixed("/api/v1/settings/read-budget", nil),
+		"PUT /api/v1/settings/read-budget": fixed("/api/v1/settings/read-budget", map[string]int{"per_minute": 900, "per_day": 9000}),
 		"POST /api/v1/approvals": {objects: true, tenantOnly: true, build: func(_ *testing.T, c *caller, o object) request {
 			target := pick(o, f.userA.user.ID, f.userB.user.ID)
 			if o == own && c.operator {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -22,6 +24,7 @@ var statuses = map[string]int{
 	skjold.EUNAUTHORIZED: http.StatusUnauthorized,
 	skjold.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	skjold.ETOOMANY:      http.StatusTooManyRequests,
+	skjold.EREADBUDGET:   http.StatusTooManyRequests,
 	skjold.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	skjold.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 }
@@ -51,6 +54,9 @@ func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var e *skjold.Error
 	if errors.As(err, &e) {
 		body.Error.Field, body.Error.Rule = e.Field, e.Rule
+		if e.RetryAfter > 0 { // whole seconds, rounded up, so that a retry at once is not early
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 	}
 	status, ok := statuses[code]
 	if !ok {

@@ -107,6 +107,8 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/profiles/{name}", tenant(admin), s.handleProfileDelete()},
 		{"GET /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsGet()},
 		{"PUT /api/v1/settings/session", either(admin, opStaff), s.handleSessionSettingsPut()},
+		{"GET /api/v1/settings/read-budget", either(admin, opRead), s.handleReadBudgetGet()},
+		{"PUT /api/v1/settings/read-budget", either(admin, opManage), s.handleReadBudgetPut()},
 
 		{"POST /api/v1/approvals", either(admin, opStaff), s.handleApprovalRequest()},
 		{"GET /api/v1/approvals", either(admin, opStaff), s.handleApprovalList()},

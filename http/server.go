@@ -27,6 +27,7 @@ type Services struct {
 	Requests   skjold.RequestService
 	Retention  skjold.RetentionService
 	Export     skjold.ExportService
+	Budgets    skjold.ReadBudgetService
 	Backups    skjold.BackupService // nil: the backup routes answer 503
 	Shield     *Shield              // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers.

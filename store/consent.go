@@ -74,7 +74,7 @@ func (db *DB) FindConsents(ctx context.Context, subjectID string) ([]*skjold.Con
 	if err != nil {
 		return nil, err
 	}
-	return consents, db.auditOnly(ctx, event(c, "consent.read", subjectID, "", []string{}))
+	return consents, db.auditRead(ctx, c, event(c, "consent.read", subjectID, "", []string{}))
 }
 
 func scanConsent(s scanner) (*skjold.Consent, error) {

@@ -46,10 +46,11 @@ type DB struct {
 	tokens     recent[*skjold.Token]    // by secret hash: see Authenticate
 	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
 	settings   recent[*tenantSettings]
-	unknown    throttle      // lockouts of addresses without an account: see Login
-	attempts   inflight      // one password or code check per account at a time
-	tokenUse   sync.Map      // token id → when this node last recorded its use
-	resetSlots chan struct{} // bounds the reset e-mails being made at once  // by tenant id ("" for the operator)
+	budgets    recent[*skjold.ReadBudget] // by tenant id ("" for the operator): see readBudgetFor
+	unknown    throttle                   // lockouts of addresses without an account: see Login
+	attempts   inflight                   // one password or code check per account at a time
+	tokenUse   sync.Map                   // token id → when this node last recorded its use
+	resetSlots chan struct{}              // bounds the reset e-mails being made at once  // by tenant id ("" for the operator)
 	auth       AuthOptions
 	bg         sync.WaitGroup // background sends (reset e-mails), waited for by Close
 	closeOnce  sync.Once

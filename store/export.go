@@ -59,7 +59,7 @@ func (db *DB) SubjectData(ctx context.Context, subjectID string) (*skjold.Subjec
 	for _, recs := range d.Records {
 		n += len(recs)
 	}
-	return d, db.auditOnly(ctx, event(c, "subject.export", s.ID, "", []string{fmt.Sprintf("records:%d", n)}))
+	return d, db.auditRead(ctx, c, event(c, "subject.export", s.ID, "", []string{fmt.Sprintf("records:%d", n)}))
 }
 
 // subjectRelationship fills in the subject's customer relationship.
@@ -205,11 +205,11 @@ func (db *DB) ExportTenant(ctx context.Context, approvalID string, sink skjold.E
 	if err != nil {
 		return err
 	}
-	ev, err := db.exportEvent(ctx, c, len(cats))
+	ev, subjects, err := db.exportEvent(ctx, c, len(cats))
 	if err != nil {
 		return err
 	}
-	if err := db.claimExport(ctx, c, approvalID, ev); err != nil {
+	if err := db.claimExport(ctx, c, approvalID, ev, subjects); err != nil {
 		return err
 	}
 	if err := db.exportSubjects(ctx, c.TenantID, tk, cats[0], sink); err != nil {
@@ -239,28 +239,32 @@ func (db *DB) exportCategories(ctx context.Context, tenantID string) ([]*skjold.
 	return append([]*skjold.Category{def}, others...), err
 }
 
-// exportEvent returns the tenant.export audit event with the counts about to be exported.
-func (db *DB) exportEvent(ctx context.Context, c *skjold.Caller, categories int) (*skjold.AuditEvent, error) {
+// exportEvent returns the tenant.export audit event with the counts about to be exported,
+// and the number of subjects.
+func (db *DB) exportEvent(ctx context.Context, c *skjold.Caller, categories int) (*skjold.AuditEvent, int, error) {
 	var subjects, records int
 	if err := db.queryRow(ctx, "SELECT COUNT(*) FROM subjects WHERE tenant_id = ?", c.TenantID).Scan(&subjects); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := db.queryRow(ctx, "SELECT COUNT(*) FROM records WHERE tenant_id = ?", c.TenantID).Scan(&records); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	return event(c, "tenant.export", "", "", []string{fmt.Sprintf("subjects:%d", subjects), fmt.Sprintf("records:%d", records),
-		fmt.Sprintf("categories:%d", categories)}), nil
+		fmt.Sprintf("categories:%d", categories)}), subjects, nil
 }
 
 // claimExport appends the export's audit event and, where the tenant wants four eyes on
-// bulk exports, uses up the approval in the same write.
-func (db *DB) claimExport(ctx context.Context, c *skjold.Caller, approvalID string, ev *skjold.AuditEvent) error {
+// bulk exports, uses up the approval in the same write; without four eyes, it charges the
+// subjects to the caller's read budget in that write instead.
+func (db *DB) claimExport(ctx context.Context, c *skjold.Caller, approvalID string, ev *skjold.AuditEvent, subjects int) error {
 	set, err := db.sessionSettingsFor(ctx, c.TenantID)
 	if err != nil {
 		return err
 	}
 	if !slices.Contains(set.FourEyes, skjold.ActionBulkExport) {
-		return db.auditOnly(ctx, ev)
+		// Without a second person's approval the export is a read like any other: its
+		// subjects count against the day's budget (a minute's is for paging, not exports).
+		return db.charged(ctx, c, subjects, false, ev)
 	}
 	switch {
 	case c.UserID == "":

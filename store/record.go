@@ -180,7 +180,7 @@ func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args 
 		events = append(events, event(c, "record.read", rec.SubjectID, rec.ID, sortedKeys(rec.Data)))
 		recs = append(recs, rec)
 	}
-	return recs, db.auditOnly(ctx, events...)
+	return recs, db.auditRead(ctx, c, events...)
 }
 
 // UpdateRecord merges a partial change into a record inside one write.
@@ -196,6 +196,10 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 	if err != nil {
 		return nil, err
 	}
+	budget, err := db.readBudgetFor(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	var rec *skjold.Record
 	var cat *skjold.Category
 	var st subjectState
@@ -203,6 +207,9 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		var row recordRow
 		if err := row.scan(tx.queryRow(selectRecords+" WHERE r.id = ? AND r.tenant_id = ?", id, c.TenantID)); err != nil {
 			return notFound(err, "record")
+		}
+		if err := tx.chargeAnswer(c, budget); err != nil {
+			return err
 		}
 		var err error
 		if st, err = tx.subjectState(c.TenantID, row.subjectID); err != nil {
@@ -247,7 +254,7 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, db.noteRefusal(ctx, c, budget, err)
 	}
 	rec.Withheld = cat.Withhold(rec.Data, c.Purpose)
 	if err := db.withholdRecordRefused(ctx, c, rec, st); err != nil {

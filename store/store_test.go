@@ -61,6 +61,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Retention", storetest.TestRetention},
 		{"Purposes", storetest.TestPurposes},
 		{"BackupRuns", storetest.TestBackupRuns},
+		{"ReadBudget", storetest.TestReadBudget},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -224,7 +224,7 @@ func (db *DB) FindSubjectByID(ctx context.Context, id string) (*skjold.Subject, 
 		return nil, err
 	}
 	fields := withholdSubject(s, def, c.Purpose)
-	return s, db.auditOnly(ctx, event(c, "subject.read", s.ID, "", fields))
+	return s, db.auditRead(ctx, c, event(c, "subject.read", s.ID, "", fields))
 }
 
 // FindSubjects returns the caller's tenant's subjects matching the filter and audits each read.
@@ -269,7 +269,7 @@ func (db *DB) findSubjects(ctx context.Context, c *skjold.Caller, tk skjold.Tena
 		events = append(events, event(c, "subject.read", s.ID, "", fields))
 		subjects = append(subjects, s)
 	}
-	return subjects, db.auditOnly(ctx, events...)
+	return subjects, db.auditRead(ctx, c, events...)
 }
 
 // UpdateSubject applies a partial change inside one write: read, open, change, check, seal.
@@ -281,11 +281,18 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 	if !skjold.ValidID(id) {
 		return nil, errNotFound("subject")
 	}
+	budget, err := db.readBudgetFor(ctx, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
 	var s *skjold.Subject
 	err = db.write(ctx, func(tx *Tx) error {
 		var r subjectRow
 		if err := r.scan(tx.queryRow(selectSubjects+" WHERE id = ? AND tenant_id = ?", id, c.TenantID)); err != nil {
 			return notFound(err, "subject")
+		}
+		if err := tx.chargeAnswer(c, budget); err != nil {
+			return err
 		}
 		if r.restricted.Valid {
 			return errRestricted()
@@ -327,7 +334,7 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, db.noteRefusal(ctx, c, budget, err)
 	}
 	// The update's own event already names the fields written. The answer follows the read
 	// rules: under a purpose the subject withdrew consent from or objected to, no values.

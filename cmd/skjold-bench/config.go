@@ -36,7 +36,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.insecure, "insecure", false, "do not verify the server's certificate")
 	fs.StringVar(&c.operatorTokenFile, "operator-token-file", "skjold-data/initial-operator-token",
 		"operator token used to create a fresh tenant when no --token is given")
-	fs.StringVar(&c.token, "token", "", "a tenant token with read and write scopes; also SKJOLD_BENCH_TOKEN")
+	fs.StringVar(&c.token, "token", "", "a tenant token with read and write scopes, whose tenant's read budget allows the reads; also SKJOLD_BENCH_TOKEN")
 	fs.IntVar(&c.clients, "clients", 32, "concurrent clients")
 	fs.IntVar(&c.creates, "creates", 20000, "subject+record creates in the create phase")
 	fs.IntVar(&c.reads, "reads", 100000, "audited record reads in the read phase")
