@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -56,6 +57,8 @@ type DB struct {
 	onAudit    func(e *skjold.AuditEvent)
 	packager   skjold.Packager
 	publicURL  string
+	// keysChecked is when Health last found every tenant key opening (Unix µs), 0 before.
+	keysChecked atomic.Int64
 }
 
 // Options configure Open. Keys is required.
@@ -70,6 +73,9 @@ type Options struct {
 	Packager skjold.Packager
 	// PublicURL is the server's https:// base address, which download links start with.
 	PublicURL string
+	// Restoring opens a PostgreSQL database that a restore has loaded but not finished (see
+	// LoadDump): only the restore itself sets it. Without it, Open refuses such a database.
+	Restoring bool
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -115,7 +121,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	} else {
 		err = db.openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
 	}
+	if err == nil && db.engine == Postgres && !opts.Restoring {
+		err = refuseRestorePending(ctx, db.read)
+	}
 	if err != nil {
+		if db.read != nil {
+			db.closeConns()
+		}
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {

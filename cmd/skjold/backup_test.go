@@ -145,3 +145,28 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestHealthUnderWrongMasterKey: a server started on a data directory whose master.key is not
+// the one its tenant keys are wrapped under answers /healthz 503, not ok.
+func TestHealthUnderWrongMasterKey(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "skjold-data")
+	s := startServer(t, data, nil)
+	if _, err := runCLI(t, nil, "tenant", "create", "--name", "Vestland Reiser AS", "--data", data); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.call(t, "GET", "/healthz", "", nil, nil); code != 200 {
+		t.Fatalf("healthz under the right key: %d", code)
+	}
+	must(t, s.stop())
+	must(t, os.Remove(filepath.Join(data, "master.key")))
+	other := filepath.Join(t.TempDir(), "other")
+	startServer(t, other, nil).stop() // makes a master key of its own
+	key, err := os.ReadFile(filepath.Join(other, "master.key"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(data, "master.key"), key, 0o600))
+	s = startServer(t, data, nil)
+	var body struct{ Status string }
+	if code := s.call(t, "GET", "/healthz", "", nil, &body); code != 503 || body.Status == "ok" {
+		t.Errorf("healthz under the wrong master key: %d %q, want 503", code, body.Status)
+	}
+}
