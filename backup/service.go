@@ -27,7 +27,8 @@ type RunStore interface {
 type Observer interface {
 	// BackupSucceeded: target holds a backup of size bytes taken at at.
 	BackupSucceeded(target string, size int64, at time.Time)
-	// BackupFailed counts a failure of kind "backup", "copy", "rotation" or "drill".
+	// BackupFailed counts a failure of kind "backup", "copy", "rotation", "corrupt" (a backup
+	// that fails its checksum) or "drill".
 	BackupFailed(kind string)
 	// DrillSucceeded: a drill that took took passed at at.
 	DrillSucceeded(took time.Duration, at time.Time)
@@ -168,9 +169,13 @@ func (s *Service) copyFailed(ctx context.Context, t skjold.Target, why string) {
 }
 
 // rotate rotates t, keeping backup id (just made or copied), and returns a note when that
-// failed; a refusal raises backup.rotation_refused.
+// failed; a refusal raises backup.rotation_refused. Each corrupt backup it found raises
+// backup.corrupt, naming the target and the backup.
 func (s *Service) rotate(ctx context.Context, t skjold.Target, id string) string {
 	rep, err := rotate(ctx, t, s.o.Keep, s.o.Now().In(s.o.Zone), id)
+	if rep != nil {
+		s.corrupt(ctx, t, rep.Corrupt)
+	}
 	if err == nil {
 		if len(rep.Deleted) > 0 || len(rep.Orphans) > 0 {
 			s.log.Info("rotated", "target", t.Name(), "kept", len(rep.Kept), "deleted", len(rep.Deleted), "orphans", len(rep.Orphans))
@@ -185,6 +190,17 @@ func (s *Service) rotate(ctx context.Context, t skjold.Target, id string) string
 		}
 	}
 	return "rotation of " + t.Name() + " failed"
+}
+
+// corrupt alerts that target t holds backups whose checksum fails.
+func (s *Service) corrupt(ctx context.Context, t skjold.Target, ids []string) {
+	for _, id := range ids {
+		s.o.Observer.BackupFailed("corrupt")
+		s.log.Error("a backup fails its checksum", "target", t.Name(), "backup", id)
+		if err := s.runs.AuditBackupEvent(context.WithoutCancel(ctx), "backup.corrupt", t.Name()+" "+id); err != nil {
+			s.log.Error("recording a corrupt backup", "err", err)
+		}
+	}
 }
 
 // OffsitePass is the daily off-site copy's work [E2]: the newest backup that passes its
