@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,9 @@ type Service struct {
 	db                    *store.DB
 	runs                  RunStore
 	synced                atomic.Int64 // the journal seq last copied to every target
+	copying               atomic.Bool  // a copy of the journal to every target runs in the background
+	again                 atomic.Bool  // an erasure came during that copy: copy once more
+	bg                    sync.WaitGroup
 	o                     ServiceOptions
 	local, offsite, every *Backuper
 	log                   *slog.Logger
@@ -100,6 +104,66 @@ func (s *Service) SyncJournal(ctx context.Context) error {
 	}
 	s.synced.Store(seq)
 	return nil
+}
+
+// Erased is what the server does, in the erasing request, once an erasure has committed
+// (store.Options.OnErasure) [D4]: the erasure journal is appended to every local target
+// before the request is answered, and a copy to every target starts in the background
+// (the remote ones are behind until it lands, or the periodic SyncJournal does; a graceful
+// shutdown waits for it in FlushJournal). A failed local copy is logged, counted as a
+// failed copy and tried again by the next pass; the erasure itself stands.
+func (s *Service) Erased(ctx context.Context) {
+	if err := s.local.SyncJournal(context.WithoutCancel(ctx)); err != nil {
+		s.o.Observer.BackupFailed("copy")
+		s.log.Error("erasure journal copy to the local targets failed", "err", err)
+	}
+	if len(s.o.Offsite) > 0 {
+		s.copyInBackground()
+	}
+}
+
+// copyInBackground runs SyncJournal in the background, once more if it is asked again while
+// it runs. A copy that fails is logged; the periodic SyncJournal tries again.
+func (s *Service) copyInBackground() {
+	s.again.Store(true)
+	if !s.copying.CompareAndSwap(false, true) {
+		return // the running copy sees again and copies once more
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for {
+			for s.again.Swap(false) {
+				ctx, cancel := context.WithTimeout(context.Background(), journalCopyTimeout)
+				if err := s.SyncJournal(ctx); err != nil {
+					s.log.Error("erasure journal copy failed; the next pass tries again", "err", err)
+				}
+				cancel()
+			}
+			s.copying.Store(false)
+			// A call that came after the last Swap saw copying still set and left it to us.
+			if !s.again.Load() || !s.copying.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
+}
+
+// journalCopyTimeout bounds one background copy of the journal to every target.
+const journalCopyTimeout = 5 * time.Minute
+
+// FlushJournal is the server's last act on a graceful shutdown: it waits for a background
+// copy of the journal, then copies the journal to every target that may lack an entry,
+// within ctx, so that no erasure made before the shutdown is missing from any target's copy.
+func (s *Service) FlushJournal(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.SyncJournal(ctx)
 }
 
 // targets returns every target, local first.

@@ -55,6 +55,7 @@ type DB struct {
 	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
 	onAudit    func(e *skjold.AuditEvent)
+	onErasure  func(ctx context.Context, erased []skjold.JournalEntry)
 	packager   skjold.Packager
 	publicURL  string
 	// keysChecked is when Health last found every tenant key opening (Unix µs), 0 before.
@@ -73,6 +74,11 @@ type Options struct {
 	Packager skjold.Packager
 	// PublicURL is the server's https:// base address, which download links start with.
 	PublicURL string
+	// OnErasure is called after each write that erased subjects or tenants has committed,
+	// with the erasure journal lines it appended (without their seq), in the erasing
+	// request before it is answered: what must follow an erasure outside the database (the
+	// journal copied to the backup targets [D4], mail to the subject removed) runs there.
+	OnErasure func(ctx context.Context, erased []skjold.JournalEntry)
 	// Restoring opens a PostgreSQL database that a restore has loaded but not finished (see
 	// LoadDump): only the restore itself sets it. Without it, Open refuses such a database.
 	Restoring bool
@@ -112,6 +118,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.observe = func(string, time.Duration) {}
 	}
 	db.packager, db.publicURL = opts.Packager, strings.TrimSuffix(opts.PublicURL, "/")
+	db.onErasure = opts.OnErasure
 	if db.onAudit = opts.OnAudit; db.onAudit == nil {
 		db.onAudit = func(*skjold.AuditEvent) {}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/skjold-project/skjold/export"
 	skjoldhttp "github.com/skjold-project/skjold/http"
 	"github.com/skjold-project/skjold/keys"
+	"github.com/skjold-project/skjold/mail"
 	"github.com/skjold-project/skjold/store"
 )
 
@@ -57,12 +58,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	var db *store.DB
+	after := &afterErasure{log: log}
+	after.outbox, _ = auth.Mailer.(*mail.Outbox)
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
 	if alerts != nil {
 		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	}
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
-		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnAudit: func(e *skjold.AuditEvent) {
+		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnErasure: after.erased, OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
 			alerts.Notify(e)
 		}})
@@ -91,10 +94,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if backups != nil {
-		svc.Backups = backups
+		svc.Backups, after.backups = backups, backups
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, j := range append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep)) {
+	for _, j := range append(append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep)), outboxJob(log, after.outbox)...) {
 		g.Go(func() error { return j.Run(gctx) })
 	}
 	for _, j := range backupJobs {
@@ -106,7 +109,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	g.Go(func() error { return alerts.Run(gctx) })
 	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
-	return g.Wait()
+	err = g.Wait()
+	flushJournal(ctx, backups, log) // every erasure made before the stop reaches every target
+	return err
 }
 
 // bootstrap makes the first operator token on a database that never had one, prints it
