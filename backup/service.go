@@ -113,9 +113,11 @@ func (s *Service) SyncJournal(ctx context.Context) error {
 // shutdown waits for it in FlushJournal). A failed local copy is logged, counted as a
 // failed copy and tried again by the next pass; the erasure itself stands.
 func (s *Service) Erased(ctx context.Context) {
-	if err := s.local.SyncJournal(context.WithoutCancel(ctx)); err != nil {
-		s.o.Observer.BackupFailed("copy")
-		s.log.Error("erasure journal copy to the local targets failed", "err", err)
+	if len(s.o.Local) > 0 {
+		if err := s.local.SyncJournal(context.WithoutCancel(ctx)); err != nil {
+			s.o.Observer.BackupFailed("copy")
+			s.log.Error("erasure journal copy to the local targets failed", "err", err)
+		}
 	}
 	if len(s.o.Offsite) > 0 {
 		s.copyInBackground()
