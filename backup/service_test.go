@@ -344,3 +344,56 @@ func TestServiceSyncJournal(t *testing.T) {
 		t.Error("a sync with nothing new copied the journal again")
 	}
 }
+
+// TestServiceErased: concurrent erasures, each followed by Erased as the server's erasing
+// request does, find their line in every local target's journal copy when Erased returns,
+// and every line of them is on the off-site target after FlushJournal: concurrent copies to
+// one target lose no entry.
+func TestServiceErased(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	f.seed(12)
+	offsite := newMem("mem:offsite")
+	s, _ := newService(f, []skjold.Target{offsite}, false)
+	var wg sync.WaitGroup
+	for _, sub := range f.subjects {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.db.EraseSubject(f.ctx, sub.ID, skjold.ErasedOnRequest); err != nil {
+				t.Error(err)
+				return
+			}
+			s.Erased(f.ctx)
+			for _, tg := range f.targets {
+				if !slices.Contains(journalSubjects(t, tg), sub.ID) {
+					t.Errorf("%s lacks the erasure of %s once Erased returned", tg.Name(), sub.ID)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	must(t, s.FlushJournal(t.Context()))
+	for _, tg := range append([]skjold.Target{offsite}, f.targets...) {
+		if got := journalSubjects(t, tg); len(got) != len(f.subjects) {
+			t.Errorf("%s holds %d erasures after the flush, want %d", tg.Name(), len(got), len(f.subjects))
+		}
+	}
+}
+
+// journalSubjects returns the subject ids in target tg's journal copy.
+func journalSubjects(t *testing.T, tg skjold.Target) []string {
+	t.Helper()
+	rc, err := tg.Get(t.Context(), skjold.JournalFile)
+	if skjold.ErrorCode(err) == skjold.ENOTFOUND {
+		return nil
+	}
+	must(t, err)
+	defer rc.Close()
+	entries, err := store.ReadJournal(rc)
+	must(t, err)
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.SubjectID)
+	}
+	return ids
+}
