@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/skjold-project/skjold"
@@ -27,6 +28,9 @@ const outboxTime = "20060102T150405.000000000Z"
 type Outbox struct {
 	dir  string
 	from string
+
+	mu        sync.Mutex
+	forgotten map[string]time.Time // "tenant/subject" or "tenant/" → when Forget ran
 }
 
 var _ skjold.Mailer = (*Outbox)(nil)
@@ -50,7 +54,7 @@ func NewOutbox(dir, from string) (*Outbox, error) {
 	} else if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
 		return nil, fmt.Errorf("mail: outbox %s is open to other users (mode %04o); make it 0700", dir, perm)
 	}
-	return &Outbox{dir: dir, from: from}, nil
+	return &Outbox{dir: dir, from: from, forgotten: map[string]time.Time{}}, nil
 }
 
 // Dir returns the outbox directory.
@@ -66,6 +70,9 @@ func (o *Outbox) Send(ctx context.Context, m skjold.Message) error {
 		return fmt.Errorf("%w: %w", skjold.Errorf(skjold.EUNAVAILABLE, "the outbox write was cancelled"), err)
 	}
 	now := time.Now()
+	if o.isForgotten(m.TenantID, m.SubjectID, now) {
+		return nil // the subject was erased while the message was on its way: it must not land
+	}
 	msg, err := build(o.from, m, now)
 	if err != nil {
 		return err
@@ -98,12 +105,41 @@ func (o *Outbox) Sweep(now time.Time) (int, error) {
 
 // Forget removes every message to subject subjectID of tenant tenantID, or to any subject
 // of the tenant when subjectID is "", and returns how many it removed: an erased subject's
-// address and codes must not stay behind in the outbox [D4].
+// address and codes must not stay behind in the outbox [D4]. A message to them that Send
+// gets within forgetFor after (one sent in the background before the erasure) is dropped.
 func (o *Outbox) Forget(tenantID, subjectID string) (int, error) {
+	o.mu.Lock()
+	now := time.Now()
+	for k, at := range o.forgotten {
+		if now.Sub(at) > forgetFor {
+			delete(o.forgotten, k)
+		}
+	}
+	o.forgotten[tenantID+"/"+subjectID] = now
+	o.mu.Unlock()
 	return o.remove(func(name string, _ fs.FileInfo) bool {
 		parts := strings.Split(strings.TrimSuffix(name, ".eml"), ".")
 		return len(parts) == 4 && parts[2] == tenantID && (subjectID == "" || parts[3] == subjectID)
 	})
+}
+
+// forgetFor is how long after Forget a message to the subject is still dropped by Send: the
+// server sends subjects' mail in the background, for at most a minute.
+const forgetFor = 10 * time.Minute
+
+// isForgotten reports whether Forget ran for the subject (or its tenant) within forgetFor.
+func (o *Outbox) isForgotten(tenantID, subjectID string, now time.Time) bool {
+	if tenantID == "" {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, k := range []string{tenantID + "/" + subjectID, tenantID + "/"} {
+		if at, ok := o.forgotten[k]; ok && now.Sub(at) <= forgetFor {
+			return true
+		}
+	}
+	return false
 }
 
 // remove removes the outbox's messages that match and returns how many it removed.

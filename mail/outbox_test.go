@@ -226,6 +226,18 @@ func TestOutboxForgetAndSweep(t *testing.T) {
 			t.Errorf("%s is left after its tenant was forgotten", name)
 		}
 	}
+	// A message to a forgotten subject that arrives late (sent in the background before the
+	// erasure) does not land; one to a subject of another tenant does.
+	send("kari@example.com", tenantA, kari)
+	send("ola@example.com", tenantA, ola)
+	if count() != 2 {
+		t.Fatalf("late messages to forgotten subjects landed: %v", outboxFiles(t, o.Dir()))
+	}
+	send("per@example.com", tenantB, per)
+	if n, err := o.Forget(tenantB, per); err != nil || n != 2 || count() != 1 {
+		t.Fatalf("Forget(per) = %d, %v; %d files left", n, err, count())
+	}
+	send("per2@example.com", tenantB, per)
 
 	// A file without a time in its name, written long ago.
 	old := filepath.Join(o.Dir(), "hand-made.eml")
@@ -236,6 +248,7 @@ func TestOutboxForgetAndSweep(t *testing.T) {
 	if err := os.Chtimes(old, long, long); err != nil {
 		t.Fatal(err)
 	}
+	send("new@example.com", tenantB, "44444444-0000-4000-8000-000000000004")
 	if n, err := o.Sweep(time.Now()); err != nil || n != 1 || count() != 2 {
 		t.Fatalf("Sweep now = %d, %v; %d files left, want only the old hand-made one removed", n, err, count())
 	}
