@@ -8,6 +8,10 @@ type Message struct {
 	To      string
 	Subject string
 	Body    string
+	// TenantID and SubjectID name the data subject the message goes to, when it goes to one.
+	// They are not sent; the outbox keeps them to remove the message when the subject (or
+	// the tenant) is erased.
+	TenantID, SubjectID string
 }
 
 // Mailer sends e-mail [H1]: through an SMTP relay, or into an outbox directory when none is

@@ -17,14 +17,15 @@ import (
 // password resets, new accounts, role changes, suspensions, addresses outside an allow list,
 // settings changes, support grants, tenant key destructions, freezes (and their lapse) and
 // terminations, four-eyes decisions, data-subject requests past their due date, failed
-// backups, off-site copies, rotations and restore drills [F4], and read budgets spent [B16].
+// backups, off-site copies, rotations, restore drills and corrupt backups [F4], and read
+// budgets spent [B16].
 var DefaultActions = []string{
 	"auth.lockout", "security.ban", "auth.2fa_enabled", "auth.2fa_reset", "auth.password_reset",
 	"auth.recovery_code_used", "user.create", "user.update", "user.suspend", "security.denied_address",
 	"security.unban", "security.blocklist", "settings.update", "grant.create", "tenant.key_destroy",
 	"tenant.freeze", "tenant.freeze_lapsed", "tenant.terminate",
 	"approval.approved", "approval.rejected", "request.overdue",
-	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "drill.failed",
+	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "backup.corrupt", "drill.failed",
 	"erasure.purge_blocked",
 	"security.read_budget",
 }

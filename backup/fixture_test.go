@@ -27,6 +27,7 @@ type fixture struct {
 	t        *testing.T
 	engine   string
 	keys     *keys.Service
+	keyFile  string // the master key file keys was read from
 	db       *store.DB
 	op       context.Context // the operator
 	ctx      context.Context // a tenant with every scope
@@ -41,9 +42,10 @@ var quiet = slog.New(slog.DiscardHandler)
 func newFixture(t *testing.T, engine string) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	ring, err := keys.CreateKeyring(filepath.Join(dir, "master.key"))
+	keyFile := filepath.Join(dir, "master.key")
+	ring, err := keys.CreateKeyring(keyFile)
 	must(t, err)
-	f := &fixture{t: t, engine: engine, keys: keys.NewService(ring)}
+	f := &fixture{t: t, engine: engine, keys: keys.NewService(ring), keyFile: keyFile}
 	f.db = openDB(t, f.newDSN(), f.keys)
 	f.op = skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "test", Operator: true, Source: "127.0.0.1"})
 	tn := &skjold.Tenant{Name: "Fjord Reiser AS"}

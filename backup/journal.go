@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/store"
@@ -51,10 +52,18 @@ func (b *Backuper) journalFile(ctx context.Context, dir string) (string, error) 
 	return f.Name(), f.Close()
 }
 
+// journalLocks holds one mutex per target name (see putJournal).
+var journalLocks sync.Map
+
 // putJournal merges the database's journal at path with the target's copy and puts the
 // result: the copy only ever grows, even when this database lacks entries the copy has (a
 // restore that another target's copy fed). Entries that disagree under one seq are refused.
+// Copies to one target are made one at a time, each reading the copy the last one put, so
+// that concurrent copies (an erasing request's and the periodic one) lose no entry.
 func putJournal(ctx context.Context, t skjold.Target, path string) error {
+	mu, _ := journalLocks.LoadOrStore(t.Name(), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	f, err := os.Open(path)
 	if err != nil {
 		return err

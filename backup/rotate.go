@@ -30,15 +30,18 @@ type RotateReport struct {
 	Deleted    []string `json:"deleted"`     // backup ids, newest first
 	Orphans    []string `json:"orphans"`     // stray object names removed
 	NewestGood string   `json:"newest_good"` // the newest backup that passed its checksum
+	Corrupt    []string `json:"corrupt"`     // backup ids whose checksum failed, newest first
 }
 
-// Rotate keeps, on target t, the newest backup of each of the last keep calendar days (today
+// Rotate keeps, on target t, one backup of each of the last keep calendar days (today
 // included; days are counted in now's location, so pass now in the configured zone) and
-// deletes the older ones [E3]. It never deletes the newest backup whose checksum verifies,
-// however old: when none verifies it deletes nothing and returns ErrNoVerifiedCopy. A backup
-// is deleted manifest first, so that it stops counting at once; a file left behind by an
-// interrupted deletion or upload is removed as an orphan once it is a day old. keep < 1
-// means DefaultKeep.
+// deletes the older ones [E3]. Every backup's checksum is checked first: a day's kept copy
+// is its newest that verifies, and only when none of that day verifies its newest copy;
+// the report lists the corrupt ones (the caller alerts). It never deletes the newest backup
+// whose checksum verifies, however old: when none verifies it deletes nothing and returns
+// ErrNoVerifiedCopy with the report. A backup is deleted manifest first, so that it stops
+// counting at once; a file left behind by an interrupted deletion or upload is removed as
+// an orphan once it is a day old. keep < 1 means DefaultKeep.
 func Rotate(ctx context.Context, t skjold.Target, keep int, now time.Time) (*RotateReport, error) {
 	return rotate(ctx, t, keep, now, "")
 }
@@ -54,10 +57,22 @@ func rotate(ctx context.Context, t skjold.Target, keep int, now time.Time, prote
 		return nil, fmt.Errorf("rotate %s: %w", t.Name(), err)
 	}
 	rep := &RotateReport{Target: t.Name(), Kept: []string{}, Deleted: []string{}, Orphans: []string{}}
-	if rep.NewestGood, err = newestGood(ctx, t, ms); err != nil {
+	corrupt, err := checkAll(ctx, t, ms)
+	if err != nil {
 		return nil, err
 	}
-	keepIDs, drop := plan(ms, keep, now)
+	for _, m := range newestFirst(ms) {
+		switch {
+		case corrupt[m.ID]:
+			rep.Corrupt = append(rep.Corrupt, m.ID)
+		case rep.NewestGood == "":
+			rep.NewestGood = m.ID
+		}
+	}
+	if rep.NewestGood == "" {
+		return rep, fmt.Errorf("rotate %s: refused: %w (%d backups checked)", t.Name(), ErrNoVerifiedCopy, len(ms))
+	}
+	keepIDs, drop := plan(ms, keep, now, corrupt)
 	for _, id := range []string{rep.NewestGood, protect} {
 		if i := slices.Index(drop, id); id != "" && i >= 0 {
 			keepIDs, drop = append(keepIDs, id), slices.Delete(drop, i, i+1)
@@ -74,36 +89,44 @@ func rotate(ctx context.Context, t skjold.Target, keep int, now time.Time, prote
 	return rep, err
 }
 
-// newestGood returns the id of the newest backup in ms (newest first) whose checksum matches
-// its manifest.
-func newestGood(ctx context.Context, t skjold.Target, ms []*skjold.Manifest) (string, error) {
+// checkAll checks every backup in ms against its checksum and returns the ids of those that
+// fail. Only the end of ctx stops it.
+func checkAll(ctx context.Context, t skjold.Target, ms []*skjold.Manifest) (map[string]bool, error) {
+	corrupt := map[string]bool{}
 	for _, m := range ms {
-		if _, err := Verify(ctx, t, m.ID, nil); err == nil {
-			return m.ID, nil
-		} else if ctx.Err() != nil {
-			return "", ctx.Err()
+		if _, err := Verify(ctx, t, m.ID, nil); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			corrupt[m.ID] = true
 		}
 	}
-	return "", fmt.Errorf("rotate %s: refused: %w (%d backups checked)", t.Name(), ErrNoVerifiedCopy, len(ms))
+	return corrupt, nil
 }
 
-// plan splits backups (newest first) into those rotation keeps — the newest of each of the
-// keep calendar days ending with now's day, in now's location, and any dated after now —
-// and those it deletes. It is a pure function of its arguments.
-func plan(ms []*skjold.Manifest, keep int, now time.Time) (kept, deleted []string) {
+// plan splits backups (newest first) into those rotation keeps — one of each of the keep
+// calendar days ending with now's day, in now's location, and any dated after now — and
+// those it deletes. A day's kept backup is its newest one not in corrupt, or its newest
+// one when all of that day are. It is a pure function of its arguments.
+func plan(ms []*skjold.Manifest, keep int, now time.Time, corrupt map[string]bool) (kept, deleted []string) {
 	loc := now.Location()
 	y, mo, d := now.Date()
 	first := time.Date(y, mo, d-keep+1, 0, 0, 0, 0, loc) // midnight starting the oldest kept day
-	seen := map[string]bool{}
-	kept, deleted = []string{}, []string{}
-	for _, m := range newestFirst(ms) {
+	sorted := newestFirst(ms)
+	choice := map[string]string{} // day → the id kept for it
+	for _, m := range sorted {
 		day := m.Time.In(loc).Format(time.DateOnly)
-		switch {
-		case m.Time.Before(first) || seen[day]:
-			deleted = append(deleted, m.ID)
-		default:
-			seen[day] = true
+		if have, ok := choice[day]; m.Time.Before(first) || (ok && !(corrupt[have] && !corrupt[m.ID])) {
+			continue
+		}
+		choice[day] = m.ID
+	}
+	kept, deleted = []string{}, []string{}
+	for _, m := range sorted {
+		if choice[m.Time.In(loc).Format(time.DateOnly)] == m.ID {
 			kept = append(kept, m.ID)
+		} else {
+			deleted = append(deleted, m.ID)
 		}
 	}
 	return kept, deleted

@@ -54,22 +54,28 @@ func TestPlan(t *testing.T) {
 		keep          int
 		now           time.Time
 		kept, deleted []string
+		corrupt       map[string]bool
 	}{
-		{"none", nil, 7, at(oslo, 23, 20, 0), []string{}, []string{}},
-		{"one", twice[:1], 7, at(oslo, 23, 20, 0), ids(twice[0]), []string{}},
+		{"none", nil, 7, at(oslo, 23, 20, 0), []string{}, []string{}, nil},
+		{"one", twice[:1], 7, at(oslo, 23, 20, 0), ids(twice[0]), []string{}, nil},
 		{"newest of each of seven days", twice, 7, at(oslo, 23, 20, 0),
 			ids(twice[0], twice[2], twice[4], twice[6], twice[8], twice[10], twice[12]),
-			ids(append([]*skjold.Manifest{twice[1], twice[3], twice[5], twice[7], twice[9], twice[11], twice[13]}, twice[14:]...)...)},
-		{"keep one day", twice, 1, at(oslo, 23, 20, 0), ids(twice[0]), ids(twice[1:]...)},
-		{"before today's first backup", twice[2:], 2, at(oslo, 23, 10, 0), ids(twice[2]), ids(twice[3:]...)},
-		{"zone decides the day", []*skjold.Manifest{lateUTC, dayBefore}, 7, at(oslo, 23, 20, 0), ids(lateUTC, dayBefore), []string{}},
-		{"same in UTC is one day", []*skjold.Manifest{lateUTC, dayBefore}, 7, at(utc, 23, 20, 0), ids(lateUTC), ids(dayBefore)},
-		{"a backup dated after now is kept", []*skjold.Manifest{future, twice[0]}, 1, at(oslo, 23, 20, 0), ids(future, twice[0]), []string{}},
-		{"unsorted input", []*skjold.Manifest{twice[3], twice[0], twice[1]}, 7, at(oslo, 23, 20, 0), ids(twice[0], twice[3]), ids(twice[1])},
+			ids(append([]*skjold.Manifest{twice[1], twice[3], twice[5], twice[7], twice[9], twice[11], twice[13]}, twice[14:]...)...), nil},
+		{"keep one day", twice, 1, at(oslo, 23, 20, 0), ids(twice[0]), ids(twice[1:]...), nil},
+		{"before today's first backup", twice[2:], 2, at(oslo, 23, 10, 0), ids(twice[2]), ids(twice[3:]...), nil},
+		{"zone decides the day", []*skjold.Manifest{lateUTC, dayBefore}, 7, at(oslo, 23, 20, 0), ids(lateUTC, dayBefore), []string{}, nil},
+		{"same in UTC is one day", []*skjold.Manifest{lateUTC, dayBefore}, 7, at(utc, 23, 20, 0), ids(lateUTC), ids(dayBefore), nil},
+		{"a backup dated after now is kept", []*skjold.Manifest{future, twice[0]}, 1, at(oslo, 23, 20, 0), ids(future, twice[0]), []string{}, nil},
+		{"unsorted input", []*skjold.Manifest{twice[3], twice[0], twice[1]}, 7, at(oslo, 23, 20, 0), ids(twice[0], twice[3]), ids(twice[1]), nil},
+		// The 22nd's newest copy is corrupt: its good 14:00 copy is the day's, and the corrupt
+		// one goes. The 21st has only corrupt copies: its newest stays, as before.
+		{"a verified copy before a corrupt one", twice[:6], 7, at(oslo, 23, 20, 0),
+			ids(twice[0], twice[3], twice[4]), ids(twice[1], twice[2], twice[5]),
+			map[string]bool{twice[2].ID: true, twice[4].ID: true, twice[5].ID: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			kept, deleted := plan(tc.ms, tc.keep, tc.now)
+			kept, deleted := plan(tc.ms, tc.keep, tc.now, tc.corrupt)
 			if !slices.Equal(kept, tc.kept) || !slices.Equal(deleted, tc.deleted) {
 				t.Errorf("plan kept %v, deleted %v;\nwant kept %v, deleted %v", kept, deleted, tc.kept, tc.deleted)
 			}
@@ -82,7 +88,7 @@ func TestPlanDaylightSaving(t *testing.T) {
 	oslo, _ := time.LoadLocation("Europe/Oslo")
 	back := manifest(time.Date(2026, 10, 25, 23, 30, 0, 0, oslo), 1)
 	next := manifest(time.Date(2026, 10, 26, 0, 30, 0, 0, oslo), 2)
-	kept, deleted := plan([]*skjold.Manifest{next, back}, 2, time.Date(2026, 10, 26, 12, 0, 0, 0, oslo))
+	kept, deleted := plan([]*skjold.Manifest{next, back}, 2, time.Date(2026, 10, 26, 12, 0, 0, 0, oslo), nil)
 	if !slices.Equal(kept, ids(next, back)) || len(deleted) != 0 {
 		t.Errorf("kept %v deleted %v: want both kept, one per day", kept, deleted)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,8 @@ type RunStore interface {
 type Observer interface {
 	// BackupSucceeded: target holds a backup of size bytes taken at at.
 	BackupSucceeded(target string, size int64, at time.Time)
-	// BackupFailed counts a failure of kind "backup", "copy", "rotation" or "drill".
+	// BackupFailed counts a failure of kind "backup", "copy", "rotation", "corrupt" (a backup
+	// that fails its checksum) or "drill".
 	BackupFailed(kind string)
 	// DrillSucceeded: a drill that took took passed at at.
 	DrillSucceeded(took time.Duration, at time.Time)
@@ -61,6 +63,9 @@ type Service struct {
 	runs                  RunStore
 	synced                atomic.Int64 // the journal seq last copied to every target
 	checkpointsSynced     atomic.Int64 // the checkpoint file's modification time (ns) last copied
+	copying               atomic.Bool  // a copy of the journal to every target runs in the background
+	again                 atomic.Bool  // an erasure came during that copy: copy once more
+	bg                    sync.WaitGroup
 	o                     ServiceOptions
 	local, offsite, every *Backuper
 	log                   *slog.Logger
@@ -133,6 +138,68 @@ func (s *Service) checkpointsChanged() int64 {
 	return fi.ModTime().UnixNano()
 }
 
+// Erased is what the server does, in the erasing request, once an erasure has committed
+// (store.Options.OnErasure) [D4]: the erasure journal is appended to every local target
+// before the request is answered, and a copy to every target starts in the background
+// (the remote ones are behind until it lands, or the periodic SyncJournal does; a graceful
+// shutdown waits for it in FlushJournal). A failed local copy is logged, counted as a
+// failed copy and tried again by the next pass; the erasure itself stands.
+func (s *Service) Erased(ctx context.Context) {
+	if len(s.o.Local) > 0 {
+		if err := s.local.SyncJournal(context.WithoutCancel(ctx)); err != nil {
+			s.o.Observer.BackupFailed("copy")
+			s.log.Error("erasure journal copy to the local targets failed", "err", err)
+		}
+	}
+	if len(s.o.Offsite) > 0 {
+		s.copyInBackground()
+	}
+}
+
+// copyInBackground runs SyncJournal in the background, once more if it is asked again while
+// it runs. A copy that fails is logged; the periodic SyncJournal tries again.
+func (s *Service) copyInBackground() {
+	s.again.Store(true)
+	if !s.copying.CompareAndSwap(false, true) {
+		return // the running copy sees again and copies once more
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for {
+			for s.again.Swap(false) {
+				ctx, cancel := context.WithTimeout(context.Background(), journalCopyTimeout)
+				if err := s.SyncJournal(ctx); err != nil {
+					s.log.Error("erasure journal copy failed; the next pass tries again", "err", err)
+				}
+				cancel()
+			}
+			s.copying.Store(false)
+			// A call that came after the last Swap saw copying still set and left it to us.
+			if !s.again.Load() || !s.copying.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
+}
+
+// journalCopyTimeout bounds one background copy of the journal to every target.
+const journalCopyTimeout = 5 * time.Minute
+
+// FlushJournal is the server's last act on a graceful shutdown: it waits for a background
+// copy of the journal, then copies the journal to every target that may lack an entry,
+// within ctx, so that no erasure made before the shutdown is missing from any target's copy.
+func (s *Service) FlushJournal(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.SyncJournal(ctx)
+}
+
 // targets returns every target, local first.
 func (s *Service) targets() []skjold.Target {
 	return append(append([]skjold.Target{}, s.o.Local...), s.o.Offsite...)
@@ -200,9 +267,13 @@ func (s *Service) copyFailed(ctx context.Context, t skjold.Target, why string) {
 }
 
 // rotate rotates t, keeping backup id (just made or copied), and returns a note when that
-// failed; a refusal raises backup.rotation_refused.
+// failed; a refusal raises backup.rotation_refused. Each corrupt backup it found raises
+// backup.corrupt, naming the target and the backup.
 func (s *Service) rotate(ctx context.Context, t skjold.Target, id string) string {
 	rep, err := rotate(ctx, t, s.o.Keep, s.o.Now().In(s.o.Zone), id)
+	if rep != nil {
+		s.corrupt(ctx, t, rep.Corrupt)
+	}
 	if err == nil {
 		if len(rep.Deleted) > 0 || len(rep.Orphans) > 0 {
 			s.log.Info("rotated", "target", t.Name(), "kept", len(rep.Kept), "deleted", len(rep.Deleted), "orphans", len(rep.Orphans))
@@ -217,6 +288,17 @@ func (s *Service) rotate(ctx context.Context, t skjold.Target, id string) string
 		}
 	}
 	return "rotation of " + t.Name() + " failed"
+}
+
+// corrupt alerts that target t holds backups whose checksum fails.
+func (s *Service) corrupt(ctx context.Context, t skjold.Target, ids []string) {
+	for _, id := range ids {
+		s.o.Observer.BackupFailed("corrupt")
+		s.log.Error("a backup fails its checksum", "target", t.Name(), "backup", id)
+		if err := s.runs.AuditBackupEvent(context.WithoutCancel(ctx), "backup.corrupt", t.Name()+" "+id); err != nil {
+			s.log.Error("recording a corrupt backup", "err", err)
+		}
+	}
 }
 
 // OffsitePass is the daily off-site copy's work [E2]: the newest backup that passes its

@@ -193,11 +193,42 @@ func TestServiceRotationRefused(t *testing.T) {
 	if err != nil || !strings.Contains(run.Note, "rotation of mem:rotten failed") {
 		t.Fatalf("BackupPass = %+v, %v", run, err)
 	}
-	if got := actions(t, f, before); !slices.Equal(got, []string{"backup.rotation_refused"}) {
-		t.Errorf("audit actions %v, want backup.rotation_refused", got)
+	if got := actions(t, f, before); !slices.Equal(got, []string{"backup.corrupt", "backup.rotation_refused"}) {
+		t.Errorf("audit actions %v, want backup.corrupt and backup.rotation_refused", got)
 	}
-	if !slices.Equal(rec.failed, []string{"rotation"}) {
+	if !slices.Equal(rec.failed, []string{"corrupt", "rotation"}) {
 		t.Errorf("observer failures %v", rec.failed)
+	}
+}
+
+// A backup that rots on its target after it was made is found by the next rotation, which
+// alerts (backup.corrupt, naming the target and the backup) and does not count it as the
+// day's copy: the good backup of that day is kept in its place.
+func TestServiceRotationAlertsOnCorruptCopy(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	mem := newMem("mem:disk")
+	good, bad, today := manifest(at(time.UTC, 22, 14, 0), 1), manifest(at(time.UTC, 22, 19, 0), 2), manifest(at(time.UTC, 23, 14, 0), 3)
+	put(t, mem, good, false)
+	put(t, mem, bad, true)
+	put(t, mem, today, false)
+	s, rec := newService(f, nil, false)
+	s.o.Now = func() time.Time { return at(time.UTC, 23, 20, 0) }
+	before := chainLength(t, f)
+	if note := s.rotate(t.Context(), mem, today.ID); note != "" {
+		t.Fatalf("rotation: %s", note)
+	}
+	evs, err := f.db.FindAuditEvents(f.op, skjold.AuditFilter{After: before, Limit: 10})
+	must(t, err)
+	if len(evs) == 0 || evs[0].Action != "backup.corrupt" || !slices.Equal(evs[0].Fields, []string{"mem:disk " + bad.ID}) {
+		t.Errorf("audit events %+v, want backup.corrupt naming mem:disk and %s", evs, bad.ID)
+	}
+	if !slices.Equal(rec.failed, []string{"corrupt"}) {
+		t.Errorf("observer failures %v, want one corrupt", rec.failed)
+	}
+	left, err := List(t.Context(), mem)
+	must(t, err)
+	if got, want := ids(left...), ids(today, good); !slices.Equal(got, want) {
+		t.Errorf("the target keeps %v, want today's backup and the 22nd's good one %v (not the corrupt %s)", got, want, bad.ID)
 	}
 }
 
@@ -312,4 +343,57 @@ func TestServiceSyncJournal(t *testing.T) {
 	if offsite.puts != puts {
 		t.Error("a sync with nothing new copied the journal again")
 	}
+}
+
+// TestServiceErased: concurrent erasures, each followed by Erased as the server's erasing
+// request does, find their line in every local target's journal copy when Erased returns,
+// and every line of them is on the off-site target after FlushJournal: concurrent copies to
+// one target lose no entry.
+func TestServiceErased(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	f.seed(12)
+	offsite := newMem("mem:offsite")
+	s, _ := newService(f, []skjold.Target{offsite}, false)
+	var wg sync.WaitGroup
+	for _, sub := range f.subjects {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.db.EraseSubject(f.ctx, sub.ID, skjold.ErasedOnRequest); err != nil {
+				t.Error(err)
+				return
+			}
+			s.Erased(f.ctx)
+			for _, tg := range f.targets {
+				if !slices.Contains(journalSubjects(t, tg), sub.ID) {
+					t.Errorf("%s lacks the erasure of %s once Erased returned", tg.Name(), sub.ID)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	must(t, s.FlushJournal(t.Context()))
+	for _, tg := range append([]skjold.Target{offsite}, f.targets...) {
+		if got := journalSubjects(t, tg); len(got) != len(f.subjects) {
+			t.Errorf("%s holds %d erasures after the flush, want %d", tg.Name(), len(got), len(f.subjects))
+		}
+	}
+}
+
+// journalSubjects returns the subject ids in target tg's journal copy.
+func journalSubjects(t *testing.T, tg skjold.Target) []string {
+	t.Helper()
+	rc, err := tg.Get(t.Context(), skjold.JournalFile)
+	if skjold.ErrorCode(err) == skjold.ENOTFOUND {
+		return nil
+	}
+	must(t, err)
+	defer rc.Close()
+	entries, err := store.ReadJournal(rc)
+	must(t, err)
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.SubjectID)
+	}
+	return ids
 }

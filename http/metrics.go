@@ -158,13 +158,13 @@ func newBackupMetrics(reg *prometheus.Registry) backupMetrics {
 		size: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_backup_size_bytes",
 			Help: "Size of the newest backup (encrypted bytes)."}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skjold_backup_failures_total",
-			Help: "Failed backups, copies to a target, rotations and restore drills, by kind (backup, copy, rotation, drill)."}, []string{"kind"}),
+			Help: "Failed backups, copies to a target, rotations and restore drills, and corrupt backups found, by kind (backup, copy, rotation, corrupt, drill)."}, []string{"kind"}),
 		drillDuration: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_drill_last_duration_seconds",
 			Help: "How long the last passing restore drill took."}),
 		drillLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_drill_last_success_timestamp_seconds",
 			Help: "When a restore drill last passed (Unix time); 0 before the first."}),
 	}
-	for _, kind := range []string{"backup", "copy", "rotation", "drill"} {
+	for _, kind := range []string{"backup", "copy", "rotation", "corrupt", "drill"} {
 		bm.failures.WithLabelValues(kind) // shown as 0 from the start, so that alerts can use increase()
 	}
 	reg.MustRegister(bm.last, bm.size, bm.failures, bm.drillDuration, bm.drillLast)
@@ -178,7 +178,7 @@ func (m *Metrics) BackupSucceeded(target string, size int64, at time.Time) {
 	m.backup.size.Set(float64(size))
 }
 
-// BackupFailed counts a failed backup, copy, rotation or drill.
+// BackupFailed counts a failed backup, copy, rotation or drill, or a corrupt backup.
 func (m *Metrics) BackupFailed(kind string) { m.backup.failures.WithLabelValues(kind).Inc() }
 
 // DrillSucceeded records a passing restore drill.

@@ -30,7 +30,7 @@ type Services struct {
 	Budgets    skjold.ReadBudgetService
 	Backups    skjold.BackupService // nil: the backup routes answer 503
 	Shield     *Shield              // nil: no screening (tests of other concerns)
-	// Health reports whether the store answers.
+	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 }
 

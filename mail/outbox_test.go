@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -190,5 +191,68 @@ func TestNewOutboxRefuses(t *testing.T) {
 				t.Fatalf("NewOutbox = %v, want an error", o)
 			}
 		})
+	}
+}
+
+// TestOutboxForgetAndSweep: Forget removes the messages to one subject, or to every subject
+// of a tenant, and nothing else; Sweep removes what is older than MaxAge, by the time in the
+// name or, for a name without one, the file's modification time.
+func TestOutboxForgetAndSweep(t *testing.T) {
+	o := newOutbox(t)
+	const tenantA, tenantB = "0a0a0a0a-0000-4000-8000-000000000001", "0b0b0b0b-0000-4000-8000-000000000002"
+	const kari, ola, per = "11111111-0000-4000-8000-000000000001", "22222222-0000-4000-8000-000000000002", "33333333-0000-4000-8000-000000000003"
+	send := func(to, tenantID, subjectID string) {
+		t.Helper()
+		m := skjold.Message{To: to, Subject: "Code", Body: "12345678\n", TenantID: tenantID, SubjectID: subjectID}
+		if err := o.Send(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("kari@example.com", tenantA, kari)
+	send("kari@example.com", tenantA, kari)
+	send("ola@example.com", tenantA, ola)
+	send("per@example.com", tenantB, per)
+	send("staff@example.com", "", "") // not to a subject: kept until it is old
+	count := func() int { return len(outboxFiles(t, o.Dir())) }
+
+	if n, err := o.Forget(tenantA, kari); err != nil || n != 2 || count() != 3 {
+		t.Fatalf("Forget(kari) = %d, %v; %d files left, want 2 removed and 3 left", n, err, count())
+	}
+	if n, err := o.Forget(tenantA, ""); err != nil || n != 1 || count() != 2 {
+		t.Fatalf("Forget(tenant A) = %d, %v; %d files left, want 1 removed and 2 left", n, err, count())
+	}
+	for _, name := range outboxFiles(t, o.Dir()) {
+		if strings.Contains(name, tenantA) {
+			t.Errorf("%s is left after its tenant was forgotten", name)
+		}
+	}
+	// A message to a forgotten subject that arrives late (sent in the background before the
+	// erasure) does not land; one to a subject of another tenant does.
+	send("kari@example.com", tenantA, kari)
+	send("ola@example.com", tenantA, ola)
+	if count() != 2 {
+		t.Fatalf("late messages to forgotten subjects landed: %v", outboxFiles(t, o.Dir()))
+	}
+	send("per@example.com", tenantB, per)
+	if n, err := o.Forget(tenantB, per); err != nil || n != 2 || count() != 1 {
+		t.Fatalf("Forget(per) = %d, %v; %d files left", n, err, count())
+	}
+	send("per2@example.com", tenantB, per)
+
+	// A file without a time in its name, written long ago.
+	old := filepath.Join(o.Dir(), "hand-made.eml")
+	if err := os.WriteFile(old, []byte("To: x@example.com\r\n\r\nx"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	long := time.Now().Add(-8 * 24 * time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	send("new@example.com", tenantB, "44444444-0000-4000-8000-000000000004")
+	if n, err := o.Sweep(time.Now()); err != nil || n != 1 || count() != 2 {
+		t.Fatalf("Sweep now = %d, %v; %d files left, want only the old hand-made one removed", n, err, count())
+	}
+	if n, err := o.Sweep(time.Now().Add(MaxAge + time.Minute)); err != nil || n != 2 || count() != 0 {
+		t.Fatalf("Sweep after MaxAge = %d, %v; %d files left, want all removed", n, err, count())
 	}
 }

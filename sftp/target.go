@@ -125,12 +125,18 @@ func (t *Target) Put(ctx context.Context, name string, r io.Reader) (string, err
 	return sum, nil
 }
 
-// upload writes r to tmp, syncs and closes it, and returns the SHA-256 of the server's copy after
+// upload writes r to tmp (mode 0600), syncs and closes it, and returns the SHA-256 of the server's copy after
 // checking that it equals the SHA-256 of what was read from r.
 func (c *conn) upload(tmp string, r io.Reader) (string, error) {
 	f, err := c.sftp.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return "", err
+	}
+	// SFTP creates the file with the server's default mode (0644 under a usual umask): make it
+	// owner-only, like a local copy, before any byte is written to it.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return "", fmt.Errorf("make the upload owner-only: %w", err)
 	}
 	sent := sha256.New()
 	src := &source{r: io.TeeReader(r, sent)}

@@ -278,3 +278,22 @@ func TestBadNames(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadsAreOwnerOnly: a backup or journal lands on the SFTP host with mode 0600, like a
+// local copy, whatever the server's umask would give a new file.
+func TestUploadsAreOwnerOnly(t *testing.T) {
+	t.Parallel()
+	tg, srv := newTarget(t)
+	for _, name := range []string{"b.skjold.age", skjold.JournalFile} {
+		if _, err := tg.Put(t.Context(), name, strings.NewReader("sealed\n")); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(filepath.Join(srv.Dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %04o on the server, want 0600", name, perm)
+		}
+	}
+}

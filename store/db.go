@@ -56,6 +56,7 @@ type DB struct {
 	closeOnce  sync.Once
 	observe    func(op string, d time.Duration)
 	onAudit    func(e *skjold.AuditEvent)
+	onErasure  func(ctx context.Context, erased []skjold.JournalEntry)
 	packager   skjold.Packager
 	publicURL  string
 
@@ -63,6 +64,8 @@ type DB struct {
 	purgeAlertAfter time.Duration
 	audit           *auditKey                 // see loadAuditKey
 	committed       atomic.Pointer[chainHead] // the chain head this process last committed
+	// keysChecked is when Health last found every tenant key opening (Unix µs), 0 before.
+	keysChecked atomic.Int64
 }
 
 // Options configure Open. Keys is required.
@@ -80,6 +83,14 @@ type Options struct {
 	// PurgeAlertAfter is how long erased data may wait in SQLite's write-ahead log before
 	// erasure.purge_blocked is raised; 0 for PurgeAlertAfter.
 	PurgeAlertAfter time.Duration
+	// OnErasure is called after each write that erased subjects or tenants has committed,
+	// with the erasure journal lines it appended (without their seq), in the erasing
+	// request before it is answered: what must follow an erasure outside the database (the
+	// journal copied to the backup targets [D4], mail to the subject removed) runs there.
+	OnErasure func(ctx context.Context, erased []skjold.JournalEntry)
+	// Restoring opens a PostgreSQL database that a restore has loaded but not finished (see
+	// LoadDump): only the restore itself sets it. Without it, Open refuses such a database.
+	Restoring bool
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -119,6 +130,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	if db.purgeAlertAfter = opts.PurgeAlertAfter; db.purgeAlertAfter <= 0 {
 		db.purgeAlertAfter = PurgeAlertAfter
 	}
+	db.onErasure = opts.OnErasure
 	if db.onAudit = opts.OnAudit; db.onAudit == nil {
 		db.onAudit = func(*skjold.AuditEvent) {}
 	}
@@ -128,7 +140,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	} else {
 		err = db.openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
 	}
+	if err == nil && db.engine == Postgres && !opts.Restoring {
+		err = refuseRestorePending(ctx, db.read)
+	}
 	if err != nil {
+		if db.read != nil {
+			db.closeConns()
+		}
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {

@@ -88,7 +88,8 @@ func (db *DB) sendLink(ctx context.Context, tenantID string, r *skjold.Request, 
 		"Download your data from this link. It works once, until %s (UTC):\n\n%s\n\n"+
 		"Request: %s\n",
 		name, requestLabels[r.Type], expires.UTC().Format("2 January 2006 15:04"), link, r.ID)
-	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: name + ": your data", Body: body})
+	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: name + ": your data", Body: body,
+		TenantID: tenantID, SubjectID: r.SubjectID})
 }
 
 // Download returns a hand-over copy by its link's secret and uses the link up: the write

@@ -12,9 +12,13 @@ func (tx *Tx) journal(tenantID, subjectID, kind, reason string) error {
 	if tx.replaying {
 		return nil
 	}
-	_, err := tx.exec(`INSERT INTO erasure_journal (time, tenant_id, subject_id, kind, reason) VALUES (?, ?, ?, ?, ?)`,
-		micros(tx.db.now()), tenantID, subjectID, kind, reason)
-	return err
+	now := tx.db.now()
+	if _, err := tx.exec(`INSERT INTO erasure_journal (time, tenant_id, subject_id, kind, reason) VALUES (?, ?, ?, ?, ?)`,
+		micros(now), tenantID, subjectID, kind, reason); err != nil {
+		return err
+	}
+	tx.journaled = append(tx.journaled, skjold.JournalEntry{Time: now, TenantID: tenantID, SubjectID: subjectID, Kind: kind, Reason: reason})
+	return nil
 }
 
 func scanJournalEntry(s scanner) (*skjold.JournalEntry, error) {

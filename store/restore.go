@@ -14,10 +14,13 @@ import (
 )
 
 // LoadDump loads a skjold-dump-v1 (see DumpPostgres) into the EMPTY PostgreSQL database dsn:
-// it refuses a database that has any table, builds the schema at the dump's version with the
-// migrations, then loads every table with COPY in the dump's order, all in one transaction,
-// and moves identity sequences (the erasure journal's seq) past the loaded rows. A damaged
-// or truncated dump loads nothing. Migrating further, to the newest schema, is Open's job.
+// it refuses a database that has any table, marks the database restore-pending (see
+// FinishRestore), builds the schema at the dump's version with the migrations, then loads
+// every table with COPY in the dump's order, all in one transaction, and moves identity
+// sequences (the erasure journal's seq) past the loaded rows. A damaged or truncated dump
+// loads nothing. Migrating further, to the newest schema, is Open's job (with
+// Options.Restoring); until FinishRestore, Open refuses the database, so that a restore cut
+// off before the erasure journal was replayed [D4] is never served.
 func LoadDump(ctx context.Context, dsn string, r io.Reader, log *slog.Logger) (*DumpInfo, error) {
 	if log == nil {
 		log = slog.Default()
@@ -34,6 +37,9 @@ func LoadDump(ctx context.Context, dsn string, r io.Reader, log *slog.Logger) (*
 	if err := refuseNonEmpty(ctx, conn); err != nil {
 		return nil, err
 	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+restorePending+" (since TIMESTAMPTZ NOT NULL DEFAULT now())"); err != nil {
+		return nil, fmt.Errorf("store: mark the database restore-pending: %w", err)
+	}
 	if err := migrateEmpty(ctx, dsn, d.header.SchemaVersion, log); err != nil {
 		return nil, err
 	}
@@ -41,6 +47,46 @@ func LoadDump(ctx context.Context, dsn string, r io.Reader, log *slog.Logger) (*
 		return nil, fmt.Errorf("%w (no rows were loaded; the database holds the empty schema: drop and create it again before another try)", err)
 	}
 	return &d.info, nil
+}
+
+// restorePending is the table whose presence marks a PostgreSQL database a restore has
+// loaded but not yet finished: migrated, replayed and verified. It is outside the schema's
+// migrations, and FinishRestore drops it. (A SQLite restore needs none: it does all of that
+// in a file beside the database and renames it into place last.)
+const restorePending = "skjold_restore_pending"
+
+// ErrRestorePending is returned (wrapped) by Open for a PostgreSQL database whose restore
+// did not finish: it may hold subjects and tenants erased after the backup.
+var ErrRestorePending = errors.New("store: a restore into this database did not finish, so it may still hold " +
+	"data erased after the backup: drop the database, create it empty and run \"skjold restore\" again")
+
+// refuseRestorePending returns ErrRestorePending when the database is marked restore-pending.
+func refuseRestorePending(ctx context.Context, q *sql.DB) error {
+	var pending bool
+	if err := q.QueryRowContext(ctx, "SELECT to_regclass($1) IS NOT NULL", restorePending).Scan(&pending); err != nil {
+		return fmt.Errorf("store: inspect the database: %w", err)
+	}
+	if pending {
+		return ErrRestorePending
+	}
+	return nil
+}
+
+// FinishRestore ends the restore-pending state LoadDump began, once the restore has migrated
+// the database, replayed the erasure journal and verified the audit chain: from then on Open
+// accepts the database. It does nothing on SQLite, or on a database that was never pending.
+// Only operators (the restore) call it. Errors: EUNAUTHORIZED, EFORBIDDEN.
+func (db *DB) FinishRestore(ctx context.Context) error {
+	if _, err := skjold.OperatorCaller(ctx); err != nil {
+		return err
+	}
+	if db.engine != Postgres {
+		return nil
+	}
+	if _, err := db.wdb.ExecContext(ctx, "DROP TABLE IF EXISTS "+restorePending); err != nil {
+		return fmt.Errorf("store: finish the restore: %w", err)
+	}
+	return nil
 }
 
 // loadRows loads every table of the dump in one transaction.

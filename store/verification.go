@@ -75,7 +75,8 @@ func (db *DB) sendCode(ctx context.Context, tenantID string, r *skjold.Request, 
 		"Request: %s\n\n"+
 		"If you did not make this request, do not pass the code on and tell %s.\n",
 		name, requestLabels[r.Type], name, int(codeLifetime/time.Minute), code, r.ID, name)
-	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: name + ": confirm your request", Body: body})
+	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: name + ": confirm your request", Body: body,
+		TenantID: tenantID, SubjectID: r.SubjectID})
 }
 
 // mailInBackground sends m without making the caller wait for the relay, with at most

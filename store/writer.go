@@ -27,6 +27,7 @@ type Tx struct {
 	// replaying: the write re-applies erasure journal lines, which it appends itself with
 	// their original seq; the erasures it runs add none.
 	replaying bool
+	journaled []skjold.JournalEntry // the erasure journal lines the write appended (no seq)
 }
 
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
@@ -121,8 +122,19 @@ func (w *writer) stop() {
 
 // write runs fn in a write transaction and returns once that transaction is durably
 // committed (or failed). fn's audit events are committed with it, or not at all.
+// A write that appended erasure journal lines calls Options.OnErasure with them once it
+// has committed, before it returns.
 func (db *DB) write(ctx context.Context, fn func(*Tx) error) error {
-	return db.enqueue(ctx, &job{fn: fn, done: make(chan error, 1)})
+	var erased []skjold.JournalEntry
+	err := db.enqueue(ctx, &job{fn: func(tx *Tx) error {
+		err := fn(tx)
+		erased = tx.journaled // read below only after the job is done
+		return err
+	}, done: make(chan error, 1)})
+	if err == nil && len(erased) > 0 && db.onErasure != nil {
+		db.onErasure(ctx, erased)
+	}
+	return err
 }
 
 func (db *DB) enqueue(ctx context.Context, j *job) error {

@@ -124,7 +124,8 @@ func loadIdentities(identityFile, passphraseFile string) ([]age.Identity, error)
 
 func runBackupRun(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "backup run", "Make an encrypted backup now: a consistent snapshot of the database, compressed,\n"+
-		"encrypted to backup_recipients and copied to every configured target. Safe while serving.")
+		"encrypted to backup_recipients and copied to every configured target, each then rotated;\n"+
+		"the run is recorded as POST /api/v1/backups records it. Safe while serving.")
 	load := configFlags(fs, e.getenv)
 	passFile := fs.String("passphrase-file", "", "encrypt to the passphrase in this file instead of backup_recipients")
 	if err := fs.Parse(args); err != nil {
@@ -138,21 +139,25 @@ func runBackupRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	targets, err := cfg.backupTargets()
-	if err != nil {
+	if _, err := cfg.backupTargets(); err != nil {
 		return err
 	}
 	log := newLogger(e.stderr, cfg.logLevel())
-	db, _, err := openStore(ctx, cfg, log.With("component", "store"), nil)
+	db, ring, err := openStore(ctx, cfg, log.With("component", "store"), nil)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	m, err := backup.New(db, backup.Options{Recipients: rs, Targets: targets, Log: log, Checkpoints: cfg.checkpointFile()}).Run(ctx)
-	if m != nil {
-		fmt.Fprintf(e.stdout, "backup %s: %d bytes, sha256 %s, schema %d\n", m.ID, m.Size, m.SHA256, m.SchemaVersion)
+	svc, _, _, err := newBackupService(cfg, db, rs, keys.NewService(ring), nil, log)
+	if err != nil {
+		return err
 	}
-	return err
+	m, err := svc.Run(cliContext(ctx))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "backup %s: %d bytes, sha256 %s, schema %d\n", m.ID, m.Size, m.SHA256, m.SchemaVersion)
+	return nil
 }
 
 // runRecipients returns whom a backup is encrypted to: the passphrase alone when one is

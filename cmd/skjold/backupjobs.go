@@ -115,7 +115,7 @@ func backupService(cfg Config, db *store.DB, keys skjold.KeyService, observer ba
 	if err != nil {
 		return nil, nil, err
 	}
-	local, offsite, err := buildTargets(cfg)
+	svc, local, offsite, err := newBackupService(cfg, db, recipients, keys, observer, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -123,23 +123,10 @@ func backupService(cfg Config, db *store.DB, keys skjold.KeyService, observer ba
 		log.Warn("backups are not configured: set backup_recipients and backup_dirs (or an SFTP or S3 target)", "component", "backup")
 		return nil, nil, nil
 	}
-	var ids []age.Identity
-	if cfg.BackupDrillIdentityFile != "" {
-		if ids, err = loadIdentities(cfg.BackupDrillIdentityFile, ""); err != nil {
-			return nil, nil, fmt.Errorf("backup_drill_identity_file: %w", err)
-		}
-	}
 	sch, err := cfg.backupSchedules()
 	if err != nil {
 		return nil, nil, err
 	}
-	keep, err := cfg.backupKeep()
-	if err != nil {
-		return nil, nil, err
-	}
-	svc := backup.NewService(db, db, backup.ServiceOptions{Recipients: recipients, Local: local, Offsite: offsite,
-		Identities: ids, Keys: keys, Keep: keep, Zone: sch.backup.Location(), Observer: observer, Log: log,
-		Checkpoints: cfg.checkpointFile()})
 	jobs := []*backup.Job{
 		{Kind: skjold.RunBackup, Schedule: sch.backup, Claims: db, Pass: svc.BackupPass, Log: log},
 		{Kind: skjold.RunDrill, Schedule: sch.drill, Claims: db, Pass: svc.DrillPass, Log: log},
@@ -148,4 +135,32 @@ func backupService(cfg Config, db *store.DB, keys skjold.KeyService, observer ba
 		jobs = append(jobs, &backup.Job{Kind: skjold.RunOffsite, Schedule: sch.offsite, Claims: db, Pass: svc.OffsitePass, Log: log})
 	}
 	return svc, jobs, nil
+}
+
+// newBackupService builds the backup service on the configured targets, encrypting to
+// recipients: the server's (see backupService) and "skjold backup run"'s, which makes its
+// backup through the same Run as POST /api/v1/backups: recorded, rotated, alerted alike.
+func newBackupService(cfg Config, db *store.DB, recipients []age.Recipient, keys skjold.KeyService, observer backup.Observer,
+	log *slog.Logger) (svc *backup.Service, local, offsite []skjold.Target, err error) {
+	if local, offsite, err = buildTargets(cfg); err != nil {
+		return nil, nil, nil, err
+	}
+	var ids []age.Identity
+	if cfg.BackupDrillIdentityFile != "" {
+		if ids, err = loadIdentities(cfg.BackupDrillIdentityFile, ""); err != nil {
+			return nil, nil, nil, fmt.Errorf("backup_drill_identity_file: %w", err)
+		}
+	}
+	sch, err := cfg.backupSchedules()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keep, err := cfg.backupKeep()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	svc = backup.NewService(db, db, backup.ServiceOptions{Recipients: recipients, Local: local, Offsite: offsite,
+		Identities: ids, Keys: keys, Keep: keep, Zone: sch.backup.Location(), Observer: observer, Log: log,
+		Checkpoints: cfg.checkpointFile()})
+	return svc, local, offsite, nil
 }

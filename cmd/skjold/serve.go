@@ -18,6 +18,7 @@ import (
 	"github.com/skjold-project/skjold/export"
 	skjoldhttp "github.com/skjold-project/skjold/http"
 	"github.com/skjold-project/skjold/keys"
+	"github.com/skjold-project/skjold/mail"
 	"github.com/skjold-project/skjold/store"
 )
 
@@ -61,12 +62,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	var db *store.DB
 	var boot bootstrapSecrets
+	after := &afterErasure{log: log}
+	after.outbox, _ = auth.Mailer.(*mail.Outbox)
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
 	if alerts != nil {
 		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	}
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
-		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnAudit: func(e *skjold.AuditEvent) {
+		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnErasure: after.erased, OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
 			alerts.Notify(e)
 			boot.Notify(e)
@@ -90,7 +93,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
-		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Ping}
+		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health}
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err
@@ -100,12 +103,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if backups != nil {
-		svc.Backups = backups
+		svc.Backups, after.backups = backups, backups
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	checkpoints := checkpointJob(log, db, cfg.checkpointFile())
 	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints)
-	for _, j := range jobs {
+	for _, j := range append(jobs, outboxJob(log, after.outbox)...) {
 		g.Go(func() error { return j.Run(gctx) })
 	}
 	for _, j := range backupJobs {
@@ -122,6 +125,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if cerr := checkpoints.pass(context.WithoutCancel(ctx)); cerr != nil {
 		log.Error("final audit checkpoint failed", "err", cerr)
 	}
+	flushJournal(ctx, backups, log) // every erasure made before the stop reaches every target
 	return err
 }
 

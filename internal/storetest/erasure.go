@@ -34,6 +34,7 @@ func TestErasure(t *testing.T, h Harness) {
 	t.Run("Refused", func(t *testing.T) { testErasureRefused(t, h) })
 	t.Run("Holds", func(t *testing.T) { testHolds(t, h) })
 	t.Run("HoldsRefused", func(t *testing.T) { testHoldsRefused(t, h) })
+	t.Run("Hook", func(t *testing.T) { testErasureHook(t, h) })
 }
 
 // zebulonInvoice is an invoice whose values appear nowhere else.

@@ -389,4 +389,18 @@ func testWrongMasterKey(t *testing.T, h Harness) {
 	if msg := err.Error(); !strings.Contains(msg, "audit key does not open with this master key") || strings.Contains(msg, "Zebulon") {
 		t.Errorf("the error is %q, want one naming the master key and no personal value", msg)
 	}
+	// Such a process is not healthy (/healthz answers with Health), and the restore's check
+	// refuses it; the right key passes both.
+	if err := db.Health(t.Context()); err == nil {
+		t.Error("Health is ok under a master key that opens no tenant key")
+	}
+	if n, err := db.CheckTenantKeys(t.Context()); err == nil || n != 0 {
+		t.Errorf("CheckTenantKeys under the wrong master key = %d, %v; want 0 and an error", n, err)
+	}
+	if err := e.db.Health(t.Context()); err != nil {
+		t.Errorf("Health under the right master key: %v", err)
+	}
+	if n, err := e.db.CheckTenantKeys(t.Context()); err != nil || n != 1 {
+		t.Errorf("CheckTenantKeys under the right master key = %d, %v; want 1", n, err)
+	}
 }
