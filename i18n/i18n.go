@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/skjold-project/skjold"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 	"golang.org/x/text/number"
@@ -26,7 +28,7 @@ import (
 var files embed.FS
 
 // Languages are the languages Skjold speaks, the default first.
-var Languages = []string{"en", "nb", "pl"}
+var Languages = skjold.Languages
 
 // Default is the language used when nothing better is known.
 const Default = "en"
