@@ -35,7 +35,7 @@ func authOptions(cfg Config) (store.AuthOptions, error) {
 		return store.AuthOptions{}, err
 	}
 	return store.AuthOptions{Hasher: hasher, Checker: password.NewChecker(breach), OTP: totp.TOTP{}, Mailer: mailer,
-		ResetURL: cfg.publicURL() + "/reset#token="}, nil
+		ResetURL: cfg.publicURL() + "/console/reset#token="}, nil
 }
 
 func newMailer(cfg Config) (skjold.Mailer, error) {

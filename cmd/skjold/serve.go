@@ -81,7 +81,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
-		Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Shield: shield, Health: db.Ping}
+		Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Shield: shield, Health: db.Ping,
+		Preferences: db}
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err
