@@ -16,6 +16,7 @@ import (
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/i18n"
+	"github.com/skjold-project/skjold/netguard"
 )
 
 // consoleClient is a browser without JavaScript: it keeps cookies, does not follow
@@ -372,4 +373,28 @@ func TestConsoleRoutesDeclarePermissions(t *testing.T) {
 	if golden.String() != string(want) {
 		t.Errorf("console routes differ from %s (run go test -update after a deliberate change):\n%s", path, golden.String())
 	}
+}
+
+// TestConsoleFailuresFeedDetectors checks that a wrong password, code or reset code sent
+// through a console form counts towards a ban exactly like one sent to the API.
+func TestConsoleFailuresFeedDetectors(t *testing.T) {
+	for _, pattern := range []string{"POST /console/login", "POST /console/login/code", "POST /console/unlock",
+		"POST /console/reset", "POST /console/password"} {
+		for _, status := range []int{http.StatusUnauthorized, http.StatusTooManyRequests} {
+			r := httptestRequest(pattern)
+			if got := threatKind(r, status); got != netguard.KindLoginFailed {
+				t.Errorf("%s answering %d is seen as %q, want %q", pattern, status, got, netguard.KindLoginFailed)
+			}
+		}
+	}
+	if got := threatKind(httptestRequest("GET /console/sessions"), http.StatusSeeOther); got != "" {
+		t.Errorf("a redirect to the login page is seen as %q", got)
+	}
+}
+
+func httptestRequest(pattern string) *http.Request {
+	method, path, _ := strings.Cut(pattern, " ")
+	r, _ := http.NewRequest(method, "https://skjold.test"+path, nil)
+	r.Pattern = pattern
+	return r
 }
