@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/web"
 )
 
 // caller is one kind of caller of the authorisation table. All of them belong to tenant A
@@ -646,4 +650,233 @@ func (e *env) checkAccess(t *testing.T, rt route, b builder, c *caller, o object
 			}
 		}
 	}
+}
+
+// consoleCaller is one kind of caller of the console's authorisation table: a browser with
+// or without a live session cookie of a person of tenant A or of the operator.
+type consoleCaller struct {
+	name   string
+	client *consoleClient
+	person *staff // nil: no live session
+	op     bool
+	scopes []string
+}
+
+// consoleCallers makes every kind of console caller: no cookie, a garbage or ended session,
+// API and session tokens sent as bearers (which the console does not take), and a person of
+// every role logged in through the console's forms, and operator support under a grant.
+func (e *env) consoleCallers(t *testing.T) []*consoleCaller {
+	t.Helper()
+	bare := func(header http.Header) *consoleClient {
+		c := e.consoleClient(t)
+		for k, v := range header {
+			c.header[k] = v
+		}
+		return c
+	}
+	garbage := bare(http.Header{"Cookie": {sessionCookie + "=skjold_s_" + strings.Repeat("A", 43)}})
+	ended := e.consoleClient(t)
+	ended.login(t, e.activeStaff(t, e.a.id, skjold.RoleAgent, ""))
+	ended.post(t, "/console/logout", nil).wantRedirect(t, "/console/login")
+	agent := e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
+	callers := []*consoleCaller{
+		{name: "no session", client: e.consoleClient(t)},
+		{name: "garbage session cookie", client: garbage},
+		{name: "ended session", client: ended},
+		{name: "tenant API token as bearer", client: bare(http.Header{"Authorization": {"Bearer " + e.a.token}})},
+		{name: "session token as bearer", client: bare(http.Header{"Authorization": {"Bearer " + agent.session}})},
+	}
+	login := func(name string, s *staff, op bool, scopes []string, header http.Header) {
+		c := bare(header)
+		c.login(t, s)
+		callers = append(callers, &consoleCaller{name: name, client: c, person: s, op: op, scopes: scopes})
+	}
+	for _, role := range []string{skjold.RoleOwner, skjold.RoleAdmin, skjold.RoleSupport} {
+		login("operator "+role, e.activeStaff(t, "", role, ""), true, skjold.RoleScopes(true, role), nil)
+	}
+	exporter := []string{skjold.ScopeRead, skjold.ScopeExport}
+	e.createProfile(t, e.a.id, "exporter", strings.Join(exporter, ","))
+	for _, role := range []string{skjold.RoleOwner, skjold.RoleAdmin, skjold.RoleAgent, skjold.RoleAuditor, skjold.RoleCustom} {
+		profile, scopes := "", skjold.RoleScopes(false, role)
+		if role == skjold.RoleCustom {
+			profile, scopes = "exporter", exporter
+		}
+		login("tenant "+role, e.activeStaff(t, e.a.id, role, profile), false, scopes, nil)
+	}
+	support := e.activeStaff(t, "", skjold.RoleSupport, "")
+	e.grant(t, e.activeStaff(t, e.a.id, skjold.RoleAdmin, ""), support.user.ID)
+	login("operator support under tenant A's grant", support, true, []string{skjold.ScopeRead},
+		http.Header{tenantHeader: {e.a.id}})
+	return callers
+}
+
+// consoleCall is a well-formed request on a console route. refusals are the statuses an
+// admitted caller may get for reasons of its own (a wrong code, nothing to confirm).
+type consoleCall struct {
+	path     string
+	form     url.Values // nil for GET
+	client   *consoleClient
+	refusals []int
+}
+
+// consoleRequests returns, for every console route, how to make a request that an admitted
+// caller's own objects let succeed (or refuse for the caller's own reason).
+func (e *env) consoleRequests(t *testing.T) map[string]func(t *testing.T, c *consoleCaller, o object) consoleCall {
+	type build = func(t *testing.T, c *consoleCaller, o object) consoleCall
+	get := func(path string) build {
+		return func(*testing.T, *consoleCaller, object) consoleCall { return consoleCall{path: path} }
+	}
+	post := func(path string, form url.Values, refusals ...int) build {
+		return func(*testing.T, *consoleCaller, object) consoleCall {
+			return consoleCall{path: path, form: form, refusals: refusals}
+		}
+	}
+	n := 0
+	userB := e.activeStaff(t, e.b.id, skjold.RoleAgent, "")
+	page := e.consoleClient(t).get(t, "/console/login")
+	css := regexp.MustCompile(`/console/static/[0-9a-f]{12}/console\.css`).Find(page.body)
+	return map[string]build{
+		"GET /{$}":                          get("/"),
+		"GET /console/static/{hash}/{file}": get(string(css)),
+		"/console/": func(*testing.T, *consoleCaller, object) consoleCall {
+			return consoleCall{path: "/console/nope", refusals: []int{404}}
+		},
+		"GET /console/login": get("/console/login"),
+		"POST /console/login": func(*testing.T, *consoleCaller, object) consoleCall {
+			n++ // a fresh unknown address each time: five failures would lock one out
+			return consoleCall{path: "/console/login", form: url.Values{"email": {fmt.Sprintf("nobody-%d@staff.example", n)},
+				"password": {"wrong-password-1"}}, refusals: []int{401}}
+		},
+		"GET /console/forgot":  get("/console/forgot"),
+		"POST /console/forgot": post("/console/forgot", url.Values{"email": {"nobody@staff.example"}}),
+		"GET /console/reset":   get("/console/reset"),
+		"POST /console/reset": post("/console/reset", url.Values{"token": {"skjold_r_" + strings.Repeat("A", 43)},
+			"password": {"violet-Harbour-crane-47"}, "repeat": {"violet-Harbour-crane-47"}}, 401),
+		"POST /console/language":   post("/console/language", url.Values{"lang": {"en"}, "next": {"/console/forgot"}}),
+		"GET /console/login/code":  get("/console/login/code"),
+		"POST /console/login/code": post("/console/login/code", url.Values{"code": {"123456"}}, 400, 401),
+		"GET /console/password":    get("/console/password"),
+		"POST /console/password": post("/console/password", url.Values{"old_password": {"x"}, "password": {"violet-Harbour-crane-47"},
+			"repeat": {"different-Harbour-crane-47"}}, 400),
+		"GET /console/two-factor":          get("/console/two-factor"),
+		"POST /console/two-factor":         post("/console/two-factor", nil, 409),
+		"POST /console/two-factor/confirm": post("/console/two-factor/confirm", url.Values{"code": {"000000"}}, 400, 401, 409),
+		"GET /console/lock":                get("/console/lock?next=/console/sessions"),
+		"POST /console/unlock": func(_ *testing.T, c *consoleCaller, _ object) consoleCall {
+			pw := "not-a-person"
+			if c.person != nil {
+				pw = c.person.password
+			}
+			return consoleCall{path: "/console/unlock", form: url.Values{"password": {pw}, "next": {"/console/sessions"}}}
+		},
+		"POST /console/logout": func(t *testing.T, c *consoleCaller, _ object) consoleCall {
+			r := consoleCall{path: "/console/logout", form: url.Values{}}
+			if c.person != nil { // a session of its own, so that the caller stays logged in
+				r.client = e.consoleClient(t)
+				for k, v := range c.client.header {
+					r.client.header[k] = v
+				}
+				r.client.login(t, c.person)
+			}
+			return r
+		},
+		"POST /console/account/language": post("/console/account/language", url.Values{"lang": {"en"}, "next": {"/console/sessions"}}),
+		"POST /console/account/recovery-codes.txt": post("/console/account/recovery-codes.txt",
+			url.Values{"code": {"ABCD-EFGH-IJKL", "MNOP-QRST-UVWX"}}),
+		"GET /console/{$}":      get("/console/"),
+		"GET /console/sessions": get("/console/sessions"),
+		"POST /console/sessions/{id}/revoke": func(t *testing.T, c *consoleCaller, o object) consoleCall {
+			id := missingID
+			switch {
+			case o == own && c.person != nil:
+				id = e.sessionID(t, c.person)
+			case o == own:
+				id = e.sessionID(t, userB) // never reached: no live session
+			case o == other:
+				id = e.sessionID(t, userB)
+			}
+			return consoleCall{path: "/console/sessions/" + id + "/revoke", form: url.Values{}}
+		},
+	}
+}
+
+// TestConsoleAuthorization calls every console route as every kind of caller. Whoever has
+// no live session cookie is sent to the login page (a bearer token is no console
+// credential); a person whose role lacks the route's permission gets the 403 page; admitted
+// callers' requests succeed or are refused for their own reason; another tenant's objects
+// answer exactly as missing ones, and never show up in a page of tenant A's callers.
+func TestConsoleAuthorization(t *testing.T) {
+	e := newEnv(t)
+	callers := e.consoleCallers(t)
+	requests := e.consoleRequests(t)
+	s := &Server{svc: Services{Auth: e.db}, pages: mustPages(t)}
+	cases := 0
+	for _, rt := range s.consoleRoutes() {
+		build, ok := requests[rt.pattern]
+		if !ok {
+			t.Errorf("no request for console route %s: add one to consoleRequests", rt.pattern)
+			continue
+		}
+		objects := []object{noObject}
+		if strings.Contains(rt.pattern, "{id}") {
+			objects = []object{own, other, missing}
+		}
+		for _, c := range callers {
+			for _, o := range objects {
+				cases++
+				t.Run(strings.TrimSpace(rt.pattern+"/"+c.name+" "+o.String()), func(t *testing.T) {
+					e.checkConsoleAccess(t, rt, build(t, c, o), c, o)
+				})
+			}
+		}
+	}
+	t.Logf("%d console route × caller × object cases", cases)
+}
+
+func (e *env) checkConsoleAccess(t *testing.T, rt route, req consoleCall, c *consoleCaller, o object) {
+	method, _, found := strings.Cut(rt.pattern, " ")
+	if !found {
+		method = "GET"
+	}
+	client := c.client
+	if req.client != nil {
+		client = req.client
+	}
+	var got *reply
+	if method == "POST" {
+		got = client.post(t, req.path, req.form)
+	} else {
+		got = client.send(t, method, req.path, nil)
+	}
+	toLogin := got.status == http.StatusSeeOther && got.header.Get("Location") == "/console/login"
+	switch {
+	case !rt.perm.public && c.person == nil:
+		if !toLogin {
+			t.Errorf("a caller without a session got %d (to %q), want 303 to the login page", got.status, got.header.Get("Location"))
+		}
+	case !allowed(rt.perm, c.op, c.person != nil, c.scopes):
+		got.want(t, http.StatusForbidden)
+	case o == other || o == missing:
+		got.want(t, http.StatusNotFound)
+		wantText(t, got, "Page not found")
+	case toLogin || got.status == http.StatusForbidden || got.status >= 500 ||
+		(got.status >= 400 && !slices.Contains(req.refusals, got.status)):
+		t.Errorf("admitted caller got %d (to %q): %.500s", got.status, got.header.Get("Location"), text(got.body))
+	}
+	if c.person != nil && !c.op {
+		for _, id := range []string{e.b.id} {
+			if strings.Contains(string(got.body), id) {
+				t.Errorf("tenant B's id %s in a page for tenant A's caller", id)
+			}
+		}
+	}
+}
+
+func mustPages(t *testing.T) *web.Renderer {
+	t.Helper()
+	p, err := consolePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -276,7 +276,7 @@ func TestMalformedIDs(t *testing.T) {
 func TestUnknownRoutes(t *testing.T) {
 	e := newEnv(t)
 	for _, c := range []struct{ method, path string }{
-		{"GET", "/"}, {"GET", "/api/v1/nothing"}, {"GET", "/api/v2/subjects"}, {"PUT", "/api/v1/subjects"},
+		{"GET", "/nothing"}, {"GET", "/api/v1/nothing"}, {"GET", "/api/v2/subjects"}, {"PUT", "/api/v1/subjects"},
 		{"POST", "/api/v1/audit"}, {"GET", "/api/v1/subjects/"},
 	} {
 		r := e.do(t, e.a.token, c.method, c.path, nil)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/web"
 )
 
 // Services are the domain services the API serves.
@@ -29,7 +30,9 @@ type Services struct {
 	Export     skjold.ExportService
 	Budgets    skjold.ReadBudgetService
 	Backups    skjold.BackupService // nil: the backup routes answer 503
-	Shield     *Shield              // nil: no screening (tests of other concerns)
+	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
+	Preferences skjold.PreferenceService
+	Shield      *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 }
@@ -42,6 +45,7 @@ type Server struct {
 	engine  string
 	version string
 	mux     *http.ServeMux
+	pages   *web.Renderer // the console's templates and catalogues
 }
 
 // NewServer returns the API as an http.Handler. engine and version are shown by /healthz.
@@ -50,6 +54,14 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 		mux: http.NewServeMux()}
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.guard(rt))
+	}
+	pages, err := consolePages()
+	if err != nil {
+		panic(err) // the templates are compiled in: every test would fail first
+	}
+	s.pages = pages
+	for _, rt := range s.consoleRoutes() {
+		s.mux.Handle(rt.pattern, s.consoleGuard(rt))
 	}
 	s.mux.Handle("/", s.notFound())
 	return s.secureHeaders(s.recoverPanics(s.screen(s.mux)))

@@ -101,7 +101,11 @@ func threatKind(r *http.Request, status int) string {
 	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
 		strings.HasPrefix(r.Pattern, "POST /api/v1/auth/"):
 		return netguard.KindLoginFailed // a wrong password, code or reset token, or one more try while locked out
-	case status == http.StatusServiceUnavailable && strings.HasPrefix(r.Pattern, "POST /api/v1/auth/"):
+	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
+		strings.HasPrefix(r.Pattern, "POST /console/"):
+		return netguard.KindLoginFailed // the console's forms for a password, code or reset code
+	case status == http.StatusServiceUnavailable &&
+		(strings.HasPrefix(r.Pattern, "POST /api/v1/auth/") || strings.HasPrefix(r.Pattern, "POST /console/")):
 		return netguard.KindOverload // no free password check: a flood from this source, or one it joins
 	case status == http.StatusUnauthorized && r.Header.Get("Authorization") != "":
 		return netguard.KindTokenInvalid

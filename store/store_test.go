@@ -51,6 +51,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Keys", storetest.TestKeys},
 		{"Concurrency", storetest.TestConcurrency},
 		{"Auth", storetest.TestAuth},
+		{"Preferences", storetest.TestPreferences},
 		{"Network", storetest.TestNetwork},
 		{"Approvals", storetest.TestApprovals},
 		{"Register", storetest.TestRegister},

@@ -37,7 +37,7 @@ func authOptions(cfg Config) (store.AuthOptions, error) {
 		return store.AuthOptions{}, err
 	}
 	return store.AuthOptions{Hasher: hasher, Checker: password.NewChecker(breach), OTP: totp.TOTP{}, Mailer: mailer,
-		ResetURL: cfg.publicURL() + "/reset#token="}, nil
+		ResetURL: cfg.publicURL() + "/console/reset#token="}, nil
 }
 
 // newHasher returns the argon2id hasher with password_checks slots, of which one source may

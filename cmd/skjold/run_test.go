@@ -16,10 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/skjold-project/skjold/internal/browsertest"
 	"github.com/skjold-project/skjold/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+// TestMain runs the tests with the shared PostgreSQL server and browser, stopping both after.
+func TestMain(m *testing.M) {
+	code := pgtest.Main(m)
+	browsertest.Close()
+	os.Exit(code)
+}
 
 // syncBuffer is an io.Writer safe for the server's goroutines and the test to share.
 type syncBuffer struct {

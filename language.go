@@ -1,0 +1,23 @@
+package skjold
+
+import (
+	"context"
+	"slices"
+)
+
+// Languages are the languages Skjold speaks to people [I3], the default first.
+var Languages = []string{"en", "nb", "pl"}
+
+// ValidLanguage reports whether lang is one of Languages.
+func ValidLanguage(lang string) bool { return slices.Contains(Languages, lang) }
+
+// PreferenceService keeps a person's own choices about how Skjold talks to them.
+type PreferenceService interface {
+	// Language returns the caller's saved language, "" when none is saved.
+	// Errors: EFORBIDDEN (the caller is not a logged-in person).
+	Language(ctx context.Context) (string, error)
+
+	// SetLanguage saves the caller's language. Errors: EINVALID (not one of Languages),
+	// EFORBIDDEN (the caller is not a logged-in person).
+	SetLanguage(ctx context.Context, lang string) error
+}
