@@ -89,7 +89,8 @@ func TestOperatorOwnerFirstLogin(t *testing.T) {
 		t.Errorf("tokens = %+v, want the bootstrap token, expiring within 24 hours", tokens.Items)
 	}
 	var own struct{ Secret string }
-	if st := s.call(t, "POST", "/api/v1/tokens", login.Token, map[string]any{"name": "owner's own", "operator": true}, &own); st != 201 {
+	if st := s.call(t, "POST", "/api/v1/tokens", login.Token, map[string]any{"name": "owner's own", "operator": true,
+		"scopes": []string{"operator.read", "operator.manage"}}, &own); st != 201 {
 		t.Fatalf("the owner's own operator token: %d", st)
 	}
 	waitFor(t, "the bootstrap token revoked", func() bool { return s.call(t, "GET", "/api/v1/tenants", op, nil, nil) == 401 })

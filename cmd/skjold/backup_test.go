@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"os"
@@ -190,8 +192,9 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// TestHealthUnderWrongMasterKey: a server started on a data directory whose master.key is not
-// the one its tenant keys are wrapped under answers /healthz 503, not ok.
+// TestHealthUnderWrongMasterKey: a server is not started under another installation's
+// master.key (its audit key does not open), and a server whose keyring does not open every
+// tenant key answers /healthz 503, not ok.
 func TestHealthUnderWrongMasterKey(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "skjold-data")
 	s := startServer(t, data, nil)
@@ -202,16 +205,34 @@ func TestHealthUnderWrongMasterKey(t *testing.T) {
 		t.Fatalf("healthz under the right key: %d", code)
 	}
 	must(t, s.stop())
-	must(t, os.Remove(filepath.Join(data, "master.key")))
+
+	// Another installation's master key: the audit key does not open, and serve refuses.
+	right, err := os.ReadFile(filepath.Join(data, "master.key"))
+	must(t, err)
 	other := filepath.Join(t.TempDir(), "other")
 	startServer(t, other, nil).stop() // makes a master key of its own
 	key, err := os.ReadFile(filepath.Join(other, "master.key"))
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(data, "master.key"), key, 0o600))
+	var stderr bytes.Buffer
+	err = run(t.Context(), []string{"skjold", "serve", "--data", data, "--addr", "127.0.0.1:0"},
+		func(string) string { return "" }, strings.NewReader(""), io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("serve under another installation's master key: %v, want a refusal naming the master key", err)
+	}
+	must(t, os.WriteFile(filepath.Join(data, "master.key"), right, 0o600))
+
+	// A tenant key the keyring cannot open (wrapped under a key the file no longer holds; here
+	// a damaged wrap): the server starts, but /healthz must not say ok.
+	db, err := sql.Open("sqlite", filepath.Join(data, "skjold.db"))
+	must(t, err)
+	_, err = db.Exec("UPDATE tenants SET wrapped_key = randomblob(length(wrapped_key)) WHERE wrapped_key IS NOT NULL")
+	must(t, err)
+	must(t, db.Close())
 	s = startServer(t, data, nil)
 	var body struct{ Status string }
 	if code := s.call(t, "GET", "/healthz", "", nil, &body); code != 503 || body.Status == "ok" {
-		t.Errorf("healthz under the wrong master key: %d %q, want 503", code, body.Status)
+		t.Errorf("healthz while a tenant key does not open: %d %q, want 503", code, body.Status)
 	}
 }
 

@@ -441,6 +441,7 @@ func testAuditTamper(t *testing.T, h Harness) {
 func testAuditVerifyUnderLoad(t *testing.T, h Harness) {
 	e := auditFixture(t, h)
 	tn := e.newTenant("Tenant Load")
+	e.unlimitedReads(tn) // the fixed clock never starts a new minute
 	ctx := e.as(tn, "contract")
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -36,6 +36,16 @@ func (e *env) setBudget(tn *tenant, perMinute, perDay int) {
 	must(e.t, e.db.PutReadBudget(e.as(tn, ""), &skjold.ReadBudget{PerMinute: perMinute, PerDay: perDay}))
 }
 
+// unlimitedReads lifts tn's read budget as far as an operator may: for tests of other
+// concerns that read far more in a minute of the fixed clock than a person would.
+func (e *env) unlimitedReads(tn *tenant) {
+	e.t.Helper()
+	const most = 100_000_000 // the highest bound Skjold lets an operator set
+	must(e.t, e.db.PutReadBudget(e.operatorAs(skjold.ScopeOperatorManage),
+		&skjold.ReadBudget{PerMinute: most, PerDay: most, MaxPerMinute: most, MaxPerDay: most}))
+	e.setBudget(tn, most, most)
+}
+
 // budgetError returns the *skjold.Error of a refused read, failing the test unless err is
 // EREADBUDGET with the rule (window) want.
 func budgetError(t *testing.T, err error, rule string) *skjold.Error {
