@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -721,8 +722,8 @@ type consoleCall struct {
 
 // consoleRequests returns, for every console route, how to make a request that an admitted
 // caller's own objects let succeed (or refuse for the caller's own reason).
-func (e *env) consoleRequests(t *testing.T) map[string]func(t *testing.T, c *consoleCaller, o object) consoleCall {
-	type build = func(t *testing.T, c *consoleCaller, o object) consoleCall
+func (e *env) consoleRequests(t *testing.T) map[string]consoleBuild {
+	type build = consoleBuild
 	get := func(path string) build {
 		return func(*testing.T, *consoleCaller, object) consoleCall { return consoleCall{path: path} }
 	}
@@ -735,7 +736,7 @@ func (e *env) consoleRequests(t *testing.T) map[string]func(t *testing.T, c *con
 	userB := e.activeStaff(t, e.b.id, skjold.RoleAgent, "")
 	page := e.consoleClient(t).get(t, "/console/login")
 	css := regexp.MustCompile(`/console/static/[0-9a-f]{12}/console\.css`).Find(page.body)
-	return map[string]build{
+	requests := map[string]build{
 		"GET /{$}":                          get("/"),
 		"GET /console/static/{hash}/{file}": get(string(css)),
 		"/console/": func(*testing.T, *consoleCaller, object) consoleCall {
@@ -798,7 +799,18 @@ func (e *env) consoleRequests(t *testing.T) map[string]func(t *testing.T, c *con
 			return consoleCall{path: "/console/sessions/" + id + "/revoke", form: url.Values{}}
 		},
 	}
+	for _, more := range consoleRequestSets {
+		maps.Copy(requests, more(e, t))
+	}
+	return requests
 }
+
+// consoleBuild makes a request on one console route for a caller and an object.
+type consoleBuild = func(t *testing.T, c *consoleCaller, o object) consoleCall
+
+// consoleRequestSets are the requests of the console's sections (consoleSections), each
+// added by the section's own test file's init, as its routes are by its file's init.
+var consoleRequestSets []func(e *env, t *testing.T) map[string]consoleBuild
 
 // TestConsoleAuthorization calls every console route as every kind of caller. Whoever has
 // no live session cookie is sent to the login page (a bearer token is no console

@@ -1,19 +1,42 @@
 package http
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/skjold-project/skjold"
 )
 
-// consoleNav is the console's menu: each entry is shown to the people whose role may open
-// it, by the same permission its route declares.
-var consoleNav = []struct {
+// navItem is an entry of the console's menu: shown to the people whose role may open it, by
+// the same permission its route declares. Entries are listed by order, then by href.
+type navItem struct {
+	order     int
 	href, key string
 	perm      perm
-}{
-	{"/console/", "nav.dashboard", self},
-	{"/console/sessions", "nav.sessions", self},
+}
+
+// consoleNav is the console's menu. The menu's order: 10 dashboard, 20 subjects, 30
+// requests, 40 approvals, 50 export, 60 audit, 70 people, 80 configuration, 90 operator
+// pages, 100 the person's own sessions.
+var consoleNav = []navItem{
+	{10, "/console/", "nav.dashboard", self},
+	{100, "/console/sessions", "nav.sessions", self},
+}
+
+// consoleSections are the console's pages beyond the account pages, each group declared in
+// the file that handles it (console_<section>.go) and added by that file's init with
+// addConsoleSection, so that the sections stay apart.
+var consoleSections []func(s *Server) []route
+
+// addConsoleSection adds a group of console routes and its menu entries.
+func addConsoleSection(routes func(s *Server) []route, nav ...navItem) {
+	consoleSections = append(consoleSections, routes)
+	consoleNav = append(consoleNav, nav...)
+	slices.SortStableFunc(consoleNav, func(a, b navItem) int {
+		return cmp.Or(cmp.Compare(a.order, b.order), strings.Compare(a.href, b.href))
+	})
 }
 
 // consoleRoutes is the whole console, each page and form action with the permission it
@@ -25,7 +48,7 @@ func (s *Server) consoleRoutes() []route {
 		enrol        = stage(skjold.StageEnrolTwoFactor)
 		locked       = stage(skjold.StageLocked)
 	)
-	return []route{
+	routes := []route{
 		{"GET /{$}", public, http.RedirectHandler("/console/", http.StatusSeeOther)},
 		{"GET /console/static/{hash}/{file}", public, s.pages.Static()},
 		{"/console/", public, s.handleConsoleNotFound()},
@@ -55,4 +78,8 @@ func (s *Server) consoleRoutes() []route {
 		{"GET /console/sessions", self, s.handleConsoleSessions()},
 		{"POST /console/sessions/{id}/revoke", self, s.handleConsoleSessionRevoke()},
 	}
+	for _, section := range consoleSections {
+		routes = append(routes, section(s)...)
+	}
+	return routes
 }

@@ -36,9 +36,26 @@ var staticFiles embed.FS
 // that they can be cached for good.
 const StaticPrefix = "/console/static/"
 
-// Pages are the page templates, each rendered inside the layout.
-var Pages = []string{"login", "code", "password", "twofactor", "recovery", "lock", "forgot", "reset", "sessions",
-	"dashboard", "error"}
+// Pages are the page templates, each rendered inside the layout: every file in templates/
+// but the layout, the form helpers and the partials (files named _*.html), which every page
+// may call.
+var Pages, partials = func() (pages, partials []string) {
+	files, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		switch {
+		case name == "layout" || name == "forms":
+		case strings.HasPrefix(name, "_"):
+			partials = append(partials, f)
+		default:
+			pages = append(pages, name)
+		}
+	}
+	return pages, partials
+}()
 
 // Renderer renders pages.
 type Renderer struct {
@@ -72,7 +89,7 @@ func New(bundle *i18n.Bundle) (*Renderer, error) {
 		}
 		return "", fmt.Errorf("no static file %s", name)
 	}}
-	shared := []string{"templates/layout.html", "templates/forms.html", "templates/lock.html"}
+	shared := append([]string{"templates/layout.html", "templates/forms.html", "templates/lock.html"}, partials...)
 	for _, page := range Pages {
 		files := append(slices.Clone(shared), "templates/"+page+".html")
 		if page == "lock" {
