@@ -21,6 +21,7 @@ const (
 	StageChangePassword = "change_password"  // a one-time or expired password must be replaced [B5, B2]
 	StageEnrolTwoFactor = "enrol_two_factor" // the role needs a second factor, none is enrolled [B6]
 	StageLocked         = "locked"           // idle too long: give the password again [B9]
+	StageConfirmEmail   = "confirm_email"    // give the code mailed to the account's address
 )
 
 // Session is a logged-in user's session [B9]. Its secret is shown once, at login, and
@@ -143,6 +144,16 @@ type AuthService interface {
 	// every other session of the user ends. Errors: EUNAUTHORIZED (a wrong old password,
 	// counted like a failed login), ETOOMANY (locked out), EINVALID (policy).
 	ChangePassword(ctx context.Context, old, new string) error
+
+	// SendEmailConfirmation mails a new code to the address of the caller's pending account
+	// (StageConfirmEmail), voiding the one before. Errors: ECONFLICT (nothing to confirm),
+	// ETOOMANY (three codes in the last hour; RetryAfter says when the next may be sent).
+	SendEmailConfirmation(ctx context.Context) error
+
+	// ConfirmEmail confirms the caller's pending address with the mailed code. Errors:
+	// EINVALID (a wrong or expired code; the fifth wrong one voids it), ECONFLICT (nothing to
+	// confirm, or the address already has another account: told only to the code's holder).
+	ConfirmEmail(ctx context.Context, code string) error
 
 	// Logout ends the caller's session.
 	Logout(ctx context.Context) error

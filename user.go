@@ -27,6 +27,9 @@ type User struct {
 	AgreementAt        *time.Time `json:"agreement_at,omitempty"` // confidentiality agreement signed [B15]
 	LastLoginAt        *time.Time `json:"last_login_at,omitempty"`
 	CreatedAt          time.Time  `json:"created_at"`
+	// Pending is set until the person confirms Email with a code mailed to it: accounts
+	// that a tenant's admin creates start so (see StageConfirmEmail).
+	Pending bool `json:"pending"`
 }
 
 // Operator reports whether the user is operator staff.

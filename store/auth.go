@@ -121,6 +121,11 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 	defer release()
 	var u *skjold.User
 	if email != "" {
+		if u, err = db.pendingUser(ctx, email, l.Password); err != nil {
+			return nil, nil, err
+		} else if u != nil {
+			return db.pendingLogin(ctx, u, l.Kind)
+		}
 		if u, err = db.userByEmail(ctx, email); err != nil {
 			return nil, nil, err
 		}
@@ -295,6 +300,8 @@ func stage(u *skjold.User, s *skjold.Session, set *skjold.SessionSettings, now t
 	switch {
 	case s.Locked || now.Sub(s.LastSeenAt) > time.Duration(set.IdleMinutes)*time.Minute:
 		return skjold.StageLocked
+	case u.Pending:
+		return skjold.StageConfirmEmail
 	case u.TwoFactor && !s.SecondFactor:
 		return skjold.StageSecondFactor
 	case u.MustChangePassword || set.Password.Expired(u.PasswordChangedAt, now):

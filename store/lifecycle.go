@@ -204,6 +204,7 @@ var tenantRows = []struct{ table, where string }{
 	{"password_history", "user_id IN (SELECT id FROM users WHERE tenant_id = ?)"},
 	{"recovery_codes", "user_id IN (SELECT id FROM users WHERE tenant_id = ?)"},
 	{"password_resets", "user_id IN (SELECT id FROM users WHERE tenant_id = ?)"},
+	{"email_confirmations", "user_id IN (SELECT id FROM users WHERE tenant_id = ?)"},
 	{"users", "tenant_id = ?"},
 	{"profiles", "tenant_id = ?"},
 	{"settings", "tenant_id = ?"},

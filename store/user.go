@@ -32,9 +32,9 @@ func boolInt(b bool) int {
 	return 0
 }
 
-const selectUsers = `SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.profile, p.scopes, u.suspended,
+const selectUsers = `SELECT u.id, u.tenant_id, COALESCE(u.pending_email, u.email), u.name, u.role, u.profile, p.scopes, u.suspended,
 	u.access_until, u.totp_secret IS NOT NULL, u.must_change, u.password_changed_at, u.training_at,
-	u.agreement_at, u.last_login_at, u.created_at
+	u.agreement_at, u.last_login_at, u.created_at, u.pending_email IS NOT NULL
 	FROM users u LEFT JOIN profiles p ON p.tenant_id = u.tenant_id AND p.name = u.profile`
 
 func scanUser(s scanner) (*skjold.User, error) {
@@ -45,7 +45,7 @@ func scanUser(s scanner) (*skjold.User, error) {
 	var changed, created int64
 	var until, training, agreement, last sql.NullInt64
 	if err := s.Scan(&u.ID, &tenant, &u.Email, &u.Name, &u.Role, &profile, &scopes, &suspended, &until,
-		&twoFactor, &mustChange, &changed, &training, &agreement, &last, &created); err != nil {
+		&twoFactor, &mustChange, &changed, &training, &agreement, &last, &created, &u.Pending); err != nil {
 		return nil, err
 	}
 	u.TenantID, u.Profile, u.Suspended, u.MustChangePassword = tenant.String, profile.String, suspended == 1, mustChange == 1
@@ -97,8 +97,9 @@ func (tx *Tx) profileScopes(tenantID, name string) ([]string, []string, error) {
 }
 
 // insertUser stores a new user with its first password hash. The e-mail is unique
-// installation-wide.
-func (tx *Tx) insertUser(c *skjold.Caller, u *skjold.User, hash string) error {
+// installation-wide. A pending user (u.Pending) keeps its address in pending_email, unique
+// in its tenant only, and otp is the hash of its one-time password (see confirm.go).
+func (tx *Tx) insertUser(c *skjold.Caller, u *skjold.User, hash string, otp []byte) error {
 	if u.Role == skjold.RoleCustom {
 		scopes, purposes, err := tx.profileScopes(u.TenantID, u.Profile)
 		if err != nil {
@@ -120,10 +121,24 @@ func (tx *Tx) insertUser(c *skjold.Caller, u *skjold.User, hash string) error {
 	if u.Profile != "" {
 		profile = u.Profile
 	}
+	email, pending := u.Email, any(nil)
+	if u.Pending {
+		// Same tenant: the admin sees its own people anyway, so a clash may be named.
+		var taken bool
+		if err := tx.queryRow("SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = ? AND (email = ? OR pending_email = ?))",
+			u.TenantID, u.Email, u.Email).Scan(&taken); err != nil {
+			return err
+		}
+		if taken {
+			return skjold.Errorf(skjold.ECONFLICT, "a user with this e-mail address exists in this tenant")
+		}
+		email, pending = pendingPlaceholder+u.ID, u.Email
+	}
 	_, err := tx.exec(`INSERT INTO users (id, tenant_id, email, name, role, profile, access_until, password_hash,
-		password_changed_at, must_change, training_at, agreement_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, tenant, u.Email, u.Name, u.Role, profile, optMicros(u.AccessUntil), hash, micros(now),
-		boolInt(u.MustChangePassword), optMicros(u.TrainingAt), optMicros(u.AgreementAt), micros(now))
+		password_changed_at, must_change, training_at, agreement_at, created_at, pending_email, otp_hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, tenant, email, u.Name, u.Role, profile, optMicros(u.AccessUntil), hash, micros(now),
+		boolInt(u.MustChangePassword), optMicros(u.TrainingAt), optMicros(u.AgreementAt), micros(now), pending, otp)
 	switch {
 	case isUniqueViolation(err):
 		return skjold.Errorf(skjold.ECONFLICT, "a user with this e-mail address exists")
@@ -237,6 +252,13 @@ func (db *DB) CreateUser(ctx context.Context, u *skjold.User) (string, error) {
 		return "", err
 	}
 	u.MustChangePassword = true
+	// A tenant's admin learns of an address only that it is free in the tenant: the account
+	// waits for the person to confirm the address, and only they learn if it has an account
+	// elsewhere. Operator staff, who see every tenant, create confirmed accounts.
+	var otp []byte
+	if u.Pending = c != nil && !c.Operator; u.Pending {
+		otp = hashSecret(password)
+	}
 	err = db.write(ctx, func(tx *Tx) error {
 		others, err := tx.countUsers(u.TenantID)
 		switch {
@@ -255,7 +277,7 @@ func (db *DB) CreateUser(ctx context.Context, u *skjold.User) (string, error) {
 				return skjold.Errorf(skjold.EFORBIDDEN, "operators create a tenant's first user only before it holds personal data; the tenant's own admins and tokens add users")
 			}
 		}
-		if err := tx.insertUser(c, u, hash); err != nil { // checks the hierarchy, sets the scopes
+		if err := tx.insertUser(c, u, hash, otp); err != nil { // checks the hierarchy, sets the scopes
 			return err
 		}
 		if others > 0 && c.Role != skjold.RoleOwner && skjold.Rank(u.Role, u.Scopes) >= 2 &&
