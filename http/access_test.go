@@ -254,6 +254,9 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 	fixed := func(path string, body any) builder {
 		return builder{build: func(*testing.T, *caller, object) request { return request{path: path, body: body} }}
 	}
+	refusing := func(path string, body any, refusal int) builder {
+		return builder{build: func(*testing.T, *caller, object) request { return request{path: path, body: body, refusal: refusal} }}
+	}
 	about := func(prefix, ownID, otherID, suffix string, body any) builder {
 		return builder{objects: true, build: func(_ *testing.T, _ *caller, o object) request {
 			return request{path: prefix + pick(o, ownID, otherID) + suffix, body: body}
@@ -354,6 +357,10 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return request{path: "/api/v1/auth/unlock", body: map[string]string{"password": s.password}}
 		}),
+		// Callers here are confirmed: the routes answer that there is nothing to confirm.
+		"POST /api/v1/auth/email-confirmation": refusing("/api/v1/auth/email-confirmation",
+			map[string]string{"code": "12345678"}, 409),
+		"POST /api/v1/auth/email-confirmation/code": refusing("/api/v1/auth/email-confirmation/code", nil, 409),
 		"POST /api/v1/auth/password": person(func(t *testing.T, c *caller, s *staff) request {
 			pw := newPassword()
 			if s == nil {
@@ -762,6 +769,9 @@ func (e *env) consoleRequests(t *testing.T) map[string]consoleBuild {
 		"GET /console/two-factor":          get("/console/two-factor"),
 		"POST /console/two-factor":         post("/console/two-factor", nil, 409),
 		"POST /console/two-factor/confirm": post("/console/two-factor/confirm", url.Values{"code": {"000000"}}, 400, 401, 409),
+		"GET /console/confirm-email":       get("/console/confirm-email"),
+		"POST /console/confirm-email":      post("/console/confirm-email", url.Values{"code": {"12345678"}}, 409),
+		"POST /console/confirm-email/code": post("/console/confirm-email/code", url.Values{}, 409),
 		"GET /console/lock":                get("/console/lock?next=/console/sessions"),
 		"POST /console/unlock": func(_ *testing.T, c *consoleCaller, _ object) consoleCall {
 			pw := "not-a-person"

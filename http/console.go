@@ -204,6 +204,8 @@ func stagePath(stage, from string) string {
 		return "/console/password"
 	case skjold.StageEnrolTwoFactor:
 		return "/console/two-factor"
+	case skjold.StageConfirmEmail:
+		return "/console/confirm-email"
 	case skjold.StageLocked:
 		return "/console/lock?next=" + url.QueryEscape(localPath(from))
 	}

@@ -47,6 +47,7 @@ func (s *Server) consoleRoutes() []route {
 		password     = stage(skjold.StageChangePassword, skjold.StageEnrolTwoFactor)
 		enrol        = stage(skjold.StageEnrolTwoFactor)
 		locked       = stage(skjold.StageLocked)
+		confirm      = stage(skjold.StageConfirmEmail)
 	)
 	routes := []route{
 		{"GET /{$}", public, http.RedirectHandler("/console/", http.StatusSeeOther)},
@@ -68,6 +69,9 @@ func (s *Server) consoleRoutes() []route {
 		{"GET /console/two-factor", enrol, s.handleConsoleTwoFactorPage()},
 		{"POST /console/two-factor", enrol, s.handleConsoleTwoFactorBegin()},
 		{"POST /console/two-factor/confirm", enrol, s.handleConsoleTwoFactorConfirm()},
+		{"GET /console/confirm-email", confirm, s.handleConsoleConfirmPage()},
+		{"POST /console/confirm-email", confirm, s.handleConsoleConfirm()},
+		{"POST /console/confirm-email/code", confirm, s.handleConsoleConfirmCode()},
 		{"GET /console/lock", locked, s.handleConsoleLockPage()},
 		{"POST /console/unlock", locked, s.handleConsoleUnlock()},
 		{"POST /console/logout", anyStage, s.handleConsoleLogout()},

@@ -56,6 +56,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"POST /api/v1/auth/login":                {"/api/v1/auth/login", ""},
 		"POST /api/v1/auth/second-factor":        {"/api/v1/auth/second-factor", owner.session},
 		"POST /api/v1/auth/unlock":               {"/api/v1/auth/unlock", owner.session},
+		"POST /api/v1/auth/email-confirmation":   {"/api/v1/auth/email-confirmation", owner.session},
 		"POST /api/v1/auth/password":             {"/api/v1/auth/password", owner.session},
 		"POST /api/v1/auth/two-factor/confirm":   {"/api/v1/auth/two-factor/confirm", owner.session},
 		"POST /api/v1/auth/reset":                {"/api/v1/auth/reset", ""},

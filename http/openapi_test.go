@@ -347,8 +347,8 @@ func TestOpenAPIRequestBodies(t *testing.T) {
 		}
 		checkClosed(t, rt.pattern, schema, map[string]bool{})
 	}
-	if bodies != 33 {
-		t.Errorf("%d request bodies documented, want 33", bodies)
+	if bodies != 34 {
+		t.Errorf("%d request bodies documented, want 34", bodies)
 	}
 }
 
@@ -431,9 +431,11 @@ func activeSession(t *testing.T, e *env) string {
 	var login struct{ Token, Stage string }
 	e.do(t, "", "POST", "/api/v1/auth/login", map[string]string{"email": "olga@example.com", "password": user.OneTimePassword, "session": "token"}).
 		want(t, 200).decode(t, &login)
-	if login.Token == "" || login.Stage != skjold.StageChangePassword {
+	if login.Token == "" || login.Stage != skjold.StageConfirmEmail {
 		t.Fatalf("login with a one-time password: token %t, stage %q", login.Token != "", login.Stage)
 	}
+	e.do(t, login.Token, "POST", "/api/v1/auth/email-confirmation",
+		map[string]string{"code": e.requestCode(t, "olga@example.com")}).want(t, 204)
 	e.do(t, login.Token, "POST", "/api/v1/auth/password",
 		map[string]string{"old_password": user.OneTimePassword, "new_password": "Fjord-Lantern-Basalt-71"}).want(t, 204)
 	return login.Token

@@ -25,7 +25,7 @@ var (
 	// itself (and logging out, and looking at the session) is open.
 	self     = perm{self: true}
 	anyStage = perm{self: true, stages: []string{skjold.StageSecondFactor, skjold.StageChangePassword,
-		skjold.StageEnrolTwoFactor, skjold.StageLocked}}
+		skjold.StageEnrolTwoFactor, skjold.StageLocked, skjold.StageConfirmEmail}}
 )
 
 func tenant(scope string) perm          { return perm{scope: scope} }
@@ -87,6 +87,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/auth/session", anyStage, s.handleSessionGet()},
 		{"POST /api/v1/auth/second-factor", stage(skjold.StageSecondFactor), s.handleSecondFactor()},
 		{"POST /api/v1/auth/unlock", stage(skjold.StageLocked), s.handleUnlock()},
+		{"POST /api/v1/auth/email-confirmation", stage(skjold.StageConfirmEmail), s.handleEmailConfirm()},
+		{"POST /api/v1/auth/email-confirmation/code", stage(skjold.StageConfirmEmail), s.handleEmailConfirmationCode()},
 		{"POST /api/v1/auth/password", stage(skjold.StageChangePassword, skjold.StageEnrolTwoFactor), s.handlePasswordChange()},
 		{"POST /api/v1/auth/two-factor", stage(skjold.StageEnrolTwoFactor), s.handleTwoFactorBegin()},
 		{"POST /api/v1/auth/two-factor/confirm", stage(skjold.StageEnrolTwoFactor), s.handleTwoFactorConfirm()},

@@ -112,6 +112,23 @@ func (s *Server) handleUnlock() http.Handler {
 	})
 }
 
+// handleEmailConfirm confirms a pending account's address with the code mailed to it.
+func (s *Server) handleEmailConfirm() http.Handler {
+	type request struct {
+		Code string `json:"code"`
+	}
+	return handle(s, http.StatusNoContent, func(r *http.Request, req *request) (any, error) {
+		return nil, s.svc.Auth.ConfirmEmail(r.Context(), req.Code)
+	})
+}
+
+// handleEmailConfirmationCode mails a new confirmation code to a pending account's address.
+func (s *Server) handleEmailConfirmationCode() http.Handler {
+	return handle(s, http.StatusAccepted, func(r *http.Request, _ *none) (any, error) {
+		return nil, s.svc.Auth.SendEmailConfirmation(r.Context())
+	})
+}
+
 func (s *Server) handlePasswordChange() http.Handler {
 	type request struct {
 		OldPassword string `json:"old_password"`

@@ -112,13 +112,24 @@ func TestFirstLogin(t *testing.T) {
 		created.TwoFactor || len(created.OneTimePassword) < 16 {
 		t.Fatalf("created %+v", created)
 	}
+	if !created.Pending {
+		t.Fatalf("an account a tenant's admin creates is confirmed at once: %+v", created)
+	}
 	otp := created.OneTimePassword
 	var first loginBody
 	e.loginReply(t, " ADA@fjord.example", otp, "").want(t, 200).decode(t, &first) // addresses compare as normalised
-	if first.Stage != skjold.StageChangePassword || first.User.ID != created.ID {
+	if first.Stage != skjold.StageConfirmEmail || first.User.ID != created.ID {
 		t.Fatalf("first login: %+v", first)
 	}
 	tok := first.Token
+	// The address comes first: the code mailed to it, which the admin who knows the
+	// one-time password does not see.
+	e.do(t, tok, "POST", "/api/v1/auth/password", map[string]string{"old_password": otp, "new_password": newPassword()}).
+		wantError(t, 403, skjold.EFORBIDDEN)
+	e.do(t, tok, "POST", "/api/v1/auth/email-confirmation", map[string]string{"code": "1234"}).wantError(t, 400, skjold.EINVALID)
+	e.do(t, tok, "POST", "/api/v1/auth/email-confirmation", map[string]string{"code": e.requestCode(t, "ada@fjord.example")}).
+		want(t, 204)
+	e.wantStage(t, tok, skjold.StageChangePassword)
 	e.do(t, tok, "GET", "/api/v1/subjects", nil).wantError(t, 403, skjold.EFORBIDDEN)
 	e.do(t, tok, "POST", "/api/v1/auth/two-factor", nil).wantError(t, 403, skjold.EFORBIDDEN) // the password comes first
 

@@ -28,9 +28,10 @@ type staff struct {
 
 var staffSeq atomic.Int64
 
-// newStaff creates a user of tenantID ("" for operator staff) through the store, as an
-// operator owner would; the user has only its one-time password.
-func (e *env) newStaff(t *testing.T, tenantID, role, profile string) *staff {
+// pendingStaff creates a user of tenantID ("" for operator staff) through the store, as the
+// tenant's owner (or, for operator staff, an operator owner) would; the user has only its
+// one-time password, and a tenant's user waits for its address to be confirmed.
+func (e *env) pendingStaff(t *testing.T, tenantID, role, profile string) *staff {
 	t.Helper()
 	n := staffSeq.Add(1)
 	u := &skjold.User{TenantID: tenantID, Email: fmt.Sprintf("%s-%d@staff.example", role, n), Name: fmt.Sprintf("Person %d", n),
@@ -45,6 +46,29 @@ func (e *env) newStaff(t *testing.T, tenantID, role, profile string) *staff {
 		t.Fatalf("create %s: %v", role, err)
 	}
 	return &staff{user: u, password: otp}
+}
+
+// newStaff creates a user as pendingStaff does, and confirms its address if it is pending.
+func (e *env) newStaff(t *testing.T, tenantID, role, profile string) *staff {
+	t.Helper()
+	s := e.pendingStaff(t, tenantID, role, profile)
+	if s.user.Pending {
+		e.confirmEmail(t, s)
+	}
+	return s
+}
+
+// confirmEmail takes a pending account through its address's confirmation, as its person
+// would: a login with the one-time password, the code from the e-mail, a logout.
+func (e *env) confirmEmail(t *testing.T, s *staff) {
+	t.Helper()
+	tok, stage := e.login(t, s.user.Email, s.password, "")
+	if stage != skjold.StageConfirmEmail {
+		t.Fatalf("a pending account logs in to stage %s, want %s", stage, skjold.StageConfirmEmail)
+	}
+	e.do(t, tok, "POST", "/api/v1/auth/email-confirmation", map[string]string{"code": e.requestCode(t, s.user.Email)}).want(t, 204)
+	e.do(t, tok, "POST", "/api/v1/auth/logout", nil).want(t, 204)
+	s.user.Pending = false
 }
 
 // activeStaff creates a user and takes it through its first login over the API: the
