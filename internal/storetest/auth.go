@@ -53,7 +53,23 @@ func (e *env) newUser(ctx context.Context, u *skjold.User) (*skjold.User, string
 	if err != nil {
 		e.t.Fatalf("CreateUser(%s): %v", u.Role, err)
 	}
+	if u.Pending {
+		e.confirmEmail(u, pw)
+	}
 	return u, pw
+}
+
+// confirmEmail confirms a pending account's address as its person would: a login with the
+// one-time password, the code from the e-mail, a logout.
+func (e *env) confirmEmail(u *skjold.User, otp string) {
+	e.t.Helper()
+	id, uctx := e.login(u.Email, otp, "")
+	if id.Stage != skjold.StageConfirmEmail {
+		e.t.Fatalf("a pending account logs in to stage %s", id.Stage)
+	}
+	must(e.t, e.db.ConfirmEmail(uctx, e.requestCode(u.Email)))
+	must(e.t, e.db.Logout(uctx))
+	u.Pending = false
 }
 
 // login logs in and returns the identity with a context acting as it.
@@ -129,7 +145,73 @@ func TestAuth(t *testing.T, h Harness) {
 	t.Run("ConcurrentEnumeration", func(t *testing.T) { testConcurrentEnumeration(t, newEnv(t, h)) })
 	t.Run("SuspendedPassword", func(t *testing.T) { testSuspendedPassword(t, newEnv(t, h)) })
 	t.Run("OnboardingBeforeData", func(t *testing.T) { testOnboardingBeforeData(t, newEnv(t, h)) })
+	t.Run("PendingAccounts", func(t *testing.T) { testPendingAccounts(t, newEnv(t, h)) })
 }
+
+// testPendingAccounts: an account a tenant's admin creates waits for its address to be
+// confirmed with a mailed code; an address with an account in another tenant is created
+// alike, and the clash shows only at the confirmation, to the code's holder.
+func testPendingAccounts(t *testing.T, e *env) {
+	a, b := e.newTenant("Fjord Travel AS"), e.newTenant("Vistula Clinic")
+	inB := &skjold.User{TenantID: b.ID, Email: "kari@fjord.example", Name: "Kari", Role: skjold.RoleAgent}
+	e.activeUser(e.staff(), inB)
+	actx := e.tenantOwner(a.ID)
+	twin := &skjold.User{Email: "KARI@fjord.example", Name: "Kari", Role: skjold.RoleAgent}
+	otp, err := e.db.CreateUser(actx, twin)
+	must(t, err)
+	if !twin.Pending || twin.Email != inB.Email {
+		t.Fatalf("created %+v", twin)
+	}
+	_, err = e.db.CreateUser(actx, &skjold.User{Email: "kari@fjord.example", Name: "Kari", Role: skjold.RoleAgent})
+	wantCode(t, err, skjold.ECONFLICT) // twice in one tenant
+	listed, err := e.db.FindUserByID(actx, twin.ID)
+	must(t, err)
+	if !listed.Pending || listed.Email != inB.Email {
+		t.Errorf("the pending account reads as %+v", listed)
+	}
+
+	// The one-time password leads to the confirmation only; the password leads to B's account.
+	id, uctx := e.login(inB.Email, otp, "")
+	if id.Stage != skjold.StageConfirmEmail || id.User.ID != twin.ID {
+		t.Fatalf("login with the one-time password: stage %s, user %s", id.Stage, id.User.ID)
+	}
+	code := e.requestCode(inB.Email)
+	wantCode(t, e.db.ConfirmEmail(uctx, "12"), skjold.EINVALID)
+	wantCode(t, e.db.ConfirmEmail(uctx, code), skjold.ECONFLICT)
+	wantCode(t, e.db.ConfirmEmail(uctx, code), skjold.EINVALID) // the code is spent
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageConfirmEmail {
+		t.Errorf("after the clash, stage %s", st)
+	}
+	bid, _ := e.login(inB.Email, goodPassword, "")
+	if bid.User.ID != inB.ID {
+		t.Errorf("B's person logs in as %s", bid.User.ID)
+	}
+	events, err := e.db.FindAuditEvents(actx, skjold.AuditFilter{Limit: 500})
+	must(t, err)
+	for _, ev := range events {
+		if ev.Action == "user.email_taken" {
+			t.Errorf("tenant A's log tells of the clash: %+v", ev)
+		}
+	}
+
+	// A fresh address confirms, with the newest code only.
+	fresh := &skjold.User{Email: "ola@fjord.example", Name: "Ola", Role: skjold.RoleAgent}
+	otp, err = e.db.CreateUser(actx, fresh)
+	must(t, err)
+	id, uctx = e.login(fresh.Email, otp, "")
+	first := e.requestCode(fresh.Email)
+	must(t, e.db.SendEmailConfirmation(uctx))
+	second := e.requestCode(fresh.Email)
+	if first != second {
+		wantCode(t, e.db.ConfirmEmail(uctx, first), skjold.EINVALID)
+	}
+	must(t, e.db.ConfirmEmail(uctx, second))
+	if st := e.stageOf(id.Session.Secret); st != skjold.StageChangePassword {
+		t.Errorf("after the confirmation, stage %s", st)
+	}
+	wantCode(t, e.db.ConfirmEmail(uctx, second), skjold.ECONFLICT) // nothing left to confirm
+}
+
 
 func testUsers(t *testing.T, e *env) {
 	a, b := e.newTenant("Fjord Travel AS"), e.newTenant("Vistula Clinic")

@@ -80,6 +80,11 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	e.rawExec(raw, "DROP TABLE audit_key")
 	e.rawExec(raw, "ALTER TABLE approvals DROP COLUMN override_holds") // 12
 	e.rawExec(raw, "ALTER TABLE users DROP COLUMN language")           // 13
+	e.rawExec(raw, "DROP TABLE email_confirmations")                   // 14
+	e.rawExec(raw, "DROP INDEX users_pending_email")
+	for _, col := range []string{"pending_email", "otp_hash", "confirm_hash", "confirm_expires", "confirm_failures"} {
+		e.rawExec(raw, "ALTER TABLE users DROP COLUMN "+col)
+	}
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
 	db := e.h.Reopen(t, e.db, e.options(e.keys))
 	rep, err := db.VerifyAuditChain(t.Context())
