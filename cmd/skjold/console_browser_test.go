@@ -408,7 +408,7 @@ func TestConsoleBrowserLanguages(t *testing.T) {
 			tenantToken := createTenant(t, s, op, "Tenant "+c.lang)
 			// A tenant's token creates its staff below admin; two-step login is open to
 			// them too, so an agent sees every page.
-			email, oneTime := createUser(t, s, tenantToken, "Agent "+c.lang, "agent")
+			email, oneTime := createPendingUser(t, s, tenantToken, "Agent "+c.lang, "agent")
 			b := newTab(t, s, c.lang)
 			for _, p := range []string{"/console/login", "/console/forgot", "/console/reset", "/console/no-such-page"} {
 				b.open(p)
@@ -420,6 +420,12 @@ func TestConsoleBrowserLanguages(t *testing.T) {
 			b.submit("main button[type=submit]")
 			b.wantText(c.wrong)
 			b.login(email, oneTime)
+			// The admin gave the address: its owner confirms it with the mailed code.
+			b.wantPath("/console/confirm-email")
+			b.page("confirm-email")
+			b.fill("#code", outboxCode(t, s.data, email))
+			b.submit("main button[type=submit]")
+			b.wantPath("/console/password")
 			b.page("password")
 			pw := "violet-Harbour-crane-47"
 			b.fill("#old_password", oneTime)
@@ -485,9 +491,29 @@ func createTenant(t *testing.T, s *server, opToken, name string) string {
 	return out.Token.Secret
 }
 
-// createUser creates a user of the token's tenant and returns its address and one-time
-// password.
+// createUser creates a user of the token's tenant, confirms its address over the API as
+// its person would (see createPendingUser), and returns its address and one-time password.
 func createUser(t *testing.T, s *server, token, name, role string) (string, string) {
+	t.Helper()
+	email, otp := createPendingUser(t, s, token, name, role)
+	var login struct{ Token string }
+	creds := map[string]string{"email": email, "password": otp, "session": "token"}
+	if code := s.call(t, "POST", "/api/v1/auth/login", "", creds, &login); code != 200 {
+		t.Fatalf("first login: %d", code)
+	}
+	confirm := map[string]string{"code": outboxCode(t, s.data, email)}
+	if code := s.call(t, "POST", "/api/v1/auth/email-confirmation", login.Token, confirm, nil); code != 204 {
+		t.Fatalf("confirm the address: %d", code)
+	}
+	if code := s.call(t, "POST", "/api/v1/auth/logout", login.Token, nil, nil); code != 204 {
+		t.Fatalf("logout: %d", code)
+	}
+	return email, otp
+}
+
+// createPendingUser creates a user of the token's tenant and returns its address and
+// one-time password; the account waits for the address to be confirmed.
+func createPendingUser(t *testing.T, s *server, token, name, role string) (string, string) {
 	t.Helper()
 	email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@console.example"
 	var out struct {
@@ -498,6 +524,45 @@ func createUser(t *testing.T, s *server, token, name, role string) (string, stri
 		t.Fatalf("create user: %d", code)
 	}
 	return email, out.OneTimePassword
+}
+
+// outboxMail waits for an e-mail to addr in the data directory's outbox, removes it, and
+// returns its decoded body.
+func outboxMail(t *testing.T, data, addr string) string {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		files, _ := filepath.Glob(filepath.Join(data, "outbox", "*.eml"))
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			msg, err := mail.ReadMessage(bytes.NewReader(raw))
+			if err != nil || msg.Header.Get("To") != addr {
+				continue
+			}
+			var body io.Reader = msg.Body
+			if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
+				body = quotedprintable.NewReader(body)
+			}
+			text, _ := io.ReadAll(body)
+			os.Remove(f)
+			return string(text)
+		}
+	}
+	t.Fatalf("no e-mail to %s in the outbox within 15 s", addr)
+	return ""
+}
+
+// outboxCode waits for the e-mail to addr and returns the 8-digit code in it.
+func outboxCode(t *testing.T, data, addr string) string {
+	t.Helper()
+	text := outboxMail(t, data, addr)
+	code := regexp.MustCompile(`(?m)^\d{8}\r?$`).FindString(text)
+	if code == "" {
+		t.Fatalf("no code in %q", text)
+	}
+	return strings.TrimSpace(code)
 }
 
 // resetLink waits for the reset e-mail in the outbox and returns the link in it.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/mail"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -57,14 +58,15 @@ func (r *relay) wait(t *testing.T, to string) *mail.Message {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		r.mu.Lock()
-		msgs := append([]string(nil), r.messages...)
-		r.mu.Unlock()
-		for _, raw := range msgs {
+		for i, raw := range r.messages {
 			m, err := mail.ReadMessage(strings.NewReader(raw))
 			if err == nil && m.Header.Get("To") == to {
+				r.messages = append(r.messages[:i], r.messages[i+1:]...)
+				r.mu.Unlock()
 				return m
 			}
 		}
+		r.mu.Unlock()
 	}
 	t.Fatalf("no e-mail to %s reached the relay within 10 s", to)
 	return nil
@@ -103,6 +105,20 @@ func (s *relaySession) Data(r io.Reader) error {
 func (s *relaySession) Reset()        {}
 func (s *relaySession) Logout() error { return nil }
 
+// mailedCode returns the 8-digit code on a line of its own in m's body.
+func mailedCode(t *testing.T, m *mail.Message) string {
+	t.Helper()
+	text, err := io.ReadAll(quotedprintable.NewReader(m.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := regexp.MustCompile(`(?m)^\d{8}\r?$`).Find(text)
+	if code == nil {
+		t.Fatalf("no code in %q", text)
+	}
+	return strings.TrimSpace(string(code))
+}
+
 // TestResetThroughSMTP drives a password reset through the real server and a real SMTP
 // exchange (STARTTLS, AUTH): the link's code arrives at the relay, sets a new password once,
 // and the old session ends.
@@ -128,6 +144,11 @@ func TestResetThroughSMTP(t *testing.T) {
 	var login struct{ Token string }
 	creds := map[string]string{"email": "ola@fjord.example", "password": agent.OneTime, "session": "token"}
 	s.call(t, "POST", "/api/v1/auth/login", "", creds, &login)
+	// The account waits for its address: the code comes through the relay too.
+	confirm := map[string]string{"code": mailedCode(t, r.wait(t, "ola@fjord.example"))}
+	if st := s.call(t, "POST", "/api/v1/auth/email-confirmation", login.Token, confirm, nil); st != 204 {
+		t.Fatalf("confirm the address with the relayed code: %d", st)
+	}
 
 	if code := s.call(t, "POST", "/api/v1/auth/reset", "", map[string]string{"email": "ola@fjord.example"}, nil); code != 202 {
 		t.Fatalf("reset request: %d", code)
