@@ -152,17 +152,8 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 	if !ok {
 		return nil, nil, db.loginFailed(ctx, u, "password", errLogin)
 	}
-	if db.inactive(u) != nil {
-		// Answered and counted exactly as a wrong password: a suspended account's password
-		// must not tell a guesser that it is right, nor that the account exists.
-		return nil, nil, db.loginFailed(ctx, u, "suspended", errLogin)
-	}
-	if err := db.refuseFrozen(ctx, u.TenantID); err != nil {
-		db.auditOnly(ctx, userEvent(u, "auth.login_refused", src, "reason:frozen"))
+	if err := db.admit(ctx, u); err != nil {
 		return nil, nil, err
-	}
-	if err := db.checkAddress(ctx, u.TenantID, "user:"+u.ID); err != nil {
-		return nil, nil, err // checked after the password, so that it tells an outsider nothing
 	}
 	if rehash {
 		db.upgradeHash(ctx, u.ID, cr.hash, l.Password)
@@ -175,6 +166,22 @@ func (db *DB) Login(ctx context.Context, l skjold.Login) (*skjold.Session, *skjo
 		secondFactor = true
 	}
 	return db.openSession(ctx, u, l.Kind, src, secondFactor)
+}
+
+// admit refuses a login whose password (or one-time password) was right when the account
+// may not log in now: suspended, its tenant frozen, or from outside the allowed networks.
+func (db *DB) admit(ctx context.Context, u *skjold.User) error {
+	if db.inactive(u) != nil {
+		// Answered and counted exactly as a wrong password: a suspended account's password
+		// must not tell a guesser that it is right, nor that the account exists.
+		return db.loginFailed(ctx, u, "suspended", errLogin)
+	}
+	if err := db.refuseFrozen(ctx, u.TenantID); err != nil {
+		db.auditOnly(ctx, userEvent(u, "auth.login_refused", sourceOf(ctx), "reason:frozen"))
+		return err
+	}
+	// Checked after the password, so that it tells an outsider nothing.
+	return db.checkAddress(ctx, u.TenantID, "user:"+u.ID)
 }
 
 // unknownLogin answers a login for an address without an account exactly as a wrong

@@ -47,7 +47,6 @@ func (db *DB) pendingUser(ctx context.Context, email, password string) (*skjold.
 // pendingLogin opens a session in StageConfirmEmail for a pending account whose one-time
 // password was given, and mails it a code. The account's other checks apply as in Login.
 func (db *DB) pendingLogin(ctx context.Context, u *skjold.User, kind string) (*skjold.Session, *skjold.Identity, error) {
-	src := sourceOf(ctx)
 	release, err := db.attempts.begin(u.ID)
 	if err != nil {
 		return nil, nil, err
@@ -60,17 +59,10 @@ func (db *DB) pendingLogin(ctx context.Context, u *skjold.User, kind string) (*s
 	if until := optTime(cr.lockedUntil); until != nil && db.now().Before(*until) {
 		return nil, nil, errLockedOut
 	}
-	if db.inactive(u) != nil {
-		return nil, nil, db.loginFailed(ctx, u, "suspended", errLogin)
-	}
-	if err := db.refuseFrozen(ctx, u.TenantID); err != nil {
-		db.auditOnly(ctx, userEvent(u, "auth.login_refused", src, "reason:frozen"))
+	if err := db.admit(ctx, u); err != nil {
 		return nil, nil, err
 	}
-	if err := db.checkAddress(ctx, u.TenantID, "user:"+u.ID); err != nil {
-		return nil, nil, err
-	}
-	s, id, err := db.openSession(ctx, u, kind, src, false)
+	s, id, err := db.openSession(ctx, u, kind, sourceOf(ctx), false)
 	if err != nil {
 		return nil, nil, err
 	}
