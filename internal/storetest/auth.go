@@ -212,7 +212,6 @@ func testPendingAccounts(t *testing.T, e *env) {
 	wantCode(t, e.db.ConfirmEmail(uctx, second), skjold.ECONFLICT) // nothing left to confirm
 }
 
-
 func testUsers(t *testing.T, e *env) {
 	a, b := e.newTenant("Fjord Travel AS"), e.newTenant("Vistula Clinic")
 	admin := &skjold.User{TenantID: a.ID, Email: "Admin@Fjord.example", Name: "Ada", Role: skjold.RoleAdmin}
