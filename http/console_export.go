@@ -73,8 +73,10 @@ func (s *Server) exportPage(w http.ResponseWriter, r *http.Request, status int, 
 	case skjold.ENOTFOUND:
 		v.FormError = v.T("export.err.no_approval")
 	default:
-		if field, _ := fieldOf(refused); field == "format" {
+		if field, _ := fieldOf(refused); field == "format" && !d.FourEyes {
 			v.Errors["format"] = v.T("export.err.format")
+		} else if field == "format" {
+			v.FormError = v.T("export.err.format") // one format list per approval: said above them
 		} else {
 			v.FormError = message(v.Cat, refused)
 		}

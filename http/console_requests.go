@@ -93,7 +93,7 @@ type requestNewData struct {
 
 func (s *Server) handleConsoleRequestNew() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := consoleOf(r).newView("request.new_title")
+		v := consoleOf(r).newView("request_new.title")
 		v.Data = &requestNewData{Types: skjold.RequestTypes}
 		s.render(w, r, http.StatusOK, "request_new", v)
 	})
@@ -103,7 +103,7 @@ func (s *Server) handleConsoleRequestNew() http.Handler {
 // phone or reference. The values come in the form's body only.
 func (s *Server) handleConsoleRequestOpen() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v := consoleOf(r).newView("request.new_title")
+		v := consoleOf(r).newView("request_new.title")
 		form := map[string]string{}
 		for _, k := range []string{"type", "email", "phone", "ref", "purpose"} {
 			form[k] = strings.TrimSpace(r.PostForm.Get(k))

@@ -328,3 +328,34 @@ func TestConsoleDashboardRequests(t *testing.T) {
 		t.Error("operator support is shown a tenant's requests")
 	}
 }
+
+// TestConsoleRequestPagesAllLanguages shows the requests, approvals and export pages, with
+// requests in every state, in Norwegian and Polish, and fails on a raw message key.
+func TestConsoleRequestPagesAllLanguages(t *testing.T) {
+	e := newEnv(t)
+	open := e.openRequest(t, e.a.token, e.requestSubject(t, e.a.token), skjold.RequestAccess, "")
+	erased, _ := e.verifiedRequest(t, e.a.token, skjold.RequestErasure, "")
+	e.do(t, e.a.token, "POST", "/api/v1/requests/"+erased.ID+"/complete", map[string]any{}).want(t, 200)
+	refused := e.openRequest(t, e.a.token, e.requestSubject(t, e.a.token), skjold.RequestObjection, "")
+	e.do(t, e.a.token, "POST", "/api/v1/requests/"+refused.ID+"/refuse", map[string]string{"code": "other", "note": "x"}).want(t, 200)
+	owner := e.activeStaff(t, e.a.id, skjold.RoleOwner, "")
+	e.approval(t, e.activeStaff(t, e.a.id, skjold.RoleAdmin, ""))
+	for _, lang := range []string{"nb", "pl"} {
+		c := e.consoleClient(t)
+		c.login(t, owner)
+		c.post(t, "/console/account/language", url.Values{"lang": {lang}, "next": {"/console/"}}).want(t, 303)
+		c.post(t, "/console/export/ask", nil).want(t, 303)
+		for _, p := range []string{"/console/", "/console/requests", "/console/requests?state=closed", "/console/requests/new",
+			"/console/requests/" + open.ID, "/console/requests/" + erased.ID, "/console/requests/" + refused.ID,
+			"/console/approvals", "/console/export"} {
+			r := c.get(t, p).want(t, 200)
+			if bytes.Contains(r.body, []byte("[[")) || !bytes.Contains(r.body, []byte(`<html lang="`+lang+`"`)) {
+				t.Errorf("%s in %s: a raw key or the wrong language:\n%s", p, lang, text(r.body))
+			}
+		}
+		r := c.post(t, "/console/requests", url.Values{"type": {"access"}}).want(t, 400)
+		if bytes.Contains(r.body, []byte("[[")) {
+			t.Errorf("the refused form in %s shows a raw key: %s", lang, text(r.body))
+		}
+	}
+}
