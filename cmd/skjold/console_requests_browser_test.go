@@ -64,6 +64,10 @@ func TestConsoleBrowserAccessRequest(t *testing.T) {
 	id := strings.TrimPrefix(eval[string](b, `location.pathname`), "/console/requests/")
 	b.wantText("Access request", "Waiting for verification", "Not verified yet", "A verification code is on its way")
 	b.page("request-new-open")
+	b.open("/console/")
+	b.wantText("Open requests: 1.", "Access request", "due ")
+	b.page("dashboard-requests")
+	b.open("/console/requests/" + id)
 
 	code := mailCode(t, data, person)
 	b.fill("#verify_code", "00000000")
