@@ -86,15 +86,32 @@ func (s *Server) handleConsoleRequests() http.Handler {
 	})
 }
 
-// requestNewData is what the form to open a request offers.
+// requestNewData is what the form to open a request offers: the types, and the purposes a
+// consent withdrawal may name.
 type requestNewData struct {
-	Types []string
+	Types    []string
+	Purposes []string
+}
+
+// requestNewData returns the form's choices; without the purpose register the purpose is
+// typed in.
+func (s *Server) requestNewData(r *http.Request) *requestNewData {
+	d := &requestNewData{Types: skjold.RequestTypes}
+	if s.svc.Purposes == nil {
+		return d
+	}
+	if ps, err := s.svc.Purposes.FindPurposes(r.Context()); err == nil {
+		for _, p := range ps {
+			d.Purposes = append(d.Purposes, p.Name)
+		}
+	}
+	return d
 }
 
 func (s *Server) handleConsoleRequestNew() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := consoleOf(r).newView("request_new.title")
-		v.Data = &requestNewData{Types: skjold.RequestTypes}
+		v.Data = s.requestNewData(r)
 		s.render(w, r, http.StatusOK, "request_new", v)
 	})
 }
@@ -126,7 +143,7 @@ func (s *Server) handleConsoleRequestOpen() http.Handler {
 		default:
 			v.FormError = message(v.Cat, err)
 		}
-		v.Data = &requestNewData{Types: skjold.RequestTypes}
+		v.Data = s.requestNewData(r)
 		s.render(w, r, statusOf(err), "request_new", v)
 	})
 }

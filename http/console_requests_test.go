@@ -226,6 +226,26 @@ func TestConsoleRequests(t *testing.T) {
 	r = c.get(t, "/console/requests/"+er.ID).want(t, 200)
 	wantText(t, r, "Erasure request", "Records erased", "Everything is erased")
 
+	// A consent withdrawal names a purpose of the register, offered as a choice.
+	r = c.get(t, "/console/requests/new").want(t, 200)
+	if !strings.Contains(string(r.body), `<option value="newsletter"`) {
+		t.Error("the form does not offer the register's purposes")
+	}
+	withdrawing := e.requestSubject(t, e.a.token)
+	r = c.post(t, "/console/requests", url.Values{"type": {"consent_withdrawal"}, "email": {withdrawing.Email}, "purpose": {"nope"}}).want(t, 400)
+	wantText(t, r, "This purpose is not in your purpose register.")
+	openConsoleRequest(t, c, url.Values{"type": {"consent_withdrawal"}, "email": {withdrawing.Email}, "purpose": {"newsletter"}})
+
+	// The API lists by the same filters.
+	var listed struct {
+		Items []*skjold.Request `json:"items"`
+	}
+	e.do(t, e.a.token, "GET", "/api/v1/requests?state=closed&type=access", nil).want(t, 200).decode(t, &listed)
+	if len(listed.Items) != 1 || listed.Items[0].ID != id {
+		t.Errorf("the API's closed access requests = %+v", listed.Items)
+	}
+	e.do(t, e.a.token, "GET", "/api/v1/requests?state=half", nil).wantError(t, 400, skjold.EINVALID)
+
 	// An auditor reads but does not act.
 	auditor := e.consoleClient(t)
 	auditor.login(t, e.activeStaff(t, e.a.id, skjold.RoleAuditor, ""))
