@@ -31,7 +31,8 @@ const approvalsPages = 20
 type approvalRow struct {
 	*skjold.Approval
 	RequestedByName, DecidedByName string
-	Mine                           bool // filed by the reader: someone else decides it
+	TargetName                     string // a user's name, for the actions on a user
+	Mine                           bool   // filed by the reader: someone else decides it
 }
 
 // approvalsData is what the approvals page shows.
@@ -83,7 +84,7 @@ func (s *Server) approvalsData(r *http.Request) (*approvalsData, error) {
 	d := &approvalsData{}
 	for _, a := range all {
 		row := approvalRow{Approval: a, RequestedByName: names[a.RequestedBy], DecidedByName: names[a.DecidedBy],
-			Mine: a.RequestedBy == me}
+			TargetName: names[a.Target], Mine: a.RequestedBy == me}
 		if a.Status == skjold.ApprovalPending {
 			d.Waiting = append(d.Waiting, row) // a lapsed one shows its end; deciding it is refused
 		} else {

@@ -211,6 +211,11 @@ func TestConsoleRequests(t *testing.T) {
 		wantText(t, r, "at most 2 months")
 		r = c.post(t, "/console/requests/"+open+"/refuse", url.Values{"refusal_code": {"other"}}).want(t, 400)
 		wantText(t, r, "Explain the reason in the note.")
+		r = c.post(t, "/console/requests/"+open+"/refuse", url.Values{"refusal_code": {""}, "note": {"Kept"}}).want(t, 400)
+		wantText(t, r, "Choose a reason.")
+		if !strings.Contains(string(r.body), `id="refusal_code-error"`) || !strings.Contains(string(r.body), ">Kept</textarea>") {
+			t.Error("the refused reason is not marked at its field, or the note is lost")
+		}
 	})
 	c.post(t, "/console/requests/"+open+"/extend", url.Values{"months": {"2"}, "reason": {"Records in the archive."}}).
 		wantRedirect(t, "/console/requests/"+open+"?m=request_extended")
