@@ -154,6 +154,9 @@ func requestMessage(v *web.View, err error, field string) string {
 	if _, rule := fieldOf(err); rule != "" && v.Cat.Has("request.err."+field+"_"+rule) {
 		return v.T("request.err."+field+"_"+rule, "max", skjold.MaxExtensionMonths, "chars", skjold.MaxRequestNote)
 	}
+	if strings.HasPrefix(field, "fix_") && skjold.ErrorCode(err) == skjold.EINVALID {
+		return v.T("request.err.fix_value")
+	}
 	return message(v.Cat, err)
 }
 
@@ -165,12 +168,13 @@ type requestPageData struct {
 	Link         string // the package's path on this server
 	RefusalCodes []string
 	Months       []int
+	Fixes        []string // the profile fields a rectification corrects
 }
 
 // requestPage renders a request's page with status, after an action or on its own.
 func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, v *web.View, status int, req *skjold.Request) {
 	d := &requestPageData{R: req, CanWrite: skjold.CallerFromContext(r.Context()).Can(skjold.ScopeWrite),
-		RefusalCodes: skjold.RefusalCodes}
+		RefusalCodes: skjold.RefusalCodes, Fixes: rectifiable}
 	for m := 1; m <= skjold.MaxExtensionMonths; m++ {
 		d.Months = append(d.Months, m)
 	}
@@ -281,10 +285,29 @@ func (s *Server) handleConsoleRequestRefuse() http.Handler {
 		})
 }
 
-// handleConsoleRequestComplete carries out a verified request. A rectification's corrected
-// values are not asked for here (yet): its completion is refused with the service's reason.
+// rectifiable are the profile fields a rectification corrects from the request's page,
+// each posted as fix_<name>.
+var rectifiable = []string{"name", "email", "phone", "ref", "birth_date"}
+
+// handleConsoleRequestComplete carries out a verified request. A rectification brings the
+// corrected profile values, filled in on the page; an empty field is left as it is.
 func (s *Server) handleConsoleRequestComplete() http.Handler {
-	return s.requestAction("request_completed", nil, func(r *http.Request, id string) (*skjold.Request, error) {
-		return s.svc.Requests.CompleteRequest(r.Context(), id, nil)
+	fields := map[string]string{"subject": "fix"}
+	for _, f := range rectifiable {
+		fields[f] = "fix_" + f
+	}
+	return s.requestAction("request_completed", fields, func(r *http.Request, id string) (*skjold.Request, error) {
+		var fix *skjold.Rectification
+		values := map[string]*string{}
+		for _, f := range rectifiable {
+			if v := strings.TrimSpace(r.PostForm.Get("fix_" + f)); v != "" {
+				values[f] = &v
+			}
+		}
+		if len(values) > 0 {
+			fix = &skjold.Rectification{Subject: skjold.SubjectUpdate{Name: values["name"], Email: values["email"],
+				Phone: values["phone"], Ref: values["ref"], BirthDate: values["birth_date"]}}
+		}
+		return s.svc.Requests.CompleteRequest(r.Context(), id, fix)
 	})
 }

@@ -231,6 +231,29 @@ func TestConsoleRequests(t *testing.T) {
 	r = c.get(t, "/console/requests/"+er.ID).want(t, 200)
 	wantText(t, r, "Erasure request", "Records erased", "Everything is erased")
 
+	// A rectification brings the corrected values: none is refused, a malformed one is
+	// refused at its field, and the written fields are listed.
+	fixing, fixed := e.verifiedRequest(t, e.a.token, skjold.RequestRectification, "")
+	r = c.get(t, "/console/requests/"+fixing.ID).want(t, 200)
+	wantText(t, r, "Fill in the corrected values.", "Corrected name")
+	e.unchanged(t, func() {
+		r = c.post(t, "/console/requests/"+fixing.ID+"/complete", url.Values{"fix_name": {" "}}).want(t, 400)
+		wantText(t, r, "Fill in at least one corrected value.")
+		r = c.post(t, "/console/requests/"+fixing.ID+"/complete", url.Values{"fix_name": {"Rita Rask-Berg"}, "fix_email": {"not an address"}}).want(t, 400)
+		if !strings.Contains(string(r.body), `id="fix_email-error"`) || !strings.Contains(string(r.body), `value="Rita Rask-Berg"`) {
+			t.Errorf("a malformed corrected address is not refused at its field: %s", text(r.body))
+		}
+	})
+	c.post(t, "/console/requests/"+fixing.ID+"/complete", url.Values{"fix_name": {"Rita Rask-Berg"}}).
+		wantRedirect(t, "/console/requests/"+fixing.ID+"?m=request_completed")
+	r = c.get(t, "/console/requests/"+fixing.ID).want(t, 200)
+	wantText(t, r, "Completed", "Fields corrected: name")
+	var sub skjold.Subject
+	e.do(t, e.a.token, "GET", "/api/v1/subjects/"+fixed.ID, nil).want(t, 200).decode(t, &sub)
+	if sub.Name != "Rita Rask-Berg" {
+		t.Errorf("the corrected name is %q", sub.Name)
+	}
+
 	// A consent withdrawal names a purpose of the register, offered as a choice.
 	r = c.get(t, "/console/requests/new").want(t, 200)
 	if !strings.Contains(string(r.body), `<option value="newsletter"`) {
@@ -363,6 +386,7 @@ func TestConsoleRequestPagesAllLanguages(t *testing.T) {
 	e.do(t, e.a.token, "POST", "/api/v1/requests/"+erased.ID+"/complete", map[string]any{}).want(t, 200)
 	refused := e.openRequest(t, e.a.token, e.requestSubject(t, e.a.token), skjold.RequestObjection, "")
 	e.do(t, e.a.token, "POST", "/api/v1/requests/"+refused.ID+"/refuse", map[string]string{"code": "other", "note": "x"}).want(t, 200)
+	fixing, _ := e.verifiedRequest(t, e.a.token, skjold.RequestRectification, "")
 	owner := e.activeStaff(t, e.a.id, skjold.RoleOwner, "")
 	e.approval(t, e.activeStaff(t, e.a.id, skjold.RoleAdmin, ""))
 	for _, lang := range []string{"nb", "pl"} {
@@ -372,7 +396,7 @@ func TestConsoleRequestPagesAllLanguages(t *testing.T) {
 		c.post(t, "/console/export/ask", nil).want(t, 303)
 		for _, p := range []string{"/console/", "/console/requests", "/console/requests?state=closed", "/console/requests/new",
 			"/console/requests/" + open.ID, "/console/requests/" + erased.ID, "/console/requests/" + refused.ID,
-			"/console/approvals", "/console/export"} {
+			"/console/requests/" + fixing.ID, "/console/approvals", "/console/export"} {
 			r := c.get(t, p).want(t, 200)
 			if bytes.Contains(r.body, []byte("[[")) || !bytes.Contains(r.body, []byte(`<html lang="`+lang+`"`)) {
 				t.Errorf("%s in %s: a raw key or the wrong language:\n%s", p, lang, text(r.body))
