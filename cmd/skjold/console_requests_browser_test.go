@@ -99,6 +99,19 @@ func TestConsoleBrowserAccessRequest(t *testing.T) {
 	if strings.Contains(s.stdout.String()+s.stderr.String(), person) {
 		t.Error("the person's address is in the server's log")
 	}
+
+	// The same pages in Norwegian, from a browser that asks for it.
+	nb := newTab(t, s, "nb")
+	nb.login(email, pw)
+	nb.wantText("Åpne henvendelser: 0.")
+	nb.open("/console/requests?state=closed")
+	nb.wantText("Henvendelser", "Innsynsbegjæring", "Gjennomført")
+	nb.page("requests-closed")
+	nb.open("/console/requests/" + id)
+	nb.wantText("Bekreftet ")
+	nb.page("request-completed")
+	nb.open("/console/requests/new")
+	nb.page("request-new")
 }
 
 // TestConsoleBrowserFourEyesExport is journey (e): one owner asks for the tenant's export,
@@ -176,6 +189,18 @@ func TestConsoleBrowserFourEyesExport(t *testing.T) {
 	}
 	a.submit("form.download button")
 	a.wantText("This approval was used already")
+
+	// The same pages in Polish, from a browser that asks for it.
+	pl := newTab(t, s, "pl")
+	pl.loginWithCode(adminEmail, admin)
+	pl.wantText("Zatwierdzenia czekające na Ciebie", "Nic nie czeka na Twoje zatwierdzenie.")
+	pl.page("dashboard-approvals")
+	pl.open("/console/approvals")
+	pl.wantText("Ostatnie decyzje", "Eksport wszystkich danych", "Zatwierdzone")
+	pl.page("approvals-decided")
+	pl.open("/console/export")
+	pl.wantText("Wniosek o eksport")
+	pl.page("export")
 }
 
 // fetch runs a fetch expression in the page (with the page's cookies) and returns the
