@@ -90,12 +90,21 @@ type Rectification struct {
 	Records map[string]map[string]any `json:"records,omitempty"`
 }
 
-// RequestFilter selects requests by status and whether they are overdue.
+// RequestFilter selects requests by type, status, whether they are open or closed, and
+// whether they are overdue; an empty field selects every request.
 type RequestFilter struct {
+	Type    string
 	Status  string
+	State   string // RequestOpen or RequestClosed
 	Overdue bool
 	Page
 }
+
+// Request states a RequestFilter selects by: open (not yet completed or refused) or closed.
+const (
+	RequestOpen   = "open"
+	RequestClosed = "closed"
+)
 
 // PrivacyNotice holds the facts a subject is told in an access package [G5]: who the
 // controller is, whom data goes to, where it is stored, and where to complain.

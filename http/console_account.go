@@ -417,10 +417,11 @@ func (s *Server) handleConsoleDashboard() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cr := consoleOf(r)
 		v := cr.newView("dashboard.title")
-		v.Data = "dashboard.work_tenant"
+		work := "dashboard.work_tenant"
 		if cr.id.User.Operator() {
-			v.Data = "dashboard.work_operator"
+			work = "dashboard.work_operator"
 		}
+		v.Data = s.dashboardWork(r, work)
 		s.render(w, r, http.StatusOK, "dashboard", v)
 	})
 }

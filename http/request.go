@@ -30,7 +30,7 @@ func (s *Server) handleRequestList() http.Handler {
 			return
 		}
 		q := r.URL.Query()
-		f := skjold.RequestFilter{Status: q.Get("status"), Page: page}
+		f := skjold.RequestFilter{Type: q.Get("type"), Status: q.Get("status"), State: q.Get("state"), Page: page}
 		if v := q.Get("overdue"); v != "" {
 			if f.Overdue, err = strconv.ParseBool(v); err != nil {
 				fail(w, r, s.log, skjold.FieldError("overdue", "type", "overdue must be true or false"))

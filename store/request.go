@@ -215,8 +215,8 @@ func (db *DB) FindRequestByID(ctx context.Context, id string) (*skjold.Request, 
 	return r.withOverdue(db.now()), nil
 }
 
-// FindRequests returns the caller's tenant's requests with the status, and only the open
-// ones past their due date when f.Overdue is set, ordered by id.
+// FindRequests returns the caller's tenant's requests of the type and status, open or
+// closed, and only the open ones past their due date when f.Overdue is set, ordered by id.
 func (db *DB) FindRequests(ctx context.Context, f skjold.RequestFilter) ([]*skjold.Request, error) {
 	c, err := requestCaller(ctx, skjold.ScopeRead)
 	if err != nil {
@@ -231,6 +231,21 @@ func (db *DB) FindRequests(ctx context.Context, f skjold.RequestFilter) ([]*skjo
 			return nil, skjold.FieldError("status", "enum", "status must be one of %s", strings.Join(allStatuses, ", "))
 		}
 		q, args = q+" AND status = ?", append(args, f.Status)
+	}
+	if f.Type != "" {
+		if !slices.Contains(skjold.RequestTypes, f.Type) {
+			return nil, skjold.FieldError("type", "enum", "type must be one of %s", strings.Join(skjold.RequestTypes, ", "))
+		}
+		q, args = q+" AND type = ?", append(args, f.Type)
+	}
+	switch f.State {
+	case "":
+	case skjold.RequestOpen:
+		q += " AND closed_at IS NULL"
+	case skjold.RequestClosed:
+		q += " AND closed_at IS NOT NULL"
+	default:
+		return nil, skjold.FieldError("state", "enum", "state must be %s or %s", skjold.RequestOpen, skjold.RequestClosed)
 	}
 	now := db.now()
 	if f.Overdue {

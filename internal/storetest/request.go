@@ -399,6 +399,28 @@ func testRequestOverdue(t *testing.T, h Harness) {
 	}
 	_, err = e.db.FindRequests(ctx, skjold.RequestFilter{Status: "lost"})
 	wantCode(t, err, skjold.EINVALID)
+	for f, want := range map[skjold.RequestFilter][]string{
+		{State: skjold.RequestOpen}:                                  {late.ID, onTime.ID},
+		{State: skjold.RequestClosed}:                                {closed.ID},
+		{Type: skjold.RequestObjection}:                              {onTime.ID},
+		{Type: skjold.RequestRestriction, State: skjold.RequestOpen}: nil,
+		{Type: skjold.RequestAccess, Overdue: true}:                  {late.ID},
+		{Type: skjold.RequestErasure}:                                nil,
+	} {
+		got, err := e.db.FindRequests(ctx, f)
+		must(t, err)
+		ids := []string{}
+		for _, r := range got {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(ids, want) && !(len(ids) == 0 && len(want) == 0) {
+			t.Errorf("FindRequests(%+v) = %v, want %v", f, ids, want)
+		}
+	}
+	for _, f := range []skjold.RequestFilter{{Type: "complaint"}, {State: "pending"}} {
+		_, err = e.db.FindRequests(ctx, f)
+		wantCode(t, err, skjold.EINVALID)
+	}
 
 	seq := e.lastSeq()
 	n, err := e.db.FlagOverdueRequests(t.Context())
