@@ -223,6 +223,9 @@ func (s *Server) handleConsoleSettingsFourEyes() http.Handler {
 // for the field and rule where there is one, else the console's.
 func configError(v *web.View, err error, fields ...string) {
 	field, rule := fieldOf(err)
+	if i := strings.IndexByte(field, '['); i > 0 {
+		field = field[:i] // recipients[2]: the form's one field for the list
+	}
 	msg := ""
 	if field != "" && rule != "" {
 		for _, key := range []string{"settings.err." + field + "_" + rule, "settings.err." + rule} {
