@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/i18n"
 )
 
 // The console's configuration and people pages: requests for the route × caller matrix,
@@ -251,6 +252,16 @@ func TestConsoleTokens(t *testing.T) {
 	c.post(t, "/console/tokens/"+tokens.Items[i].ID+"/revoke", nil).wantRedirect(t, "/console/tokens?m=token_revoked")
 	e.do(t, secret, "GET", "/api/v1/subjects", nil).want(t, 401)
 	wantText(t, c.get(t, "/console/tokens"), "Revoked")
+
+	// A token limited to purposes; one not in the register is refused at its field.
+	r = c.post(t, "/console/tokens", url.Values{"name": {"Mailer"}, "scopes": {skjold.ScopeRead}, "purposes": {"nope"}}).want(t, 400)
+	wantFieldError(t, r, "purposes", "This purpose is not in your purpose register.")
+	c.post(t, "/console/tokens", url.Values{"name": {"Mailer"}, "scopes": {skjold.ScopeRead}, "purposes": {"newsletter"}}).want(t, 201)
+	e.do(t, e.a.token, "GET", "/api/v1/tokens", nil).want(t, 200).decode(t, &tokens)
+	i = slices.IndexFunc(tokens.Items, func(tk *skjold.Token) bool { return tk.Name == "Mailer" })
+	if i < 0 || !slices.Equal(tokens.Items[i].Purposes, []string{"newsletter"}) {
+		t.Errorf("purpose-bound token not listed with its purposes: %+v", tokens.Items)
+	}
 }
 
 // TestConsoleHoldsPurposesCategories places and releases a hold, adds a purpose and starts
@@ -350,5 +361,35 @@ func TestConsoleProfilesRegisterContact(t *testing.T) {
 	wantText(t, r, "Do not contact this person.", "The person has not given consent.")
 	if strings.Contains(r.path, sub.ID) {
 		t.Error("the subject's id is in the URL")
+	}
+}
+
+// TestConsoleConfigPagesAllLanguages opens every configuration page, with the answers of its
+// forms, in every language: no message key shows raw, including the keys made from values
+// (legal bases, channels, actions, reasons, roles, scopes).
+func TestConsoleConfigPagesAllLanguages(t *testing.T) {
+	e := newEnv(t)
+	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Eva", "email": "eva@example.com"})
+	e.do(t, e.a.token, "POST", "/api/v1/holds", map[string]string{"category": "invoice", "reason": "Tax audit"}).want(t, 201)
+	for _, lang := range i18n.Languages {
+		c, _ := e.adminConsole(t, skjold.RoleOwner)
+		c.header.Set("Accept-Language", lang)
+		c.post(t, "/console/account/language", url.Values{"lang": {lang}, "next": {"/console/"}})
+		pages := map[string]*reply{}
+		for _, p := range []string{"settings", "holds", "purposes", "purposes?edit=newsletter", "categories",
+			"categories?edit=invoice", "contact-check", "tokens", "profiles", "register"} {
+			pages[p] = c.get(t, "/console/"+p).want(t, 200)
+		}
+		pages["dry run"] = c.post(t, "/console/categories/dry-run", url.Values{"days": {"366"}}).want(t, 200)
+		pages["contact"] = c.post(t, "/console/contact-check", url.Values{"subject_id": {sub.ID}, "purpose": {"newsletter"},
+			"channel": {skjold.ChannelSMS}}).want(t, 200)
+		pages["token"] = c.post(t, "/console/tokens", url.Values{"name": {"t"}, "scopes": {skjold.ScopeRead}}).want(t, 201)
+		pages["lock-out"] = c.post(t, "/console/settings/networks", url.Values{"allowed_networks": {"192.0.2.0/24"}}).want(t, 200)
+		pages["refused"] = c.post(t, "/console/settings/session", url.Values{"idle_minutes": {"0"}}).want(t, 400)
+		for name, r := range pages {
+			if b := string(r.body); strings.Contains(b, "[[") || !strings.Contains(b, `<html lang="`+lang+`">`) {
+				t.Errorf("%s %s: raw key or wrong language:\n%s", lang, name, text(r.body))
+			}
+		}
 	}
 }

@@ -103,14 +103,16 @@ func (s *Server) handleConsoleSettingsSession() http.Handler {
 	return s.settingsForm(sessionFields, func(r *http.Request, v *web.View, d *settingsData) (string, error) {
 		set := d.Settings
 		p := &set.Password
-		for field, dst := range map[string]*int{"min_length": &p.MinLength, "classes": &p.Classes,
-			"max_age_days": &p.MaxAgeDays, "history": &p.History, "idle_minutes": &set.IdleMinutes,
-			"session_hours": &set.SessionHours} {
-			n, err := formInt(r, field)
+		for _, f := range []struct {
+			name string
+			dst  *int
+		}{{"min_length", &p.MinLength}, {"classes", &p.Classes}, {"max_age_days", &p.MaxAgeDays},
+			{"history", &p.History}, {"idle_minutes", &set.IdleMinutes}, {"session_hours", &set.SessionHours}} {
+			n, err := formInt(r, f.name)
 			if err != nil {
-				return "", err
+				return "", err // the first field at fault in the form's order, as the domain reports one
 			}
-			*dst = n
+			*f.dst = n
 		}
 		p.BreachCheck = r.PostForm.Get("breach_check") == "on"
 		if err := s.svc.Auth.PutSessionSettings(r.Context(), set); err != nil {

@@ -33,9 +33,10 @@ func init() {
 }
 
 type tokensData struct {
-	Tokens []*skjold.Token
-	Scopes []scopeChoice // the scopes a new token may be given
-	New    *skjold.Token // the token just created, with its secret, shown once
+	Tokens   []*skjold.Token
+	Scopes   []scopeChoice     // the scopes a new token may be given
+	Purposes []*skjold.Purpose // the purposes a new tenant token may be limited to
+	New      *skjold.Token     // the token just created, with its secret, shown once
 }
 
 // scopeChoice is a scope offered in a form, with the message key that explains it.
@@ -65,7 +66,14 @@ func (s *Server) loadTokens(r *http.Request, created *skjold.Token) func(v *web.
 		if err != nil {
 			return err
 		}
-		v.Data = &tokensData{Tokens: toks, Scopes: tokenScopes(skjold.CallerFromContext(r.Context())), New: created}
+		c := skjold.CallerFromContext(r.Context())
+		d := &tokensData{Tokens: toks, Scopes: tokenScopes(c), New: created}
+		if !c.Operator {
+			if d.Purposes, err = s.svc.Purposes.FindPurposes(r.Context()); err != nil {
+				return err
+			}
+		}
+		v.Data = d
 		return nil
 	}
 }
@@ -76,7 +84,7 @@ func (s *Server) handleConsoleTokens() http.Handler {
 	})
 }
 
-var tokenFields = []string{"name", "scopes", "expires_at"}
+var tokenFields = []string{"name", "scopes", "purposes", "expires_at"}
 
 // handleConsoleTokenCreate creates a token as POST /api/v1/tokens does and shows its secret
 // on the answer page, once: it is never stored and never shown again.
@@ -84,7 +92,8 @@ func (s *Server) handleConsoleTokenCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f := r.PostForm
 		c := skjold.CallerFromContext(r.Context())
-		tok := &skjold.Token{Name: strings.TrimSpace(f.Get("name")), Scopes: f["scopes"], Operator: c.Operator}
+		tok := &skjold.Token{Name: strings.TrimSpace(f.Get("name")), Scopes: f["scopes"], Purposes: f["purposes"],
+			Operator: c.Operator}
 		if !c.Operator {
 			tok.TenantID = c.TenantID
 		}
