@@ -139,4 +139,16 @@ func TestConsoleBrowserSettings(t *testing.T) {
 		b.wantPath("/console/" + p)
 		b.page(p)
 	}
+
+	// Every configuration page in Norwegian and Polish, chosen and saved for the person.
+	for _, lang := range []string{"nb", "pl"} {
+		b.do(chromedp.SetValue("#lang-select", lang))
+		b.submit("footer button")
+		b.lang = lang
+		for _, p := range []string{"settings", "holds", "purposes", "categories", "contact-check", "tokens", "profiles", "register"} {
+			b.open("/console/" + p)
+			b.wantPath("/console/" + p)
+			b.page(p)
+		}
+	}
 }
