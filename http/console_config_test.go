@@ -157,6 +157,14 @@ func TestConsoleSettings(t *testing.T) {
 	form.Set("idle_minutes", "abc")
 	wantFieldError(t, c.post(t, "/console/settings/session", form).want(t, 400), "idle_minutes", "Enter a whole number.")
 	form.Set("idle_minutes", "5")
+	forged := url.Values{"csrf": {"forged"}}
+	for k, v := range form {
+		forged[k] = v
+	}
+	c.post(t, "/console/settings/session", forged).want(t, 403)
+	if set := e.sessionSettings(t); set.IdleMinutes == 5 {
+		t.Error("a form without the session's CSRF token changed the settings")
+	}
 	c.post(t, "/console/settings/session", form).wantRedirect(t, "/console/settings?m=settings_saved")
 	set := e.sessionSettings(t)
 	if set.Password.MinLength != 14 || set.Password.Classes != 3 || set.Password.History != 5 || set.IdleMinutes != 5 ||
