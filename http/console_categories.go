@@ -26,10 +26,10 @@ func init() {
 	}, navItem{80, "/console/categories", "nav.categories", read})
 }
 
-// maxPlanRows is how many lines of a dry run the page shows; the count says how many more.
-const maxPlanRows = 500
+// cfgMaxPlanRows is how many lines of a dry run the page shows; the count says how many more.
+const cfgMaxPlanRows = 500
 
-type categoriesData struct {
+type cfgCategoriesData struct {
 	Categories []*skjold.Category
 	LegalBases []string
 	FieldTypes []string
@@ -39,13 +39,13 @@ type categoriesData struct {
 	PlanTotal  int
 }
 
-func (s *Server) loadCategories(r *http.Request, edit string) func(v *web.View) error {
+func (s *Server) cfgLoadCategories(r *http.Request, edit string) func(v *web.View) error {
 	return func(v *web.View) error {
 		cats, err := s.svc.Categories.FindCategories(r.Context())
 		if err != nil {
 			return err
 		}
-		d := &categoriesData{Categories: cats, LegalBases: legalBases, FieldTypes: []string{skjold.TypeString, skjold.TypeDate,
+		d := &cfgCategoriesData{Categories: cats, LegalBases: cfgLegalBases, FieldTypes: []string{skjold.TypeString, skjold.TypeDate,
 			skjold.TypeDateTime, skjold.TypeNumber, skjold.TypeInteger, skjold.TypeBoolean, skjold.TypeEmail, skjold.TypePhone}}
 		for _, c := range cats {
 			if c.Name == edit {
@@ -60,7 +60,7 @@ func (s *Server) loadCategories(r *http.Request, edit string) func(v *web.View) 
 func (s *Server) handleConsoleCategories() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := consoleOf(r).newView("categories.title")
-		s.configPage(w, r, http.StatusOK, "categories", v, s.loadCategories(r, r.URL.Query().Get("edit")))
+		s.cfgPage(w, r, http.StatusOK, "categories", v, s.cfgLoadCategories(r, r.URL.Query().Get("edit")))
 	})
 }
 
@@ -70,7 +70,7 @@ func (s *Server) handleConsoleCategories() http.Handler {
 func (s *Server) handleConsoleRetentionPlan() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := consoleOf(r).newView("categories.title")
-		load := s.loadCategories(r, "")
+		load := s.cfgLoadCategories(r, "")
 		raw := r.PostForm.Get("days")
 		v.Form["days"] = raw
 		days, err := strconv.Atoi(strings.TrimSpace(raw))
@@ -86,22 +86,22 @@ func (s *Server) handleConsoleRetentionPlan() http.Handler {
 				return
 			}
 			configError(v, err, "days")
-			s.configPage(w, r, statusOf(err), "categories", v, load)
+			s.cfgPage(w, r, statusOf(err), "categories", v, load)
 			return
 		}
-		s.configPage(w, r, http.StatusOK, "categories", v, func(v *web.View) error {
+		s.cfgPage(w, r, http.StatusOK, "categories", v, func(v *web.View) error {
 			if err := load(v); err != nil {
 				return err
 			}
-			d := v.Data.(*categoriesData)
+			d := v.Data.(*cfgCategoriesData)
 			d.Days, d.PlanTotal = days, len(plan)
-			d.Plan = plan[:min(len(plan), maxPlanRows)]
+			d.Plan = plan[:min(len(plan), cfgMaxPlanRows)]
 			return nil
 		})
 	})
 }
 
-var categoryFields = []string{"name", "description", "legal_basis", "purposes", "retention_period", "retention_from", "fields"}
+var cfgCategoryFields = []string{"name", "description", "legal_basis", "purposes", "retention_period", "retention_from", "fields"}
 
 // handleConsoleCategoryPut creates a category or changes one, as PUT
 // /api/v1/categories/{name} does. A new category's fields are given one a line as
@@ -111,14 +111,14 @@ func (s *Server) handleConsoleCategoryPut() http.Handler {
 		f := r.PostForm
 		name := strings.TrimSpace(f.Get("name"))
 		cat := &skjold.Category{Name: name, Description: strings.TrimSpace(f.Get("description")),
-			LegalBasis: f.Get("legal_basis"), Purposes: formList(r, "purposes"),
+			LegalBasis: f.Get("legal_basis"), Purposes: cfgList(r, "purposes"),
 			Retention: skjold.Retention{Period: strings.TrimSpace(f.Get("retention_period")), From: strings.TrimSpace(f.Get("retention_from"))}}
 		cur, err := s.svc.Categories.FindCategory(r.Context(), name)
 		switch {
 		case err == nil:
 			cat.Fields = cur.Fields // kept whole, with each field's purposes and allowances
 		case skjold.ErrorCode(err) == skjold.ENOTFOUND || skjold.ErrorCode(err) == skjold.EINVALID:
-			cat.Fields, err = parseFieldLines(f.Get("fields"))
+			cat.Fields, err = cfgFieldLines(f.Get("fields"))
 		}
 		if err == nil {
 			_, err = s.svc.Categories.PutCategory(r.Context(), cat)
@@ -129,17 +129,17 @@ func (s *Server) handleConsoleCategoryPut() http.Handler {
 				if _, rule := fieldOf(err); rule == "from" {
 					from = "retention_from"
 				}
-				err = remapField(err, from)
+				err = cfgRemapField(err, from)
 			}
-			s.refused(w, r, "categories", "categories.title", err, categoryFields, s.loadCategories(r, ""))
+			s.cfgRefused(w, r, "categories", "categories.title", err, cfgCategoryFields, s.cfgLoadCategories(r, ""))
 			return
 		}
 		http.Redirect(w, r, "/console/categories?m=category_saved", http.StatusSeeOther)
 	})
 }
 
-// parseFieldLines reads a new category's fields: one a line, "name type [required]".
-func parseFieldLines(text string) ([]skjold.Field, error) {
+// cfgFieldLines reads a new category's fields: one a line, "name type [required]".
+func cfgFieldLines(text string) ([]skjold.Field, error) {
 	var fields []skjold.Field
 	for line := range strings.Lines(text) {
 		words := strings.Fields(line)

@@ -29,13 +29,13 @@ func init() {
 		navItem{80, "/console/contact-check", "nav.contact_check", write})
 }
 
-// legalBases are the legal bases a purpose or category may name, in the order offered.
-var legalBases = []string{skjold.BasisConsent, skjold.BasisContract, skjold.BasisLegalObligation,
+// cfgLegalBases are the legal bases a purpose or category may name, in the order offered.
+var cfgLegalBases = []string{skjold.BasisConsent, skjold.BasisContract, skjold.BasisLegalObligation,
 	skjold.BasisLegitimateInterest, skjold.BasisPublicTask, skjold.BasisVitalInterest}
 
-// configPage renders one of the configuration pages: load fills the view's data; a failed
+// cfgPage renders one of the configuration pages: load fills the view's data; a failed
 // load is the error page.
-func (s *Server) configPage(w http.ResponseWriter, r *http.Request, status int, page string, v *web.View,
+func (s *Server) cfgPage(w http.ResponseWriter, r *http.Request, status int, page string, v *web.View,
 	load func(v *web.View) error) {
 	if err := load(v); err != nil {
 		s.consoleFail(w, r, consoleOf(r).id, err)
@@ -44,9 +44,9 @@ func (s *Server) configPage(w http.ResponseWriter, r *http.Request, status int, 
 	s.render(w, r, status, page, v)
 }
 
-// refused shows a page again after a refused form: the form's values, the message next to
+// cfgRefused shows a page again after a refused form: the form's values, the message next to
 // the field at fault, and the API's status.
-func (s *Server) refused(w http.ResponseWriter, r *http.Request, page, title string, err error, fields []string,
+func (s *Server) cfgRefused(w http.ResponseWriter, r *http.Request, page, title string, err error, fields []string,
 	load func(v *web.View) error) {
 	if skjold.ErrorCode(err) == skjold.EINTERNAL {
 		s.consoleFail(w, r, consoleOf(r).id, err)
@@ -57,15 +57,15 @@ func (s *Server) refused(w http.ResponseWriter, r *http.Request, page, title str
 		v.Form[f] = strings.Join(r.PostForm[f], "\n")
 	}
 	configError(v, err, fields...)
-	s.configPage(w, r, statusOf(err), page, v, load)
+	s.cfgPage(w, r, statusOf(err), page, v, load)
 }
 
-type holdsData struct {
+type cfgHoldsData struct {
 	Holds      []*skjold.Hold
 	Categories []*skjold.Category
 }
 
-func (s *Server) loadHolds(r *http.Request) func(v *web.View) error {
+func (s *Server) cfgLoadHolds(r *http.Request) func(v *web.View) error {
 	return func(v *web.View) error {
 		holds, err := s.svc.Retention.FindHolds(r.Context())
 		if err != nil {
@@ -75,18 +75,18 @@ func (s *Server) loadHolds(r *http.Request) func(v *web.View) error {
 		if err != nil {
 			return err
 		}
-		v.Data = &holdsData{Holds: holds, Categories: cats}
+		v.Data = &cfgHoldsData{Holds: holds, Categories: cats}
 		return nil
 	}
 }
 
 func (s *Server) handleConsoleHolds() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.configPage(w, r, http.StatusOK, "holds", consoleOf(r).newView("holds.title"), s.loadHolds(r))
+		s.cfgPage(w, r, http.StatusOK, "holds", consoleOf(r).newView("holds.title"), s.cfgLoadHolds(r))
 	})
 }
 
-var holdFields = []string{"subject_id", "category", "reason", "until"}
+var cfgHoldFields = []string{"subject_id", "category", "reason", "until"}
 
 func (s *Server) handleConsoleHoldCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +96,7 @@ func (s *Server) handleConsoleHoldCreate() http.Handler {
 		err := error(nil)
 		if u := strings.TrimSpace(f.Get("until")); u != "" {
 			var until time.Time
-			if until, err = endOfDay(u, "until"); err == nil {
+			if until, err = cfgEndOfDay(u, "until"); err == nil {
 				h.Until = &until
 			}
 		}
@@ -104,15 +104,15 @@ func (s *Server) handleConsoleHoldCreate() http.Handler {
 			err = s.svc.Retention.PlaceHold(r.Context(), h)
 		}
 		if err != nil {
-			s.refused(w, r, "holds", "holds.title", err, holdFields, s.loadHolds(r))
+			s.cfgRefused(w, r, "holds", "holds.title", err, cfgHoldFields, s.cfgLoadHolds(r))
 			return
 		}
 		http.Redirect(w, r, "/console/holds?m=hold_placed", http.StatusSeeOther)
 	})
 }
 
-// endOfDay reads a date (YYYY-MM-DD) from a form as the last second of that day in UTC.
-func endOfDay(s, field string) (time.Time, error) {
+// cfgEndOfDay reads a date (YYYY-MM-DD) from a form as the last second of that day in UTC.
+func cfgEndOfDay(s, field string) (time.Time, error) {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
 		return time.Time{}, skjold.FieldError(field, "date", "%s must be a date such as 2030-12-31", field)
@@ -130,20 +130,20 @@ func (s *Server) handleConsoleHoldRelease() http.Handler {
 	})
 }
 
-type purposesData struct {
+type cfgPurposesData struct {
 	Purposes   []*skjold.Purpose
 	LegalBases []string
 	Channels   []string
 	Edit       *skjold.Purpose // the purpose whose values fill the form; nil: a new one
 }
 
-func (s *Server) loadPurposes(r *http.Request, edit string) func(v *web.View) error {
+func (s *Server) cfgLoadPurposes(r *http.Request, edit string) func(v *web.View) error {
 	return func(v *web.View) error {
 		ps, err := s.svc.Purposes.FindPurposes(r.Context())
 		if err != nil {
 			return err
 		}
-		d := &purposesData{Purposes: ps, LegalBases: legalBases, Channels: skjold.Channels}
+		d := &cfgPurposesData{Purposes: ps, LegalBases: cfgLegalBases, Channels: skjold.Channels}
 		for _, p := range ps {
 			if p.Name == edit {
 				d.Edit = p
@@ -157,11 +157,11 @@ func (s *Server) loadPurposes(r *http.Request, edit string) func(v *web.View) er
 func (s *Server) handleConsolePurposes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := consoleOf(r).newView("purposes.title")
-		s.configPage(w, r, http.StatusOK, "purposes", v, s.loadPurposes(r, r.URL.Query().Get("edit")))
+		s.cfgPage(w, r, http.StatusOK, "purposes", v, s.cfgLoadPurposes(r, r.URL.Query().Get("edit")))
 	})
 }
 
-var purposeFields = []string{"name", "legal_basis", "description", "notice", "channels", "cap_max", "cap_period"}
+var cfgPurposeFields = []string{"name", "legal_basis", "description", "notice", "channels", "cap_max", "cap_period"}
 
 // handleConsolePurposePut creates or replaces a purpose, as PUT /api/v1/purposes/{name}
 // does; a changed notice text starts the next notice version.
@@ -174,52 +174,52 @@ func (s *Server) handleConsolePurposePut() http.Handler {
 		var err error
 		if m, period := strings.TrimSpace(f.Get("cap_max")), strings.TrimSpace(f.Get("cap_period")); m != "" || period != "" {
 			p.Cap = &skjold.FrequencyCap{Period: period}
-			p.Cap.Max, err = formInt(r, "cap_max")
+			p.Cap.Max, err = cfgInt(r, "cap_max")
 		}
 		if err == nil {
 			_, err = s.svc.Purposes.PutPurpose(r.Context(), p)
 		}
 		if err != nil {
 			if field, _ := fieldOf(err); field == "cap" {
-				err = remapField(err, "cap_max")
+				err = cfgRemapField(err, "cap_max")
 			}
-			s.refused(w, r, "purposes", "purposes.title", err, purposeFields, s.loadPurposes(r, ""))
+			s.cfgRefused(w, r, "purposes", "purposes.title", err, cfgPurposeFields, s.cfgLoadPurposes(r, ""))
 			return
 		}
 		http.Redirect(w, r, "/console/purposes?m=purpose_saved", http.StatusSeeOther)
 	})
 }
 
-// remapField returns err with the field named as the form names it, keeping its rule.
-func remapField(err error, field string) error {
+// cfgRemapField returns err with the field named as the form names it, keeping its rule.
+func cfgRemapField(err error, field string) error {
 	_, rule := fieldOf(err)
 	return skjold.FieldError(field, rule, "%s", err.Error())
 }
 
-type contactData struct {
+type cfgContactData struct {
 	Purposes []*skjold.Purpose
 	Channels []string
 	Result   *skjold.ContactCheck
 }
 
-func (s *Server) loadContact(r *http.Request, result *skjold.ContactCheck) func(v *web.View) error {
+func (s *Server) cfgLoadContact(r *http.Request, result *skjold.ContactCheck) func(v *web.View) error {
 	return func(v *web.View) error {
 		ps, err := s.svc.Purposes.FindPurposes(r.Context())
 		if err != nil {
 			return err
 		}
-		v.Data = &contactData{Purposes: ps, Channels: skjold.Channels, Result: result}
+		v.Data = &cfgContactData{Purposes: ps, Channels: skjold.Channels, Result: result}
 		return nil
 	}
 }
 
 func (s *Server) handleConsoleContactCheckPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.configPage(w, r, http.StatusOK, "contactcheck", consoleOf(r).newView("contactcheck.title"), s.loadContact(r, nil))
+		s.cfgPage(w, r, http.StatusOK, "contactcheck", consoleOf(r).newView("contactcheck.title"), s.cfgLoadContact(r, nil))
 	})
 }
 
-var contactFields = []string{"subject_id", "purpose", "channel", "record"}
+var cfgContactFields = []string{"subject_id", "purpose", "channel", "record"}
 
 // handleConsoleContactCheck answers whether a subject may be contacted, as POST
 // /api/v1/contact-check does. The subject's id travels in the form, never in the URL.
@@ -242,13 +242,13 @@ func (s *Server) handleConsoleContactCheck() http.Handler {
 			err = skjold.FieldError(field, "exists", "%s", err.Error())
 		}
 		if err != nil {
-			s.refused(w, r, "contactcheck", "contactcheck.title", err, contactFields, s.loadContact(r, nil))
+			s.cfgRefused(w, r, "contactcheck", "contactcheck.title", err, cfgContactFields, s.cfgLoadContact(r, nil))
 			return
 		}
 		v := consoleOf(r).newView("contactcheck.title")
-		for _, k := range contactFields {
+		for _, k := range cfgContactFields {
 			v.Form[k] = f.Get(k)
 		}
-		s.configPage(w, r, http.StatusOK, "contactcheck", v, s.loadContact(r, c))
+		s.cfgPage(w, r, http.StatusOK, "contactcheck", v, s.cfgLoadContact(r, c))
 	})
 }

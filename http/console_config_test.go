@@ -101,8 +101,8 @@ func init() {
 	})
 }
 
-// adminConsole logs a new administrator of tenant A into the console.
-func (e *env) adminConsole(t *testing.T, role string) (*consoleClient, *staff) {
+// cfgAdmin logs a new administrator of tenant A into the console.
+func (e *env) cfgAdmin(t *testing.T, role string) (*consoleClient, *staff) {
 	t.Helper()
 	s := e.activeStaff(t, e.a.id, role, "")
 	c := e.consoleClient(t)
@@ -110,8 +110,8 @@ func (e *env) adminConsole(t *testing.T, role string) (*consoleClient, *staff) {
 	return c, s
 }
 
-// fieldError returns the message the page shows next to field, or "".
-func fieldError(r *reply, field string) string {
+// cfgFieldError returns the message the page shows next to field, or "".
+func cfgFieldError(r *reply, field string) string {
 	m := regexp.MustCompile(`<p class="field-error" id="` + regexp.QuoteMeta(field) + `-error">([^<]*)</p>`).FindSubmatch(r.body)
 	if m == nil {
 		return ""
@@ -119,14 +119,14 @@ func fieldError(r *reply, field string) string {
 	return string(m[1])
 }
 
-func wantFieldError(t *testing.T, r *reply, field, want string) {
+func cfgWantFieldError(t *testing.T, r *reply, field, want string) {
 	t.Helper()
-	if got := fieldError(r, field); got != want {
+	if got := cfgFieldError(r, field); got != want {
 		t.Errorf("%s %s: message next to %s = %q, want %q", r.method, r.path, field, got, want)
 	}
 }
 
-func (e *env) sessionSettings(t *testing.T) *skjold.SessionSettings {
+func (e *env) cfgSettings(t *testing.T) *skjold.SessionSettings {
 	t.Helper()
 	var set skjold.SessionSettings
 	e.do(t, e.a.token, "GET", "/api/v1/settings/session", nil).want(t, 200).decode(t, &set)
@@ -138,7 +138,7 @@ func (e *env) sessionSettings(t *testing.T) *skjold.SessionSettings {
 // the administrator, and takes actions out of four eyes only through an owner's approval.
 func TestConsoleSettings(t *testing.T) {
 	e := newEnv(t)
-	c, _ := e.adminConsole(t, skjold.RoleAdmin)
+	c, _ := e.cfgAdmin(t, skjold.RoleAdmin)
 	page := c.get(t, "/console/settings").want(t, 200)
 	wantText(t, page, "Passwords and sessions", "Allowed networks", "Four eyes", "Privacy facts")
 	if got := page.header.Get("Cache-Control"); got != "no-store" {
@@ -147,26 +147,26 @@ func TestConsoleSettings(t *testing.T) {
 	form := url.Values{"min_length": {"14"}, "classes": {"3"}, "max_age_days": {"0"}, "history": {"5"},
 		"idle_minutes": {"0"}, "session_hours": {"12"}}
 	r := c.post(t, "/console/settings/session", form).want(t, 400)
-	wantFieldError(t, r, "idle_minutes", "Choose between 1 and 240 minutes.")
+	cfgWantFieldError(t, r, "idle_minutes", "Choose between 1 and 240 minutes.")
 	if !strings.Contains(string(r.body), `value="14"`) {
 		t.Error("the refused form does not show the values entered")
 	}
-	if set := e.sessionSettings(t); set.Password.MinLength == 14 || set.IdleMinutes == 0 {
+	if set := e.cfgSettings(t); set.Password.MinLength == 14 || set.IdleMinutes == 0 {
 		t.Errorf("a refused form changed the settings: %+v", set)
 	}
 	form.Set("idle_minutes", "abc")
-	wantFieldError(t, c.post(t, "/console/settings/session", form).want(t, 400), "idle_minutes", "Enter a whole number.")
+	cfgWantFieldError(t, c.post(t, "/console/settings/session", form).want(t, 400), "idle_minutes", "Enter a whole number.")
 	form.Set("idle_minutes", "5")
 	forged := url.Values{"csrf": {"forged"}}
 	for k, v := range form {
 		forged[k] = v
 	}
 	c.post(t, "/console/settings/session", forged).want(t, 403)
-	if set := e.sessionSettings(t); set.IdleMinutes == 5 {
+	if set := e.cfgSettings(t); set.IdleMinutes == 5 {
 		t.Error("a form without the session's CSRF token changed the settings")
 	}
 	c.post(t, "/console/settings/session", form).wantRedirect(t, "/console/settings?m=settings_saved")
-	set := e.sessionSettings(t)
+	set := e.cfgSettings(t)
 	if set.Password.MinLength != 14 || set.Password.Classes != 3 || set.Password.History != 5 || set.IdleMinutes != 5 ||
 		set.Password.BreachCheck {
 		t.Errorf("saved settings = %+v", set)
@@ -176,10 +176,10 @@ func TestConsoleSettings(t *testing.T) {
 	// Networks: a bad range is refused at its field; a list without the admin's own address
 	// is saved only when confirmed.
 	r = c.post(t, "/console/settings/networks", url.Values{"allowed_networks": {"10.0.0.0/33"}}).want(t, 400)
-	wantFieldError(t, r, "allowed_networks", "Enter IP addresses or CIDR ranges such as 192.0.2.0/24, one a line.")
+	cfgWantFieldError(t, r, "allowed_networks", "Enter IP addresses or CIDR ranges such as 192.0.2.0/24, one a line.")
 	r = c.post(t, "/console/settings/networks", url.Values{"allowed_networks": {"127.0.0.0/8\n192.0.2.0/24"}})
 	r.wantRedirect(t, "/console/settings?m=settings_saved")
-	if got := e.sessionSettings(t).AllowedNetworks; !slices.Equal(got, []string{"127.0.0.0/8", "192.0.2.0/24"}) {
+	if got := e.cfgSettings(t).AllowedNetworks; !slices.Equal(got, []string{"127.0.0.0/8", "192.0.2.0/24"}) {
 		t.Errorf("allowed networks = %v", got)
 	}
 	r = c.post(t, "/console/settings/networks", url.Values{"allowed_networks": {"198.51.100.0/24"}}).want(t, 200)
@@ -187,7 +187,7 @@ func TestConsoleSettings(t *testing.T) {
 	if !strings.Contains(string(r.body), `name="confirm" value="yes"`) || !strings.Contains(string(r.body), "198.51.100.0/24") {
 		t.Errorf("the warning does not carry the list and the confirmation: %s", text(r.body))
 	}
-	if got := e.sessionSettings(t).AllowedNetworks; len(got) != 2 {
+	if got := e.cfgSettings(t).AllowedNetworks; len(got) != 2 {
 		t.Errorf("an unconfirmed lock-out was saved: %v", got)
 	}
 
@@ -205,11 +205,11 @@ func TestConsoleSettings(t *testing.T) {
 	// the action stays guarded until a second person approves.
 	keep := slices.DeleteFunc(slices.Clone(skjold.SensitiveActions), func(a string) bool { return a == skjold.ActionBulkExport })
 	r = c.post(t, "/console/settings/four-eyes", url.Values{"four_eyes": keep}).want(t, 400)
-	wantFieldError(t, r, "four_eyes", "Only an owner can take an action out of four eyes.")
-	owner, _ := e.adminConsole(t, skjold.RoleOwner)
+	cfgWantFieldError(t, r, "four_eyes", "Only an owner can take an action out of four eyes.")
+	owner, _ := e.cfgAdmin(t, skjold.RoleOwner)
 	owner.post(t, "/console/settings/four-eyes", url.Values{"four_eyes": keep}).
 		wantRedirect(t, "/console/settings?m=four_eyes_filed")
-	if got := e.sessionSettings(t).FourEyes; !slices.Contains(got, skjold.ActionBulkExport) {
+	if got := e.cfgSettings(t).FourEyes; !slices.Contains(got, skjold.ActionBulkExport) {
 		t.Errorf("one owner took bulk_export out of four eyes alone: %v", got)
 	}
 	var approvals listBody[*skjold.Approval]
@@ -233,11 +233,11 @@ func TestConsoleSettings(t *testing.T) {
 // revokes it.
 func TestConsoleTokens(t *testing.T) {
 	e := newEnv(t)
-	c, _ := e.adminConsole(t, skjold.RoleAdmin)
+	c, _ := e.cfgAdmin(t, skjold.RoleAdmin)
 	r := c.post(t, "/console/tokens", url.Values{"name": {"Booking system"}}).want(t, 400)
-	wantFieldError(t, r, "scopes", "Choose at least one scope.")
+	cfgWantFieldError(t, r, "scopes", "Choose at least one scope.")
 	r = c.post(t, "/console/tokens", url.Values{"name": {"Booking system"}, "scopes": {skjold.ScopeRead}, "expires_at": {"2001-01-01"}}).want(t, 400)
-	wantFieldError(t, r, "expires_at", "Choose a date in the future.")
+	cfgWantFieldError(t, r, "expires_at", "Choose a date in the future.")
 	r = c.post(t, "/console/tokens", url.Values{"name": {"Booking system"}, "scopes": {skjold.ScopeRead}, "expires_at": {"2099-12-31"}}).want(t, 201)
 	m := regexp.MustCompile(`<code id="token-secret-value">([^<]+)</code>`).FindSubmatch(r.body)
 	if m == nil {
@@ -263,7 +263,7 @@ func TestConsoleTokens(t *testing.T) {
 
 	// A token limited to purposes; one not in the register is refused at its field.
 	r = c.post(t, "/console/tokens", url.Values{"name": {"Mailer"}, "scopes": {skjold.ScopeRead}, "purposes": {"nope"}}).want(t, 400)
-	wantFieldError(t, r, "purposes", "This purpose is not in your purpose register.")
+	cfgWantFieldError(t, r, "purposes", "This purpose is not in your purpose register.")
 	c.post(t, "/console/tokens", url.Values{"name": {"Mailer"}, "scopes": {skjold.ScopeRead}, "purposes": {"newsletter"}}).want(t, 201)
 	e.do(t, e.a.token, "GET", "/api/v1/tokens", nil).want(t, 200).decode(t, &tokens)
 	i = slices.IndexFunc(tokens.Items, func(tk *skjold.Token) bool { return tk.Name == "Mailer" })
@@ -277,12 +277,12 @@ func TestConsoleTokens(t *testing.T) {
 // to its field.
 func TestConsoleHoldsPurposesCategories(t *testing.T) {
 	e := newEnv(t)
-	c, _ := e.adminConsole(t, skjold.RoleAdmin)
+	c, _ := e.cfgAdmin(t, skjold.RoleAdmin)
 
 	r := c.post(t, "/console/holds", url.Values{"reason": {""}, "category": {"invoice"}}).want(t, 400)
-	wantFieldError(t, r, "reason", "Say why the data must be kept.")
+	cfgWantFieldError(t, r, "reason", "Say why the data must be kept.")
 	r = c.post(t, "/console/holds", url.Values{"reason": {"Tax audit"}, "until": {"2001-02-03"}}).want(t, 400)
-	wantFieldError(t, r, "until", "Choose a date in the future.")
+	cfgWantFieldError(t, r, "until", "Choose a date in the future.")
 	c.post(t, "/console/holds", url.Values{"reason": {"Tax audit"}, "category": {"invoice"}}).wantRedirect(t, "/console/holds?m=hold_placed")
 	var holds listBody[*skjold.Hold]
 	e.do(t, e.a.token, "GET", "/api/v1/holds", nil).want(t, 200).decode(t, &holds)
@@ -294,9 +294,9 @@ func TestConsoleHoldsPurposesCategories(t *testing.T) {
 	wantText(t, c.get(t, "/console/holds"), "Released")
 
 	r = c.post(t, "/console/purposes", url.Values{"name": {"offers"}, "legal_basis": {skjold.BasisConsent}}).want(t, 400)
-	wantFieldError(t, r, "notice", "A purpose based on consent needs the notice people are shown.")
+	cfgWantFieldError(t, r, "notice", "A purpose based on consent needs the notice people are shown.")
 	r = c.post(t, "/console/purposes", url.Values{"name": {"Offers!"}, "legal_basis": {skjold.BasisContract}}).want(t, 400)
-	wantFieldError(t, r, "name", "Use small letters, digits and underscores, starting with a letter.")
+	cfgWantFieldError(t, r, "name", "Use small letters, digits and underscores, starting with a letter.")
 	for _, notice := range []string{"We send offers monthly.", "We send offers weekly."} {
 		c.post(t, "/console/purposes", url.Values{"name": {"offers"}, "legal_basis": {skjold.BasisConsent},
 			"notice": {notice}, "channels": {skjold.ChannelEmail}}).wantRedirect(t, "/console/purposes?m=purpose_saved")
@@ -304,10 +304,10 @@ func TestConsoleHoldsPurposesCategories(t *testing.T) {
 	wantText(t, c.get(t, "/console/purposes?edit=offers"), "Version 2", "We send offers weekly.", "Change purpose offers")
 
 	r = c.post(t, "/console/categories/dry-run", url.Values{"days": {"0"}}).want(t, 400)
-	wantFieldError(t, r, "days", "Choose between 1 and 366 days.")
+	cfgWantFieldError(t, r, "days", "Choose between 1 and 366 days.")
 	r = c.post(t, "/console/categories", url.Values{"name": {"trips"}, "legal_basis": {skjold.BasisContract}, "purposes": {"contract"},
 		"fields": {"destination string required\nstart date"}, "retention_period": {"five years"}, "retention_from": {"created"}}).want(t, 400)
-	wantFieldError(t, r, "retention_period", "Enter a period such as P5Y (five years) or P30D (30 days).")
+	cfgWantFieldError(t, r, "retention_period", "Enter a period such as P5Y (five years) or P30D (30 days).")
 	c.post(t, "/console/categories", url.Values{"name": {"trips"}, "legal_basis": {skjold.BasisContract}, "purposes": {"contract"},
 		"fields": {"destination string required\nstart date"}, "retention_period": {"P1D"}, "retention_from": {"created"}}).
 		wantRedirect(t, "/console/categories?m=category_saved")
@@ -336,9 +336,9 @@ func TestConsoleHoldsPurposesCategories(t *testing.T) {
 // register as the API writes it, and checks a contact.
 func TestConsoleProfilesRegisterContact(t *testing.T) {
 	e := newEnv(t)
-	c, _ := e.adminConsole(t, skjold.RoleOwner)
+	c, _ := e.cfgAdmin(t, skjold.RoleOwner)
 	r := c.post(t, "/console/profiles", url.Values{"name": {"helpdesk"}}).want(t, 400)
-	wantFieldError(t, r, "scopes", "Choose at least one scope.")
+	cfgWantFieldError(t, r, "scopes", "Choose at least one scope.")
 	c.post(t, "/console/profiles", url.Values{"name": {"helpdesk"}, "scopes": {skjold.ScopeRead}}).
 		wantRedirect(t, "/console/profiles?m=profile_saved")
 	c.post(t, "/console/profiles", url.Values{"name": {"helpdesk"}, "scopes": {skjold.ScopeRead, skjold.ScopeWrite},
@@ -364,7 +364,7 @@ func TestConsoleProfilesRegisterContact(t *testing.T) {
 
 	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Eva", "email": "eva@example.com"})
 	r = c.post(t, "/console/contact-check", url.Values{"subject_id": {""}, "purpose": {"newsletter"}, "channel": {"email"}}).want(t, 400)
-	wantFieldError(t, r, "subject_id", "Fill in this field.")
+	cfgWantFieldError(t, r, "subject_id", "Fill in this field.")
 	r = c.post(t, "/console/contact-check", url.Values{"subject_id": {sub.ID}, "purpose": {"newsletter"}, "channel": {"email"}}).want(t, 200)
 	wantText(t, r, "Do not contact this person.", "The person has not given consent.")
 	if strings.Contains(r.path, sub.ID) {
@@ -380,7 +380,7 @@ func TestConsoleConfigPagesAllLanguages(t *testing.T) {
 	sub := e.createSubject(t, e.a.token, map[string]string{"name": "Eva", "email": "eva@example.com"})
 	e.do(t, e.a.token, "POST", "/api/v1/holds", map[string]string{"category": "invoice", "reason": "Tax audit"}).want(t, 201)
 	for _, lang := range i18n.Languages {
-		c, _ := e.adminConsole(t, skjold.RoleOwner)
+		c, _ := e.cfgAdmin(t, skjold.RoleOwner)
 		c.header.Set("Accept-Language", lang)
 		c.post(t, "/console/account/language", url.Values{"lang": {lang}, "next": {"/console/"}})
 		pages := map[string]*reply{}

@@ -29,8 +29,8 @@ func init() {
 	}, navItem{80, "/console/settings", "nav.settings", admin})
 }
 
-// settingsData is what the settings page shows.
-type settingsData struct {
+// cfgSettingsData is what the settings page shows.
+type cfgSettingsData struct {
 	Settings *skjold.SessionSettings
 	Privacy  *skjold.PrivacyNotice
 	Actions  []string // every action four eyes can guard
@@ -40,8 +40,8 @@ type settingsData struct {
 	ConfirmNetworks bool
 }
 
-// settingsView returns the settings page's view with the current settings.
-func (s *Server) settingsView(r *http.Request) (*web.View, error) {
+// cfgSettingsView returns the settings page's view with the current settings.
+func (s *Server) cfgSettingsView(r *http.Request) (*web.View, error) {
 	v := consoleOf(r).newView("settings.title")
 	set, err := s.svc.Auth.SessionSettings(r.Context())
 	if err != nil {
@@ -51,13 +51,13 @@ func (s *Server) settingsView(r *http.Request) (*web.View, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.Data = &settingsData{Settings: set, Privacy: priv, Actions: skjold.SensitiveActions, Address: clientAddr(r)}
+	v.Data = &cfgSettingsData{Settings: set, Privacy: priv, Actions: skjold.SensitiveActions, Address: clientAddr(r)}
 	return v, nil
 }
 
 func (s *Server) handleConsoleSettings() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.settingsView(r)
+		v, err := s.cfgSettingsView(r)
 		if err != nil {
 			s.consoleFail(w, r, consoleOf(r).id, err)
 			return
@@ -66,17 +66,17 @@ func (s *Server) handleConsoleSettings() http.Handler {
 	})
 }
 
-// settingsForm runs one of the settings page's forms: change applies the form to the
+// cfgSettingsForm runs one of the settings page's forms: change applies the form to the
 // current settings view's data and saves; a refusal shows the page again with the form's
 // values and the message next to its field.
-func (s *Server) settingsForm(fields []string, change func(r *http.Request, v *web.View, d *settingsData) (string, error)) http.Handler {
+func (s *Server) cfgSettingsForm(fields []string, change func(r *http.Request, v *web.View, d *cfgSettingsData) (string, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.settingsView(r)
+		v, err := s.cfgSettingsView(r)
 		if err != nil {
 			s.consoleFail(w, r, consoleOf(r).id, err)
 			return
 		}
-		notice, err := change(r, v, v.Data.(*settingsData))
+		notice, err := change(r, v, v.Data.(*cfgSettingsData))
 		if err == nil && notice != "" {
 			http.Redirect(w, r, "/console/settings?m="+notice, http.StatusSeeOther)
 			return
@@ -97,10 +97,10 @@ func (s *Server) settingsForm(fields []string, change func(r *http.Request, v *w
 	})
 }
 
-var sessionFields = []string{"min_length", "classes", "max_age_days", "history", "breach_check", "idle_minutes", "session_hours"}
+var cfgSessionFields = []string{"min_length", "classes", "max_age_days", "history", "breach_check", "idle_minutes", "session_hours"}
 
 func (s *Server) handleConsoleSettingsSession() http.Handler {
-	return s.settingsForm(sessionFields, func(r *http.Request, v *web.View, d *settingsData) (string, error) {
+	return s.cfgSettingsForm(cfgSessionFields, func(r *http.Request, v *web.View, d *cfgSettingsData) (string, error) {
 		set := d.Settings
 		p := &set.Password
 		for _, f := range []struct {
@@ -108,7 +108,7 @@ func (s *Server) handleConsoleSettingsSession() http.Handler {
 			dst  *int
 		}{{"min_length", &p.MinLength}, {"classes", &p.Classes}, {"max_age_days", &p.MaxAgeDays},
 			{"history", &p.History}, {"idle_minutes", &set.IdleMinutes}, {"session_hours", &set.SessionHours}} {
-			n, err := formInt(r, f.name)
+			n, err := cfgInt(r, f.name)
 			if err != nil {
 				return "", err // the first field at fault in the form's order, as the domain reports one
 			}
@@ -122,8 +122,8 @@ func (s *Server) handleConsoleSettingsSession() http.Handler {
 	})
 }
 
-// formInt reads a whole number from a form field, or an EINVALID error naming it.
-func formInt(r *http.Request, field string) (int, error) {
+// cfgInt reads a whole number from a form field, or an EINVALID error naming it.
+func cfgInt(r *http.Request, field string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get(field)))
 	if err != nil {
 		return 0, skjold.FieldError(field, "integer", "%s must be a whole number", field)
@@ -131,8 +131,8 @@ func formInt(r *http.Request, field string) (int, error) {
 	return n, nil
 }
 
-// formList splits a text area into its non-empty lines (or comma-separated items).
-func formList(r *http.Request, field string) []string {
+// cfgList splits a text area into its non-empty lines (or comma-separated items).
+func cfgList(r *http.Request, field string) []string {
 	out := []string{}
 	for _, s := range strings.FieldsFunc(r.PostForm.Get(field), func(c rune) bool { return c == '\n' || c == ',' || c == '\r' }) {
 		if s = strings.TrimSpace(s); s != "" {
@@ -145,8 +145,8 @@ func formList(r *http.Request, field string) []string {
 // handleConsoleSettingsNetworks saves the allowed networks. A list that would shut out the
 // reader's own address is saved only when the reader confirms it, on the page that warns.
 func (s *Server) handleConsoleSettingsNetworks() http.Handler {
-	return s.settingsForm([]string{"allowed_networks"}, func(r *http.Request, v *web.View, d *settingsData) (string, error) {
-		nets := formList(r, "allowed_networks")
+	return s.cfgSettingsForm([]string{"allowed_networks"}, func(r *http.Request, v *web.View, d *cfgSettingsData) (string, error) {
+		nets := cfgList(r, "allowed_networks")
 		parsed, err := skjold.ParseNetworks("allowed_networks", nets)
 		if err != nil {
 			return "", err
@@ -163,13 +163,13 @@ func (s *Server) handleConsoleSettingsNetworks() http.Handler {
 	})
 }
 
-var privacyFields = []string{"controller", "contact", "supervisory_authority", "recipients", "storage_location"}
+var cfgPrivacyFields = []string{"controller", "contact", "supervisory_authority", "recipients", "storage_location"}
 
 func (s *Server) handleConsoleSettingsPrivacy() http.Handler {
-	return s.settingsForm(privacyFields, func(r *http.Request, v *web.View, d *settingsData) (string, error) {
+	return s.cfgSettingsForm(cfgPrivacyFields, func(r *http.Request, v *web.View, d *cfgSettingsData) (string, error) {
 		f := r.PostForm
 		p := &skjold.PrivacyNotice{Controller: strings.TrimSpace(f.Get("controller")), Contact: strings.TrimSpace(f.Get("contact")),
-			SupervisoryAuthority: strings.TrimSpace(f.Get("supervisory_authority")), Recipients: formList(r, "recipients"),
+			SupervisoryAuthority: strings.TrimSpace(f.Get("supervisory_authority")), Recipients: cfgList(r, "recipients"),
 			StorageLocation: strings.TrimSpace(f.Get("storage_location"))}
 		if err := s.svc.Requests.PutPrivacyNotice(r.Context(), p); err != nil {
 			return "", err
@@ -183,7 +183,7 @@ func (s *Server) handleConsoleSettingsPrivacy() http.Handler {
 // files a four_eyes_reduction approval for each, and the action stays guarded until a
 // second person approves.
 func (s *Server) handleConsoleSettingsFourEyes() http.Handler {
-	return s.settingsForm(nil, func(r *http.Request, v *web.View, d *settingsData) (string, error) {
+	return s.cfgSettingsForm(nil, func(r *http.Request, v *web.View, d *cfgSettingsData) (string, error) {
 		chosen := r.PostForm["four_eyes"]
 		for _, a := range chosen {
 			if !slices.Contains(skjold.SensitiveActions, a) {

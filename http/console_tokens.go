@@ -32,42 +32,42 @@ func init() {
 		navItem{70, "/console/register", "nav.register", audit})
 }
 
-type tokensData struct {
+type cfgTokensData struct {
 	Tokens   []*skjold.Token
-	Scopes   []scopeChoice     // the scopes a new token may be given
+	Scopes   []cfgScopeChoice  // the scopes a new token may be given
 	Purposes []*skjold.Purpose // the purposes a new tenant token may be limited to
 	New      *skjold.Token     // the token just created, with its secret, shown once
 }
 
-// scopeChoice is a scope offered in a form, with the message key that explains it.
-type scopeChoice struct{ Name, Key string }
+// cfgScopeChoice is a scope offered in a form, with the message key that explains it.
+type cfgScopeChoice struct{ Name, Key string }
 
-// scopeChoices returns scopes as a form offers them.
-func scopeChoices(scopes []string) []scopeChoice {
-	out := make([]scopeChoice, len(scopes))
+// cfgScopeChoices returns scopes as a form offers them.
+func cfgScopeChoices(scopes []string) []cfgScopeChoice {
+	out := make([]cfgScopeChoice, len(scopes))
 	for i, s := range scopes {
-		out[i] = scopeChoice{s, "tokens.scope_" + strings.ReplaceAll(s, ".", "_")}
+		out[i] = cfgScopeChoice{s, "tokens.scope_" + strings.ReplaceAll(s, ".", "_")}
 	}
 	return out
 }
 
-// tokenScopes are the scopes the caller's tokens may hold: a tenant's scopes, or for the
+// cfgTokenScopes are the scopes the caller's tokens may hold: a tenant's scopes, or for the
 // operator the operator's.
-func tokenScopes(c *skjold.Caller) []scopeChoice {
+func cfgTokenScopes(c *skjold.Caller) []cfgScopeChoice {
 	if c.Operator {
-		return scopeChoices([]string{skjold.ScopeOperatorRead, skjold.ScopeOperatorManage, skjold.ScopeOperatorStaff})
+		return cfgScopeChoices([]string{skjold.ScopeOperatorRead, skjold.ScopeOperatorManage, skjold.ScopeOperatorStaff})
 	}
-	return scopeChoices(skjold.AllScopes)
+	return cfgScopeChoices(skjold.AllScopes)
 }
 
-func (s *Server) loadTokens(r *http.Request, created *skjold.Token) func(v *web.View) error {
+func (s *Server) cfgLoadTokens(r *http.Request, created *skjold.Token) func(v *web.View) error {
 	return func(v *web.View) error {
 		toks, err := s.svc.Tokens.FindTokens(r.Context(), skjold.Page{Limit: skjold.MaxPageLimit})
 		if err != nil {
 			return err
 		}
 		c := skjold.CallerFromContext(r.Context())
-		d := &tokensData{Tokens: toks, Scopes: tokenScopes(c), New: created}
+		d := &cfgTokensData{Tokens: toks, Scopes: cfgTokenScopes(c), New: created}
 		if !c.Operator {
 			if d.Purposes, err = s.svc.Purposes.FindPurposes(r.Context()); err != nil {
 				return err
@@ -80,11 +80,11 @@ func (s *Server) loadTokens(r *http.Request, created *skjold.Token) func(v *web.
 
 func (s *Server) handleConsoleTokens() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.configPage(w, r, http.StatusOK, "tokens", consoleOf(r).newView("tokens.title"), s.loadTokens(r, nil))
+		s.cfgPage(w, r, http.StatusOK, "tokens", consoleOf(r).newView("tokens.title"), s.cfgLoadTokens(r, nil))
 	})
 }
 
-var tokenFields = []string{"name", "scopes", "purposes", "expires_at"}
+var cfgTokenFields = []string{"name", "scopes", "purposes", "expires_at"}
 
 // handleConsoleTokenCreate creates a token as POST /api/v1/tokens does and shows its secret
 // on the answer page, once: it is never stored and never shown again.
@@ -103,7 +103,7 @@ func (s *Server) handleConsoleTokenCreate() http.Handler {
 		var err error
 		if e := strings.TrimSpace(f.Get("expires_at")); e != "" {
 			var t time.Time
-			if t, err = endOfDay(e, "expires_at"); err == nil && !t.After(time.Now()) {
+			if t, err = cfgEndOfDay(e, "expires_at"); err == nil && !t.After(time.Now()) {
 				err = skjold.FieldError("expires_at", "past", "expires_at must be in the future")
 			}
 			tok.ExpiresAt = &t
@@ -112,10 +112,10 @@ func (s *Server) handleConsoleTokenCreate() http.Handler {
 			err = s.svc.Tokens.CreateToken(r.Context(), tok)
 		}
 		if err != nil {
-			s.refused(w, r, "tokens", "tokens.title", err, tokenFields, s.loadTokens(r, nil))
+			s.cfgRefused(w, r, "tokens", "tokens.title", err, cfgTokenFields, s.cfgLoadTokens(r, nil))
 			return
 		}
-		s.configPage(w, r, http.StatusCreated, "tokens", consoleOf(r).newView("tokens.title"), s.loadTokens(r, tok))
+		s.cfgPage(w, r, http.StatusCreated, "tokens", consoleOf(r).newView("tokens.title"), s.cfgLoadTokens(r, tok))
 	})
 }
 
@@ -129,14 +129,14 @@ func (s *Server) handleConsoleTokenRevoke() http.Handler {
 	})
 }
 
-type profilesData struct {
+type cfgProfilesData struct {
 	Profiles []*skjold.Profile
-	Scopes   []scopeChoice
+	Scopes   []cfgScopeChoice
 	Purposes []*skjold.Purpose
 	Edit     *skjold.Profile
 }
 
-func (s *Server) loadProfiles(r *http.Request, edit string) func(v *web.View) error {
+func (s *Server) cfgLoadProfiles(r *http.Request, edit string) func(v *web.View) error {
 	return func(v *web.View) error {
 		ps, err := s.svc.Auth.FindProfiles(r.Context())
 		if err != nil {
@@ -146,7 +146,7 @@ func (s *Server) loadProfiles(r *http.Request, edit string) func(v *web.View) er
 		if err != nil {
 			return err
 		}
-		d := &profilesData{Profiles: ps, Scopes: scopeChoices(skjold.AllScopes), Purposes: purposes}
+		d := &cfgProfilesData{Profiles: ps, Scopes: cfgScopeChoices(skjold.AllScopes), Purposes: purposes}
 		for _, p := range ps {
 			if p.Name == edit {
 				d.Edit = p
@@ -160,11 +160,11 @@ func (s *Server) loadProfiles(r *http.Request, edit string) func(v *web.View) er
 func (s *Server) handleConsoleProfiles() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := consoleOf(r).newView("profiles.title")
-		s.configPage(w, r, http.StatusOK, "profiles", v, s.loadProfiles(r, r.URL.Query().Get("edit")))
+		s.cfgPage(w, r, http.StatusOK, "profiles", v, s.cfgLoadProfiles(r, r.URL.Query().Get("edit")))
 	})
 }
 
-var profileFields = []string{"name", "scopes", "purposes"}
+var cfgProfileFields = []string{"name", "scopes", "purposes"}
 
 // handleConsoleProfilePut creates or changes a custom profile, as PUT
 // /api/v1/profiles/{name} does.
@@ -179,7 +179,7 @@ func (s *Server) handleConsoleProfilePut() http.Handler {
 			p.Purposes = []string{}
 		}
 		if _, err := s.svc.Auth.PutProfile(r.Context(), p); err != nil {
-			s.refused(w, r, "profiles", "profiles.title", err, profileFields, s.loadProfiles(r, ""))
+			s.cfgRefused(w, r, "profiles", "profiles.title", err, cfgProfileFields, s.cfgLoadProfiles(r, ""))
 			return
 		}
 		http.Redirect(w, r, "/console/profiles?m=profile_saved", http.StatusSeeOther)
@@ -195,26 +195,26 @@ func (s *Server) handleConsoleProfileDelete() http.Handler {
 		case "":
 			http.Redirect(w, r, "/console/profiles?m=profile_deleted", http.StatusSeeOther)
 		case skjold.ECONFLICT, skjold.EINVALID:
-			s.refused(w, r, "profiles", "profiles.title", err, nil, s.loadProfiles(r, ""))
+			s.cfgRefused(w, r, "profiles", "profiles.title", err, nil, s.cfgLoadProfiles(r, ""))
 		default:
 			s.consoleFail(w, r, consoleOf(r).id, err)
 		}
 	})
 }
 
-type registerData struct {
+type cfgRegisterData struct {
 	Entries []*skjold.RegisterEntry
 }
 
 func (s *Server) handleConsoleRegister() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.configPage(w, r, http.StatusOK, "register", consoleOf(r).newView("register.title"), func(v *web.View) error {
+		s.cfgPage(w, r, http.StatusOK, "register", consoleOf(r).newView("register.title"), func(v *web.View) error {
 			entries, err := s.svc.Register.Register(r.Context())
 			if err != nil {
 				return err
 			}
 			slices.SortStableFunc(entries, func(a, b *skjold.RegisterEntry) int { return strings.Compare(a.Name, b.Name) })
-			v.Data = &registerData{Entries: entries}
+			v.Data = &cfgRegisterData{Entries: entries}
 			return nil
 		})
 	})
