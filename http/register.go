@@ -33,18 +33,24 @@ func (s *Server) handleRegister() http.Handler {
 			respond(w, http.StatusOK, response{Items: entries})
 			return
 		}
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
-		cw := export.NewCSVWriter(w)
-		cw.Write([]string{"user_id", "name", "email", "role", "scopes", "via", "suspended", "access_until",
-			"training_at", "agreement_at", "training_due", "created_at"})
-		for _, e := range entries {
-			cw.Write([]string{e.UserID, e.Name, e.Email, e.Role, strings.Join(e.Scopes, " "), e.Via,
-				boolText(e.Suspended), timeText(e.AccessUntil), timeText(e.TrainingAt), timeText(e.AgreementAt),
-				boolText(e.TrainingDue), e.CreatedAt.Format(time.RFC3339)})
-		}
-		cw.Flush() // a failed write means the client is gone: nothing left to tell it
+		writeRegisterCSV(w, entries)
 	})
+}
+
+// writeRegisterCSV writes the register as a CSV download: the API's ?format=csv and the
+// console's download.
+func writeRegisterCSV(w http.ResponseWriter, entries []*skjold.RegisterEntry) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="register.csv"`)
+	cw := export.NewCSVWriter(w)
+	cw.Write([]string{"user_id", "name", "email", "role", "scopes", "via", "suspended", "access_until",
+		"training_at", "agreement_at", "training_due", "created_at"})
+	for _, e := range entries {
+		cw.Write([]string{e.UserID, e.Name, e.Email, e.Role, strings.Join(e.Scopes, " "), e.Via,
+			boolText(e.Suspended), timeText(e.AccessUntil), timeText(e.TrainingAt), timeText(e.AgreementAt),
+			boolText(e.TrainingDue), e.CreatedAt.Format(time.RFC3339)})
+	}
+	cw.Flush() // a failed write means the client is gone: nothing left to tell it
 }
 
 func boolText(b bool) string {
