@@ -144,7 +144,8 @@ func (b *tab) wantText(want ...string) {
 }
 
 // page checks what every page must be, and saves its screenshots when asked: in its
-// language, with no message key shown raw.
+// language, with no message key shown raw, with no serious or critical axe-core violation,
+// and usable with the keyboard alone (see accessible).
 func (b *tab) page(name string) {
 	b.t.Helper()
 	if lang := eval[string](b, `document.documentElement.lang`); lang != b.lang {
@@ -153,6 +154,36 @@ func (b *tab) page(name string) {
 	if html := eval[string](b, `document.documentElement.outerHTML`); strings.Contains(html, "[[") {
 		b.t.Errorf("%s: a raw message key on the page:\n%s", name, b.text())
 	}
+	b.screenshots(name)
+	b.accessible(name)
+}
+
+// accessible fails the test when axe-core finds a serious or critical violation on the
+// page, or when the keyboard alone cannot reach an interactive element or shows no focus
+// on it. The page is left as it was, but for the focus.
+func (b *tab) accessible(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	violations, err := browsertest.Axe(ctx)
+	if err != nil {
+		b.t.Fatalf("%s: axe-core: %v (at %s)", name, err, b.location())
+	}
+	for _, v := range violations {
+		b.t.Errorf("%s (%s, %s): %s", name, b.location(), b.lang, v)
+	}
+	problems, err := browsertest.Keyboard(ctx)
+	if err != nil {
+		b.t.Fatalf("%s: keyboard walk: %v (at %s)", name, err, b.location())
+	}
+	for _, p := range problems {
+		b.t.Errorf("%s (%s, %s): keyboard: %s", name, b.location(), b.lang, p)
+	}
+}
+
+// screenshots saves the page at desktop and at phone width, when -screenshots is given.
+func (b *tab) screenshots(name string) {
+	b.t.Helper()
 	if *screenshots == "" {
 		return
 	}
