@@ -55,7 +55,7 @@ func Axe(ctx context.Context) ([]Violation, error) {
 		return nil, err
 	}
 	if !loaded {
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource + "\n;true")); err != nil {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+"\n;true")); err != nil {
 			return nil, fmt.Errorf("load axe-core: %w", err)
 		}
 	}
