@@ -156,6 +156,35 @@ func (b *tab) page(name string) {
 	}
 	b.screenshots(name)
 	b.accessible(name)
+	b.weight(name)
+}
+
+// maxPageWeight is the most a console page may weigh with its style sheets and scripts,
+// uncompressed [I1].
+const maxPageWeight = 150 << 10
+
+// weight fails the test when the page's HTML, style sheets and scripts together weigh more
+// than maxPageWeight bytes uncompressed. The HTML is measured as the browser holds it; the
+// style sheets and scripts are fetched again (static files, which no read audits).
+func (b *tab) weight(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	total, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(async () => {
+  let n = new TextEncoder().encode("<!doctype html>" + document.documentElement.outerHTML).length;
+  const urls = [...document.querySelectorAll("link[rel=stylesheet][href], script[src]")].map(e => e.href || e.src);
+  for (const u of urls) n += (await (await fetch(u)).arrayBuffer()).byteLength;
+  return n;
+})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: page weight: %v", name, err)
+	}
+	if total > maxPageWeight {
+		b.t.Errorf("%s (%s): the page weighs %d bytes with its CSS and JavaScript, over %d", name, b.location(), total, maxPageWeight)
+	}
+	if total < 1000 {
+		b.t.Errorf("%s: the page weighs only %d bytes: not measured", name, total)
+	}
 }
 
 // accessible fails the test when axe-core finds a serious or critical violation on the
