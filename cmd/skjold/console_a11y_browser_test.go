@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -130,4 +131,32 @@ func TestConsoleBrowserAccessibility(t *testing.T) {
 			walk(b, "owner")
 		}
 	})
+}
+
+// TestAxeNotInBinary: the vendored axe-core is for the tests only. The skjold binary does
+// not depend on the test helper that embeds it, and the console's static files do not hold it.
+func TestAxeNotInBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	if !strings.Contains(string(out), "github.com/skjold-project/skjold/web\n") {
+		t.Fatalf("go list -deps does not list the web package:\n%s", out)
+	}
+	if strings.Contains(string(out), "internal/browsertest") {
+		t.Error("the skjold binary depends on internal/browsertest, which embeds axe-core")
+	}
+	files, err := os.ReadDir(filepath.Join("..", "..", "web", "static"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "web", "static", f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(f.Name(), "axe") || strings.Contains(string(raw), "axe-core") {
+			t.Errorf("web/static/%s holds axe-core", f.Name())
+		}
+	}
 }
