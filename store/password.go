@@ -148,13 +148,13 @@ func (db *DB) RequestReset(ctx context.Context, email string) error {
 		return nil
 	}
 	db.bg.Add(1)
-	go db.reset(email, sourceOf(ctx))
+	go db.reset(email, sourceOf(ctx), skjold.LanguageFromContext(ctx))
 	return nil
 }
 
 // reset makes and sends a reset link for the active user with this address, if any, and
 // at most resetsPerHour an hour.
-func (db *DB) reset(email, src string) {
+func (db *DB) reset(email, src, hint string) {
 	defer func() { <-db.resetSlots; db.bg.Done() }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -183,12 +183,18 @@ func (db *DB) reset(email, src string) {
 	if err != nil {
 		db.log.Error("reset request failed", "err", err)
 	} else if sent {
-		db.sendReset(ctx, u, token)
+		db.sendReset(ctx, u, token, hint)
 	}
 }
 
-func (db *DB) sendReset(ctx context.Context, u *skjold.User, token string) {
-	cat := i18n.Mail(db.userLanguage(ctx, u.ID))
+// sendReset e-mails the reset link in the person's saved language, else in hint (the
+// language of the page the reset was asked on), else in English.
+func (db *DB) sendReset(ctx context.Context, u *skjold.User, token, hint string) {
+	lang := db.userLanguage(ctx, u.ID)
+	if lang == "" {
+		lang = hint
+	}
+	cat := i18n.Mail(lang)
 	issuer := db.auth.Issuer
 	body := mailBody(cat.T("mail.reset.intro", "issuer", issuer),
 		cat.T("mail.reset.link", "minutes", int(resetLifetime/time.Minute)), db.auth.ResetURL+token,
