@@ -114,6 +114,9 @@ type PrivacyNotice struct {
 	SupervisoryAuthority string   `json:"supervisory_authority"`
 	Recipients           []string `json:"recipients"`
 	StorageLocation      string   `json:"storage_location"`
+	// Language is the language of the e-mails the tenant's data subjects get from Skjold
+	// (verification codes, download links) [I3]: one of Languages; empty reads as English.
+	Language string `json:"language"`
 }
 
 // RequestService runs data-subject requests. Every method but VerifyRequest and Download
@@ -222,6 +225,9 @@ func (n *PrivacyNotice) Validate() error {
 		if utf8.RuneCountInString(f.v) > MaxNoticeText {
 			return FieldError(f.name, "length", "%s must be at most %d characters", f.name, MaxNoticeText)
 		}
+	}
+	if n.Language != "" && !ValidLanguage(n.Language) {
+		return FieldError("language", "language", "language must be one of %v", Languages)
 	}
 	if len(n.Recipients) > MaxNoticeRecipients {
 		return FieldError("recipients", "length", "recipients must list at most %d entries", MaxNoticeRecipients)

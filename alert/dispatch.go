@@ -8,8 +8,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/i18n"
 )
 
 // DefaultActions are the security events that raise an alert unless configured otherwise
@@ -34,8 +36,10 @@ var DefaultActions = []string{
 // webhook, or both.
 type Rule struct {
 	Actions []string
-	Email   string   // "" for no e-mail
-	Webhook *Webhook // nil for no webhook
+	Email   string // "" for no e-mail
+	// Language is the language of the e-mail (one of skjold.Languages; "" for English).
+	Language string
+	Webhook  *Webhook // nil for no webhook
 }
 
 // Alert is what a rule sends: the audit event's ids and action, never a personal value.
@@ -130,7 +134,7 @@ func (d *Dispatcher) deliver(ctx context.Context, a Alert) {
 			continue
 		}
 		if r.Email != "" {
-			d.retry(ctx, "email", func(ctx context.Context) error { return d.mailer.Send(ctx, message(r.Email, a)) })
+			d.retry(ctx, "email", func(ctx context.Context) error { return d.mailer.Send(ctx, message(r.Email, r.Language, a)) })
 		}
 		if r.Webhook != nil {
 			d.retry(ctx, "webhook", func(ctx context.Context) error { return r.Webhook.Send(ctx, a) })
@@ -152,18 +156,30 @@ func (d *Dispatcher) retry(ctx context.Context, channel string, send func(contex
 	d.log.Error("alert not delivered", "channel", channel, "err", err)
 }
 
-func message(to string, a Alert) skjold.Message {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Skjold recorded a security event.\n\nAction: %s\nTime:   %s\nActor:  %s\n", a.Action,
-		a.Time.UTC().Format(time.RFC3339), a.Actor)
+// message writes the alert e-mail in lang: labels in the reader's language, values (the
+// action, ids, field names) as the audit log has them.
+func message(to, lang string, a Alert) skjold.Message {
+	cat := i18n.Mail(lang)
+	lines := [][2]string{{"action", a.Action}, {"time", a.Time.UTC().Format(time.RFC3339)}, {"actor", a.Actor}}
 	if a.TenantID != "" {
-		fmt.Fprintf(&b, "Tenant: %s\n", a.TenantID)
+		lines = append(lines, [2]string{"tenant", a.TenantID})
 	}
 	if a.Source != "" {
-		fmt.Fprintf(&b, "From:   %s\n", a.Source)
+		lines = append(lines, [2]string{"source", a.Source})
 	}
-	fmt.Fprintf(&b, "Detail: %s\n\nThe audit log holds the full record.\n", strings.Join(a.Fields, ", "))
-	return skjold.Message{To: to, Subject: "Skjold security alert: " + a.Action, Body: b.String()}
+	lines = append(lines, [2]string{"detail", strings.Join(a.Fields, ", ")})
+	width := 0
+	for _, l := range lines {
+		width = max(width, utf8.RuneCountInString(cat.T("mail.alert."+l[0])))
+	}
+	var b strings.Builder
+	b.WriteString(cat.T("mail.alert.intro") + "\n\n")
+	for _, l := range lines {
+		label := cat.T("mail.alert." + l[0])
+		fmt.Fprintf(&b, "%s:%s %s\n", label, strings.Repeat(" ", width-utf8.RuneCountInString(label)), l[1])
+	}
+	b.WriteString("\n" + cat.T("mail.alert.outro") + "\n")
+	return skjold.Message{To: to, Subject: cat.T("mail.alert.subject", "action", a.Action), Body: b.String()}
 }
 
 // sleep waits for d, or returns ctx's error if it ends first.

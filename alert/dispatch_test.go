@@ -96,3 +96,24 @@ func TestDispatcherCountsFailures(t *testing.T) {
 		t.Errorf("Failed = %d, want 1", d.Failed())
 	}
 }
+
+// The alert e-mail is in the configured language: labels and sentences translated, the
+// audit values (action, ids) as the audit log has them, the labels aligned.
+func TestMessageLanguages(t *testing.T) {
+	a := Alert{Action: "security.ban", Time: time.Date(2026, 12, 5, 7, 6, 0, 0, time.UTC), Actor: "user:u1",
+		TenantID: "t1", Source: "198.51.100.7", Fields: []string{"ip"}}
+	for lang, want := range map[string][]string{
+		"":   {"Skjold security alert: security.ban", "Skjold recorded a security event.", "Action: security.ban\n", "Time:   2026-12-05T07:06:00Z\n", "From:   198.51.100.7\n"},
+		"en": {"Skjold security alert: security.ban", "Detail: ip\n", "The audit log holds the full record."},
+		"nb": {"Sikkerhetsvarsel fra Skjold: security.ban", "Skjold har registrert en sikkerhetshendelse.", "Handling:  security.ban\n", "Utført av: user:u1\n", "Kunde:     t1\n"},
+		"pl": {"Alert bezpieczeństwa Skjold: security.ban", "Skjold zarejestrował zdarzenie", "Działanie: security.ban\n", "Szczegóły: ip\n"},
+	} {
+		m := message("ops@example.com", lang, a)
+		got := m.Subject + "\n" + m.Body
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%q: alert e-mail lacks %q:\n%s", lang, w, got)
+			}
+		}
+	}
+}

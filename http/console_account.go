@@ -350,7 +350,8 @@ func (s *Server) handleConsoleForgot() http.Handler {
 		v := consoleOf(r).newView("forgot.title")
 		email := strings.TrimSpace(r.PostForm.Get("email"))
 		v.Form["email"] = email
-		err := s.svc.Auth.RequestReset(r.Context(), email)
+		// The e-mail is written in this page's language when the person saved none.
+		err := s.svc.Auth.RequestReset(skjold.WithLanguage(r.Context(), consoleOf(r).view.Cat.Lang()), email)
 		switch field, _ := fieldOf(err); {
 		case err == nil:
 			v.Data = true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/i18n"
 )
 
 // Download links carry a secret that names its kind and 256 random bits; only its SHA-256
@@ -84,11 +85,10 @@ func (db *DB) sendLink(ctx context.Context, tenantID string, r *skjold.Request, 
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf("%s has answered your request for %s.\n\n"+
-		"Download your data from this link. It works once, until %s (UTC):\n\n%s\n\n"+
-		"Request: %s\n",
-		name, requestLabels[r.Type], expires.UTC().Format("2 January 2006 15:04"), link, r.ID)
-	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: name + ": your data", Body: body,
+	cat := i18n.Mail(db.subjectLanguage(ctx, tenantID))
+	body := mailBody(cat.T("mail.download.intro", "tenant", name, "request", cat.T("mail.request."+r.Type)),
+		cat.T("mail.download.link", "expires", expires.UTC()), link, cat.T("mail.download.request", "id", r.ID))
+	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: cat.T("mail.download.subject", "tenant", name), Body: body,
 		TenantID: tenantID, SubjectID: r.SubjectID})
 }
 

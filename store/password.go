@@ -2,11 +2,11 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/i18n"
 )
 
 // resetLifetime is how long a reset link works [B4].
@@ -148,13 +148,13 @@ func (db *DB) RequestReset(ctx context.Context, email string) error {
 		return nil
 	}
 	db.bg.Add(1)
-	go db.reset(email, sourceOf(ctx))
+	go db.reset(email, sourceOf(ctx), skjold.LanguageFromContext(ctx))
 	return nil
 }
 
 // reset makes and sends a reset link for the active user with this address, if any, and
 // at most resetsPerHour an hour.
-func (db *DB) reset(email, src string) {
+func (db *DB) reset(email, src, hint string) {
 	defer func() { <-db.resetSlots; db.bg.Done() }()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -183,17 +183,23 @@ func (db *DB) reset(email, src string) {
 	if err != nil {
 		db.log.Error("reset request failed", "err", err)
 	} else if sent {
-		db.sendReset(ctx, u.Email, token)
+		db.sendReset(ctx, u, token, hint)
 	}
 }
 
-func (db *DB) sendReset(ctx context.Context, to, token string) {
-	body := fmt.Sprintf("Someone asked to reset the password of your %s account.\n\n"+
-		"To choose a new password, open this link within %d minutes. It works once:\n\n%s%s\n\n"+
-		"Or give this reset code, with the new password, to POST /api/v1/auth/reset/complete:\n\n%s\n\n"+
-		"If you did not ask for this, ignore this message: your password stays as it is.\n",
-		db.auth.Issuer, int(resetLifetime/time.Minute), db.auth.ResetURL, token, token)
-	m := skjold.Message{To: to, Subject: db.auth.Issuer + ": password reset", Body: body}
+// sendReset e-mails the reset link in the person's saved language, else in hint (the
+// language of the page the reset was asked on), else in English.
+func (db *DB) sendReset(ctx context.Context, u *skjold.User, token, hint string) {
+	lang := db.userLanguage(ctx, u.ID)
+	if lang == "" {
+		lang = hint
+	}
+	cat := i18n.Mail(lang)
+	issuer := db.auth.Issuer
+	body := mailBody(cat.T("mail.reset.intro", "issuer", issuer),
+		cat.T("mail.reset.link", "minutes", int(resetLifetime/time.Minute)), db.auth.ResetURL+token,
+		cat.T("mail.reset.api"), token, cat.T("mail.reset.ignore"))
+	m := skjold.Message{To: u.Email, Subject: cat.T("mail.reset.subject", "issuer", issuer), Body: body}
 	if err := db.auth.Mailer.Send(ctx, m); err != nil {
 		db.log.Error("reset e-mail not sent", "err", err) // no address: it is personal data
 	}

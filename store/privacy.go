@@ -36,6 +36,9 @@ func (db *DB) privacyNotice(ctx context.Context, tenantID string) (*skjold.Priva
 	if n.Recipients == nil {
 		n.Recipients = []string{}
 	}
+	if n.Language == "" {
+		n.Language = skjold.Languages[0]
+	}
 	return n, nil
 }
 
@@ -50,6 +53,9 @@ func (db *DB) PutPrivacyNotice(ctx context.Context, n *skjold.PrivacyNotice) err
 	}
 	if n.Recipients == nil {
 		n.Recipients = []string{}
+	}
+	if n.Language == "" {
+		n.Language = skjold.Languages[0]
 	}
 	value, err := json.Marshal(n)
 	if err != nil {

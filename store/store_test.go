@@ -52,6 +52,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Concurrency", storetest.TestConcurrency},
 		{"Auth", storetest.TestAuth},
 		{"Preferences", storetest.TestPreferences},
+		{"MailLanguages", storetest.TestMailLanguages},
 		{"Network", storetest.TestNetwork},
 		{"Approvals", storetest.TestApprovals},
 		{"Register", storetest.TestRegister},

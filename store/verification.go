@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/i18n"
 )
 
 // One-time codes that verify a requester's identity [C8]: 8 random digits, sent to the
@@ -45,17 +46,6 @@ func validCode(s string) bool {
 	return true
 }
 
-// requestLabels say in plain words what a request asks for, in the subject's e-mails.
-var requestLabels = map[string]string{
-	skjold.RequestAccess:          "a copy of your personal data (access)",
-	skjold.RequestPortability:     "your personal data in a portable format (portability)",
-	skjold.RequestRectification:   "the correction of your personal data (rectification)",
-	skjold.RequestErasure:         "the erasure of your personal data (erasure)",
-	skjold.RequestRestriction:     "the restriction of the processing of your personal data (restriction)",
-	skjold.RequestObjection:       "an objection to the processing of your personal data (objection)",
-	skjold.RequestConsentWithdraw: "the withdrawal of your consent (consent withdrawal)",
-}
-
 // tenantName returns the tenant's name, which the subject's e-mails name as the sender.
 func (db *DB) tenantName(ctx context.Context, tenantID string) (string, error) {
 	var name string
@@ -70,12 +60,11 @@ func (db *DB) sendCode(ctx context.Context, tenantID string, r *skjold.Request, 
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf("%s has received a request for %s in your name.\n\n"+
-		"To confirm that the request is yours, give this code to %s within %d minutes:\n\n%s\n\n"+
-		"Request: %s\n\n"+
-		"If you did not make this request, do not pass the code on and tell %s.\n",
-		name, requestLabels[r.Type], name, int(codeLifetime/time.Minute), code, r.ID, name)
-	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: name + ": confirm your request", Body: body,
+	cat := i18n.Mail(db.subjectLanguage(ctx, tenantID))
+	body := mailBody(cat.T("mail.code.intro", "tenant", name, "request", cat.T("mail.request."+r.Type)),
+		cat.T("mail.code.give", "tenant", name, "minutes", int(codeLifetime/time.Minute)), code,
+		cat.T("mail.code.request", "id", r.ID), cat.T("mail.code.warn", "tenant", name))
+	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: cat.T("mail.code.subject", "tenant", name), Body: body,
 		TenantID: tenantID, SubjectID: r.SubjectID})
 }
 

@@ -13,7 +13,10 @@ import (
 // configured actions, to the alert e-mail address and/or webhook. Without either, alerts
 // are off and the returned dispatcher is nil (Notify and Run do nothing).
 func newAlerts(cfg Config, mailer skjold.Mailer, log *slog.Logger) (*alert.Dispatcher, error) {
-	rule := alert.Rule{Actions: alert.DefaultActions}
+	rule := alert.Rule{Actions: alert.DefaultActions, Language: cfg.AlertLanguage}
+	if rule.Language != "" && !skjold.ValidLanguage(rule.Language) {
+		return nil, fmt.Errorf("alert_language: must be one of %s", strings.Join(skjold.Languages, ", "))
+	}
 	if strings.TrimSpace(cfg.AlertActions) != "" {
 		rule.Actions = nil
 		for _, a := range strings.Split(cfg.AlertActions, ",") {

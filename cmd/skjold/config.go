@@ -53,7 +53,8 @@ type Config struct {
 	AlertEmail         string `toml:"alert_email"`
 	AlertWebhookURL    string `toml:"alert_webhook_url"`
 	AlertWebhookSecret string `toml:"alert_webhook_secret"`
-	AlertActions       string `toml:"alert_actions"` // CIDR block list loaded at start, one range per line
+	AlertActions       string `toml:"alert_actions"`  // CIDR block list loaded at start, one range per line
+	AlertLanguage      string `toml:"alert_language"` // language of the alert e-mails: en, nb or pl; empty for en
 	// RetentionInterval is how often the retention sweep runs (a Go duration, at least 1m).
 	RetentionInterval string `toml:"retention_interval"`
 	// Backups [E1, E2]: the age public keys ("age1…", comma-separated) backups are encrypted
@@ -124,6 +125,7 @@ var settings = []setting{
 	{"SKJOLD_ALERT_WEBHOOK_URL", "alert-webhook-url", "https:// URL that receives security alerts, signed with HMAC-SHA-256", func(c *Config) *string { return &c.AlertWebhookURL }},
 	{"SKJOLD_ALERT_WEBHOOK_SECRET", "alert-webhook-secret", "secret that signs alert webhooks (at least 32 bytes)", func(c *Config) *string { return &c.AlertWebhookSecret }},
 	{"SKJOLD_ALERT_ACTIONS", "alert-actions", "audit actions that raise alerts, comma-separated; empty for the default list", func(c *Config) *string { return &c.AlertActions }},
+	{"SKJOLD_ALERT_LANGUAGE", "alert-language", "language of the alert e-mails: en, nb or pl; empty for en", func(c *Config) *string { return &c.AlertLanguage }},
 	{"SKJOLD_RETENTION_INTERVAL", "retention-interval", "how often the retention sweep runs, e.g. 1h or 15m (at least 1m)", func(c *Config) *string { return &c.RetentionInterval }},
 	{"SKJOLD_BACKUP_RECIPIENTS", "backup-recipients", "age public keys (age1…) backups are encrypted to, comma-separated", func(c *Config) *string { return &c.BackupRecipients }},
 	{"SKJOLD_BACKUP_DIRS", "backup-dirs", "local directories backups are copied to, comma-separated (two are a mirror)", func(c *Config) *string { return &c.BackupDirs }},

@@ -144,7 +144,8 @@ func (b *tab) wantText(want ...string) {
 }
 
 // page checks what every page must be, and saves its screenshots when asked: in its
-// language, with no message key shown raw.
+// language, with no message key shown raw, with no serious or critical axe-core violation,
+// and usable with the keyboard alone (see accessible).
 func (b *tab) page(name string) {
 	b.t.Helper()
 	if lang := eval[string](b, `document.documentElement.lang`); lang != b.lang {
@@ -153,6 +154,65 @@ func (b *tab) page(name string) {
 	if html := eval[string](b, `document.documentElement.outerHTML`); strings.Contains(html, "[[") {
 		b.t.Errorf("%s: a raw message key on the page:\n%s", name, b.text())
 	}
+	b.screenshots(name)
+	b.accessible(name)
+	b.weight(name)
+}
+
+// maxPageWeight is the most a console page may weigh with its style sheets and scripts,
+// uncompressed [I1].
+const maxPageWeight = 150 << 10
+
+// weight fails the test when the page's HTML, style sheets and scripts together weigh more
+// than maxPageWeight bytes uncompressed. The HTML is measured as the browser holds it; the
+// style sheets and scripts are fetched again (static files, which no read audits).
+func (b *tab) weight(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	total, err := chromedp.Run(ctx, chromedp.Evaluate[int](`(async () => {
+  let n = new TextEncoder().encode("<!doctype html>" + document.documentElement.outerHTML).length;
+  const urls = [...document.querySelectorAll("link[rel=stylesheet][href], script[src]")].map(e => e.href || e.src);
+  for (const u of urls) n += (await (await fetch(u)).arrayBuffer()).byteLength;
+  return n;
+})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: page weight: %v", name, err)
+	}
+	if total > maxPageWeight {
+		b.t.Errorf("%s (%s): the page weighs %d bytes with its CSS and JavaScript, over %d", name, b.location(), total, maxPageWeight)
+	}
+	if total < 1000 {
+		b.t.Errorf("%s: the page weighs only %d bytes: not measured", name, total)
+	}
+}
+
+// accessible fails the test when axe-core finds a serious or critical violation on the
+// page, or when the keyboard alone cannot reach an interactive element or shows no focus
+// on it. The page is left as it was, but for the focus.
+func (b *tab) accessible(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	violations, err := browsertest.Axe(ctx)
+	if err != nil {
+		b.t.Fatalf("%s: axe-core: %v (at %s)", name, err, b.location())
+	}
+	for _, v := range violations {
+		b.t.Errorf("%s (%s, %s): %s", name, b.location(), b.lang, v)
+	}
+	problems, err := browsertest.Keyboard(ctx)
+	if err != nil {
+		b.t.Fatalf("%s: keyboard walk: %v (at %s)", name, err, b.location())
+	}
+	for _, p := range problems {
+		b.t.Errorf("%s (%s, %s): keyboard: %s", name, b.location(), b.lang, p)
+	}
+}
+
+// screenshots saves the page at desktop and at phone width, when -screenshots is given.
+func (b *tab) screenshots(name string) {
+	b.t.Helper()
 	if *screenshots == "" {
 		return
 	}
