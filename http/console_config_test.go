@@ -193,12 +193,19 @@ func TestConsoleSettings(t *testing.T) {
 
 	// Privacy facts.
 	c.post(t, "/console/settings/privacy", url.Values{"controller": {"Fjord Travel AS"}, "contact": {"privacy@fjord.example"},
-		"supervisory_authority": {"Datatilsynet"}, "recipients": {"Payroll bureau\nAccountant"}, "storage_location": {"Norway"}}).
+		"supervisory_authority": {"Datatilsynet"}, "recipients": {"Payroll bureau\nAccountant"}, "storage_location": {"Norway"},
+		"language": {"nb"}}).
 		wantRedirect(t, "/console/settings?m=settings_saved")
 	var priv skjold.PrivacyNotice
 	e.do(t, e.a.token, "GET", "/api/v1/settings/privacy", nil).want(t, 200).decode(t, &priv)
-	if priv.Controller != "Fjord Travel AS" || !slices.Equal(priv.Recipients, []string{"Payroll bureau", "Accountant"}) {
+	if priv.Controller != "Fjord Travel AS" || !slices.Equal(priv.Recipients, []string{"Payroll bureau", "Accountant"}) ||
+		priv.Language != "nb" {
 		t.Errorf("privacy facts = %+v", priv)
+	}
+	wantText(t, c.get(t, "/console/settings").want(t, 200), "Norsk bokmål")
+	r = c.post(t, "/console/settings/privacy", url.Values{"controller": {"Fjord Travel AS"}, "language": {"de"}}).want(t, 400)
+	if !strings.Contains(string(r.body), `id="language-error"`) {
+		t.Errorf("a refused e-mail language is not shown at its field: %.800s", text(r.body))
 	}
 
 	// Four eyes: an administrator cannot shrink the list; an owner files the reduction, and

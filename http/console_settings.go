@@ -163,14 +163,14 @@ func (s *Server) handleConsoleSettingsNetworks() http.Handler {
 	})
 }
 
-var cfgPrivacyFields = []string{"controller", "contact", "supervisory_authority", "recipients", "storage_location"}
+var cfgPrivacyFields = []string{"controller", "contact", "supervisory_authority", "recipients", "storage_location", "language"}
 
 func (s *Server) handleConsoleSettingsPrivacy() http.Handler {
 	return s.cfgSettingsForm(cfgPrivacyFields, func(r *http.Request, v *web.View, d *cfgSettingsData) (string, error) {
 		f := r.PostForm
 		p := &skjold.PrivacyNotice{Controller: strings.TrimSpace(f.Get("controller")), Contact: strings.TrimSpace(f.Get("contact")),
 			SupervisoryAuthority: strings.TrimSpace(f.Get("supervisory_authority")), Recipients: cfgList(r, "recipients"),
-			StorageLocation: strings.TrimSpace(f.Get("storage_location"))}
+			StorageLocation: strings.TrimSpace(f.Get("storage_location")), Language: f.Get("language")}
 		if err := s.svc.Requests.PutPrivacyNotice(r.Context(), p); err != nil {
 			return "", err
 		}
