@@ -418,11 +418,19 @@ func (s *Server) handleConsoleDashboard() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cr := consoleOf(r)
 		v := cr.newView("dashboard.title")
-		work := "dashboard.work_tenant"
-		if cr.id.User.Operator() {
-			work = "dashboard.work_operator"
+		var pages []web.NavItem
+		for _, item := range v.Nav {
+			if item.Href != "/console/" && item.Href != "/console/sessions" {
+				pages = append(pages, item)
+			}
 		}
-		v.Data = s.dashboardWork(r, work)
+		work := "dashboard.work_pages"
+		if len(pages) == 0 {
+			work = "dashboard.work_none"
+		}
+		d := s.dashboardWork(r, work)
+		d.Pages = pages
+		v.Data = d
 		s.render(w, r, http.StatusOK, "dashboard", v)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/web"
 )
 
 // The overview's facts from the requests and approvals sections: the open requests by due
@@ -17,7 +18,8 @@ const dashboardShown = 8
 
 // dashboardData is what the overview shows.
 type dashboardData struct {
-	Work string // message key of the work paragraph
+	Work  string        // message key of the work paragraph
+	Pages []web.NavItem // the menu's pages beyond the overview and the person's own sessions
 
 	ShowRequests bool
 	Requests     []*skjold.Request // the open requests due first

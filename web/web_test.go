@@ -51,7 +51,7 @@ func TestPagesRender(t *testing.T) {
 	r := renderer(t)
 	u := &skjold.User{ID: "u1", Name: "Kari Nordmann", Email: "kari@example.com", Role: skjold.RoleAgent, TenantID: "t1",
 		PasswordChangedAt: time.Date(2026, 12, 5, 7, 6, 0, 0, time.UTC)}
-	data := map[string]any{"recovery": []string{"abcde-fghij"}, "dashboard": map[string]any{"Work": "dashboard.work_tenant"},
+	data := map[string]any{"recovery": []string{"abcde-fghij"}, "dashboard": map[string]any{"Work": "dashboard.work_pages", "Pages": []NavItem{{Href: "/console/requests", Key: "nav.requests"}}},
 		"sessions": []*skjold.Session{{ID: "s1", Kind: skjold.SessionCookie, Source: "192.0.2.1"}}}
 	titles := map[string]string{"error": "error.not_found", "password": "password.forced"}
 	for _, lang := range i18n.Languages {
