@@ -181,4 +181,14 @@ func TestConsoleEmailConfirmation(t *testing.T) {
 	c.post(t, "/console/confirm-email", url.Values{"code": {code}}).want(t, 400) // voided by the new one
 	c.post(t, "/console/confirm-email", url.Values{"code": {e.requestCode(t, s.user.Email)}}).wantRedirect(t, "/console/")
 	c.get(t, "/console/").wantRedirect(t, "/console/password")
+
+	// The code's e-mail is in the language of the page the person logged in on.
+	pl := e.pendingStaff(t, e.a.id, skjold.RoleAgent, "")
+	c = e.consoleClient(t)
+	c.header.Set("Accept-Language", "pl")
+	c.get(t, "/console/login").want(t, 200)
+	c.post(t, "/console/login", url.Values{"email": {pl.user.Email}, "password": {pl.password}}).wantRedirect(t, "/console/")
+	if body := e.mailTo(t, pl.user.Email); !strings.Contains(body, "Ktoś podał Twój adres") || codeInMail.FindString(body) == "" {
+		t.Errorf("the confirmation e-mail from a Polish page reads %q", body)
+	}
 }

@@ -41,7 +41,9 @@ func (s *Server) handleConsoleLogin() http.Handler {
 			s.render(w, r, http.StatusBadRequest, "login", v)
 			return
 		}
-		sess, _, err := s.svc.Auth.Login(r.Context(), skjold.Login{Email: email, Password: password, Kind: skjold.SessionCookie})
+		// The page's language, for a mail the login sends (a pending account's code).
+		ctx := skjold.WithLanguage(r.Context(), v.Cat.Lang())
+		sess, _, err := s.svc.Auth.Login(ctx, skjold.Login{Email: email, Password: password, Kind: skjold.SessionCookie})
 		if err != nil {
 			status := statusOf(err)
 			switch skjold.ErrorCode(err) {

@@ -38,7 +38,8 @@ func (s *Server) handleConsoleConfirm() http.Handler {
 
 func (s *Server) handleConsoleConfirmCode() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		err := s.svc.Auth.SendEmailConfirmation(r.Context())
+		lang := s.pages.Bundle().Get(s.language(r, consoleOf(r).id)).Lang()
+		err := s.svc.Auth.SendEmailConfirmation(skjold.WithLanguage(r.Context(), lang))
 		if err == nil {
 			http.Redirect(w, r, "/console/confirm-email?m=code_sent", http.StatusSeeOther)
 			return

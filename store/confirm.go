@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/i18n"
 )
 
 // Pending accounts. A staff address is unique across the installation, because a login
@@ -122,11 +123,14 @@ func (db *DB) sendConfirmation(ctx context.Context, u *skjold.User) error {
 	if err != nil {
 		return err
 	}
-	body := fmt.Sprintf("Someone gave your address as theirs for an account at %s.\n\n"+
-		"If that was you, enter this code on the confirmation page within %d minutes:\n\n%s\n\n"+
-		"If it was not you, ignore this message: the account stays unconfirmed.\n",
-		db.auth.Issuer, int(confirmationLifetime/time.Minute), code)
-	return db.mailInBackground(ctx, skjold.Message{To: u.Email, Subject: db.auth.Issuer + ": confirm your e-mail address", Body: body})
+	lang := db.userLanguage(ctx, u.ID)
+	if lang == "" {
+		lang = skjold.LanguageFromContext(ctx) // the page the person logged in on
+	}
+	cat, issuer := i18n.Mail(lang), db.auth.Issuer
+	body := mailBody(cat.T("mail.confirm.intro", "issuer", issuer),
+		cat.T("mail.confirm.code", "minutes", int(confirmationLifetime/time.Minute)), code, cat.T("mail.confirm.ignore"))
+	return db.mailInBackground(ctx, skjold.Message{To: u.Email, Subject: cat.T("mail.confirm.subject", "issuer", issuer), Body: body})
 }
 
 // ConfirmEmail confirms the caller's pending address with code. A wrong code counts; the
