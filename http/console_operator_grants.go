@@ -20,7 +20,9 @@ type opView struct {
 	conflict string // the message key explaining a conflict on this page's forms
 }
 
-func newOpView(r *http.Request, title string) *opView { return &opView{View: consoleOf(r).newView(title)} }
+func newOpView(r *http.Request, title string) *opView {
+	return &opView{View: consoleOf(r).newView(title)}
+}
 
 // fail shows why a request was refused: next to its field when the error names one of
 // fields, else above the forms; a conflict with the page's own explanation.
