@@ -100,7 +100,9 @@ type opTenantData struct {
 	Tenant      *skjold.Tenant
 	Pending     []*skjold.Approval
 	Certificate *skjold.DeletionCertificate
-	MinUntil    string // the freeze form's earliest end date (tomorrow), as yyyy-mm-dd
+	// Filed lists the actions that wait for a second person, so that they are not offered again.
+	Filed    map[string]bool
+	MinUntil string // the freeze form's earliest end date (tomorrow), as yyyy-mm-dd
 }
 
 func (s *Server) opTenantPage(w http.ResponseWriter, r *http.Request, status int, v *opView) {
@@ -110,7 +112,7 @@ func (s *Server) opTenantPage(w http.ResponseWriter, r *http.Request, status int
 		s.consoleFail(w, r, consoleOf(r).id, err)
 		return
 	}
-	d := &opTenantData{Tenant: t, MinUntil: time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)}
+	d := &opTenantData{Tenant: t, Filed: map[string]bool{}, MinUntil: time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)}
 	if t.Status == skjold.TenantTerminated {
 		if d.Certificate, err = s.svc.Tenants.FindDeletionCertificate(ctx, t.ID); err != nil &&
 			skjold.ErrorCode(err) != skjold.ENOTFOUND {
@@ -123,6 +125,7 @@ func (s *Server) opTenantPage(w http.ResponseWriter, r *http.Request, status int
 		for _, a := range list {
 			if a.Target == t.ID && a.Status == skjold.ApprovalPending {
 				d.Pending = append(d.Pending, a)
+				d.Filed[a.Action] = true
 			}
 		}
 	}

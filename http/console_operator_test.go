@@ -130,6 +130,9 @@ func TestConsoleOperatorTenants(t *testing.T) {
 	r = c.get(t, page+"?m=op_freeze_filed").want(t, 200)
 	wantText(t, r, "A second operator person must approve it", "Waiting for a second person", "Freeze")
 	wantText(t, r, "Active") // not frozen before the second person approves
+	if strings.Contains(string(r.body), `action="`+page+`/freeze"`) {
+		t.Error("a freeze is offered again while one waits for approval")
+	}
 
 	// The second person approves through the API; the page shows the freeze and its end.
 	var list struct{ Items []*skjold.Approval }
