@@ -71,8 +71,8 @@ type NetworkService interface {
 	FindBans(ctx context.Context) ([]*Ban, error)
 
 	// Ban refuses every address in p (a single address is a /32 or /128) until the given
-	// time, recording why. It needs no caller: detectors call it. A longer ban for the same
-	// prefix wins.
+	// time, recording why. It needs no caller: detectors call it; an operator's ban (from
+	// the console) is audited under that operator. A longer ban for the same prefix wins.
 	Ban(ctx context.Context, p netip.Prefix, until time.Time, reason string) error
 
 	// Unban lifts the ban of exactly p at once (not of prefixes inside or around it).

@@ -98,6 +98,12 @@ func (s *Server) supportCaller(r *http.Request, c *skjold.Caller) (*skjold.Calle
 	if err != nil {
 		return nil, err
 	}
-	return &skjold.Caller{Actor: c.Actor + "/grant:" + g.ID, TenantID: tenantID, Scopes: []string{skjold.ScopeRead},
-		Source: c.Source, UserID: c.UserID, Role: skjold.RoleSupport, SessionID: c.SessionID}, nil
+	return grantCaller(c, g), nil
+}
+
+// grantCaller is operator user c reading tenant g.TenantID under support grant g: read only,
+// every read audited with the grant in the actor.
+func grantCaller(c *skjold.Caller, g *skjold.Grant) *skjold.Caller {
+	return &skjold.Caller{Actor: c.Actor + "/grant:" + g.ID, TenantID: g.TenantID, Scopes: []string{skjold.ScopeRead},
+		Source: c.Source, UserID: c.UserID, Role: skjold.RoleSupport, SessionID: c.SessionID}
 }

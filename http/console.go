@@ -139,11 +139,13 @@ func (s *Server) consoleAuthorize(p perm, next http.Handler) http.Handler {
 			return
 		}
 		c := callerOf(id, clientAddr(r))
-		if !p.self {
-			if c, err = s.supportCaller(r, c); err != nil {
-				s.consoleFail(w, r, id, err)
-				return
-			}
+		work, err := s.consoleWork(w, r, c)
+		if err != nil && !p.self {
+			s.consoleFail(w, r, id, err)
+			return
+		}
+		if work != nil && !p.self {
+			c = work.caller
 		}
 		if err := p.allowsStage(id.Stage); err != nil {
 			http.Redirect(w, r, stagePath(id.Stage, r.URL.Path), http.StatusSeeOther)
@@ -167,6 +169,7 @@ func (s *Server) consoleAuthorize(p perm, next http.Handler) http.Handler {
 			}
 		}
 		cr := &consoleRequest{id: id, view: s.baseView(r, id, csrf)}
+		work.show(&cr.view, r)
 		next.ServeHTTP(w, r.WithContext(contextWith(r, cr)))
 	})
 }

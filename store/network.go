@@ -69,7 +69,8 @@ func parseBanKey(s string) (netip.Prefix, error) {
 	return netip.ParsePrefix(s)
 }
 
-// Ban records a ban; a longer one for the same prefix wins.
+// Ban records a ban; a longer one for the same prefix wins. The audit event names the
+// operator caller in ctx as its actor, and the threat detectors when there is none.
 func (db *DB) Ban(ctx context.Context, p netip.Prefix, until time.Time, reason string) error {
 	a, err := banKey(p)
 	if err != nil {
@@ -88,7 +89,11 @@ func (db *DB) Ban(ctx context.Context, p netip.Prefix, until time.Time, reason s
 				return err
 			}
 		}
-		tx.audit(&skjold.AuditEvent{Actor: "system:threat-detection", Action: "security.ban", Source: a,
+		actor := "system:threat-detection"
+		if c := skjold.CallerFromContext(ctx); c != nil && c.Operator {
+			actor = c.Actor // an operator's own ban, from the console
+		}
+		tx.audit(&skjold.AuditEvent{Actor: actor, Action: "security.ban", Source: a,
 			Fields: []string{"reason:" + reason, "until:" + until.UTC().Format(time.RFC3339)}})
 		return nil
 	})

@@ -205,6 +205,14 @@ type View struct {
 	Form        map[string]string // values to show again (never passwords)
 	Policy      []PolicyRule
 	Data        any
+	Work        *WorkBanner // an operator person working in a tenant under a support grant
+}
+
+// WorkBanner tells an operator person on every page that they work in a tenant under a
+// support grant, and until when.
+type WorkBanner struct {
+	Tenant string // the tenant's name
+	Until  time.Time
 }
 
 // Lang returns the page's language code.
