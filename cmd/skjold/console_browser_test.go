@@ -551,11 +551,15 @@ func createTenant(t *testing.T, s *server, opToken, name string) string {
 	return out.Token.Secret
 }
 
-// createUser creates a user of the token's tenant, confirms its address over the API as
-// its person would (see createPendingUser), and returns its address and one-time password.
+// createUser creates a user of the token's tenant (or operator staff, for an operator's
+// token), confirms its address over the API as its person would if the account is pending
+// (see createPendingUser), and returns its address and one-time password.
 func createUser(t *testing.T, s *server, token, name, role string) (string, string) {
 	t.Helper()
-	email, otp := createPendingUser(t, s, token, name, role)
+	email, otp, pending := postUser(t, s, token, name, role)
+	if !pending {
+		return email, otp
+	}
 	var login struct{ Token string }
 	creds := map[string]string{"email": email, "password": otp, "session": "token"}
 	if code := s.call(t, "POST", "/api/v1/auth/login", "", creds, &login); code != 200 {
@@ -575,15 +579,27 @@ func createUser(t *testing.T, s *server, token, name, role string) (string, stri
 // one-time password; the account waits for the address to be confirmed.
 func createPendingUser(t *testing.T, s *server, token, name, role string) (string, string) {
 	t.Helper()
+	email, otp, pending := postUser(t, s, token, name, role)
+	if !pending {
+		t.Fatalf("%s is not pending", email)
+	}
+	return email, otp
+}
+
+// postUser creates a user through the API and returns its address, one-time password and
+// whether it waits for its address to be confirmed.
+func postUser(t *testing.T, s *server, token, name, role string) (string, string, bool) {
+	t.Helper()
 	email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@console.example"
 	var out struct {
 		OneTimePassword string `json:"one_time_password"`
+		Pending         bool   `json:"pending"`
 	}
 	body := map[string]string{"email": email, "name": name, "role": role}
 	if code := s.call(t, "POST", "/api/v1/users", token, body, &out); code != 201 {
 		t.Fatalf("create user: %d", code)
 	}
-	return email, out.OneTimePassword
+	return email, out.OneTimePassword, out.Pending
 }
 
 // outboxMail waits for an e-mail to addr in the data directory's outbox, removes it, and
