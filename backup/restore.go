@@ -60,6 +60,9 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if missing := MissingKeys(m, o.Keys); len(missing) > 0 {
+		return nil, fmt.Errorf("restore: refused: %w", errMissingKeys(m, missing))
+	}
 	journal, err := readJournal(ctx, o.From)
 	if err != nil {
 		return nil, fmt.Errorf("restore: the erasure journal: %w", err)

@@ -164,8 +164,15 @@ func TestRestoreWrongMasterKey(t *testing.T) {
 				}
 				return
 			}
-			if _, err := store.Open(t.Context(), o.DSN, store.Options{Keys: f.keys, Logger: quiet}); !errors.Is(err, store.ErrRestorePending) {
-				t.Errorf("the refused restore's database opens: %v", err)
+			// Refused before loading (the manifest names the key), or loaded and marked.
+			db, err := store.Open(t.Context(), o.DSN, store.Options{Keys: f.keys, Logger: quiet})
+			if err == nil {
+				defer db.Close()
+				if tns, err := db.FindTenants(f.op, skjold.Page{Limit: 10}); err != nil || len(tns) != 0 {
+					t.Errorf("the refused restore's database opens and holds %d tenants (%v)", len(tns), err)
+				}
+			} else if !errors.Is(err, store.ErrRestorePending) {
+				t.Errorf("the refused restore's database: %v", err)
 			}
 		})
 	}
