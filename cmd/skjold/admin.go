@@ -134,4 +134,3 @@ func runAuditVerify(ctx context.Context, e env, args []string) error {
 		return nil
 	})
 }
-

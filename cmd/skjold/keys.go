@@ -165,4 +165,3 @@ func runKeysPrune(ctx context.Context, e env, args []string) error {
 		return nil
 	})
 }
-
