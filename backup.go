@@ -19,7 +19,11 @@ type Manifest struct {
 	SHA256         string           `json:"sha256"` // hex, of the encrypted file
 	Rows           map[string]int64 `json:"rows"`   // table → rows in the snapshot
 	Recipients     []string         `json:"recipients"`
-	KeyFingerprint string           `json:"key_fingerprint"` // of the master key the data is sealed under
+	KeyFingerprint string           `json:"key_fingerprint"` // the primary master key when the backup was made
+	// MasterKeys are the ids of every master key that wraps a tenant key (or seals the audit
+	// key) in the backup: a restore needs a key file holding all of them [E3, E4]. Empty in
+	// manifests made before it existed; KeyFingerprint is then the best guess.
+	MasterKeys []string `json:"master_keys,omitempty"`
 	JournalSeq     int64            `json:"journal_seq"`     // the erasure journal's last seq in the snapshot
 	AuditSeq       int64            `json:"audit_seq"`
 }

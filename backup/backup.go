@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"filippo.io/age"
@@ -78,12 +79,23 @@ func (b *Backuper) Run(ctx context.Context) (*skjold.Manifest, error) {
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
+	// The keys in use before and after the snapshot include those of the snapshot, even
+	// when a rotation rewraps tenant keys meanwhile.
+	before, err := b.db.MasterKeysInUse(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
 	snap, err := b.db.Snapshot(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	after, err := b.db.MasterKeysInUse(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	snapped := time.Now()
 	m := newManifest(snap, b.opts.Recipients)
+	m.MasterKeys = slices.Compact(slices.Sorted(slices.Values(append(before, after...))))
 	enc, err := seal(snap.Path, filepath.Join(dir, skjold.BackupFile(m.ID)), b.opts.Recipients, m)
 	os.Remove(snap.Path) // the plain copy goes as soon as the sealed one exists
 	if err != nil {

@@ -46,7 +46,10 @@ func (r *DrillReport) Note() string {
 // (keys), and deletes the scratch copy. Without identities (the server by default holds only
 // public recipients) it checks the checksum and manifest only and says so in Skipped. A
 // backup of PostgreSQL (format skjold-dump-v1) is decrypted and its rows counted, without a
-// scratch PostgreSQL database to load it into. The error says which check failed.
+// scratch PostgreSQL database to load it into. In every case it checks that the key file
+// holds every master key that each backup kept on t needs [E3, E4], so that a key pruned or
+// lost raises drill.failed while the backups that need it are kept. The error says which
+// check failed.
 func Drill(ctx context.Context, t skjold.Target, identities []age.Identity, keys skjold.KeyService) (*DrillReport, error) {
 	start := time.Now()
 	rep := &DrillReport{Target: t.Name(), Checks: []string{}}
@@ -58,6 +61,11 @@ func Drill(ctx context.Context, t skjold.Target, identities []age.Identity, keys
 		return rep, fmt.Errorf("drill on %s: %w", t.Name(), err)
 	}
 	rep.Checks = append(rep.Checks, "checksum", "manifest")
+	n, err := checkKeptKeys(ctx, t, keys)
+	if err != nil {
+		return rep, fmt.Errorf("drill on %s: %w", t.Name(), err)
+	}
+	rep.Checks = append(rep.Checks, fmt.Sprintf("master keys of %d kept backups", n))
 	switch {
 	case len(identities) == 0:
 		rep.Skipped = "decryption, restore, audit chain and sample decryption: no backup_drill_identity_file is configured"

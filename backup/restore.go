@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -27,6 +28,8 @@ type RestoreOptions struct {
 	DSN  string
 	Keys skjold.KeyService // the master keyring the data is sealed under
 	Log  *slog.Logger
+
+	cleaned []string // leftovers of an interrupted restore that this one removed
 }
 
 // RestoreReport says what a restore did.
@@ -60,6 +63,9 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	if missing := MissingKeys(m, o.Keys); len(missing) > 0 {
+		return nil, fmt.Errorf("restore: refused: %w", errMissingKeys(m, missing))
+	}
 	journal, err := readJournal(ctx, o.From)
 	if err != nil {
 		return nil, fmt.Errorf("restore: the erasure journal: %w", err)
@@ -77,6 +83,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	defer f.Close()
+	crashPoint("fetched")
 	fetched := time.Now()
 	r, err := open(f, o.Identities)
 	if err != nil {
@@ -84,10 +91,11 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	}
 	defer r.Close()
 	var rep *RestoreReport
+	sr := &stepReader{r: r}
 	if isPostgres(o.DSN) {
-		rep, err = restorePostgres(ctx, r, m, o, journal)
+		rep, err = restorePostgres(ctx, sr, m, o, journal)
 	} else {
-		rep, err = restoreSQLite(ctx, r, m, o, journal)
+		rep, err = restoreSQLite(ctx, sr, m, o, journal)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
@@ -98,19 +106,37 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	return rep, nil
 }
 
-// crashPoint is called at each step of a restore with the step's name ("loaded" once the
-// data is written, "finished" once it is migrated, replayed and verified but not yet made
-// servable). It does nothing; a test sets it to kill the process there.
+// crashPoint is called at each step of a restore with the step's name ("writing" once the
+// first decrypted bytes are read, "loaded" once the data is written, "finished" once it is
+// migrated, replayed and verified but not yet made servable). It does nothing; a test sets
+// it to kill the process there.
 var crashPoint = func(step string) {}
+
+// stepReader calls crashPoint("writing") at its second read: the decrypted data is then
+// being written.
+type stepReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (s *stepReader) Read(p []byte) (int, error) {
+	if s.reads++; s.reads == 2 {
+		crashPoint("writing")
+	}
+	return s.r.Read(p)
+}
 
 // restorePostgres loads the dump into the empty database, marked restore-pending, finishes
 // the restore in it and only then removes the mark.
 func restorePostgres(ctx context.Context, r io.Reader, m *skjold.Manifest, o RestoreOptions, journal []*skjold.JournalEntry) (*RestoreReport, error) {
 	const drop = "(the database holds the loaded rows without the erasure journal applied, and is marked so that " +
-		"skjold refuses to serve it: drop it)"
+		"skjold refuses to serve it: run \"skjold restore\" into it again, which starts over, or drop it)"
 	info, err := store.LoadDump(ctx, o.DSN, r, o.Log)
 	if err != nil {
 		return nil, err
+	}
+	if info.Cleaned {
+		o.cleaned = []string{"restore-pending database"}
 	}
 	if err := compareRows(m, info.SchemaVersion, info.Rows); err != nil {
 		return nil, fmt.Errorf("%w %s", err, drop)
@@ -132,10 +158,19 @@ func restoreSQLite(ctx context.Context, r io.Reader, m *skjold.Manifest, o Resto
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	removeLeftovers(dir) // of a restore cut off before: they hold personal data
+	// A restore cut off before left a decrypted database that holds personal data, some of
+	// it erased after the backup: it goes before anything else is written.
+	cleaned, err := CleanInterrupted(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(cleaned) > 0 {
+		o.cleaned = cleaned
+		o.Log.Warn("an interrupted restore was cleaned up", "component", "backup", "dir", dir, "files", len(cleaned))
+	}
 	tmp := filepath.Join(dir, restorePrefix+m.ID+".db")
-	defer removeSQLite(tmp)
-	if err := copyFile(tmp, r); err != nil {
+	defer shredSQLite(tmp)
+	if err := copyFile(tmp, ctxReader{ctx, r}); err != nil {
 		return nil, err
 	}
 	info, err := store.InspectSQLite(ctx, tmp)
@@ -148,6 +183,9 @@ func restoreSQLite(ctx context.Context, r io.Reader, m *skjold.Manifest, o Resto
 	crashPoint("loaded")
 	rep, err := finish(ctx, o, tmp, m, journal)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil { // stopped (SIGINT, SIGTERM): leave the directory as it was
 		return nil, err
 	}
 	if err := place(tmp, path); err != nil {
@@ -173,12 +211,70 @@ func place(tmp, path string) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// removeLeftovers removes the temporary databases of restores into dir that were cut off.
-func removeLeftovers(dir string) {
-	old, _ := filepath.Glob(filepath.Join(dir, restorePrefix+"*"))
-	for _, p := range old {
-		os.Remove(p)
+// CleanInterrupted removes what a restore into dir that was cut off (kill -9, power loss)
+// left there: the decrypted intermediate database and its companions, each overwritten with
+// zeros, synced, then unlinked [D4] (a file that is also linked elsewhere, which is the
+// finished database already placed, is only unlinked). "skjold serve" and "skjold restore"
+// call it on start, with a log line and an audit event when it removed anything; it returns
+// the names it removed.
+func CleanInterrupted(dir string) ([]string, error) {
+	old, err := filepath.Glob(filepath.Join(dir, restorePrefix+"*"))
+	if err != nil {
+		return nil, err
 	}
+	var removed []string
+	for _, p := range old {
+		if err := shred(p); err != nil {
+			return removed, fmt.Errorf("remove an interrupted restore's %s: %w", filepath.Base(p), err)
+		}
+		removed = append(removed, filepath.Base(p))
+	}
+	if len(removed) > 0 {
+		return removed, syncDir(dir)
+	}
+	return nil, nil
+}
+
+// shred overwrites the file at path with zeros unless it has other links, syncs it, and
+// unlinks it. A missing file is not an error.
+func shred(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); fi.Mode().IsRegular() && ok && st.Nlink == 1 && fi.Size() > 0 {
+		if err := zero(path, fi.Size()); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// zero overwrites the first size bytes of the file at path with zeros and syncs it.
+func zero(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<16)
+	for left := size; left > 0; {
+		n := int64(len(buf))
+		if left < n {
+			n = left
+		}
+		if _, err := f.Write(buf[:n]); err != nil {
+			return err
+		}
+		left -= n
+	}
+	return f.Sync()
 }
 
 func (o *RestoreOptions) check() error {
@@ -249,6 +345,11 @@ func finish(ctx context.Context, o RestoreOptions, dsn string, m *skjold.Manifes
 	if err := db.MarkRestored(op, m.ID); err != nil {
 		return nil, err
 	}
+	if len(o.cleaned) > 0 {
+		if err := db.AuditBackupEvent(op, "restore.interrupted_cleaned", strings.Join(o.cleaned, ",")); err != nil {
+			return nil, err
+		}
+	}
 	n, err := db.ReplayJournal(op, journal, m.JournalSeq, m.ID)
 	if err != nil {
 		return nil, err
@@ -267,9 +368,9 @@ func finish(ctx context.Context, o RestoreOptions, dsn string, m *skjold.Manifes
 	return &RestoreReport{Manifest: m, Replayed: n, ChainLength: chain.Length}, nil
 }
 
-// removeSQLite removes a SQLite database file and its companions.
-func removeSQLite(path string) {
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		os.Remove(p)
+// shredSQLite overwrites and removes a SQLite database file and its companions.
+func shredSQLite(path string) {
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		shred(p)
 	}
 }

@@ -123,7 +123,7 @@ func TestDrillWithoutIdentity(t *testing.T) {
 	m := f.backup()
 	rep, err := Drill(t.Context(), f.targets[0], nil, f.keys)
 	if err != nil || rep.BackupID != m.ID || rep.Restored || !strings.Contains(rep.Skipped, "backup_drill_identity_file") ||
-		!slices.Equal(rep.Checks, []string{"checksum", "manifest"}) {
+		!slices.Equal(rep.Checks, []string{"checksum", "manifest", "master keys of 1 kept backups"}) {
 		t.Fatalf("Drill without identity = %+v, %v", rep, err)
 	}
 	full, err := Drill(t.Context(), f.targets[0], []age.Identity{f.id}, f.keys)

@@ -41,6 +41,9 @@ func NewService(ring *Keyring) *Service { return &Service{ring: ring} }
 
 var _ skjold.KeyService = (*Service)(nil)
 
+// HasKey reports whether the key file holds master key id (primary, unwrap-only or retired).
+func (s *Service) HasKey(id string) bool { return s.ring.HasKey(id) }
+
 // PrimaryKeyID returns the id of the master key that new wraps use, after picking up any
 // rotation written to the key file since it was last read.
 func (s *Service) PrimaryKeyID() string {

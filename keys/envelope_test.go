@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -147,7 +148,7 @@ func TestRewrapTenantKey(t *testing.T) {
 	if bytes.Equal(rewrapped, wrapped) {
 		t.Error("rewrapped key equals the old wrapped key")
 	}
-	if err := ring.RetireOthers(); err != nil {
+	if _, err := ring.RetireOthers(time.Now()); err != nil {
 		t.Fatalf("RetireOthers: %v", err)
 	}
 
@@ -162,8 +163,13 @@ func TestRewrapTenantKey(t *testing.T) {
 	if pt, err := skAfter.Open("r1", "email", sealed); err != nil || string(pt) != "ada@example.org" {
 		t.Errorf("Open after rewrap = %q, %v; want the value sealed before", pt, err)
 	}
+	// Retired, the old key still opens what a backup from before the rotation holds.
+	mustOpenTenant(t, svc, "t1", oldID, wrapped)
+	if err := ring.Remove([]string{oldID}); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
 	tk2, err := svc.OpenTenantKey("t1", oldID, wrapped)
-	wantRefused(t, "OpenTenantKey under the retired key", tk2, err)
+	wantRefused(t, "OpenTenantKey under the removed key", tk2, err)
 }
 
 // TestRewrapTenantKeyPicksUpRotation is a running server rewrapping tenant keys after

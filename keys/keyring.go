@@ -12,29 +12,54 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // KeySize is the size of every key in the hierarchy: 256 bits.
 const KeySize = 32
 
-const fileHeader = "# Skjold master keyring: the first key is primary. Keep this file secret and back it up\n" +
-	"# apart from the database: without it no personal data can be decrypted.\n"
+const fileHeader = "# Skjold master keyring: the first key is primary; a key ending in retired=TIME only unwraps\n" +
+	"# (older backups need it). Keep this file secret and back it up apart from the database.\n"
 
 // Keyring holds the master keys read from the key file. The first key in the file is the
-// primary one, used for every new wrap; the others only unwrap, until rotation retires them.
-// It re-reads the file when it has changed, so that a running server picks up a rotation.
+// primary one, used for every new wrap; the others only unwrap. A rotation retires the old
+// keys rather than deleting them [E3, E4]: a retired key (marked with the time it was
+// retired) is kept for the backups made before the rotation, whose tenant keys it wraps,
+// until "skjold keys prune" finds that no kept backup needs it. It re-reads the file when it
+// has changed, so that a running server picks up a rotation.
 type Keyring struct {
 	path string
 
 	mu      sync.RWMutex
 	keys    map[string][]byte
+	retired map[string]time.Time // id → when a rotation retired it
 	primary string
 	stamp   fileStamp
+}
+
+// KeyInfo describes one master key of the ring; it holds no key material.
+type KeyInfo struct {
+	ID      string
+	Primary bool      // new wraps use it
+	Retired time.Time // when a rotation retired it; zero for a key not retired
+}
+
+// State is "primary", "retired" or "unwrap-only" (a key of a rotation not yet finished).
+func (i KeyInfo) State() string {
+	switch {
+	case i.Primary:
+		return "primary"
+	case !i.Retired.IsZero():
+		return "retired"
+	}
+	return "unwrap-only"
 }
 
 type fileStamp struct {
@@ -44,7 +69,7 @@ type fileStamp struct {
 // CreateKeyring writes a new key file with one fresh master key at path (mode 0600). It
 // fails if the file exists: a key file is never overwritten.
 func CreateKeyring(path string) (*Keyring, error) {
-	k := &Keyring{path: path, keys: map[string][]byte{}}
+	k := &Keyring{path: path, keys: map[string][]byte{}, retired: map[string]time.Time{}}
 	key := make([]byte, KeySize)
 	rand.Read(key)
 	id := keyID(key)
@@ -87,17 +112,46 @@ func (k *Keyring) PrimaryKeyID() string {
 	return k.primary
 }
 
-// KeyIDs returns the ids of every master key in the ring, primary first.
+// KeyIDs returns the ids of every master key in the ring, primary first, then the others
+// sorted.
 func (k *Keyring) KeyIDs() []string {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	ids := []string{k.primary}
+	return k.sortedIDs()
+}
+
+func (k *Keyring) sortedIDs() []string {
+	var others []string
 	for id := range k.keys {
 		if id != k.primary {
-			ids = append(ids, id)
+			others = append(others, id)
 		}
 	}
-	return ids
+	slices.Sort(others)
+	return append([]string{k.primary}, others...)
+}
+
+// Keys describes every master key in the ring, primary first.
+func (k *Keyring) Keys() []KeyInfo {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	var out []KeyInfo
+	for _, id := range k.sortedIDs() {
+		out = append(out, KeyInfo{ID: id, Primary: id == k.primary, Retired: k.retired[id]})
+	}
+	return out
+}
+
+// HasKey reports whether the key file holds master key id: it re-reads the file if it
+// changed, so that a key pruned by another process counts as gone.
+func (k *Keyring) HasKey(id string) bool {
+	if err := k.refresh(false); err != nil {
+		return false
+	}
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	_, ok := k.keys[id]
+	return ok
 }
 
 // Refresh re-reads the key file if it changed since it was last read.
@@ -122,12 +176,12 @@ func (k *Keyring) refresh(force bool) error {
 	if err != nil {
 		return fmt.Errorf("read master key file: %w", err)
 	}
-	keys, primary, err := decode(data)
+	keys, retired, primary, err := decode(data)
 	if err != nil {
 		return fmt.Errorf("master key file %s: %w", k.path, err)
 	}
 	k.mu.Lock()
-	k.keys, k.primary, k.stamp = keys, primary, st
+	k.keys, k.retired, k.primary, k.stamp = keys, retired, primary, st
 	k.mu.Unlock()
 	return nil
 }
@@ -176,25 +230,62 @@ func (k *Keyring) AddPrimary() (string, error) {
 	for oid, okey := range k.keys {
 		keys[oid] = okey
 	}
-	return id, k.write(keys, id)
+	return id, k.write(keys, maps.Clone(k.retired), id)
 }
 
-// RetireOthers removes every key but the primary from the key file, atomically.
-// Call it only once no stored tenant key is wrapped under another key.
-func (k *Keyring) RetireOthers() error {
+// RetireOthers marks every key but the primary retired at now (a key retired before keeps
+// its time), atomically. Retired keys stay in the file, for unwrapping only: backups made
+// before the rotation hold tenant keys wrapped under them. Call it only once no stored
+// tenant key is wrapped under another key; Remove drops a retired key for good. It returns
+// the ids it retired now.
+func (k *Keyring) RetireOthers(now time.Time) ([]string, error) {
 	// A stale ring would keep its old primary and drop the file's real one.
+	if err := k.refresh(false); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	retired := maps.Clone(k.retired)
+	var ids []string
+	for _, id := range k.sortedIDs()[1:] {
+		if retired[id].IsZero() {
+			retired[id] = now.UTC().Truncate(time.Second)
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return ids, k.write(maps.Clone(k.keys), retired, k.primary)
+}
+
+// Remove deletes retired keys from the key file, atomically. It refuses the primary key, a
+// key not retired and an unknown id, and then removes none. Whoever calls it has checked
+// that nothing still needs the keys: no stored tenant key and no kept backup.
+func (k *Keyring) Remove(ids []string) error {
 	if err := k.refresh(false); err != nil {
 		return err
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.write(map[string][]byte{k.primary: k.keys[k.primary]}, k.primary)
+	keys, retired := maps.Clone(k.keys), maps.Clone(k.retired)
+	for _, id := range ids {
+		switch {
+		case keys[id] == nil:
+			return fmt.Errorf("master key %s is not in %s", id, k.path)
+		case retired[id].IsZero():
+			return fmt.Errorf("master key %s is not retired: only retired keys are removed", id)
+		}
+		delete(keys, id)
+		delete(retired, id)
+	}
+	return k.write(keys, retired, k.primary)
 }
 
 // write replaces the key file with keys (primary first) through a synced temporary file and
 // a rename, so that a crash leaves either the old file or the new one, never a torn one.
-func (k *Keyring) write(keys map[string][]byte, primary string) error {
-	next := &Keyring{keys: keys, primary: primary}
+func (k *Keyring) write(keys map[string][]byte, retired map[string]time.Time, primary string) error {
+	next := &Keyring{keys: keys, retired: retired, primary: primary}
 	tmp, err := os.CreateTemp(filepath.Dir(k.path), ".master-key-*")
 	if err != nil {
 		return fmt.Errorf("write master key file: %w", err)
@@ -222,7 +313,7 @@ func (k *Keyring) write(keys map[string][]byte, primary string) error {
 		dir.Sync()
 		dir.Close()
 	}
-	k.keys, k.primary = keys, primary
+	k.keys, k.retired, k.primary = keys, retired, primary
 	fi, err := os.Stat(k.path)
 	if err == nil {
 		k.stamp = stampOf(fi)
@@ -230,21 +321,23 @@ func (k *Keyring) write(keys map[string][]byte, primary string) error {
 	return err
 }
 
-// encode writes the key file text: a header, then "id base64" per line, primary first.
+// encode writes the key file text: a header, then "id base64" per line, primary first,
+// a retired key's line ending in " retired=RFC3339".
 func (k *Keyring) encode() []byte {
 	var b bytes.Buffer
 	b.WriteString(fileHeader)
-	fmt.Fprintf(&b, "%s %s\n", k.primary, base64.StdEncoding.EncodeToString(k.keys[k.primary]))
-	for id, key := range k.keys {
-		if id != k.primary {
-			fmt.Fprintf(&b, "%s %s\n", id, base64.StdEncoding.EncodeToString(key))
+	for _, id := range k.sortedIDs() {
+		fmt.Fprintf(&b, "%s %s", id, base64.StdEncoding.EncodeToString(k.keys[id]))
+		if at := k.retired[id]; !at.IsZero() && id != k.primary {
+			fmt.Fprintf(&b, " retired=%s", at.UTC().Format(time.RFC3339))
 		}
+		b.WriteByte('\n')
 	}
 	return b.Bytes()
 }
 
-func decode(data []byte) (map[string][]byte, string, error) {
-	keys := map[string][]byte{}
+func decode(data []byte) (map[string][]byte, map[string]time.Time, string, error) {
+	keys, retired := map[string][]byte{}, map[string]time.Time{}
 	primary := ""
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
@@ -252,10 +345,22 @@ func decode(data []byte) (map[string][]byte, string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		id, enc, ok := strings.Cut(line, " ")
-		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
-		if !ok || err != nil || len(key) != KeySize || keyID(key) != id {
-			return nil, "", fmt.Errorf("line %d is not a valid key line", n)
+		fields := strings.Fields(line)
+		if len(fields) < 2 || len(fields) > 3 {
+			return nil, nil, "", fmt.Errorf("line %d is not a valid key line", n)
+		}
+		id := fields[0]
+		key, err := base64.StdEncoding.DecodeString(fields[1])
+		if err != nil || len(key) != KeySize || keyID(key) != id {
+			return nil, nil, "", fmt.Errorf("line %d is not a valid key line", n)
+		}
+		if len(fields) == 3 {
+			stamp, ok := strings.CutPrefix(fields[2], "retired=")
+			at, err := time.Parse(time.RFC3339, stamp)
+			if !ok || err != nil || primary == "" {
+				return nil, nil, "", fmt.Errorf("line %d: a key after the first may end in retired=TIME (RFC 3339), nothing else", n)
+			}
+			retired[id] = at
 		}
 		if primary == "" {
 			primary = id
@@ -263,9 +368,9 @@ func decode(data []byte) (map[string][]byte, string, error) {
 		keys[id] = key
 	}
 	if primary == "" {
-		return nil, "", errors.New("no key found")
+		return nil, nil, "", errors.New("no key found")
 	}
-	return keys, primary, nil
+	return keys, retired, primary, nil
 }
 
 // keyID names a master key by a fingerprint that reveals nothing useful about it.

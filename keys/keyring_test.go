@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -206,6 +207,9 @@ func TestKeyringAddPrimary(t *testing.T) {
 	}
 }
 
+// TestKeyringRetireOthers: a rotation retires the old key instead of deleting it [E3, E4]:
+// the key file keeps it, with the time it was retired, for unwrapping only; Remove then
+// deletes it, and refuses the primary and keys not retired.
 func TestKeyringRetireOthers(t *testing.T) {
 	ring, path := newTestRing(t)
 	svc := NewService(ring)
@@ -216,21 +220,42 @@ func TestKeyringRetireOthers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AddPrimary: %v", err)
 	}
-	if err := ring.RetireOthers(); err != nil {
-		t.Fatalf("RetireOthers: %v", err)
+	if err := ring.Remove([]string{oldID}); err == nil {
+		t.Error("Remove of a key not retired succeeded")
 	}
-	if got := ring.KeyIDs(); !slices.Equal(got, []string{newID}) {
-		t.Errorf("KeyIDs() = %v, want only %s", got, newID)
+	at := time.Date(2026, 11, 3, 10, 0, 0, 0, time.UTC)
+	ids, err := ring.RetireOthers(at)
+	if err != nil || !slices.Equal(ids, []string{oldID}) {
+		t.Fatalf("RetireOthers = %v, %v; want [%s]", ids, err, oldID)
+	}
+	want := []KeyInfo{{ID: newID, Primary: true}, {ID: oldID, Retired: at}}
+	for _, r := range []*Keyring{ring, openTestRing(t, path)} {
+		if got := r.Keys(); !slices.Equal(got, want) {
+			t.Errorf("Keys() = %+v, want %+v", got, want)
+		}
+	}
+	if got := (KeyInfo{ID: oldID, Retired: at}).State(); got != "retired" {
+		t.Errorf("State() = %q, want retired", got)
+	}
+	mustOpenTenant(t, svc, "t1", oldID, wrapped) // unwraps still
+	if _, id, _ := wrapTenant(t, svc, "t2"); id != newID {
+		t.Errorf("a new wrap used %s, want the primary %s, never a retired key", id, newID)
+	}
+	if again, err := ring.RetireOthers(at.Add(time.Hour)); err != nil || len(again) != 0 {
+		t.Errorf("RetireOthers again = %v, %v; want nothing newly retired", again, err)
+	}
+	if err := ring.Remove([]string{newID}); err == nil {
+		t.Error("Remove of the primary key succeeded")
+	}
+	if err := ring.Remove([]string{oldID}); err != nil {
+		t.Fatalf("Remove: %v", err)
 	}
 	if got := openTestRing(t, path).KeyIDs(); !slices.Equal(got, []string{newID}) {
 		t.Errorf("KeyIDs() of reopened file = %v, want only %s", got, newID)
 	}
-	if _, err := ring.key(oldID); err == nil {
-		t.Errorf("retired key %s is still known", oldID)
-	}
 	tk, err := svc.OpenTenantKey("t1", oldID, wrapped)
 	if err == nil || tk != nil {
-		t.Fatalf("OpenTenantKey under a retired key = %v, %v; want an error", tk, err)
+		t.Fatalf("OpenTenantKey under a removed key = %v, %v; want an error", tk, err)
 	}
 	if code := skjold.ErrorCode(err); code != skjold.EINTERNAL {
 		t.Errorf("error code = %q, want %q", code, skjold.EINTERNAL)
@@ -287,7 +312,7 @@ func TestKeyringRotationFromStaleRing(t *testing.T) {
 		rotate func(*Keyring) error
 	}{
 		{"AddPrimary", func(k *Keyring) error { _, err := k.AddPrimary(); return err }},
-		{"RetireOthers", (*Keyring).RetireOthers},
+		{"RetireOthers", func(k *Keyring) error { _, err := k.RetireOthers(time.Now()); return err }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,6 +14,9 @@ import (
 type DumpInfo struct {
 	SchemaVersion int
 	Rows          map[string]int64
+	// Cleaned says that the database held an interrupted restore (marked restore-pending),
+	// whose tables LoadDump dropped before loading.
+	Cleaned bool
 }
 
 // dumpReader reads a skjold-dump-v1 line by line, checking its structure as it goes: the

@@ -14,7 +14,9 @@ import (
 )
 
 // LoadDump loads a skjold-dump-v1 (see DumpPostgres) into the EMPTY PostgreSQL database dsn:
-// it refuses a database that has any table, marks the database restore-pending (see
+// it refuses a database that has any table (but first drops every table and function of one
+// that holds only an interrupted restore, marked restore-pending, which it says in
+// DumpInfo.Cleaned: a rerun completes [D4]), marks the database restore-pending (see
 // FinishRestore), builds the schema at the dump's version with the migrations, then loads
 // every table with COPY in the dump's order, all in one transaction, and moves identity
 // sequences (the erasure journal's seq) past the loaded rows. A damaged or truncated dump
@@ -34,6 +36,13 @@ func LoadDump(ctx context.Context, dsn string, r io.Reader, log *slog.Logger) (*
 		return nil, fmt.Errorf("store: connect to PostgreSQL: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	cleaned, err := clearInterrupted(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if cleaned {
+		log.Warn("an interrupted restore was cleaned up: the restore-pending database's tables were dropped", "component", "store")
+	}
 	if err := refuseNonEmpty(ctx, conn); err != nil {
 		return nil, err
 	}
@@ -44,9 +53,50 @@ func LoadDump(ctx context.Context, dsn string, r io.Reader, log *slog.Logger) (*
 		return nil, err
 	}
 	if err := loadRows(ctx, conn, d); err != nil {
-		return nil, fmt.Errorf("%w (no rows were loaded; the database holds the empty schema: drop and create it again before another try)", err)
+		return nil, fmt.Errorf("%w (no rows were loaded; the database holds the empty schema, marked restore-pending: "+
+			"another \"skjold restore\" into it starts over)", err)
 	}
+	d.info.Cleaned = cleaned
 	return &d.info, nil
+}
+
+// clearInterrupted drops, in one transaction, every table and function of the current
+// schema when the database is marked restore-pending: it then holds only what a restore that
+// was cut off loaded, which may include data erased after the backup. It reports whether it
+// did; an unmarked database is left alone.
+func clearInterrupted(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var pending bool
+	if err := conn.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", restorePending).Scan(&pending); err != nil {
+		return false, fmt.Errorf("store: inspect the target database: %w", err)
+	}
+	if !pending {
+		return false, nil
+	}
+	var drops []string
+	rows, err := conn.Query(ctx, `SELECT 'DROP TABLE IF EXISTS ' || quote_ident(table_name) || ' CASCADE'
+		FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+		UNION ALL SELECT 'DROP FUNCTION IF EXISTS ' || p.oid::regprocedure::text || ' CASCADE'
+		FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace`)
+	if err != nil {
+		return false, fmt.Errorf("store: clean up an interrupted restore: %w", err)
+	}
+	if drops, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return false, fmt.Errorf("store: clean up an interrupted restore: %w", err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: clean up an interrupted restore: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	for _, q := range drops {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return false, fmt.Errorf("store: clean up an interrupted restore: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("store: clean up an interrupted restore: %w", err)
+	}
+	return true, nil
 }
 
 // restorePending is the table whose presence marks a PostgreSQL database a restore has
@@ -58,7 +108,7 @@ const restorePending = "skjold_restore_pending"
 // ErrRestorePending is returned (wrapped) by Open for a PostgreSQL database whose restore
 // did not finish: it may hold subjects and tenants erased after the backup.
 var ErrRestorePending = errors.New("store: a restore into this database did not finish, so it may still hold " +
-	"data erased after the backup: drop the database, create it empty and run \"skjold restore\" again")
+	"data erased after the backup: run \"skjold restore\" into it again (it starts over), or drop it")
 
 // refuseRestorePending returns ErrRestorePending when the database is marked restore-pending.
 func refuseRestorePending(ctx context.Context, q *sql.DB) error {

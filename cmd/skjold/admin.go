@@ -134,32 +134,3 @@ func runAuditVerify(ctx context.Context, e env, args []string) error {
 		return nil
 	})
 }
-
-func runKeysRotate(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "keys rotate", "Add a new master key to the key file, rewrap every tenant key under it (no data is\n"+
-		"re-encrypted), then remove the old master keys from the file. Safe while the server runs.")
-	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, ring *keys.Keyring) error {
-		old := ring.PrimaryKeyID()
-		id, err := ring.AddPrimary()
-		if err != nil {
-			return err
-		}
-		n, err := db.RewrapTenantKeys(ctx)
-		if err != nil {
-			return fmt.Errorf("rewrap tenant keys (the key file keeps both keys; run again): %w", err)
-		}
-		inUse, err := db.MasterKeysInUse(ctx)
-		if err != nil {
-			return err
-		}
-		if len(inUse) > 1 || (len(inUse) == 1 && inUse[0] != id) {
-			return fmt.Errorf("tenant keys still use master keys %v; the key file keeps them: run again", inUse)
-		}
-		if err := ring.RetireOthers(); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "master key rotated: %s → %s; %d tenant keys rewrapped; old keys removed from %s\n",
-			old, id, n, ring.Path())
-		return nil
-	})
-}

@@ -31,7 +31,9 @@ Commands:
   tenant create  create a tenant and its first API token
   token create   create an API token for a tenant, or an operator token
   audit verify   check the audit chain; exits non-zero at the first broken link
-  keys rotate    move every tenant key under a new master key (safe while serving)
+  keys rotate    move every tenant key under a new master key, retiring the old one (safe while serving)
+  keys list      show each master key, its state, and which kept backups need it
+  keys prune     remove retired master keys that no kept backup needs
   backup run     make an encrypted backup now and copy it to every backup target
   backup list    list the backups on every target, newest first
   backup verify  check a backup's checksum (and with --identity, its content)
@@ -62,6 +64,8 @@ var commands = []command{
 	{"token create", runTokenCreate},
 	{"audit verify", runAuditVerify},
 	{"keys rotate", runKeysRotate},
+	{"keys list", runKeysList},
+	{"keys prune", runKeysPrune},
 	{"backup run", runBackupRun},
 	{"backup list", runBackupList},
 	{"backup verify", runBackupVerify},

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/backup"
 	"github.com/skjold-project/skjold/export"
 	skjoldhttp "github.com/skjold-project/skjold/http"
 	"github.com/skjold-project/skjold/keys"
@@ -60,6 +61,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	cleaned, err := cleanInterruptedRestore(cfg, log)
+	if err != nil {
+		return err
+	}
 	var db *store.DB
 	var boot bootstrapSecrets
 	after := &afterErasure{log: log}
@@ -78,6 +83,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer db.Close() // after the HTTP server has stopped: the writer commits what is queued
+	if len(cleaned) > 0 {
+		sys := skjold.NewContextWithCaller(ctx, &skjold.Caller{Actor: "system:serve", Source: "local"})
+		if err := db.AuditBackupEvent(sys, "restore.interrupted_cleaned", strings.Join(cleaned, ",")); err != nil {
+			return err
+		}
+	}
 	metrics.WatchPurge(db.PurgePending)
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
@@ -269,4 +280,25 @@ func redirectHandler(base string) http.Handler {
 		w.Header().Set("Connection", "close") // no reason to keep a plain-HTTP connection open
 		w.WriteHeader(http.StatusPermanentRedirect)
 	})
+}
+
+// cleanInterruptedRestore removes, before the database is opened, what a restore into the
+// data directory that was cut off left there: a decrypted database that may hold subjects
+// erased after the backup [D4]. It logs what it removed and returns the names, for the
+// audit event recorded once the database is open.
+func cleanInterruptedRestore(cfg Config, log *slog.Logger) ([]string, error) {
+	dsn := cfg.dsn()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, nil // an interrupted restore into PostgreSQL is marked, and Open refuses it
+	}
+	dir := filepath.Dir(strings.TrimPrefix(dsn, "sqlite:"))
+	cleaned, err := backup.CleanInterrupted(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if len(cleaned) > 0 {
+		log.Warn("an interrupted restore was cleaned up: its decrypted database was overwritten and removed",
+			"component", "backup", "dir", dir, "files", len(cleaned))
+	}
+	return cleaned, nil
 }
