@@ -3,6 +3,7 @@ package skjold
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -25,11 +26,17 @@ type AuditEvent struct {
 	Hash      []byte    `json:"hash"`
 }
 
-// AuditFilter selects audit events: of one subject, after a sequence number, at most Limit.
+// AuditFilter selects audit events: of one subject, by one actor, of one action, in a time
+// range [Since, Until), after a sequence number, at most Limit. Newest lists the newest
+// events first (a page of the console) instead of the oldest.
 type AuditFilter struct {
-	SubjectID string
-	After     int64
-	Limit     int
+	SubjectID    string
+	Actor        string // "user:<id>", "token:<id>", … as AuditEvent.Actor
+	Action       string // e.g. subject.read
+	Since, Until time.Time
+	After        int64
+	Limit        int
+	Newest       bool
 }
 
 // Normalize sets the default limit and checks the filter, naming the field at fault.
@@ -44,6 +51,12 @@ func (f *AuditFilter) Normalize() error {
 		return FieldError("after", "range", "after must be a sequence number, 0 or more")
 	case f.SubjectID != "" && !ValidID(f.SubjectID):
 		return FieldError("subject_id", "id", "subject_id must be an id")
+	case len(f.Actor) > 200:
+		return FieldError("actor", "length", "actor must be at most 200 characters")
+	case f.Action != "" && !validAction(f.Action):
+		return FieldError("action", "action", "action must be an event name such as subject.read")
+	case !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since):
+		return FieldError("until", "range", "until must be after since")
 	}
 	return nil
 }
@@ -96,4 +109,23 @@ type AuditService interface {
 	// meanwhile are not seen). It returns a *ChainError naming the first event that was
 	// altered, removed or reordered.
 	VerifyAuditChain(ctx context.Context) (ChainReport, error)
+}
+
+// validAction reports whether a is shaped like an audit action: lower-case words of letters,
+// digits and underscores joined by dots, at most 64 characters.
+func validAction(a string) bool {
+	if len(a) > 64 {
+		return false
+	}
+	for _, part := range strings.Split(a, ".") {
+		if part == "" {
+			return false
+		}
+		for _, r := range part {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }

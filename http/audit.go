@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -12,8 +13,17 @@ import (
 func (s *Server) handleAuditList() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		f := skjold.AuditFilter{SubjectID: q.Get("subject_id")}
+		f := skjold.AuditFilter{SubjectID: q.Get("subject_id"), Actor: q.Get("actor"), Action: q.Get("action")}
 		var err error
+		for i, t := range []*time.Time{&f.Since, &f.Until} {
+			name := [...]string{"since", "until"}[i]
+			if v := q.Get(name); v != "" {
+				if *t, err = time.Parse(time.RFC3339Nano, v); err != nil {
+					fail(w, r, s.log, skjold.FieldError(name, "datetime", "%s must be a date and time in RFC 3339 form", name))
+					return
+				}
+			}
+		}
 		if v := q.Get("after"); v != "" {
 			if f.After, err = strconv.ParseInt(v, 10, 64); err != nil {
 				fail(w, r, s.log, skjold.FieldError("after", "type", "after must be a sequence number"))

@@ -279,7 +279,7 @@ func checkParameters(t *testing.T, pattern string, op map[string]any) {
 	want := map[string][]string{
 		"GET /api/v1/subjects":              {"email", "phone", "ref", "after", "limit"},
 		"GET /api/v1/subjects/{id}/records": {"category", "after", "limit"},
-		"GET /api/v1/audit":                 {"subject_id", "after", "limit"},
+		"GET /api/v1/audit":                 {"subject_id", "actor", "action", "since", "until", "after", "limit"},
 		"GET /api/v1/tenants":               {"after", "limit"},
 		"GET /api/v1/tokens":                {"after", "limit"},
 		"GET /api/v1/users":                 {"after", "limit"},

@@ -140,7 +140,23 @@ func (db *DB) FindAuditEvents(ctx context.Context, f skjold.AuditFilter) ([]*skj
 	if f.SubjectID != "" {
 		q, args = q+" AND subject_id = ?", append(args, f.SubjectID)
 	}
-	events, err := db.findEvents(ctx, q+" ORDER BY seq LIMIT ?", append(args, f.Limit)...)
+	if f.Actor != "" {
+		q, args = q+" AND actor = ?", append(args, f.Actor)
+	}
+	if f.Action != "" {
+		q, args = q+" AND action = ?", append(args, f.Action)
+	}
+	if !f.Since.IsZero() {
+		q, args = q+" AND time >= ?", append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q, args = q+" AND time < ?", append(args, micros(f.Until))
+	}
+	order := " ORDER BY seq LIMIT ?"
+	if f.Newest {
+		order = " ORDER BY seq DESC LIMIT ?"
+	}
+	events, err := db.findEvents(ctx, q+order, append(args, f.Limit)...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -240,10 +241,14 @@ func testAuditFilter(t *testing.T, h Harness) {
 	if !increasing {
 		t.Errorf("paged sequence numbers %v, want at least 5, each once, in order", seqs)
 	}
+	testAuditFilterFields(t, e, ctx, s.ID)
 	for _, c := range []struct {
 		filter skjold.AuditFilter
 		field  string
 	}{
+		{skjold.AuditFilter{Action: "Subject Read"}, "action"},
+		{skjold.AuditFilter{Actor: strings.Repeat("a", 201)}, "actor"},
+		{skjold.AuditFilter{Since: time.Unix(100, 0), Until: time.Unix(100, 0)}, "until"},
 		{skjold.AuditFilter{Limit: -1}, "limit"},
 		{skjold.AuditFilter{Limit: skjold.MaxPageLimit + 1}, "limit"},
 		{skjold.AuditFilter{After: -1}, "after"},
@@ -258,6 +263,69 @@ func testAuditFilter(t *testing.T, h Harness) {
 	}
 	_, err := e.db.FindAuditEvents(t.Context(), skjold.AuditFilter{})
 	wantCode(t, err, skjold.EUNAUTHORIZED)
+}
+
+// testAuditFilterFields checks the filters by action, actor and time, and the newest-first
+// order, on the events testAuditFilter made: every event returned matches, and none that
+// matches is left out.
+func testAuditFilterFields(t *testing.T, e *env, ctx context.Context, subjectID string) {
+	t.Helper()
+	all, err := e.db.FindAuditEvents(ctx, skjold.AuditFilter{Limit: skjold.MaxPageLimit})
+	must(t, err)
+	if len(all) < 3 {
+		t.Fatalf("only %d events", len(all))
+	}
+	count := func(match func(*skjold.AuditEvent) bool) int {
+		n := 0
+		for _, ev := range all {
+			if match(ev) {
+				n++
+			}
+		}
+		return n
+	}
+	mid := all[len(all)/2].Time
+	for _, c := range []struct {
+		name   string
+		filter skjold.AuditFilter
+		match  func(*skjold.AuditEvent) bool
+	}{
+		{"action", skjold.AuditFilter{Action: "subject.read"}, func(ev *skjold.AuditEvent) bool { return ev.Action == "subject.read" }},
+		{"actor", skjold.AuditFilter{Actor: all[0].Actor}, func(ev *skjold.AuditEvent) bool { return ev.Actor == all[0].Actor }},
+		{"nobody", skjold.AuditFilter{Actor: "user:nobody"}, func(*skjold.AuditEvent) bool { return false }},
+		{"since", skjold.AuditFilter{Since: mid}, func(ev *skjold.AuditEvent) bool { return !ev.Time.Before(mid) }},
+		{"until", skjold.AuditFilter{Until: mid}, func(ev *skjold.AuditEvent) bool { return ev.Time.Before(mid) }},
+		{"subject and action", skjold.AuditFilter{SubjectID: subjectID, Action: "subject.read"}, func(ev *skjold.AuditEvent) bool {
+			return ev.SubjectID == subjectID && ev.Action == "subject.read"
+		}},
+	} {
+		f := c.filter
+		f.Limit = skjold.MaxPageLimit
+		got, err := e.db.FindAuditEvents(ctx, f)
+		must(t, err)
+		for _, ev := range got {
+			if ev.Seq > all[len(all)-1].Seq { // the audit.read events of these very queries
+				continue
+			}
+			if !c.match(ev) {
+				t.Errorf("filter %s returned %+v", c.name, ev)
+			}
+		}
+		n := 0
+		for _, ev := range got {
+			if ev.Seq <= all[len(all)-1].Seq {
+				n++
+			}
+		}
+		if want := count(c.match); n != want {
+			t.Errorf("filter %s returned %d of the events, want %d", c.name, n, want)
+		}
+	}
+	newest, err := e.db.FindAuditEvents(ctx, skjold.AuditFilter{Newest: true, Limit: 2})
+	must(t, err)
+	if len(newest) != 2 || newest[0].Seq <= newest[1].Seq || newest[1].Seq < all[len(all)-1].Seq {
+		t.Errorf("newest first: got %s", mustJSON(t, newest))
+	}
 }
 
 func testAuditSurvivesErasure(t *testing.T, h Harness) {
