@@ -24,8 +24,8 @@ type Manifest struct {
 	// key) in the backup: a restore needs a key file holding all of them [E3, E4]. Empty in
 	// manifests made before it existed; KeyFingerprint is then the best guess.
 	MasterKeys []string `json:"master_keys,omitempty"`
-	JournalSeq     int64            `json:"journal_seq"`     // the erasure journal's last seq in the snapshot
-	AuditSeq       int64            `json:"audit_seq"`
+	JournalSeq int64    `json:"journal_seq"` // the erasure journal's last seq in the snapshot
+	AuditSeq   int64    `json:"audit_seq"`
 }
 
 // BackupFile and ManifestFile name a backup's objects on a target.
