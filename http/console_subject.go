@@ -127,6 +127,12 @@ func (s *Server) handleConsoleSubjectReveal() http.Handler {
 // page; a subject that is missing (or another tenant's) gets the error page.
 func (s *Server) showSubject(w http.ResponseWriter, r *http.Request, status int, v *web.View, purpose string) {
 	p, err := s.loadSubject(r, r.PathValue("id"), purpose)
+	if skjold.ErrorCode(err) == skjold.EFORBIDDEN {
+		// The route's permission passed: the subject's restriction or objection refused
+		// this read. The page says so, and offers the purpose that may read it.
+		s.showBlockedSubject(w, r, v, purpose)
+		return
+	}
 	if err != nil {
 		s.consoleFail(w, r, consoleOf(r).id, err)
 		return
@@ -138,6 +144,25 @@ func (s *Server) showSubject(w http.ResponseWriter, r *http.Request, status int,
 	}
 	v.Data = p
 	s.render(w, r, status, "subject", v)
+}
+
+// blockedSubject is the page of a subject whose restriction or objection refused the read.
+type blockedSubject struct {
+	ID       string
+	Purpose  string
+	Purposes []string
+	CanWrite bool
+}
+
+func (s *Server) showBlockedSubject(w http.ResponseWriter, r *http.Request, v *web.View, purpose string) {
+	purposes, err := s.statablePurposes(r)
+	if err != nil {
+		s.consoleFail(w, r, consoleOf(r).id, err)
+		return
+	}
+	v.Title = "subject_restricted.title"
+	v.Data = &blockedSubject{ID: r.PathValue("id"), Purpose: purpose, Purposes: purposes, CanWrite: can(r, skjold.ScopeWrite)}
+	s.render(w, r, http.StatusOK, "subject_restricted", v)
 }
 
 // loadSubject reads one subject's page through the services.
