@@ -191,6 +191,8 @@ func TestConsolePeople(t *testing.T) {
 	kari := e.consoleClient(t)
 	kari.get(t, "/console/login")
 	kari.post(t, "/console/login", url.Values{"email": {"kari@agency.example"}, "password": {string(m[1])}}).wantRedirect(t, "/console/")
+	kari.get(t, "/console/").wantRedirect(t, "/console/confirm-email") // the address first
+	kari.post(t, "/console/confirm-email", url.Values{"code": {e.requestCode(t, "kari@agency.example")}}).wantRedirect(t, "/console/")
 	kari.get(t, "/console/").wantRedirect(t, "/console/password")
 
 	var users struct {
