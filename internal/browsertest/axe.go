@@ -135,7 +135,7 @@ func Keyboard(ctx context.Context) ([]string, error) {
 	var problems []string
 	reached := map[int]bool{}
 	first := -1
-	for range n + 3 {
+	for range 4*n + 10 { // a date field takes a Tab per part (day, month, year)
 		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
 			return nil, err
 		}
