@@ -21,6 +21,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -185,7 +186,8 @@ func (c *conn) explainWrite(dir string, err error) error {
 		return err
 	}
 	if st, serr := c.sftp.StatVFS(dir); serr == nil && st.Bavail*st.Frsize < diskFullBelow {
-		return fmt.Errorf("the server's disk is full (%d bytes free): %w", st.Bavail*st.Frsize, err)
+		// ENOSPC joined in lets backup.Classify see the cause the protocol could not carry.
+		return fmt.Errorf("the server's disk is full (%d bytes free): %w", st.Bavail*st.Frsize, errors.Join(err, syscall.ENOSPC))
 	}
 	return err
 }
