@@ -142,3 +142,62 @@ func isUnreachable(err error) bool {
 		errors.Is(err, syscall.ETIMEDOUT) || errors.Is(err, syscall.EPIPE) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed)
 }
+
+// TargetError is one target's failure to take a backup, with its cause. Its message names the
+// target and the cause in plain words, then the detail.
+type TargetError struct {
+	Target string
+	Cause  Cause
+	Words  string
+	Err    error
+}
+
+func newTargetError(target string, err error) *TargetError {
+	var te *TargetError
+	if errors.As(err, &te) {
+		return te
+	}
+	cause, _, words := Classify(err)
+	return &TargetError{Target: target, Cause: cause, Words: words, Err: err}
+}
+
+// Short is the message without the detail: "backup target sftp:h/b: the disk is full".
+func (e *TargetError) Short() string { return "backup target " + e.Target + ": " + e.Words }
+
+func (e *TargetError) Error() string { return e.Short() + ": " + e.Err.Error() }
+func (e *TargetError) Unwrap() error { return e.Err }
+
+// targetErrors lists the TargetErrors in err (an errors.Join tree, wrapped or not).
+func targetErrors(err error) []*TargetError {
+	var out []*TargetError
+	var walk func(error)
+	walk = func(err error) {
+		if te, ok := err.(*TargetError); ok {
+			out = append(out, te)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if e := u.Unwrap(); e != nil {
+				walk(e)
+			}
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
+}
+
+// shortList joins the short messages of tes with "; ".
+func shortList(tes []*TargetError) string {
+	s := make([]string, len(tes))
+	for i, te := range tes {
+		s[i] = te.Short()
+	}
+	return strings.Join(s, "; ")
+}

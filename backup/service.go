@@ -227,17 +227,31 @@ func (s *Service) backupOnto(ctx context.Context, b *Backuper, ts []skjold.Targe
 		return &skjold.BackupRun{}, err
 	}
 	run := &skjold.BackupRun{ManifestID: m.ID}
-	var notes []string
+	failed := map[string]*TargetError{}
+	for _, te := range targetErrors(err) {
+		if failed[te.Target] == nil {
+			failed[te.Target] = te
+		}
+	}
+	var on, notes []string
 	for _, t := range ts {
 		if !s.holds(ctx, t, m) {
-			s.copyFailed(ctx, t, "the backup did not arrive")
-			notes = append(notes, "not on "+t.Name())
+			why := "the backup did not arrive"
+			if te := failed[t.Name()]; te != nil {
+				why = te.Words
+			}
+			s.copyFailed(ctx, t, why)
+			notes = append(notes, "backup target "+t.Name()+": "+why)
 			continue
 		}
+		on = append(on, t.Name())
 		s.o.Observer.BackupSucceeded(t.Name(), m.Size, m.Time)
 		if n := s.rotate(ctx, t, m.ID); n != "" {
 			notes = append(notes, n)
 		}
+	}
+	if len(notes) > 0 && len(on) > 0 { // say which targets took it, and which did not
+		notes = append([]string{"on " + strings.Join(on, ", ")}, notes...)
 	}
 	run.Note = strings.Join(notes, "; ")
 	return run, nil

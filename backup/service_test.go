@@ -2,11 +2,13 @@ package backup
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,7 +171,8 @@ func TestServiceTargetDown(t *testing.T) {
 	s, rec := newService(f, nil, false)
 	before := chainLength(t, f)
 	run, err := s.BackupPass(t.Context())
-	if err != nil || run.ManifestID == "" || !strings.Contains(run.Note, "not on mem:down") {
+	if err != nil || run.ManifestID == "" || !strings.Contains(run.Note, "backup target mem:down: the target failed") ||
+		!strings.HasPrefix(run.Note, "on ") {
 		t.Fatalf("BackupPass with a target down = %+v, %v", run, err)
 	}
 	if got := actions(t, f, before); !slices.Equal(got, []string{"backup.copy_failed"}) {
@@ -177,6 +180,34 @@ func TestServiceTargetDown(t *testing.T) {
 	}
 	if !slices.Equal(rec.failed, []string{"copy"}) || len(rec.succeeded) != 2 || down.puts != 2 {
 		t.Errorf("observer: failures %v, successes %v; %d tries on the target down", rec.failed, rec.succeeded, down.puts)
+	}
+}
+
+// A full target is named with its cause, tried once, and the run says which targets took the
+// backup; with no target taking it, the error is EUNAVAILABLE and names the target and cause.
+func TestServiceTargetCause(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	f.seed(1)
+	full := newMem("mem:full")
+	full.failPuts = 1000
+	full.failErr = &fs.PathError{Op: "write", Path: "/b/x", Err: syscall.ENOSPC}
+	f.targets = append(f.targets, Retry(full, 3, time.Millisecond))
+	s, _ := newService(f, nil, false)
+	run, err := s.BackupPass(t.Context())
+	if err != nil || !strings.Contains(run.Note, "backup target mem:full: the disk is full") || !strings.HasPrefix(run.Note, "on ") || full.puts != 1 {
+		t.Fatalf("BackupPass with a full target = %+v, %v after %d tries; want the cause named after one try", run, err, full.puts)
+	}
+
+	g := newFixture(t, "sqlite")
+	g.seed(1)
+	only := newMem("mem:only")
+	only.failPuts = 1000
+	only.failErr = full.failErr
+	g.targets = []skjold.Target{Retry(only, 3, time.Millisecond)}
+	s2, _ := newService(g, nil, false)
+	_, err = s2.BackupPass(t.Context())
+	if skjold.ErrorCode(err) != skjold.EUNAVAILABLE || !strings.Contains(skjold.ErrorMessage(err), "backup target mem:only: the disk is full") {
+		t.Errorf("BackupPass with no target taking it = %v (code %s, message %q)", err, skjold.ErrorCode(err), skjold.ErrorMessage(err))
 	}
 }
 
