@@ -1,6 +1,7 @@
 package http
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,5 +44,23 @@ func TestBackupRunCauses(t *testing.T) {
 		if !strings.Contains(d.Message, want) {
 			t.Errorf("503 message %q lacks %q", d.Message, want)
 		}
+	}
+}
+
+// TestConsoleBackupRunAllTargetsFail: the console says the backup failed (not that backups are
+// not set up) when every target refused it.
+func TestConsoleBackupRunAllTargetsFail(t *testing.T) {
+	e := newEnv(t)
+	dir := filepath.Dir(e.dbPath)
+	for _, d := range []string{"backups-a", "backups-b"} {
+		if err := os.RemoveAll(filepath.Join(dir, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ := e.operatorConsole(t, skjold.RoleOwner)
+	r := c.post(t, "/console/operator/backups", url.Values{}).want(t, 503)
+	wantText(t, r, "The backup failed.")
+	if strings.Contains(text(r.body), "not set up") {
+		t.Errorf("failed targets shown as backups not set up: %.800s", text(r.body))
 	}
 }
