@@ -45,6 +45,15 @@ var causes = []struct {
 	{CauseUnreachable, false, "the target cannot be reached", isUnreachable},
 }
 
+// Causes lists every cause Classify can give, CauseUnknown last.
+func Causes() []Cause {
+	out := make([]Cause, 0, len(causes)+1)
+	for _, c := range causes {
+		out = append(out, c.cause)
+	}
+	return append(out, CauseUnknown)
+}
+
 // Classify names the cause of a target error, whether retrying can help, and the cause in
 // plain words. An error that matches no row is CauseUnknown and transient (retried, as
 // before causes were known).

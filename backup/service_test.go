@@ -23,6 +23,13 @@ type recorder struct {
 	succeeded []string // target names
 	failed    []string // kinds
 	drills    int
+	causes    []Cause
+}
+
+func (r *recorder) TargetFailed(cause Cause) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.causes = append(r.causes, cause)
 }
 
 func (r *recorder) BackupSucceeded(target string, size int64, at time.Time) {
@@ -192,8 +199,15 @@ func TestServiceTargetCause(t *testing.T) {
 	full.failPuts = 1000
 	full.failErr = &fs.PathError{Op: "write", Path: "/b/x", Err: syscall.ENOSPC}
 	f.targets = append(f.targets, Retry(full, 3, time.Millisecond))
-	s, _ := newService(f, nil, false)
+	s, rec := newService(f, nil, false)
+	before := chainLength(t, f)
 	run, err := s.BackupPass(t.Context())
+	if !slices.Equal(rec.causes, []Cause{CauseFull}) {
+		t.Errorf("causes counted %v, want [full]", rec.causes)
+	}
+	if got := actions(t, f, before); !slices.Equal(got, []string{"backup.copy_failed"}) {
+		t.Errorf("audit actions %v, want backup.copy_failed", got)
+	}
 	if err != nil || !strings.Contains(run.Note, "backup target mem:full: the disk is full") || !strings.HasPrefix(run.Note, "on ") || full.puts != 1 {
 		t.Fatalf("BackupPass with a full target = %+v, %v after %d tries; want the cause named after one try", run, err, full.puts)
 	}
@@ -204,10 +218,29 @@ func TestServiceTargetCause(t *testing.T) {
 	only.failPuts = 1000
 	only.failErr = full.failErr
 	g.targets = []skjold.Target{Retry(only, 3, time.Millisecond)}
-	s2, _ := newService(g, nil, false)
-	_, err = s2.BackupPass(t.Context())
+	s2, rec2 := newService(g, nil, false)
+	run, err = s2.BackupPass(t.Context())
+	if run.Cause != "full" || !slices.Equal(rec2.causes, []Cause{CauseFull}) {
+		t.Errorf("failed run cause %q, causes counted %v; want full", run.Cause, rec2.causes)
+	}
 	if skjold.ErrorCode(err) != skjold.EUNAVAILABLE || !strings.Contains(skjold.ErrorMessage(err), "backup target mem:only: the disk is full") {
 		t.Errorf("BackupPass with no target taking it = %v (code %s, message %q)", err, skjold.ErrorCode(err), skjold.ErrorMessage(err))
+	}
+	// Run as a recorded run: the backup.failed alert's fields name the cause.
+	before = chainLength(t, g)
+	if _, err := s2.Run(g.op); skjold.ErrorCode(err) != skjold.EUNAVAILABLE {
+		t.Errorf("Run with no target taking it = %v", err)
+	}
+	evs, err := g.db.FindAuditEvents(g.op, skjold.AuditFilter{After: before, Limit: skjold.MaxPageLimit})
+	must(t, err)
+	found := false
+	for _, ev := range evs {
+		if ev.Action == "backup.failed" && slices.Contains(ev.Fields, "cause: full") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no backup.failed event naming the cause among %+v", evs)
 	}
 }
 
