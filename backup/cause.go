@@ -149,7 +149,15 @@ func isUnreachable(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
 		errors.Is(err, syscall.ETIMEDOUT) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed)
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, sftp.ErrSSHFxConnectionLost) || errors.Is(err, sftp.ErrSSHFxNoConnection) ||
+		isSFTPConnection(err)
+}
+
+// isSFTPConnection: the server reported no connection or a lost one.
+func isSFTPConnection(err error) bool {
+	code, ok := sftpCode(err)
+	return ok && (code == 6 || code == 7) // SSH_FX_NO_CONNECTION, SSH_FX_CONNECTION_LOST
 }
 
 // TargetError is one target's failure to take a backup, with its cause. Its message names the

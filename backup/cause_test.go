@@ -55,6 +55,7 @@ func TestClassify(t *testing.T) {
 		{"dial refused", fmt.Errorf("sftp:h: cannot reach the server: %w", dialErr), CauseUnreachable, false},
 		{"connection reset", fmt.Errorf("s3:b: put x: %w", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}), CauseUnreachable, false},
 		{"timeout", fmt.Errorf("s3:b: put x: %w", os.ErrDeadlineExceeded), CauseUnreachable, false},
+		{"sftp connection lost", fmt.Errorf("sftp:h: put x: %w", sftp.ErrSSHFxConnectionLost), CauseUnreachable, false},
 		{"s3 5xx", fmt.Errorf("s3:b: put x: %w", minio.ErrorResponse{Code: "InternalError", StatusCode: http.StatusInternalServerError}), CauseServer, false},
 		{"unknown", errDown, CauseUnknown, false},
 	}
