@@ -314,7 +314,7 @@ func (t *Target) fail(ctx context.Context, c *conn, op, name string, err error) 
 	case errors.Is(err, fs.ErrNotExist) && op == "list":
 		return fmt.Errorf("%s: list: directory %s does not exist on the server: %w", t.Name(), t.cfg.Dir, err)
 	case c.stalled():
-		return fmt.Errorf("%s: %s: the server stopped answering for %s", t.Name(), what, t.cfg.Timeout)
+		return fmt.Errorf("%s: %s: the server stopped answering for %s: %w", t.Name(), what, t.cfg.Timeout, os.ErrDeadlineExceeded)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %s: %w", t.Name(), what, context.Cause(ctx))
 	}
