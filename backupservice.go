@@ -32,6 +32,9 @@ type BackupRun struct {
 	ManifestID string    `json:"manifest_id,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	Note       string    `json:"note,omitempty"` // e.g. what a drill could not check
+	// Cause is, for a failed backup run, the causes of its targets' failures (e.g. "full,
+	// unreachable"), named in the backup.failed alert; it is not stored.
+	Cause string `json:"-"`
 }
 
 // Took is how long a finished run took; 0 while it runs.

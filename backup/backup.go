@@ -211,24 +211,26 @@ func (b *Backuper) putEverywhere(ctx context.Context, f *os.File, m *skjold.Mani
 	for _, t := range b.opts.Targets {
 		if err := putBackup(ctx, t, f, m, body); err != nil {
 			b.log.Error("backup copy failed", "target", t.Name(), "id", m.ID, "err", err)
-			errs = append(errs, fmt.Errorf("%s: %w", t.Name(), err))
+			errs = append(errs, newTargetError(t.Name(), err))
 			continue
 		}
 		held++
 		if err := putJournal(ctx, t, journal); err != nil {
 			b.log.Error("erasure journal copy failed", "target", t.Name(), "err", err)
-			errs = append(errs, fmt.Errorf("%s: erasure journal: %w", t.Name(), err))
+			errs = append(errs, newTargetError(t.Name(), fmt.Errorf("erasure journal: %w", err)))
 		}
 		if len(checkpoints) == 0 {
 			continue
 		}
 		if err := putCheckpoints(ctx, t, checkpoints); err != nil {
 			b.log.Error("audit checkpoints copy failed", "target", t.Name(), "err", err)
-			errs = append(errs, fmt.Errorf("%s: audit checkpoints: %w", t.Name(), err))
+			errs = append(errs, newTargetError(t.Name(), fmt.Errorf("audit checkpoints: %w", err)))
 		}
 	}
 	if held == 0 {
-		return 0, fmt.Errorf("backup: no target holds backup %s: %w", m.ID, errors.Join(errs...))
+		// EUNAVAILABLE: the API answers 503 with the targets and causes, not "internal error".
+		return 0, fmt.Errorf("%w: %w", skjold.Errorf(skjold.EUNAVAILABLE, "no backup target took backup %s: %s",
+			m.ID, shortList(targetErrors(errors.Join(errs...)))), errors.Join(errs...))
 	}
 	if len(errs) > 0 {
 		return held, fmt.Errorf("backup %s is on %d of %d targets: %w", m.ID, held, len(b.opts.Targets), errors.Join(errs...))

@@ -24,6 +24,8 @@ type memTarget struct {
 	objs                          map[string][]byte
 	failPuts, failGets, failLists int
 	puts, gets, lists             int
+	// failErr, when set, is what the failing calls return instead of errDown.
+	failErr error
 	// rot makes the target store a damaged copy of each backup file while reporting the
 	// checksum of what it was sent, as a disk that rots silently would. Manifests, the
 	// journal and the checkpoints are left alone: whether a flipped byte in the middle of a
@@ -35,6 +37,14 @@ type memTarget struct {
 func newMem(name string) *memTarget { return &memTarget{name: name, objs: map[string][]byte{}} }
 
 var errDown = errors.New("target unreachable")
+
+// fail is the error a failing call returns.
+func (m *memTarget) fail() error {
+	if m.failErr != nil {
+		return m.failErr
+	}
+	return errDown
+}
 
 func (m *memTarget) Name() string { return m.name }
 
@@ -48,7 +58,7 @@ func (m *memTarget) Put(ctx context.Context, name string, r io.Reader) (string, 
 	m.puts++
 	if m.failPuts > 0 {
 		m.failPuts--
-		return "", errDown
+		return "", m.fail()
 	}
 	sum := sha256.Sum256(b)
 	if m.rot && len(b) > 0 && strings.HasSuffix(name, skjold.BackupFile("")) {
@@ -65,7 +75,7 @@ func (m *memTarget) Get(ctx context.Context, name string) (io.ReadCloser, error)
 	m.gets++
 	if m.failGets > 0 {
 		m.failGets--
-		return nil, errDown
+		return nil, m.fail()
 	}
 	b, ok := m.objs[name]
 	if !ok {
@@ -80,7 +90,7 @@ func (m *memTarget) List(ctx context.Context) ([]string, error) {
 	m.lists++
 	if m.failLists > 0 {
 		m.failLists--
-		return nil, errDown
+		return nil, m.fail()
 	}
 	var names []string
 	for n := range m.objs {

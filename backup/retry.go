@@ -13,8 +13,8 @@ import (
 
 // Retry wraps t so that Put, Get and List are tried up to attempts times, waiting base, 2×base,
 // 4×base… (each with up to half of it again as random jitter, so that nodes do not retry in
-// step) between tries, as long as ctx lasts [E2]. ENOTFOUND and ctx's own end are not
-// retried. Put needs to send the content again: it rewinds r when r is an io.Seeker (such as
+// step) between tries, as long as ctx lasts [E2]. ENOTFOUND, ctx's own end and permanent
+// causes (Classify: full, permission, credentials, host_key, missing) are not retried. Put needs to send the content again: it rewinds r when r is an io.Seeker (such as
 // an *os.File), and otherwise first spools r into a temporary file (mode 0600; the content
 // is already encrypted). Delete is not retried: rotation runs again.
 func Retry(t skjold.Target, attempts int, base time.Duration) skjold.Target {
@@ -36,6 +36,9 @@ func (r *retrying) do(ctx context.Context, op func() error) error {
 	for i := range r.attempts {
 		if err = op(); err == nil || skjold.ErrorCode(err) == skjold.ENOTFOUND || ctx.Err() != nil {
 			return err
+		}
+		if _, permanent, _ := Classify(err); permanent {
+			return err // a second try meets the same refusal
 		}
 		if i == r.attempts-1 {
 			break

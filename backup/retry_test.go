@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -81,6 +84,24 @@ func TestRetry(t *testing.T) {
 		_, err := Retry(m, 5, time.Millisecond).Get(ctx, "missing")
 		if skjold.ErrorCode(err) != skjold.ENOTFOUND || m.gets != 1 {
 			t.Errorf("Get = %v after %d tries, want ENOTFOUND at once", err, m.gets)
+		}
+	})
+	t.Run("does not retry a permanent cause", func(t *testing.T) {
+		m := newMem("mem:full")
+		m.failPuts = 10
+		m.failErr = &fs.PathError{Op: "write", Path: "/b/a", Err: syscall.ENOSPC}
+		_, err := Retry(m, 5, time.Millisecond).Put(ctx, "a", strings.NewReader("x"))
+		if !errors.Is(err, syscall.ENOSPC) || m.puts != 1 {
+			t.Errorf("Put = %v after %d tries, want ENOSPC after exactly one", err, m.puts)
+		}
+	})
+	t.Run("retries a transient cause up to the attempts", func(t *testing.T) {
+		m := newMem("mem:reset")
+		m.failPuts = 10
+		m.failErr = &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+		_, err := Retry(m, 4, time.Millisecond).Put(ctx, "a", strings.NewReader("x"))
+		if !errors.Is(err, syscall.ECONNRESET) || m.puts != 4 {
+			t.Errorf("Put = %v after %d tries, want ECONNRESET after 4", err, m.puts)
 		}
 	})
 	t.Run("honours the context", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,20 +225,46 @@ func (s *Service) backupOnto(ctx context.Context, b *Backuper, ts []skjold.Targe
 			err = errors.New("backup: no manifest")
 		}
 		s.o.Observer.BackupFailed("backup")
-		return &skjold.BackupRun{}, err
+		run := &skjold.BackupRun{}
+		var causes []string
+		for _, te := range targetErrors(err) {
+			if co, ok := s.o.Observer.(CauseObserver); ok {
+				co.TargetFailed(te.Cause)
+			}
+			if !slices.Contains(causes, string(te.Cause)) {
+				causes = append(causes, string(te.Cause))
+			}
+		}
+		run.Cause = strings.Join(causes, ", ") // in the backup.failed alert
+		return run, err
 	}
 	run := &skjold.BackupRun{ManifestID: m.ID}
-	var notes []string
+	failed := map[string]*TargetError{}
+	for _, te := range targetErrors(err) {
+		if failed[te.Target] == nil {
+			failed[te.Target] = te
+		}
+	}
+	var on, notes []string
 	for _, t := range ts {
 		if !s.holds(ctx, t, m) {
-			s.copyFailed(ctx, t, "the backup did not arrive")
-			notes = append(notes, "not on "+t.Name())
+			te := failed[t.Name()]
+			if te == nil {
+				te = &TargetError{Target: t.Name(), Cause: CauseUnknown, Words: "the backup did not arrive",
+					Err: errors.New("the target does not list the backup whole")}
+			}
+			s.copyFailed(ctx, t, te)
+			notes = append(notes, te.Short())
 			continue
 		}
+		on = append(on, t.Name())
 		s.o.Observer.BackupSucceeded(t.Name(), m.Size, m.Time)
 		if n := s.rotate(ctx, t, m.ID); n != "" {
 			notes = append(notes, n)
 		}
+	}
+	if len(notes) > 0 && len(on) > 0 { // say which targets took it, and which did not
+		notes = append([]string{"on " + strings.Join(on, ", ")}, notes...)
 	}
 	run.Note = strings.Join(notes, "; ")
 	return run, nil
@@ -257,11 +284,21 @@ func (s *Service) holds(ctx context.Context, t skjold.Target, m *skjold.Manifest
 	return false
 }
 
-// copyFailed alerts that target t lacks a copy it should have.
-func (s *Service) copyFailed(ctx context.Context, t skjold.Target, why string) {
+// CauseObserver is an Observer that also counts target failures by cause; the backup service
+// uses it when its Observer implements it.
+type CauseObserver interface {
+	TargetFailed(cause Cause)
+}
+
+// copyFailed alerts that target t lacks a copy it should have; the alert names the target and
+// the cause in plain words.
+func (s *Service) copyFailed(ctx context.Context, t skjold.Target, te *TargetError) {
 	s.o.Observer.BackupFailed("copy")
-	s.log.Error("backup copy failed", "target", t.Name(), "err", why)
-	if err := s.runs.AuditBackupEvent(context.WithoutCancel(ctx), "backup.copy_failed", t.Name()); err != nil {
+	if co, ok := s.o.Observer.(CauseObserver); ok {
+		co.TargetFailed(te.Cause)
+	}
+	s.log.Error("backup copy failed", "target", t.Name(), "cause", string(te.Cause), "err", te.Err)
+	if err := s.runs.AuditBackupEvent(context.WithoutCancel(ctx), "backup.copy_failed", te.Short()); err != nil {
 		s.log.Error("recording a failed copy", "err", err)
 	}
 }
@@ -320,7 +357,7 @@ func (s *Service) OffsitePass(ctx context.Context) (*skjold.BackupRun, error) {
 	copied := 0
 	for _, t := range s.o.Offsite {
 		if err := copyBackup(ctx, from, t, m); err != nil {
-			s.copyFailed(ctx, t, err.Error())
+			s.copyFailed(ctx, t, newTargetError(t.Name(), err))
 			continue
 		}
 		copied++

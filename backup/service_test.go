@@ -2,11 +2,13 @@ package backup
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +23,13 @@ type recorder struct {
 	succeeded []string // target names
 	failed    []string // kinds
 	drills    int
+	causes    []Cause
+}
+
+func (r *recorder) TargetFailed(cause Cause) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.causes = append(r.causes, cause)
 }
 
 func (r *recorder) BackupSucceeded(target string, size int64, at time.Time) {
@@ -169,7 +178,8 @@ func TestServiceTargetDown(t *testing.T) {
 	s, rec := newService(f, nil, false)
 	before := chainLength(t, f)
 	run, err := s.BackupPass(t.Context())
-	if err != nil || run.ManifestID == "" || !strings.Contains(run.Note, "not on mem:down") {
+	if err != nil || run.ManifestID == "" || !strings.Contains(run.Note, "backup target mem:down: the target failed") ||
+		!strings.HasPrefix(run.Note, "on ") {
 		t.Fatalf("BackupPass with a target down = %+v, %v", run, err)
 	}
 	if got := actions(t, f, before); !slices.Equal(got, []string{"backup.copy_failed"}) {
@@ -177,6 +187,60 @@ func TestServiceTargetDown(t *testing.T) {
 	}
 	if !slices.Equal(rec.failed, []string{"copy"}) || len(rec.succeeded) != 2 || down.puts != 2 {
 		t.Errorf("observer: failures %v, successes %v; %d tries on the target down", rec.failed, rec.succeeded, down.puts)
+	}
+}
+
+// A full target is named with its cause, tried once, and the run says which targets took the
+// backup; with no target taking it, the error is EUNAVAILABLE and names the target and cause.
+func TestServiceTargetCause(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	f.seed(1)
+	full := newMem("mem:full")
+	full.failPuts = 1000
+	full.failErr = &fs.PathError{Op: "write", Path: "/b/x", Err: syscall.ENOSPC}
+	f.targets = append(f.targets, Retry(full, 3, time.Millisecond))
+	s, rec := newService(f, nil, false)
+	before := chainLength(t, f)
+	run, err := s.BackupPass(t.Context())
+	if !slices.Equal(rec.causes, []Cause{CauseFull}) {
+		t.Errorf("causes counted %v, want [full]", rec.causes)
+	}
+	if got := actions(t, f, before); !slices.Equal(got, []string{"backup.copy_failed"}) {
+		t.Errorf("audit actions %v, want backup.copy_failed", got)
+	}
+	if err != nil || !strings.Contains(run.Note, "backup target mem:full: the disk is full") || !strings.HasPrefix(run.Note, "on ") || full.puts != 1 {
+		t.Fatalf("BackupPass with a full target = %+v, %v after %d tries; want the cause named after one try", run, err, full.puts)
+	}
+
+	g := newFixture(t, "sqlite")
+	g.seed(1)
+	only := newMem("mem:only")
+	only.failPuts = 1000
+	only.failErr = full.failErr
+	g.targets = []skjold.Target{Retry(only, 3, time.Millisecond)}
+	s2, rec2 := newService(g, nil, false)
+	run, err = s2.BackupPass(t.Context())
+	if run.Cause != "full" || !slices.Equal(rec2.causes, []Cause{CauseFull}) {
+		t.Errorf("failed run cause %q, causes counted %v; want full", run.Cause, rec2.causes)
+	}
+	if skjold.ErrorCode(err) != skjold.EUNAVAILABLE || !strings.Contains(skjold.ErrorMessage(err), "backup target mem:only: the disk is full") {
+		t.Errorf("BackupPass with no target taking it = %v (code %s, message %q)", err, skjold.ErrorCode(err), skjold.ErrorMessage(err))
+	}
+	// Run as a recorded run: the backup.failed alert's fields name the cause.
+	before = chainLength(t, g)
+	if _, err := s2.Run(g.op); skjold.ErrorCode(err) != skjold.EUNAVAILABLE {
+		t.Errorf("Run with no target taking it = %v", err)
+	}
+	evs, err := g.db.FindAuditEvents(g.op, skjold.AuditFilter{After: before, Limit: skjold.MaxPageLimit})
+	must(t, err)
+	found := false
+	for _, ev := range evs {
+		if ev.Action == "backup.failed" && slices.Contains(ev.Fields, "cause: full") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no backup.failed event naming the cause among %+v", evs)
 	}
 }
 

@@ -97,6 +97,8 @@ func TestBackupMetrics(t *testing.T) {
 	m.BackupSucceeded("local:/mnt/a", 4096, at)
 	m.BackupFailed("copy")
 	m.DrillSucceeded(1500e6, at)
+	var _ backup.CauseObserver = m
+	m.TargetFailed(backup.CauseFull)
 	rec := httptest.NewRecorder()
 	m.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	out := rec.Body.String()
@@ -105,6 +107,7 @@ func TestBackupMetrics(t *testing.T) {
 		"skjold_backup_size_bytes 4096", `skjold_backup_failures_total{kind="copy"} 1`,
 		`skjold_backup_failures_total{kind="drill"} 0`, "skjold_drill_last_duration_seconds 1.5",
 		"skjold_drill_last_success_timestamp_seconds 1.7954424e+09",
+		`skjold_backup_target_failures_total{cause="full"} 1`, `skjold_backup_target_failures_total{cause="unreachable"} 0`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("metrics lack %q:\n%s", want, out)

@@ -2,11 +2,13 @@ package http
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/backup"
 )
 
 // opRun is a backup run or drill as the backups page lists it, with its duration.
@@ -71,7 +73,8 @@ func (s *Server) handleOpBackupRun() http.Handler {
 		}
 		if err != nil {
 			v.FormError = v.T("operator.backups.failed")
-			if skjold.ErrorCode(err) == skjold.EUNAVAILABLE {
+			var failed *backup.TargetError // unavailable because every target failed, not unset
+			if skjold.ErrorCode(err) == skjold.EUNAVAILABLE && !errors.As(err, &failed) {
 				v.FormError = v.T("operator.backups.none")
 			} else {
 				s.log.Error("backup from the console failed", "err", err)

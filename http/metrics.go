@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/backup"
 )
 
 // Metrics are the Prometheus metrics served at /metrics.
@@ -147,6 +148,7 @@ type backupMetrics struct {
 	last          *prometheus.GaugeVec
 	size          prometheus.Gauge
 	failures      *prometheus.CounterVec
+	causes        *prometheus.CounterVec
 	drillDuration prometheus.Gauge
 	drillLast     prometheus.Gauge
 }
@@ -159,6 +161,8 @@ func newBackupMetrics(reg *prometheus.Registry) backupMetrics {
 			Help: "Size of the newest backup (encrypted bytes)."}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skjold_backup_failures_total",
 			Help: "Failed backups, copies to a target, rotations and restore drills, and corrupt backups found, by kind (backup, copy, rotation, corrupt, drill)."}, []string{"kind"}),
+		causes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "skjold_backup_target_failures_total",
+			Help: "Backups or copies a target did not take, by cause (full, permission, credentials, host_key, missing, unreachable, server, unknown)."}, []string{"cause"}),
 		drillDuration: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_drill_last_duration_seconds",
 			Help: "How long the last passing restore drill took."}),
 		drillLast: prometheus.NewGauge(prometheus.GaugeOpts{Name: "skjold_drill_last_success_timestamp_seconds",
@@ -167,7 +171,10 @@ func newBackupMetrics(reg *prometheus.Registry) backupMetrics {
 	for _, kind := range []string{"backup", "copy", "rotation", "corrupt", "drill"} {
 		bm.failures.WithLabelValues(kind) // shown as 0 from the start, so that alerts can use increase()
 	}
-	reg.MustRegister(bm.last, bm.size, bm.failures, bm.drillDuration, bm.drillLast)
+	for _, cause := range backup.Causes() {
+		bm.causes.WithLabelValues(string(cause))
+	}
+	reg.MustRegister(bm.last, bm.size, bm.failures, bm.causes, bm.drillDuration, bm.drillLast)
 	return bm
 }
 
@@ -180,6 +187,12 @@ func (m *Metrics) BackupSucceeded(target string, size int64, at time.Time) {
 
 // BackupFailed counts a failed backup, copy, rotation or drill, or a corrupt backup.
 func (m *Metrics) BackupFailed(kind string) { m.backup.failures.WithLabelValues(kind).Inc() }
+
+// TargetFailed counts a target that did not take a backup or copy, by cause (it implements
+// backup.CauseObserver).
+func (m *Metrics) TargetFailed(cause backup.Cause) {
+	m.backup.causes.WithLabelValues(string(cause)).Inc()
+}
 
 // DrillSucceeded records a passing restore drill.
 func (m *Metrics) DrillSucceeded(took time.Duration, at time.Time) {

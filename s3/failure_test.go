@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/backup"
 	"github.com/skjold-project/skjold/internal/s3test"
 )
 
@@ -25,6 +26,9 @@ func TestMissingBucket(t *testing.T) {
 	for op, err := range map[string]error{"Put": err, "List": lerr, "Get": gerr} {
 		if err == nil || !strings.Contains(err.Error(), `bucket "absent" does not exist`) {
 			t.Errorf("%s in a missing bucket: %v, want an error saying so", op, err)
+		}
+		if got, _, _ := backup.Classify(err); got != backup.CauseMissing {
+			t.Errorf("%s in a missing bucket: cause %q, want missing", op, got)
 		}
 	}
 }
@@ -43,6 +47,9 @@ func TestUnreachableEndpointFailsWithinTimeout(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tg.Name()) {
 				t.Errorf("Put to %s: %v, want an error naming the target", addr, err)
+			}
+			if got, _, _ := backup.Classify(err); got != backup.CauseUnreachable {
+				t.Errorf("Put to %s: cause %q, want unreachable", addr, got)
 			}
 			if _, err := tg.List(t.Context()); err == nil {
 				t.Error("List succeeded")

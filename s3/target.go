@@ -280,9 +280,9 @@ func (t *Target) fail(ctx context.Context, op, name string, err error) error {
 	case code == minio.NoSuchKey && op == "get":
 		return skjold.Errorf(skjold.ENOTFOUND, "%s: no object %s", t.Name(), name)
 	case code == minio.NoSuchBucket:
-		return fmt.Errorf("%s: %s: bucket %q does not exist on %s", t.Name(), what, t.cfg.Bucket, t.cfg.Endpoint)
+		return fmt.Errorf("%s: %s: bucket %q does not exist on %s: %w", t.Name(), what, t.cfg.Bucket, t.cfg.Endpoint, err)
 	case code == "AccessDenied" || code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch":
-		return fmt.Errorf("%s: %s: the server refused the access key or its rights (%s)", t.Name(), what, code)
+		return fmt.Errorf("%s: %s: the server refused the access key or its rights: %w", t.Name(), what, err)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %s: %w", t.Name(), what, context.Cause(ctx))
 	case errors.As(err, &netErr) && netErr.Timeout():

@@ -90,15 +90,15 @@ func (t *Target) connectError(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &keyErr) && len(keyErr.Want) > 0:
 		return fmt.Errorf("%s: REFUSED: the server's host key does not match the one in %s; "+
-			"someone may be intercepting the connection, or the server's key was changed", t.Name(), t.cfg.KnownHostsFile)
+			"someone may be intercepting the connection, or the server's key was changed: %w", t.Name(), t.cfg.KnownHostsFile, keyErr)
 	case errors.As(err, &keyErr):
-		return fmt.Errorf("%s: REFUSED: the server's host key is not listed in %s", t.Name(), t.cfg.KnownHostsFile)
+		return fmt.Errorf("%s: REFUSED: the server's host key is not listed in %s: %w", t.Name(), t.cfg.KnownHostsFile, keyErr)
 	case errors.As(err, &revoked):
-		return fmt.Errorf("%s: REFUSED: the server's host key is marked revoked in %s", t.Name(), t.cfg.KnownHostsFile)
+		return fmt.Errorf("%s: REFUSED: the server's host key is marked revoked in %s: %w", t.Name(), t.cfg.KnownHostsFile, revoked)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: connect: %w", t.Name(), context.Cause(ctx))
 	case errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Errorf("%s: the server did not complete the SSH handshake and SFTP start within %s", t.Name(), t.cfg.Timeout)
+		return fmt.Errorf("%s: the server did not complete the SSH handshake and SFTP start within %s: %w", t.Name(), t.cfg.Timeout, err)
 	}
 	return fmt.Errorf("%s: connect as %s: %w", t.Name(), t.cfg.User, err)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/backup"
 	"github.com/skjold-project/skjold/internal/sshdtest"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
@@ -39,6 +40,7 @@ func TestWrongHostKeyIsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "host key does not match") {
 		t.Errorf("Put to a server with another host key: %v, want a host key mismatch", err)
 	}
+	wantCause(t, err, backup.CauseHostKey)
 	if _, err := tg.List(t.Context()); err == nil {
 		t.Error("List on a server with another host key succeeded")
 	}
@@ -70,6 +72,7 @@ func TestUnreachableServerFailsWithinTimeout(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tg.Name()) {
 				t.Errorf("Put to %s: %v, want an error naming the target", addr, err)
 			}
+			wantCause(t, err, backup.CauseUnreachable)
 		})
 	}
 }
@@ -162,12 +165,16 @@ func TestMissingDirectory(t *testing.T) {
 	t.Parallel()
 	srv := sshdtest.Start(t)
 	tg := targetFor(t, srv, filepath.Join(srv.Dir, "absent"))
-	if _, err := tg.List(t.Context()); err == nil || !strings.Contains(err.Error(), "does not exist") {
+	_, err := tg.List(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Errorf("List of a missing directory: %v", err)
 	}
-	if _, err := tg.Put(t.Context(), "x", strings.NewReader("x")); err == nil {
+	wantCause(t, err, backup.CauseMissing)
+	_, err = tg.Put(t.Context(), "x", strings.NewReader("x"))
+	if err == nil {
 		t.Error("Put into a missing directory succeeded")
 	}
+	wantCause(t, err, backup.CauseMissing)
 }
 
 func TestDiskFullLeavesNothing(t *testing.T) {
@@ -201,6 +208,7 @@ func TestDiskFullLeavesNothing(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "disk is full") {
 			t.Errorf("Put %s of 2 MiB into 1 MiB: %v, want an error saying the disk is full", name, err)
 		}
+		wantCause(t, err, backup.CauseFull)
 	}
 	if names := list(t, tg); !slices.Equal(names, []string{"x.skjold.age"}) {
 		t.Errorf("List = %q, want only the object that fit", names)
@@ -235,6 +243,7 @@ func TestServerThatStopsAnsweringFailsWithinTimeout(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "stopped answering") {
 		t.Errorf("Put through a frozen network: %v, want an error saying the server stopped answering", err)
 	}
+	wantCause(t, err, backup.CauseUnreachable)
 	for _, f := range dirEntries(t, srv.Dir) {
 		if !strings.HasPrefix(f, tempPrefix) {
 			t.Errorf("the server's directory holds %q", f)
@@ -306,5 +315,13 @@ func (p *proxy) pipe(dst, src net.Conn) {
 		if _, werr := dst.Write(buf[:n]); werr != nil || err != nil {
 			return
 		}
+	}
+}
+
+// wantCause checks that backup.Classify sees the cause in a real error from this target.
+func wantCause(t *testing.T, err error, want backup.Cause) {
+	t.Helper()
+	if got, _, _ := backup.Classify(err); got != want {
+		t.Errorf("Classify(%v) = %q, want %q", err, got, want)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -185,7 +186,8 @@ func (c *conn) explainWrite(dir string, err error) error {
 		return err
 	}
 	if st, serr := c.sftp.StatVFS(dir); serr == nil && st.Bavail*st.Frsize < diskFullBelow {
-		return fmt.Errorf("the server's disk is full (%d bytes free): %w", st.Bavail*st.Frsize, err)
+		// ENOSPC joined in lets backup.Classify see the cause the protocol could not carry.
+		return fmt.Errorf("the server's disk is full (%d bytes free): %w", st.Bavail*st.Frsize, errors.Join(err, syscall.ENOSPC))
 	}
 	return err
 }
@@ -312,7 +314,7 @@ func (t *Target) fail(ctx context.Context, c *conn, op, name string, err error) 
 	case errors.Is(err, fs.ErrNotExist) && op == "list":
 		return fmt.Errorf("%s: list: directory %s does not exist on the server: %w", t.Name(), t.cfg.Dir, err)
 	case c.stalled():
-		return fmt.Errorf("%s: %s: the server stopped answering for %s", t.Name(), what, t.cfg.Timeout)
+		return fmt.Errorf("%s: %s: the server stopped answering for %s: %w", t.Name(), what, t.cfg.Timeout, os.ErrDeadlineExceeded)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %s: %w", t.Name(), what, context.Cause(ctx))
 	}

@@ -76,7 +76,11 @@ func (db *DB) FinishBackupRun(ctx context.Context, slot, action string, run *skj
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return errNotFound("backup run")
 		}
-		tx.audit(&skjold.AuditEvent{Actor: actor, Source: source, Action: action, Fields: []string{"run:" + slot}})
+		fields := []string{"run:" + slot}
+		if run.Cause != "" { // the alert says what is wrong
+			fields = append(fields, "cause: "+clip(run.Cause))
+		}
+		tx.audit(&skjold.AuditEvent{Actor: actor, Source: source, Action: action, Fields: fields})
 		return nil
 	})
 }
