@@ -86,8 +86,17 @@ func TestWalkthroughSQLite(t *testing.T) {
 		t.Fatalf("keys rotate: %v %s", err, out)
 	}
 	after, _ := os.ReadFile(filepath.Join(data, "master.key"))
-	if bytes.Equal(before, after) || strings.Count(string(after), "\n") != strings.Count(string(before), "\n") {
-		t.Errorf("the key file should hold one new key after rotation:\n%s", after)
+	// The new key comes first; the old one stays, retired, for the backups made before.
+	keyLines := func(b []byte) (n int) {
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				n++
+			}
+		}
+		return n
+	}
+	if bytes.Equal(before, after) || keyLines(after) != keyLines(before)+1 || strings.Count(string(after), " retired=")-strings.Count(string(before), " retired=") != 1 {
+		t.Errorf("the key file should hold one new key and the old one retired after rotation:\n%s\nbefore:\n%s", after, before)
 	}
 	mustMode(t, filepath.Join(data, "master.key"), 0o600)
 	if code := s.call(t, "GET", "/api/v1/subjects/"+subjectID, tok, nil, nil); code != 200 {
