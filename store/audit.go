@@ -133,10 +133,23 @@ func (db *DB) FindAuditEvents(ctx context.Context, f skjold.AuditFilter) ([]*skj
 	if err := f.Normalize(); err != nil {
 		return nil, err
 	}
-	q, args := selectEvents+" WHERE seq > ?", []any{f.After}
-	if !c.Operator {
-		q, args = q+" AND tenant_id = ?", append(args, c.TenantID)
+	q, args := auditQuery(c, f)
+	events, err := db.findEvents(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
+	return events, db.auditOnly(ctx, event(c, "audit.read", f.SubjectID, "", nil))
+}
+
+// auditQuery builds the query for FindAuditEvents. A tenant's caller filters by its tenant
+// first, so that the look-ups by subject and by actor are answered from the indexes
+// (tenant_id, subject_id, seq) and (tenant_id, actor, seq): see plan.go.
+func auditQuery(c *skjold.Caller, f skjold.AuditFilter) (string, []any) {
+	q, args := selectEvents+" WHERE ", []any{}
+	if !c.Operator {
+		q, args = q+"tenant_id = ? AND ", append(args, c.TenantID)
+	}
+	q, args = q+"seq > ?", append(args, f.After)
 	if f.SubjectID != "" {
 		q, args = q+" AND subject_id = ?", append(args, f.SubjectID)
 	}
@@ -156,11 +169,7 @@ func (db *DB) FindAuditEvents(ctx context.Context, f skjold.AuditFilter) ([]*skj
 	if f.Newest {
 		order = " ORDER BY seq DESC LIMIT ?"
 	}
-	events, err := db.findEvents(ctx, q+order, append(args, f.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	return events, db.auditOnly(ctx, event(c, "audit.read", f.SubjectID, "", nil))
+	return q + order, append(args, f.Limit)
 }
 
 func (db *DB) findEvents(ctx context.Context, q string, args ...any) ([]*skjold.AuditEvent, error) {

@@ -153,6 +153,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.closeConns()
 		return nil, err
 	}
+	if err := db.Optimize(ctx); err != nil {
+		db.closeConns()
+		return nil, err
+	}
 	if err := db.loadAuditKey(ctx); err != nil {
 		db.closeConns()
 		return nil, err

@@ -67,7 +67,7 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 		return err
 	}
 	var wrapped []byte
-	err = db.queryRow(ctx, "SELECT wrapped_key FROM subjects WHERE id = ? AND tenant_id = ?", r.SubjectID, c.TenantID).Scan(&wrapped)
+	err = db.queryRow(ctx, qSubjectWrappedKey, r.SubjectID, c.TenantID).Scan(&wrapped)
 	if err != nil {
 		return notFound(err, "subject")
 	}
@@ -115,7 +115,7 @@ func (db *DB) FindRecordByID(ctx context.Context, id string) (*skjold.Record, er
 	if !skjold.ValidID(id) {
 		return nil, errNotFound("record")
 	}
-	recs, err := db.findRecords(ctx, c, selectRecords+" WHERE r.id = ? AND r.tenant_id = ?", id, c.TenantID)
+	recs, err := db.findRecords(ctx, c, qRecordByID, id, c.TenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -138,14 +138,13 @@ func (db *DB) FindRecords(ctx context.Context, f skjold.RecordFilter) ([]*skjold
 		return nil, errNotFound("subject")
 	}
 	var one int
-	if err := db.queryRow(ctx, "SELECT 1 FROM subjects WHERE id = ? AND tenant_id = ?", f.SubjectID, c.TenantID).Scan(&one); err != nil {
+	if err := db.queryRow(ctx, qSubjectExists, f.SubjectID, c.TenantID).Scan(&one); err != nil {
 		return nil, notFound(err, "subject")
 	}
-	q, args := selectRecords+" WHERE r.subject_id = ? AND r.tenant_id = ? AND r.id > ?", []any{f.SubjectID, c.TenantID, f.After}
 	if f.Category != "" {
-		q, args = q+" AND r.category = ?", append(args, f.Category)
+		return db.findRecords(ctx, c, qRecordsByCategory, f.SubjectID, c.TenantID, f.After, f.Category, f.Limit)
 	}
-	return db.findRecords(ctx, c, q+" ORDER BY r.id LIMIT ?", append(args, f.Limit)...)
+	return db.findRecords(ctx, c, qRecordsBySubject, f.SubjectID, c.TenantID, f.After, f.Limit)
 }
 
 func (db *DB) findRecords(ctx context.Context, c *skjold.Caller, q string, args ...any) ([]*skjold.Record, error) {

@@ -186,7 +186,7 @@ func (db *DB) tenantRequest(ctx context.Context, tenantID, id string) (*requestR
 	if !skjold.ValidID(id) {
 		return nil, errRequestNotFound()
 	}
-	r, err := scanRequest(db.queryRow(ctx, selectRequests+" WHERE id = ? AND tenant_id = ?", id, tenantID))
+	r, err := scanRequest(db.queryRow(ctx, qRequestByID, id, tenantID))
 	if err != nil {
 		return nil, notFound(err, "request")
 	}
@@ -225,6 +225,7 @@ func (db *DB) FindRequests(ctx context.Context, f skjold.RequestFilter) ([]*skjo
 	if err := f.Page.Normalize(); err != nil {
 		return nil, err
 	}
+	// Without filters, the query is qRequestsPage (see plan.go).
 	q, args := selectRequests+" WHERE tenant_id = ? AND id > ?", []any{c.TenantID, f.After}
 	if f.Status != "" {
 		if !slices.Contains(allStatuses, f.Status) {

@@ -212,7 +212,7 @@ func (db *DB) FindSubjectByID(ctx context.Context, id string) (*skjold.Subject, 
 	}
 	start := time.Now()
 	var r subjectRow
-	if err := r.scan(db.queryRow(ctx, selectSubjects+" WHERE id = ? AND tenant_id = ?", id, c.TenantID)); err != nil {
+	if err := r.scan(db.queryRow(ctx, qSubjectByID, id, c.TenantID)); err != nil {
 		return nil, notFound(err, "subject")
 	}
 	db.timed("subject.find", start)
@@ -236,18 +236,21 @@ func (db *DB) FindSubjects(ctx context.Context, f skjold.SubjectFilter) ([]*skjo
 	if err := f.Page.Normalize(); err != nil {
 		return nil, err
 	}
-	q, args := selectSubjects+" WHERE tenant_id = ? AND id > ?", []any{c.TenantID, f.After}
+	q, args := qSubjectsPage, []any{c.TenantID, f.After, f.Limit}
 	n := 0
-	for _, l := range [3][3]string{{"email_idx", skjold.LookupEmail, f.Email}, {"phone_idx", skjold.LookupPhone, f.Phone}, {"ref_idx", skjold.LookupRef, f.Ref}} {
-		if l[2] == "" {
+	for _, l := range []struct{ q, kind, value string }{
+		{qSubjectsByEmail, skjold.LookupEmail, f.Email}, {qSubjectsByPhone, skjold.LookupPhone, f.Phone}, {qSubjectsByRef, skjold.LookupRef, f.Ref},
+	} {
+		if l.value == "" {
 			continue
 		}
-		if n++; n > 1 || !skjold.ValidLookup(l[2]) {
+		if n++; n > 1 || !skjold.ValidLookup(l.value) {
 			return nil, skjold.Errorf(skjold.EINVALID, "filter by one of email, phone or ref, with a valid value")
 		}
-		q, args = q+" AND "+l[0]+" = ?", append(args, tk.BlindIndex(l[1], skjold.NormalizeLookup(l[1], l[2])))
+		// Each look-up has its own fixed query, answered from its own index (see plan.go).
+		q, args = l.q, []any{c.TenantID, tk.BlindIndex(l.kind, skjold.NormalizeLookup(l.kind, l.value)), f.After, f.Limit}
 	}
-	return db.findSubjects(ctx, c, tk, def, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
+	return db.findSubjects(ctx, c, tk, def, q, args...)
 }
 
 func (db *DB) findSubjects(ctx context.Context, c *skjold.Caller, tk skjold.TenantKey, def *skjold.Category, q string, args ...any) ([]*skjold.Subject, error) {
