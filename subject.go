@@ -179,6 +179,13 @@ type SubjectService interface {
 	// Errors: EINVALID, ECONFLICT (duplicate ref), EFORBIDDEN.
 	CreateSubject(ctx context.Context, s *Subject) error
 
+	// CreateSubjectWithRecords creates s as CreateSubject does and, in the same write and
+	// audit group, its first records as RecordService.CreateRecord creates each (their
+	// SubjectID is set to s.ID). All are checked first: one refused refuses the whole create
+	// and nothing is written; the error's field names the record ("records[1].category").
+	// Errors: those of CreateSubject and CreateRecord.
+	CreateSubjectWithRecords(ctx context.Context, s *Subject, records []*Record) error
+
 	// FindSubjectByID returns one subject, leaving out purpose-bound fields whose purposes
 	// the caller did not state. Errors: ENOTFOUND (also for another tenant's id), EFORBIDDEN,
 	// EREADBUDGET (the caller's read budget is spent: see ReadBudget).

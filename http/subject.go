@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/skjold-project/skjold"
@@ -16,6 +17,16 @@ func (s *Server) handleSubjectCreate() http.Handler {
 		GuardianID string `json:"guardian_id"`
 		// Relationship is "prospect" (an enquiry, which expires on its own) or "active" (the default).
 		Relationship string `json:"relationship"`
+		// Records are the subject's first records, created with it in one write: a booking
+		// system stores a traveller and the booking in one round trip.
+		Records []struct {
+			Category string         `json:"category"`
+			Data     map[string]any `json:"data"`
+		} `json:"records"`
+	}
+	type response struct {
+		*skjold.Subject
+		Records []*skjold.Record `json:"records,omitempty"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -25,11 +36,19 @@ func (s *Server) handleSubjectCreate() http.Handler {
 		}
 		sub := &skjold.Subject{Ref: req.Ref, Email: req.Email, Phone: req.Phone, Name: req.Name,
 			BirthDate: req.BirthDate, GuardianID: req.GuardianID, Relationship: req.Relationship}
-		if err := s.svc.Subjects.CreateSubject(r.Context(), sub); err != nil {
+		recs := make([]*skjold.Record, len(req.Records))
+		for i, rr := range req.Records {
+			if rr.Category == "" {
+				fail(w, r, s.log, skjold.FieldError(fmt.Sprintf("records[%d].category", i), "required", "records[%d]: category is required", i))
+				return
+			}
+			recs[i] = &skjold.Record{Category: rr.Category, Data: rr.Data}
+		}
+		if err := s.svc.Subjects.CreateSubjectWithRecords(r.Context(), sub, recs); err != nil {
 			fail(w, r, s.log, err)
 			return
 		}
-		respond(w, http.StatusCreated, sub)
+		respond(w, http.StatusCreated, response{Subject: sub, Records: recs})
 	})
 }
 

@@ -51,14 +51,7 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 	if !skjold.ValidID(r.SubjectID) {
 		return errNotFound("subject")
 	}
-	if r.Category == skjold.SubjectCategory {
-		return skjold.FieldError("category", "reserved", "the subject category describes the profile; records use other categories")
-	}
-	cat, err := db.cachedCategory(ctx, c.TenantID, r.Category)
-	if err != nil {
-		return err
-	}
-	data, err := cat.NormalizeData(r.Data, false)
+	cat, data, err := db.checkRecord(ctx, c, r)
 	if err != nil {
 		return err
 	}
@@ -75,35 +68,65 @@ func (db *DB) CreateRecord(ctx context.Context, r *skjold.Record) error {
 	if err != nil {
 		return err
 	}
-	r.ID = newID()
-	blob, err := sealValues(key, r.ID, data)
+	blob, err := db.sealRecord(r, key, data)
 	if err != nil {
 		return err
 	}
-	r.Data, r.Withheld = data, []string{}
-	r.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
-	r.UpdatedAt = r.CreatedAt
 	err = db.write(ctx, func(tx *Tx) error {
 		if err := tx.checkWritable(c.TenantID, r.SubjectID); err != nil {
 			return err
 		}
-		if err := tx.checkRecordGuardian(c.TenantID, tk, r.SubjectID, cat, data); err != nil {
-			return err
-		}
-		_, err := tx.exec(`INSERT INTO records (id, tenant_id, subject_id, category, fields, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.ID, c.TenantID, r.SubjectID, r.Category, blob, micros(r.CreatedAt), micros(r.CreatedAt))
-		if isForeignKeyViolation(err) {
-			return errNotFound("subject") // erased while the record was being sealed
-		} else if err != nil {
-			return err
-		}
-		tx.audit(event(c, "record.create", r.SubjectID, r.ID, sortedKeys(data)))
-		return tx.anchorRecord(ctx, c.TenantID, r)
+		return tx.insertRecord(ctx, c, tk, r, cat, blob)
 	})
 	if err == nil {
 		r.Withheld = cat.Withhold(r.Data, c.Purpose) // the answer follows the same purpose rules as a read
 	}
 	return err
+}
+
+// checkRecord checks r against its category and returns the category and r's data as stored.
+func (db *DB) checkRecord(ctx context.Context, c *skjold.Caller, r *skjold.Record) (*skjold.Category, map[string]any, error) {
+	if r.Category == skjold.SubjectCategory {
+		return nil, nil, skjold.FieldError("category", "reserved", "the subject category describes the profile; records use other categories")
+	}
+	cat, err := db.cachedCategory(ctx, c.TenantID, r.Category)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := cat.NormalizeData(r.Data, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, data, nil
+}
+
+// sealRecord gives r its id, data and times and seals its data under the subject's key.
+func (db *DB) sealRecord(r *skjold.Record, key skjold.SubjectKey, data map[string]any) ([]byte, error) {
+	r.ID = newID()
+	blob, err := sealValues(key, r.ID, data)
+	if err != nil {
+		return nil, err
+	}
+	r.Data, r.Withheld = data, []string{}
+	r.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
+	r.UpdatedAt = r.CreatedAt
+	return blob, nil
+}
+
+// insertRecord stores a sealed record, audits it and anchors its retention.
+func (tx *Tx) insertRecord(ctx context.Context, c *skjold.Caller, tk skjold.TenantKey, r *skjold.Record, cat *skjold.Category, blob []byte) error {
+	if err := tx.checkRecordGuardian(c.TenantID, tk, r.SubjectID, cat, r.Data); err != nil {
+		return err
+	}
+	_, err := tx.exec(`INSERT INTO records (id, tenant_id, subject_id, category, fields, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, r.ID, c.TenantID, r.SubjectID, r.Category, blob, micros(r.CreatedAt), micros(r.CreatedAt))
+	if isForeignKeyViolation(err) {
+		return errNotFound("subject") // erased while the record was being sealed
+	} else if err != nil {
+		return err
+	}
+	tx.audit(event(c, "record.create", r.SubjectID, r.ID, sortedKeys(r.Data)))
+	return tx.anchorRecord(ctx, c.TenantID, r)
 }
 
 // FindRecordByID returns one record of the caller's tenant and audits the read.

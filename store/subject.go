@@ -107,49 +107,7 @@ func (db *DB) tenantContext(ctx context.Context) (*skjold.Caller, skjold.TenantK
 
 // CreateSubject stores a new subject sealed under a fresh data key.
 func (db *DB) CreateSubject(ctx context.Context, s *skjold.Subject) error {
-	c, tk, def, err := db.tenantContext(ctx)
-	if err != nil {
-		return err
-	}
-	s.ID = newID()
-	if err := s.Normalize(def); err != nil {
-		return err
-	}
-	if err := validNewRelationship(s); err != nil {
-		return err
-	}
-	key, wrapped, err := tk.NewSubjectKey(s.ID)
-	if err != nil {
-		return err
-	}
-	values := profileValues(s)
-	blob, err := sealValues(key, "", values)
-	if err != nil {
-		return err
-	}
-	idx := lookups(tk, s)
-	s.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
-	s.UpdatedAt, s.Withheld = s.CreatedAt, []string{}
-	err = db.write(ctx, func(tx *Tx) error {
-		if err := tx.checkGuardian(c.TenantID, tk, s); err != nil {
-			return err
-		}
-		_, err := tx.exec(`INSERT INTO subjects (id, tenant_id, wrapped_key, fields, email_idx, phone_idx, ref_idx,
-			guardian_id, created_at, updated_at, relationship) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, c.TenantID, wrapped, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.CreatedAt), micros(s.CreatedAt),
-			s.Relationship)
-		if isUniqueViolation(err) {
-			return errDuplicateRef()
-		} else if err != nil {
-			return err
-		}
-		tx.audit(event(c, "subject.create", s.ID, "", touched(values, s.GuardianID)))
-		return nil
-	})
-	if err == nil {
-		withholdSubject(s, def, c.Purpose) // the answer follows the same purpose rules as a read
-	}
-	return err
+	return db.CreateSubjectWithRecords(ctx, s, nil)
 }
 
 // errDuplicateRef is the ECONFLICT error for a ref already used in the tenant.

@@ -41,6 +41,7 @@ func TestSubjects(t *testing.T, h Harness) {
 	t.Run("TenantIsolation", func(t *testing.T) { testTenantIsolation(t, h) })
 	t.Run("Paging", func(t *testing.T) { testSubjectPaging(t, h) })
 	t.Run("Callers", func(t *testing.T) { testSubjectCallers(t, h) })
+	t.Run("CreateWithRecords", func(t *testing.T) { testCreateWithRecords(t, h) })
 }
 
 func testSubjectRoundTrip(t *testing.T, h Harness) {
