@@ -31,12 +31,18 @@ func runServe(ctx context.Context, e env, args []string) error {
 		"SQLite database, the master key, a self-signed certificate and a bootstrap operator token.")
 	load := configFlags(fs, e.getenv)
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (without secrets) and exit")
+	pprofAddr, pprofRemote := pprofFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := load()
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		if err := checkPprofAddr(*pprofAddr, *pprofRemote); err != nil {
+			return err
+		}
 	}
 	if *printConfig {
 		fmt.Fprint(e.stdout, cfg.printable())
@@ -131,6 +137,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 		g.Go(func() error { return j.Run(gctx) })
 	}
 	g.Go(func() error { return alerts.Run(gctx) })
+	if *pprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, *pprofAddr, e.stdout, log) })
+	}
 	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
 	err = g.Wait()
 	// The requests have ended: sign the chain as this process leaves it [F3].
