@@ -86,6 +86,12 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"remote host", "only loopback", []string{"--insecure", "--url", "https://example.com"}},
 		{"a path", "without a path", []string{"--insecure", "--url", "https://localhost:8443/api"}},
 		{"stray argument", "unexpected argument", []string{"--insecure", "extra"}},
+		{"growth without data", "--data", []string{"--insecure", "--growth", "10000"}},
+		{"growth with a token", "--token", []string{"--insecure", "--growth", "10000", "--data", "d", "--token", "t"}},
+		{"growth not ascending", "ascending", []string{"--insecure", "--growth", "100000,10000", "--data", "d"}},
+		{"growth not a number", "ascending", []string{"--insecure", "--growth", "10k", "--data", "d"}},
+		{"negative look-ups", "must not be negative", []string{"--insecure", "--lookups", "-1"}},
+		{"look-ups with nothing to find", "--creates must be at least 1", []string{"--insecure", "--creates", "0", "--reads", "0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,5 +101,17 @@ func TestParseConfigRefuses(t *testing.T) {
 				t.Errorf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseGrowth(t *testing.T) {
+	c, err := parseConfig([]string{"skjold-bench", "--insecure", "--growth", "10000, 100_000,1000000", "--data", "d",
+		"--lookups", "5", "--mixed", "6", "--inline-creates", "7"}, func(string) string { return "" }, new(strings.Builder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.growth) != 3 || c.growth[0] != 10000 || c.growth[1] != 100000 || c.growth[2] != 1000000 || c.data != "d" ||
+		c.lookups != 5 || c.mixed != 6 || c.inlineCreates != 7 {
+		t.Errorf("parsed = %+v", c)
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 )
 
-// createOp returns the create phase's operation: a subject with a unique ref and e-mail
-// address, then a travel_booking record for it, whose id it keeps in ids[i]. run tells
+// createOp returns the create phase's operation: a subject with a unique ref, e-mail
+// address and phone number (see population), then a travel_booking record for it, whose id it keeps in ids[i]. run tells
 // this run's subjects apart from earlier runs' in the same tenant.
 func createOp(run string, ids []string) op {
 	return func(ctx context.Context, w *worker, i int) error {
@@ -15,7 +15,7 @@ func createOp(run string, ids []string) op {
 			ID string `json:"id"`
 		}
 		ref := fmt.Sprintf("bench-%s-%d", run, i)
-		subject := map[string]string{"ref": ref, "email": ref + "@bench.example"}
+		subject := map[string]string{"ref": ref, "email": ref + "@bench.example", "phone": createdPhone(i)}
 		if err := w.call(ctx, "POST /api/v1/subjects", "POST", "/api/v1/subjects", subject, &sub); err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 // result is one phase's outcome.
 type result struct {
 	Name     string
+	Subjects int           // the tenant's size when the phase started (with --growth)
 	Planned  int           // operations asked for
 	Ops      int           // operations that succeeded
 	Requests int           // HTTP requests that finished
@@ -44,10 +45,14 @@ func printText(w io.Writer, rep report) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tops\trequests\terrors\tduration\tops/s\tp50\tp90\tp99\tmax\t")
+	fmt.Fprintln(tw, "phase\tsubjects\tops\trequests\terrors\tduration\tops/s\tp50\tp90\tp99\tmax\t")
 	for _, r := range rep.Phases {
 		l := r.Latency
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Name, r.Ops, r.Requests, r.Errors,
+		size := "-"
+		if r.Subjects > 0 {
+			size = fmt.Sprint(r.Subjects)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%.0f\t%s\t%s\t%s\t%s\t\n", r.Name, size, r.Ops, r.Requests, r.Errors,
 			r.Duration.Round(time.Millisecond), r.rate(), ms(l.P50), ms(l.P90), ms(l.P99), ms(l.Max))
 	}
 	if err := tw.Flush(); err != nil {
@@ -75,6 +80,7 @@ func millis(d time.Duration) float64 {
 // jsonPhase is a phase as --json prints it: durations in milliseconds or seconds.
 type jsonPhase struct {
 	Name      string             `json:"name"`
+	Subjects  int                `json:"subjects,omitempty"`
 	Planned   int                `json:"planned"`
 	Ops       int                `json:"ops"`
 	Requests  int                `json:"requests"`
@@ -95,7 +101,7 @@ func printJSON(w io.Writer, rep report) error {
 	}{URL: rep.URL, Clients: rep.Clients, Tenant: rep.Tenant, Phases: []jsonPhase{}}
 	for _, r := range rep.Phases {
 		l := r.Latency
-		out.Phases = append(out.Phases, jsonPhase{Name: r.Name, Planned: r.Planned, Ops: r.Ops,
+		out.Phases = append(out.Phases, jsonPhase{Name: r.Name, Subjects: r.Subjects, Planned: r.Planned, Ops: r.Ops,
 			Requests: r.Requests, Errors: r.Errors, Seconds: r.Duration.Seconds(), OpsPerSec: r.rate(),
 			LatencyMS: map[string]float64{"p50": millis(l.P50), "p90": millis(l.P90), "p99": millis(l.P99), "max": millis(l.Max)},
 			Messages:  r.Messages, Stopped: r.Stopped})

@@ -59,13 +59,38 @@ func bench(ctx context.Context, cfg config) (report, error) {
 	if a.token, rep.Tenant, err = tenantToken(ctx, a, cfg); err != nil {
 		return report{}, err
 	}
+	p := &population{run: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	ids := make([]string, cfg.creates)
-	runID := strconv.FormatInt(time.Now().UnixNano(), 36)
 	if cfg.creates > 0 {
-		rep.Phases = append(rep.Phases, runPhase(ctx, a, cfg.clients, phase{"create", cfg.creates, createOp(runID, ids)}))
+		rep.Phases = append(rep.Phases, runPhase(ctx, a, cfg.clients, phase{"create", cfg.creates, createOp(p.run, ids)}))
 	}
-	if ids = created(ids); cfg.reads > 0 && len(ids) > 0 && ctx.Err() == nil {
-		rep.Phases = append(rep.Phases, runPhase(ctx, a, cfg.clients, phase{"read", cfg.reads, readOp(ids)}))
+	p.created, p.records = cfg.creates, created(ids)
+	sizes := cfg.growth
+	if len(sizes) == 0 {
+		sizes = []int{0} // one pass at whatever size the tenant has
+	}
+	for _, size := range sizes {
+		if size > 0 {
+			r, err := preload(ctx, cfg, rep.Tenant, p, size)
+			if err != nil {
+				return rep, err
+			}
+			rep.Phases = append(rep.Phases, r)
+		}
+		for _, ph := range []phase{
+			{"read", cfg.reads, readOp(p.records)},
+			{"lookup-email", cfg.lookups, lookupOp(p, "email")},
+			{"lookup-phone", cfg.lookups, lookupOp(p, "phone")},
+			{"create-inline", cfg.inlineCreates, inlineCreateOp(p)},
+			{"mixed", cfg.mixed, mixedOp(p)},
+		} {
+			if ph.total == 0 || ctx.Err() != nil || ph.name == "read" && len(p.records) == 0 {
+				continue
+			}
+			r := runPhase(ctx, a, cfg.clients, ph)
+			r.Subjects = size
+			rep.Phases = append(rep.Phases, r)
+		}
 	}
 	return rep, nil
 }
