@@ -20,8 +20,12 @@ type population struct {
 	inline  atomic.Int64 // one-request creates made so far, numbering their subjects
 }
 
-func (p *population) createdEmail(i int) string { return fmt.Sprintf("bench-%s-%d@bench.example", p.run, i) }
-func (p *population) seedEmail(i int) string    { return fmt.Sprintf("seed-%s-%d@bench.example", p.run, i) }
+func (p *population) createdEmail(i int) string {
+	return fmt.Sprintf("bench-%s-%d@bench.example", p.run, i)
+}
+func (p *population) seedEmail(i int) string {
+	return fmt.Sprintf("seed-%s-%d@bench.example", p.run, i)
+}
 
 // Phone numbers: 12 digits, the first after the country code telling the kinds apart.
 func createdPhone(i int) string { return fmt.Sprintf("+47 1%09d", i) }
