@@ -69,7 +69,9 @@ func BenchmarkLookup(b *testing.B) {
 			}
 		}
 	}
-	b.Run("email", find(func(j int) skjold.SubjectFilter { return skjold.SubjectFilter{Email: fmt.Sprintf("kunde%d@example.com", j)} }))
+	b.Run("email", find(func(j int) skjold.SubjectFilter {
+		return skjold.SubjectFilter{Email: fmt.Sprintf("kunde%d@example.com", j)}
+	}))
 	b.Run("phone", find(func(j int) skjold.SubjectFilter { return skjold.SubjectFilter{Phone: fmt.Sprintf("+47 9%07d", j)} }))
 	b.Run("ref", find(func(j int) skjold.SubjectFilter { return skjold.SubjectFilter{Ref: fmt.Sprintf("K-%06d", j)} }))
 	b.Run("id", func(b *testing.B) {
