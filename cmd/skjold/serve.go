@@ -73,7 +73,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if alerts != nil {
 		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	}
-	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
+	limits, err := cfg.postgresLimits()
+	if err != nil {
+		return err
+	}
+	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"), Postgres: limits,
 		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnErasure: after.erased, OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
 			alerts.Notify(e)
