@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"database/sql"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -63,6 +64,11 @@ func TestPostgresDownAnswers503(t *testing.T) {
 	if a := s.ask(t, "POST", "/api/v1/tenants", tok, map[string]string{"name": "Before"}); a.status != 201 {
 		t.Fatalf("create tenant: %+v", a)
 	}
+	for _, probe := range []string{"/livez", "/readyz"} {
+		if a := s.ask(t, "GET", probe, "", nil); a.status != 200 {
+			t.Errorf("%s with PostgreSQL up: %+v", probe, a)
+		}
+	}
 	if err := pg.Halt(); err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +102,13 @@ func TestPostgresDownAnswers503(t *testing.T) {
 			t.Errorf("%s %s took %v with PostgreSQL down", rq.method, rq.path, d)
 		}
 	}
+	waitStatus(t, s, "/readyz", 503) // a passed check is reused for up to a second
+	if a := s.ask(t, "GET", "/readyz", "", nil); a.retryAfter == "" || a.code != "unavailable" {
+		t.Errorf("/readyz with PostgreSQL down: %+v, want unavailable with Retry-After", a)
+	}
+	if a := s.ask(t, "GET", "/livez", "", nil); a.status != 200 {
+		t.Errorf("/livez with PostgreSQL down: %+v, want 200: the process runs", a)
+	}
 	if err := pg.Resume(); err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +124,64 @@ func TestPostgresDownAnswers503(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	waitStatus(t, s, "/readyz", 200)
 	var list struct{ Items []map[string]any }
 	if code := s.call(t, "GET", "/api/v1/tenants", tok, nil, &list); code != 200 || len(list.Items) != 2 {
 		t.Errorf("tenants after the outage: %d, %d listed, want Before and After", code, len(list.Items))
 	}
+}
+
+// waitStatus asks for path until it answers want, for at most 10 s.
+func waitStatus(t *testing.T, s *server, path string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a := s.ask(t, "GET", path, "", nil)
+		if a.status == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %+v, want %d", path, a, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestReadyzUnwrapsATenantKey spoils the stored wrapped key of a running SQLite server's
+// only tenant: /readyz, which unwraps it past the cache, turns 503 (the node could read none
+// of that tenant's data), /livez stays 200, and /readyz recovers when the key is put back.
+func TestReadyzUnwrapsATenantKey(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "skjold-data")
+	s := startServer(t, data, nil)
+	if a := s.ask(t, "GET", "/readyz", "", nil); a.status != 200 {
+		t.Fatalf("/readyz on a new database (no tenant: the audit key is unwrapped): %+v", a)
+	}
+	if a := s.ask(t, "POST", "/api/v1/tenants", readToken(t, data), map[string]string{"name": "A"}); a.status != 201 {
+		t.Fatalf("create tenant: %+v", a)
+	}
+	raw, err := sql.Open("sqlite", filepath.Join(data, "skjold.db")+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var wrapped []byte
+	if err := raw.QueryRow("SELECT wrapped_key FROM tenants").Scan(&wrapped); err != nil {
+		t.Fatal(err)
+	}
+	spoilt := bytes.Clone(wrapped)
+	spoilt[len(spoilt)-1] ^= 1
+	if _, err := raw.Exec("UPDATE tenants SET wrapped_key = ?", spoilt); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, s, "/readyz", 503)
+	if a := s.ask(t, "GET", "/readyz", "", nil); a.retryAfter == "" || a.code != "unavailable" {
+		t.Errorf("/readyz with a spoilt tenant key: %+v, want unavailable with Retry-After", a)
+	}
+	if a := s.ask(t, "GET", "/livez", "", nil); a.status != 200 {
+		t.Errorf("/livez: %+v", a)
+	}
+	if _, err := raw.Exec("UPDATE tenants SET wrapped_key = ?", wrapped); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, s, "/readyz", 200)
 }
