@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"io"
-	"database/sql"
 	"path/filepath"
 	"strconv"
 	"testing"
