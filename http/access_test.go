@@ -332,6 +332,8 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 	n := 0
 	return map[string]builder{
 		"GET /healthz":             fixed("/healthz", nil),
+		"GET /livez":               fixed("/livez", nil),
+		"GET /readyz":              fixed("/readyz", nil),
 		"GET /api/v1/openapi.json": fixed("/api/v1/openapi.json", nil),
 		"GET /metrics":             fixed("/metrics", nil),
 

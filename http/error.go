@@ -29,6 +29,9 @@ var statuses = map[string]int{
 	skjold.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 }
 
+// unavailableRetry is the Retry-After of a 503 whose error names no wait of its own.
+const unavailableRetry = 5 * time.Second
+
 type errorBody struct {
 	Error errorDetail `json:"error"`
 }
@@ -45,6 +48,8 @@ type errorDetail struct {
 func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if errors.Is(err, context.Canceled) {
 		err = skjold.Errorf(skjold.EUNAVAILABLE, "request cancelled")
+	} else if errors.Is(err, context.DeadlineExceeded) && skjold.ErrorCode(err) == skjold.EINTERNAL {
+		err = &skjold.Error{Code: skjold.EUNAVAILABLE, Message: "the server is busy; try again shortly", RetryAfter: unavailableRetry}
 	}
 	code := skjold.ErrorCode(err)
 	if code == skjold.EINTERNAL {
@@ -57,6 +62,10 @@ func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 		if e.RetryAfter > 0 { // whole seconds, rounded up, so that a retry at once is not early
 			w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 		}
+	}
+	if code == skjold.EUNAVAILABLE && w.Header().Get("Retry-After") == "" {
+		// Every 503 says when to come back, so that clients and load balancers back off.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(unavailableRetry/time.Second), 10))
 	}
 	status, ok := statuses[code]
 	if !ok {

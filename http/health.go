@@ -3,6 +3,8 @@ package http
 import (
 	_ "embed"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 //go:embed openapi.json
@@ -17,6 +19,7 @@ func (s *Server) handleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.svc.Health(r.Context()); err != nil {
 			s.log.Error("health check failed", "err", err)
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(unavailableRetry/time.Second), 10))
 			respond(w, http.StatusServiceUnavailable, response{Status: "unavailable", Engine: s.engine, Version: s.version})
 			return
 		}

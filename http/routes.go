@@ -79,6 +79,8 @@ func (s *Server) routes() []route {
 	)
 	return []route{
 		{"GET /healthz", public, s.handleHealth()},
+		{"GET /livez", public, s.handleLive()},
+		{"GET /readyz", public, s.handleReady()},
 		{"GET /api/v1/openapi.json", public, s.handleOpenAPI()},
 		{"GET /metrics", operator(opRead), s.metrics.handler()},
 

@@ -23,7 +23,7 @@ var (
 	operatorScopes = []string{skjold.ScopeOperatorManage, skjold.ScopeOperatorRead, skjold.ScopeOperatorStaff}
 	loginStages    = []string{skjold.StageSecondFactor, skjold.StageChangePassword, skjold.StageEnrolTwoFactor, skjold.StageLocked,
 		skjold.StageConfirmEmail}
-	publicRoutes = []string{"GET /healthz", "GET /api/v1/openapi.json", "POST /api/v1/auth/login",
+	publicRoutes = []string{"GET /healthz", "GET /livez", "GET /readyz", "GET /api/v1/openapi.json", "POST /api/v1/auth/login",
 		"POST /api/v1/auth/reset", "POST /api/v1/auth/reset/complete",
 		"POST /api/v1/requests/{id}/verify", "GET /api/v1/downloads/{secret}"} // the code and the link are the credentials
 )

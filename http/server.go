@@ -35,6 +35,9 @@ type Services struct {
 	Shield      *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
+	// Ready reports whether the node can write to the store and unwrap a tenant key now
+	// (GET /readyz); nil: Health stands in for it.
+	Ready func(ctx context.Context) error
 }
 
 // Server is the API handler with its dependencies.

@@ -246,6 +246,10 @@ func (db *DB) snapshot(ctx context.Context) (*sql.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: begin read snapshot: %w", err)
 	}
+	if err := db.unlimited(ctx, tx); err != nil { // reading the whole chain may take a while
+		tx.Rollback()
+		return nil, fmt.Errorf("store: begin read snapshot: %w", err)
+	}
 	return tx, nil
 }
 

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 
@@ -32,12 +31,12 @@ func (db *DB) FindCategory(ctx context.Context, name string) (*skjold.Category, 
 	if err != nil {
 		return nil, err
 	}
-	return db.category(ctx, db.queryRow, c.TenantID, name)
+	return db.category(ctx, db.rowFunc, c.TenantID, name)
 }
 
 // category reads a category with the given row function (the reader pool, or a write
 // transaction's own connection).
-func (db *DB) category(ctx context.Context, row func(context.Context, string, ...any) *sql.Row, tenantID, name string) (*skjold.Category, error) {
+func (db *DB) category(ctx context.Context, row rowQuerier, tenantID, name string) (*skjold.Category, error) {
 	if !skjold.ValidName(name) {
 		return nil, errNotFound("category")
 	}
@@ -57,7 +56,7 @@ func (db *DB) cachedCategory(ctx context.Context, tenantID, name string) (*skjol
 	if ok {
 		return cat, nil
 	}
-	cat, err := db.category(ctx, db.queryRow, tenantID, name)
+	cat, err := db.category(ctx, db.rowFunc, tenantID, name)
 	if err != nil {
 		return nil, err
 	}
@@ -65,8 +64,13 @@ func (db *DB) cachedCategory(ctx context.Context, tenantID, name string) (*skjol
 	return cat, nil
 }
 
-func (tx *Tx) rowFunc(_ context.Context, q string, args ...any) *sql.Row {
+func (tx *Tx) rowFunc(_ context.Context, q string, args ...any) scanner {
 	return tx.queryRow(q, args...)
+}
+
+// rowFunc is queryRow as a rowQuerier.
+func (db *DB) rowFunc(ctx context.Context, q string, args ...any) scanner {
+	return db.queryRow(ctx, q, args...)
 }
 
 func decodeCategory(def string) (*skjold.Category, error) {

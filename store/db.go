@@ -91,6 +91,8 @@ type Options struct {
 	// Restoring opens a PostgreSQL database that a restore has loaded but not finished (see
 	// LoadDump): only the restore itself sets it. Without it, Open refuses such a database.
 	Restoring bool
+	// Postgres bounds PostgreSQL sessions' waits; nil for DefaultPostgresLimits.
+	Postgres *PostgresLimits
 }
 
 // AuthOptions are what logins, passwords and second factors need. A store opened without
@@ -136,7 +138,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		err = db.openPostgres(dsn)
+		lim := DefaultPostgresLimits
+		if opts.Postgres != nil {
+			lim = *opts.Postgres
+		}
+		err = db.openPostgres(dsn, lim)
 	} else {
 		err = db.openSQLite(strings.TrimPrefix(dsn, "sqlite:"))
 	}
@@ -243,24 +249,6 @@ func enableWAL(conn *sql.DB, timeout time.Duration) error {
 	}
 }
 
-func (db *DB) openPostgres(dsn string) error {
-	db.engine = Postgres
-	pool, err := sql.Open("pgx", dsn)
-	if err != nil {
-		return fmt.Errorf("store: open PostgreSQL: %w", err)
-	}
-	pool.SetMaxOpenConns(16)
-	pool.SetMaxIdleConns(16)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := pool.PingContext(ctx); err != nil {
-		pool.Close()
-		return fmt.Errorf("store: connect to PostgreSQL: %w", err)
-	}
-	db.read, db.wdb = pool, pool
-	return nil
-}
-
 // Engine returns SQLite or Postgres.
 func (db *DB) Engine() string { return db.engine }
 
@@ -287,7 +275,7 @@ func (db *DB) closeConns() error {
 }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return classify(db.read.PingContext(ctx)) }
 
 // rebind turns the "?" placeholders every query is written with into "$1, $2, …" for
 // PostgreSQL. Queries hold no literal question marks.
@@ -309,18 +297,23 @@ func (db *DB) rebind(q string) string {
 }
 
 // query and queryRow run a read on the reader pool.
+// A database out of reach makes their errors EUNAVAILABLE: see classify.
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	var rows *sql.Rows
+	var err error
 	if s := db.readStmts.prepare(q); s != nil {
-		return s.QueryContext(ctx, args...)
+		rows, err = s.QueryContext(ctx, args...)
+	} else {
+		rows, err = db.read.QueryContext(ctx, db.rebind(q), args...)
 	}
-	return db.read.QueryContext(ctx, db.rebind(q), args...)
+	return rows, classify(err)
 }
 
-func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) row {
 	if s := db.readStmts.prepare(q); s != nil {
-		return s.QueryRowContext(ctx, args...)
+		return row{s.QueryRowContext(ctx, args...)}
 	}
-	return db.read.QueryRowContext(ctx, db.rebind(q), args...)
+	return row{db.read.QueryRowContext(ctx, db.rebind(q), args...)}
 }
 
 // timed reports the duration of an operation to the observer.
@@ -348,9 +341,9 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, classify(err)
 		}
 		out = append(out, v)
 	}
-	return out, rows.Err()
+	return out, classify(rows.Err())
 }

@@ -70,6 +70,9 @@ func (db *DB) snapshotPostgres(ctx context.Context, s *Snapshot) error {
 		return fmt.Errorf("store: snapshot: %w", err)
 	}
 	defer tx.Rollback()
+	if err := db.unlimited(ctx, tx); err != nil { // a backup reads every row
+		return fmt.Errorf("store: snapshot: %w", err)
+	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	if err := db.dump(ctx, tx, w, s); err != nil {
 		return fmt.Errorf("store: snapshot: %w", err)

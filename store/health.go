@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -76,4 +77,44 @@ func (db *DB) CheckTenantKeys(ctx context.Context) (int, error) {
 			"this database's data is sealed under?", len(all)-failed, len(all))
 	}
 	return len(all), nil
+}
+
+// Ready reports whether this node can do its work now: it commits a write through the same
+// writer and transaction path as every request (taking the audit chain's head, so a lock
+// held by a stalled node, a read-only standby or a full disk fail it), and it unwraps a
+// tenant key past the cache with the master keyring (or, with no tenant yet, opens the
+// audit key). It returns EUNAVAILABLE for a database out of reach.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.write(ctx, func(*Tx) error { return nil }); err != nil {
+		return err
+	}
+	var id string
+	var keyID sql.NullString
+	var wrapped []byte
+	err := db.queryRow(ctx, "SELECT id, key_id, wrapped_key FROM tenants WHERE wrapped_key IS NOT NULL LIMIT 1").
+		Scan(&id, &keyID, &wrapped)
+	switch {
+	case err == sql.ErrNoRows:
+		return db.openAuditKey(ctx)
+	case err != nil:
+		return err
+	}
+	if _, err := db.keys.OpenTenantKey(id, keyID.String, wrapped); err != nil {
+		return fmt.Errorf("store: a tenant key does not open with this node's master key file: %w", err)
+	}
+	return nil
+}
+
+// openAuditKey unseals the stored audit key again, to show that the keyring opens it.
+func (db *DB) openAuditKey(ctx context.Context) error {
+	var from int64
+	var keyID sql.NullString
+	var sealed []byte
+	if err := db.queryRow(ctx, "SELECT keyed_from, key_id, sealed FROM audit_key WHERE id = 1").Scan(&from, &keyID, &sealed); err != nil {
+		return err
+	}
+	if _, err := db.keys.OpenSecret(auditKeyLabel, strconv.FormatInt(from, 10), keyID.String, sealed); err != nil {
+		return fmt.Errorf("store: the audit key does not open with this node's master key file: %w", err)
+	}
+	return nil
 }

@@ -75,6 +75,13 @@ func (db *DB) migrateTo(ctx context.Context, upTo int) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	defer conn.Close()
+	// Another node may hold the migration lock while it migrates, and a migration may run
+	// long: neither is a stall the session limits are there to end.
+	restore, err := db.unlimitedConn(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer restore()
 	if db.engine == Postgres {
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
 			return fmt.Errorf("store: migrate: lock: %w", err)

@@ -47,7 +47,7 @@ func (db *DB) CheckStatedPurpose(ctx context.Context) error {
 	if c == nil || c.Purpose == "" || c.TenantID == "" {
 		return nil
 	}
-	if _, err := db.purpose(ctx, db.queryRow, c.TenantID, c.Purpose); skjold.ErrorCode(err) == skjold.ENOTFOUND {
+	if _, err := db.purpose(ctx, db.rowFunc, c.TenantID, c.Purpose); skjold.ErrorCode(err) == skjold.ENOTFOUND {
 		return skjold.FieldError("purpose", "registered", "the stated purpose is not in the tenant's register of purposes (GET /api/v1/purposes)")
 	} else if err != nil {
 		return err

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -53,7 +52,7 @@ func (db *DB) FindPurposes(ctx context.Context) ([]*skjold.Purpose, error) {
 
 // purpose reads one registered purpose with the row function given (the reader pool, or a
 // write transaction's connection). An unregistered purpose is ENOTFOUND.
-func (db *DB) purpose(ctx context.Context, row func(context.Context, string, ...any) *sql.Row, tenantID, name string) (*skjold.Purpose, error) {
+func (db *DB) purpose(ctx context.Context, row rowQuerier, tenantID, name string) (*skjold.Purpose, error) {
 	if !skjold.ValidName(name) {
 		return nil, errNotFound("purpose")
 	}

@@ -13,7 +13,7 @@ import (
 // functions, so no caller can skip them.
 
 // rowQuerier runs a single-row query: the reader pool's or a write transaction's.
-type rowQuerier = func(context.Context, string, ...any) *sql.Row
+type rowQuerier = func(context.Context, string, ...any) scanner
 
 // subjectState is what the rules need to know of a subject.
 type subjectState struct{ restricted, objected bool }
@@ -36,7 +36,7 @@ func stateOf(ctx context.Context, row rowQuerier, tenantID, id string) (subjectS
 }
 
 func (db *DB) readSubjectState(ctx context.Context, tenantID, id string) (subjectState, error) {
-	return stateOf(ctx, db.queryRow, tenantID, id)
+	return stateOf(ctx, db.rowFunc, tenantID, id)
 }
 
 func (tx *Tx) subjectState(tenantID, id string) (subjectState, error) {
@@ -68,7 +68,7 @@ func (db *DB) checkRead(ctx context.Context, c *skjold.Caller, subjectID string,
 	if c.Purpose == "" {
 		return nil
 	}
-	p, err := db.purpose(ctx, db.queryRow, c.TenantID, c.Purpose)
+	p, err := db.purpose(ctx, db.rowFunc, c.TenantID, c.Purpose)
 	if skjold.ErrorCode(err) == skjold.ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -80,7 +80,7 @@ func (db *DB) checkRead(ctx context.Context, c *skjold.Caller, subjectID string,
 			return skjold.Errorf(skjold.EFORBIDDEN, "this subject objected to processing based on legitimate interest: the purpose %s may not be used", p.Name)
 		}
 	case skjold.BasisConsent:
-		ok, err := consentInForce(ctx, db.queryRow, subjectID, p.Name)
+		ok, err := consentInForce(ctx, db.rowFunc, subjectID, p.Name)
 		if err != nil {
 			return err
 		} else if !ok {

@@ -200,9 +200,9 @@ func (w *writer) commit(batch []*job) {
 	}
 	for i, j := range batch {
 		if err != nil {
-			j.done <- err
+			j.done <- classify(err)
 		} else {
-			j.done <- errs[i]
+			j.done <- classify(errs[i])
 		}
 	}
 	w.db.timed("commit", start)
@@ -210,15 +210,11 @@ func (w *writer) commit(batch []*job) {
 
 func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 	db := w.db
-	sqlTx, err := db.wdb.BeginTx(context.Background(), nil)
-	if err != nil {
-		return nil, false, fmt.Errorf("store: begin write: %w", err)
-	}
-	defer sqlTx.Rollback()
-	head, err := readHead(&Tx{tx: sqlTx, db: db})
+	sqlTx, head, err := w.begin()
 	if err != nil {
 		return nil, false, err
 	}
+	defer sqlTx.Rollback()
 	errs = make([]error, len(batch))
 	var committed []*skjold.AuditEvent
 	for i, j := range batch {
@@ -239,6 +235,34 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 		db.onAudit(e)
 	}
 	return errs, erased, nil
+}
+
+// beginAttempts is how often the writer tries to begin a transaction and lock the chain head
+// before it fails the batch: once more after a lock timeout gives the server time to end a
+// stalled session that held the head (idle_in_transaction_session_timeout is longer than
+// lock_timeout), so that a stall costs the waiting writes some seconds, not an error.
+const beginAttempts = 2
+
+// begin starts the batch's transaction and reads (on PostgreSQL, locks) the audit chain's
+// head. Nothing of the batch has run yet, so a transient failure here is safe to try again.
+func (w *writer) begin() (*sql.Tx, chainHead, error) {
+	var err error
+	for range beginAttempts {
+		var sqlTx *sql.Tx
+		if sqlTx, err = w.db.wdb.BeginTx(context.Background(), nil); err != nil {
+			err = fmt.Errorf("store: begin write: %w", err)
+			continue
+		}
+		head, herr := readHead(&Tx{tx: sqlTx, db: w.db})
+		if herr == nil {
+			return sqlTx, head, nil
+		}
+		sqlTx.Rollback()
+		if err = herr; !transient(err) {
+			break
+		}
+	}
+	return nil, chainHead{}, err
 }
 
 // afterErasure runs after a commit that erased personal data. SQLite's secure_delete

@@ -15,19 +15,25 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/skjold-project/skjold/store"
 )
 
 // Config is Skjold's configuration. It is read from defaults, then a TOML file, then SKJOLD_*
 // environment variables, then command-line flags; each later source wins.
 type Config struct {
-	Addr          string `toml:"addr"`            // listen address (host:port)
-	RedirectAddr  string `toml:"redirect_addr"`   // "" for none, or a plain-HTTP host:port that only redirects to HTTPS
-	Data          string `toml:"data"`            // data directory
-	Database      string `toml:"database"`        // "" for SQLite in the data directory, or a postgres:// URL
-	MasterKeyFile string `toml:"master_key_file"` // "" for <data>/master.key
-	TLSCertFile   string `toml:"tls_cert_file"`   // "" for a self-signed certificate in the data directory
-	TLSKeyFile    string `toml:"tls_key_file"`
-	LogLevel      string `toml:"log_level"` // debug, info, warn or error
+	Addr         string `toml:"addr"`          // listen address (host:port)
+	RedirectAddr string `toml:"redirect_addr"` // "" for none, or a plain-HTTP host:port that only redirects to HTTPS
+	Data         string `toml:"data"`          // data directory
+	Database     string `toml:"database"`      // "" for SQLite in the data directory, or a postgres:// URL
+	// PostgreSQL session limits (Go durations; "0" turns one off): see store.PostgresLimits.
+	DBIdleInTransactionTimeout string `toml:"db_idle_in_transaction_timeout"`
+	DBLockTimeout              string `toml:"db_lock_timeout"`
+	DBStatementTimeout         string `toml:"db_statement_timeout"`
+	MasterKeyFile              string `toml:"master_key_file"` // "" for <data>/master.key
+	TLSCertFile                string `toml:"tls_cert_file"`   // "" for a self-signed certificate in the data directory
+	TLSKeyFile                 string `toml:"tls_key_file"`
+	LogLevel                   string `toml:"log_level"` // debug, info, warn or error
 
 	PublicURL     string `toml:"public_url"`     // the address people use, for links in e-mails; "" for https://<addr>
 	OperatorEmail string `toml:"operator_email"` // the first operator owner's login
@@ -90,6 +96,7 @@ type Config struct {
 func defaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8443", Data: "skjold-data", LogLevel: "info", OperatorEmail: "owner@skjold.local",
 		SMTPFrom: "skjold@skjold.local", RetentionInterval: "1h",
+		DBIdleInTransactionTimeout: "5s", DBLockTimeout: "3s", DBStatementTimeout: "30s",
 		BackupTimes: "14:00,19:00", BackupZone: "Local", BackupKeep: "7", OffsiteTime: "02:00", DrillTime: "04:00"}
 }
 
@@ -104,6 +111,9 @@ var settings = []setting{
 	{"SKJOLD_REDIRECT_ADDR", "redirect-addr", "plain-HTTP listen address (host:port) that only redirects to HTTPS; empty for none", func(c *Config) *string { return &c.RedirectAddr }},
 	{"SKJOLD_DATA", "data", "data directory", func(c *Config) *string { return &c.Data }},
 	{"SKJOLD_DATABASE", "database", "PostgreSQL URL (postgres://…); empty for SQLite in the data directory", func(c *Config) *string { return &c.Database }},
+	{"SKJOLD_DB_IDLE_IN_TRANSACTION_TIMEOUT", "db-idle-in-transaction-timeout", "PostgreSQL: end a session idle this long inside a transaction (a stalled node); 0 for never", func(c *Config) *string { return &c.DBIdleInTransactionTimeout }},
+	{"SKJOLD_DB_LOCK_TIMEOUT", "db-lock-timeout", "PostgreSQL: fail a statement (503) that waits this long for a lock; 0 for never", func(c *Config) *string { return &c.DBLockTimeout }},
+	{"SKJOLD_DB_STATEMENT_TIMEOUT", "db-statement-timeout", "PostgreSQL: cancel a statement that runs this long (backups and audit verification are exempt); 0 for never", func(c *Config) *string { return &c.DBStatementTimeout }},
 	{"SKJOLD_MASTER_KEY_FILE", "master-key-file", "master key file; empty for <data>/master.key", func(c *Config) *string { return &c.MasterKeyFile }},
 	{"SKJOLD_TLS_CERT_FILE", "tls-cert", "TLS certificate (PEM); empty for a self-signed one", func(c *Config) *string { return &c.TLSCertFile }},
 	{"SKJOLD_TLS_KEY_FILE", "tls-key", "TLS private key (PEM)", func(c *Config) *string { return &c.TLSKeyFile }},
@@ -218,6 +228,9 @@ func (c *Config) validate() error {
 	if c.Database != "" && !strings.HasPrefix(c.Database, "postgres://") && !strings.HasPrefix(c.Database, "postgresql://") {
 		return errors.New("database must be a postgres:// URL, or empty for SQLite in the data directory")
 	}
+	if _, err := c.postgresLimits(); err != nil {
+		return err
+	}
 	if _, err := c.trustedProxies(); err != nil {
 		return err
 	}
@@ -298,6 +311,29 @@ func (c *Config) retentionInterval() (time.Duration, error) {
 		return 0, fmt.Errorf("retention_interval %q: use a duration of at least 1m, such as 1h", c.RetentionInterval)
 	}
 	return d, nil
+}
+
+// postgresLimits returns the PostgreSQL session limits; "0" turns one off.
+func (c *Config) postgresLimits() (*store.PostgresLimits, error) {
+	var lim store.PostgresLimits
+	for _, f := range []struct {
+		name, value string
+		into        *time.Duration
+	}{
+		{"db_idle_in_transaction_timeout", c.DBIdleInTransactionTimeout, &lim.IdleInTransaction},
+		{"db_lock_timeout", c.DBLockTimeout, &lim.Lock},
+		{"db_statement_timeout", c.DBStatementTimeout, &lim.Statement},
+	} {
+		d, err := time.ParseDuration(f.value)
+		if f.value == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 || (d > 0 && d < 10*time.Millisecond) {
+			return nil, fmt.Errorf("%s %q: use a duration such as 5s, or 0 for no limit", f.name, f.value)
+		}
+		*f.into = d
+	}
+	return &lim, nil
 }
 
 // dsn returns the database to open: the configured PostgreSQL URL, or the SQLite file.

@@ -87,6 +87,8 @@ func TestConfigRefused(t *testing.T) {
 		{"IPv6 ban prefix too wide", map[string]string{"SKJOLD_BAN_IPV6_PREFIX": "32"}, nil, "ban_ipv6_prefix"},
 		{"IPv6 ban prefix too long", map[string]string{"SKJOLD_BAN_IPV6_PREFIX": "129"}, nil, "ban_ipv6_prefix"},
 		{"redirect without a target", nil, []string{"--addr", ":8443", "--redirect-addr", ":8080"}, "public_url"},
+		{"bad lock timeout", nil, []string{"--db-lock-timeout", "soon"}, "db_lock_timeout"},
+		{"negative statement timeout", map[string]string{"SKJOLD_DB_STATEMENT_TIMEOUT": "-1s"}, nil, "db_statement_timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

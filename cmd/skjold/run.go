@@ -156,7 +156,11 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, observe func(s
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log, Observe: observe})
+	limits, err := cfg.postgresLimits()
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log, Observe: observe, Postgres: limits})
 	return db, ring, err
 }
 

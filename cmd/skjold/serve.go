@@ -79,7 +79,11 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if alerts != nil {
 		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	}
-	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
+	limits, err := cfg.postgresLimits()
+	if err != nil {
+		return err
+	}
+	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"), Postgres: limits,
 		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnErasure: after.erased, OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
 			alerts.Notify(e)
@@ -110,7 +114,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
-		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health,
+		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready,
 		Preferences: db}
 	every, err := cfg.retentionInterval()
 	if err != nil {

@@ -252,6 +252,29 @@ func (s *Server) pgCtlStop(mode string) error {
 	return nil
 }
 
+// Halt stops a throwaway server (pg_ctl stop -m fast: sessions are ended) without removing
+// it, so that a test can see what PostgreSQL's clients do while it is gone; Resume starts it
+// again on the same port with the same data. An external server cannot be halted.
+func (s *Server) Halt() error {
+	if s.dir == "" {
+		return fmt.Errorf("pgtest: the server named by %s cannot be halted", envDSN)
+	}
+	return s.pgCtlStop("fast")
+}
+
+// Resume starts a server that Halt stopped, on its former port.
+func (s *Server) Resume() error {
+	u, err := url.Parse(s.adminDSN)
+	if err != nil {
+		return fmt.Errorf("pgtest: %w", err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return fmt.Errorf("pgtest: %w", err)
+	}
+	return s.startOn(port)
+}
+
 // NewDatabase creates a fresh, empty database with a random name on the server, registers t.Cleanup to
 // drop it (WITH (FORCE)), and returns its DSN (a postgres:// URL usable by pgx).
 func (s *Server) NewDatabase(t testing.TB) string {
