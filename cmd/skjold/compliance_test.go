@@ -72,7 +72,7 @@ func TestComplianceCheckCLI(t *testing.T) {
 	}
 	db.Close()
 	out, err = runCLI(t, nil, "compliance", "check", "--data", data)
-	if err != nil || !strings.Contains(out, "B9     idle_lock") || !strings.Contains(out, ": 0 failed") {
+	if err != nil || !strings.Contains(out, "idle_lock") || !strings.Contains(out, ": 0 failed") {
 		t.Fatalf("compliance check with kept promises: %v\n%s", err, out)
 	}
 }
