@@ -1,6 +1,9 @@
 package http
 
 import (
+	"context"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/skjold-project/skjold"
@@ -57,5 +60,25 @@ func TestComplianceAPI(t *testing.T) {
 	e.do(t, b.token, "GET", "/api/v1/compliance/profile", nil).want(t, 200).decode(t, &p)
 	if p.MaxIdleMinutes != 15 {
 		t.Errorf("another tenant's profile changed: %+v", p)
+	}
+}
+
+// TestComplianceMetrics: every check is a gauge, 1 pass, 0 fail, -1 not configured.
+func TestComplianceMetrics(t *testing.T) {
+	e := newEnv(t)
+	a := e.createTenant(t, "Trainingbot Sp. z o.o.")
+	m := NewMetrics("test", func(context.Context) (int64, error) { return 0, nil })
+	m.WatchCompliance(e.db.Compliance)
+	rec := httptest.NewRecorder()
+	m.handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	out := rec.Body.String()
+	for _, want := range []string{
+		`skjold_compliance_check{check="idle_lock",scope="` + a.id + `"} 1`,
+		`skjold_compliance_check{check="backup_times",scope="operator"} 0`,
+		`skjold_compliance_check{check="dpa",scope="` + a.id + `"} -1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }

@@ -90,6 +90,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	metrics.WatchPurge(db.PurgePending)
+	metrics.WatchCompliance(db.Compliance)
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
