@@ -123,6 +123,9 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/grants/{id}", either(admin, opRead), s.handleGrantRevoke()},
 
 		{"GET /api/v1/register", tenant(audit), s.handleRegister()},
+		{"GET /api/v1/compliance", either(admin, opRead), s.handleCompliance()},
+		{"GET /api/v1/compliance/profile", either(admin, opRead), s.handleComplianceProfileGet()},
+		{"PUT /api/v1/compliance/profile", either(admin, opManage), s.handleComplianceProfilePut()},
 
 		{"POST /api/v1/requests", tenant(write), s.handleRequestOpen()},
 		{"GET /api/v1/requests", tenant(read), s.handleRequestList()},

@@ -30,6 +30,8 @@ type Services struct {
 	Export     skjold.ExportService
 	Budgets    skjold.ReadBudgetService
 	Backups    skjold.BackupService // nil: the backup routes answer 503
+	// Compliance checks the promises against live state; nil: its routes answer 503.
+	Compliance skjold.ComplianceService
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
 	Shield      *Shield // nil: no screening (tests of other concerns)

@@ -111,6 +111,7 @@ func newEnv(t *testing.T) *env {
 		Network: e.db, Approvals: e.db, Register: e.db, Purposes: e.db, Requests: e.db, Retention: e.db, Export: e.db, Budgets: e.db, Health: e.db.Ping}
 	svc.Backups = newBackupService(t, e.db, dir)
 	svc.Preferences = e.db
+	svc.Compliance = e.db
 	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it

@@ -63,6 +63,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Retention", storetest.TestRetention},
 		{"Purposes", storetest.TestPurposes},
 		{"BackupRuns", storetest.TestBackupRuns},
+		{"Compliance", storetest.TestCompliance},
 		{"ReadBudget", storetest.TestReadBudget},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })

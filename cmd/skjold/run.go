@@ -31,6 +31,7 @@ Commands:
   tenant create  create a tenant and its first API token
   token create   create an API token for a tenant, or an operator token
   audit verify   check the audit chain; exits non-zero at the first broken link
+  compliance check  check every promise against live state; exits non-zero when one fails
   keys rotate    move every tenant key under a new master key, retiring the old one (safe while serving)
   keys list      show each master key, its state, and which kept backups need it
   keys prune     remove retired master keys that no kept backup needs
@@ -63,6 +64,7 @@ var commands = []command{
 	{"tenant create", runTenantCreate},
 	{"token create", runTokenCreate},
 	{"audit verify", runAuditVerify},
+	{"compliance check", runComplianceCheck},
 	{"keys rotate", runKeysRotate},
 	{"keys list", runKeysList},
 	{"keys prune", runKeysPrune},

@@ -100,6 +100,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	metrics.WatchPurge(db.PurgePending)
+	metrics.WatchCompliance(db.Compliance)
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
@@ -116,6 +117,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
 		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready,
 		Preferences: db}
+	svc.Compliance = db
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err

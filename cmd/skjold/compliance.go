@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/keys"
+	"github.com/skjold-project/skjold/store"
+)
+
+// runComplianceCheck prints the operator's and every tenant's compliance checks and fails
+// when one of them fails, so that monitoring can run it.
+func runComplianceCheck(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "compliance check", "Check every promise of the operator and of each tenant against live state: backups at\n"+
+		"their times, the off-site copy, seven daily copies, the last restore drill, the password\n"+
+		"policy, second factors of admins, the idle lock, offboarding, training, retention periods\n"+
+		"and the audit chain. Exits non-zero when any check fails.")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring, _ Config) error {
+		rep, err := db.Compliance(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			if err := printJSON(e.stdout, rep); err != nil {
+				return err
+			}
+		} else {
+			printCompliance(e, rep)
+		}
+		if n := failedChecks(rep); n > 0 {
+			return fmt.Errorf("compliance check: %d checks failed", n)
+		}
+		return nil
+	})
+}
+
+func printCompliance(e env, rep *skjold.ComplianceReport) {
+	tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "SCOPE\tREQ\tCHECK\tSTATUS\tEVIDENCE\n")
+	for _, sc := range rep.Scopes {
+		for _, ch := range sc.Checks {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sc.Scope, ch.Requirement, ch.Check, ch.Status, strings.Join(ch.Evidence, "; "))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(e.stdout, "checked at %s: %d failed\n", rep.GeneratedAt.UTC().Format("2006-01-02 15:04:05Z"), failedChecks(rep))
+}
+
+func failedChecks(rep *skjold.ComplianceReport) int {
+	n := 0
+	for _, sc := range rep.Scopes {
+		for _, ch := range sc.Checks {
+			if ch.Status == skjold.CheckFail {
+				n++
+			}
+		}
+	}
+	return n
+}
