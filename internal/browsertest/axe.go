@@ -70,7 +70,8 @@ func Axe(ctx context.Context) ([]Violation, error) {
 	return out, nil
 }
 
-// keyboardSetup lists the page's interactive elements that a person can see and use, marks
+// keyboardSetup lists the page's interactive elements that a person can see and use (not
+// those in a closed <details>, which its summary opens first), marks
 // each with its number, notes how each looks without focus, and takes the focus off the
 // page's elements, so that the first Tab goes to the first of them.
 const keyboardSetup = `(() => {
@@ -81,7 +82,7 @@ const keyboardSetup = `(() => {
   window.__kbd = [];
   for (const el of document.querySelectorAll(sel)) {
     if (el.disabled || el.closest("[inert], [hidden], [aria-hidden=true]") || el.getClientRects().length === 0 ||
-        getComputedStyle(el).visibility === "hidden") continue;
+        !el.checkVisibility() || getComputedStyle(el).visibility === "hidden") continue;
     el.dataset.kbd = window.__kbd.length;
     window.__kbd.push({el, look: look(el), group: el.type === "radio" ? "radio:" + el.name : ""});
   }
