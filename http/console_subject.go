@@ -51,6 +51,7 @@ type categoryRecords struct {
 type recordView struct {
 	Record *skjold.Record
 	Values []recordValue
+	Fields []formField // the edit form's inputs
 }
 
 type recordValue struct {
@@ -62,6 +63,7 @@ type recordValue struct {
 type formField struct {
 	ID, Name, Input, Type, Description string
 	Required                           bool
+	V                                  *web.View // the page's view, for the input's value and error
 }
 
 // recordInput returns the HTML input type of a category field's type.
@@ -96,26 +98,15 @@ func (s *Server) handleConsoleSubjectReveal() http.Handler {
 		v := consoleOf(r).newView("subject.title")
 		purpose := strings.TrimSpace(r.PostForm.Get("purpose"))
 		v.Form["purpose"] = purpose
-		var err error
-		switch {
-		case purpose == "":
-			err = skjold.FieldError("purpose", "required", "state a purpose")
-		case !skjold.ValidName(purpose):
-			err = skjold.FieldError("purpose", "name", "purpose must be a lower-case name such as credit_check")
-		default:
-			c := *skjold.CallerFromContext(r.Context())
-			c.Purpose = purpose
-			r = r.WithContext(skjold.NewContextWithCaller(r.Context(), &c))
-			err = s.svc.Purposes.CheckStatedPurpose(r.Context())
+		var err error = skjold.FieldError("purpose", "required", "state a purpose")
+		if purpose != "" {
+			r, err = s.withPurpose(r, purpose)
 		}
 		if err != nil {
 			v.Errors["purpose"] = fieldMessage(v, err)
 			if skjold.ErrorCode(err) == skjold.EFORBIDDEN {
 				v.Errors["purpose"] = v.T("subjects.err.purpose_forbidden")
 			}
-			c := *skjold.CallerFromContext(r.Context())
-			c.Purpose = ""
-			r = r.WithContext(skjold.NewContextWithCaller(r.Context(), &c))
 			s.showSubject(w, r, statusOf(err), v, "")
 			return
 		}
@@ -142,6 +133,7 @@ func (s *Server) showSubject(w http.ResponseWriter, r *http.Request, status int,
 			v.Form["p-"+row.Name] = row.Value
 		}
 	}
+	prefillRecords(v, p)
 	v.Data = p
 	s.render(w, r, status, "subject", v)
 }
@@ -239,11 +231,11 @@ func (s *Server) loadRecords(r *http.Request, p *subjectPage, cats []*skjold.Cat
 				p.Withheld = p.Withheld || val.Withheld
 				rv.Values = append(rv.Values, val)
 			}
+			rv.Fields = editFields(c, rv)
 			group.Records = append(group.Records, rv)
 		}
 		for _, f := range c.Fields {
-			group.Fields = append(group.Fields, formField{ID: "rec-" + c.Name + "-" + f.Name, Name: f.Name,
-				Input: recordInput(f.Type), Type: f.Type, Description: f.Description, Required: f.Required})
+			group.Fields = append(group.Fields, recordFormField("rec-"+c.Name+"-"+f.Name, f))
 		}
 		p.Records = append(p.Records, group)
 	}
