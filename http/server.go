@@ -32,7 +32,9 @@ type Services struct {
 	Backups    skjold.BackupService // nil: the backup routes answer 503
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
-	Shield      *Shield // nil: no screening (tests of other concerns)
+	// Alerts keeps the operator's alert settings; nil: the alert routes answer 503.
+	Alerts skjold.AlertService
+	Shield *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 }
