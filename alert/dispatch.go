@@ -20,7 +20,7 @@ import (
 // settings changes, support grants, tenant key destructions, freezes (and their lapse) and
 // terminations, four-eyes decisions, data-subject requests past their due date, failed
 // backups, off-site copies, rotations, restore drills and corrupt backups [F4], and read
-// budgets spent [B16].
+// budgets spent [B16], and changes to the alert settings themselves.
 var DefaultActions = []string{
 	"auth.lockout", "security.ban", "auth.2fa_enabled", "auth.2fa_reset", "auth.password_reset",
 	"auth.recovery_code_used", "user.create", "user.update", "user.suspend", "security.denied_address",
@@ -29,7 +29,7 @@ var DefaultActions = []string{
 	"approval.approved", "approval.rejected", "request.overdue",
 	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "backup.corrupt", "drill.failed",
 	"erasure.purge_blocked",
-	"security.read_budget",
+	"security.read_budget", "alerts.update",
 }
 
 // Rule says which audit actions raise an alert and where it goes: an e-mail address, a
@@ -56,7 +56,7 @@ type Alert struct {
 // for a mail relay or a webhook. A full queue drops alerts and counts them (Dropped): alerts
 // must not become a way to slow the server down.
 type Dispatcher struct {
-	rules   []Rule
+	rules   atomic.Pointer[[]Rule]
 	mailer  skjold.Mailer
 	log     *slog.Logger
 	queue   chan Alert
@@ -66,8 +66,15 @@ type Dispatcher struct {
 
 // NewDispatcher returns a dispatcher for rules; mailer sends the e-mail ones.
 func NewDispatcher(rules []Rule, mailer skjold.Mailer, log *slog.Logger) *Dispatcher {
-	return &Dispatcher{rules: rules, mailer: mailer, log: log.With("component", "alert"), queue: make(chan Alert, 1000)}
+	d := &Dispatcher{mailer: mailer, log: log.With("component", "alert"), queue: make(chan Alert, 1000)}
+	d.SetRules(rules)
+	return d
 }
+
+// SetRules replaces the rules; alerts already queued go by the new ones.
+func (d *Dispatcher) SetRules(rules []Rule) { d.rules.Store(&rules) }
+
+func (d *Dispatcher) currentRules() []Rule { return *d.rules.Load() }
 
 // Notify queues an alert for e when a rule names its action. It never blocks.
 func (d *Dispatcher) Notify(e *skjold.AuditEvent) {
@@ -85,7 +92,7 @@ func (d *Dispatcher) Notify(e *skjold.AuditEvent) {
 }
 
 func (d *Dispatcher) wanted(action string) bool {
-	for _, r := range d.rules {
+	for _, r := range d.currentRules() {
 		if slices.Contains(r.Actions, action) {
 			return true
 		}
@@ -129,7 +136,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 
 // deliver sends a to every rule that wants it, trying each channel up to three times.
 func (d *Dispatcher) deliver(ctx context.Context, a Alert) {
-	for _, r := range d.rules {
+	for _, r := range d.currentRules() {
 		if !slices.Contains(r.Actions, a.Action) {
 			continue
 		}

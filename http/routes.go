@@ -143,6 +143,9 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/blocklist", operator(opManage), s.handleBlockListPut()},
 		{"GET /api/v1/bans", operator(opRead), s.handleBanList()},
 		{"DELETE /api/v1/bans/{addr}", operator(opManage), s.handleUnban()},
+		{"GET /api/v1/operator/alerts", operator(opRead), s.handleAlertSettingsGet()},
+		{"PUT /api/v1/operator/alerts", operator(opManage), s.handleAlertSettingsPut()},
+		{"POST /api/v1/operator/alerts/test", operator(opManage), s.handleAlertTest()},
 
 		{"POST /api/v1/tenants", operator(opManage), s.handleTenantCreate()},
 		{"GET /api/v1/tenants", operator(opRead), s.handleTenantList()},

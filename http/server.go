@@ -34,7 +34,9 @@ type Services struct {
 	Compliance skjold.ComplianceService
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
-	Shield      *Shield // nil: no screening (tests of other concerns)
+	// Alerts keeps the operator's alert settings; nil: the alert routes answer 503.
+	Alerts skjold.AlertService
+	Shield *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 	// Ready reports whether the node can write to the store and unwrap a tenant key now

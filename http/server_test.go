@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/alert"
 	"github.com/skjold-project/skjold/export"
 	"github.com/skjold-project/skjold/keys"
 	"github.com/skjold-project/skjold/mail"
@@ -41,6 +42,7 @@ type env struct {
 	logs     *logBuffer
 	operator string     // an operator token's secret
 	a, b     tenantInfo // tenant A and tenant B, each with its first (all-scope) token
+	alerts   *alert.Service
 }
 
 // clock is the store's clock: the real time plus an offset that tests move forward, so that
@@ -112,6 +114,9 @@ func newEnv(t *testing.T) *env {
 	svc.Backups = newBackupService(t, e.db, dir)
 	svc.Preferences = e.db
 	svc.Compliance = e.db
+	e.alerts = alert.NewService(e.db, &skjold.AlertConfig{AlertSettings: skjold.AlertSettings{Source: skjold.AlertSourceNone}},
+		outbox, alert.NewDispatcher(nil, outbox, log), log)
+	svc.Alerts = e.alerts
 	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it

@@ -65,6 +65,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"BackupRuns", storetest.TestBackupRuns},
 		{"Compliance", storetest.TestCompliance},
 		{"ReadBudget", storetest.TestReadBudget},
+		{"AlertSettings", storetest.TestAlertSettings},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/alert"
 	"github.com/skjold-project/skjold/backup"
 	"github.com/skjold-project/skjold/export"
 	skjoldhttp "github.com/skjold-project/skjold/http"
@@ -76,9 +77,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	after := &afterErasure{log: log}
 	after.outbox, _ = auth.Mailer.(*mail.Outbox)
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
-	if alerts != nil {
-		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
-	}
+	metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	limits, err := cfg.postgresLimits()
 	if err != nil {
 		return err
@@ -114,9 +113,14 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	alertFB, _ := alertFallback(cfg) // newAlerts checked it
+	alertSvc := alert.NewService(db, alertFB, auth.Mailer, alerts, log)
+	if err := alertSvc.Reload(ctx); err != nil {
+		return err
+	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
 		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready,
-		Preferences: db}
+		Preferences: db, Alerts: alertSvc}
 	svc.Compliance = db
 	every, err := cfg.retentionInterval()
 	if err != nil {
@@ -146,6 +150,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if *pprofAddr != "" {
 		g.Go(func() error { return servePprof(gctx, *pprofAddr, e.stdout, log) })
 	}
+	g.Go(func() error { return alertSvc.Run(gctx) })
 	g.Go(func() error { return serveHTTPS(gctx, e, cfg, log, svc, db.Engine(), metrics) })
 	err = g.Wait()
 	// The requests have ended: sign the chain as this process leaves it [F3].
