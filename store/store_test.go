@@ -65,6 +65,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"BackupRuns", storetest.TestBackupRuns},
 		{"ReadBudget", storetest.TestReadBudget},
 		{"AlertSettings", storetest.TestAlertSettings},
+		{"GrantRequests", storetest.TestGrantRequests},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

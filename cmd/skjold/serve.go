@@ -109,7 +109,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
 		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health,
-		Preferences: db, Alerts: alertSvc}
+		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err
