@@ -257,6 +257,7 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 	refusing := func(path string, body any, refusal int) builder {
 		return builder{build: func(*testing.T, *caller, object) request { return request{path: path, body: body, refusal: refusal} }}
 	}
+	asked := map[string]int{}
 	about := func(prefix, ownID, otherID, suffix string, body any) builder {
 		return builder{objects: true, build: func(_ *testing.T, _ *caller, o object) request {
 			return request{path: prefix + pick(o, ownID, otherID) + suffix, body: body}
@@ -470,8 +471,38 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return r
 		}},
-		"GET /api/v1/grants":   fixed("/api/v1/grants", nil),
-		"GET /api/v1/register": fixed("/api/v1/register", nil),
+		"GET /api/v1/grants":          fixed("/api/v1/grants", nil),
+		"GET /api/v1/operator/alerts": fixed("/api/v1/operator/alerts", nil),
+		"PUT /api/v1/operator/alerts": {build: func(_ *testing.T, c *caller, _ object) request {
+			r := request{path: "/api/v1/operator/alerts", body: map[string]any{"emails": []string{"ops@example.com"}, "actions": []string{"backup.failed"}}}
+			if c.person == nil || c.person.user.Role != skjold.RoleOwner {
+				r.refusal = 403 // an owner in person
+			}
+			return r
+		}},
+		"POST /api/v1/operator/alerts/test": {build: func(t *testing.T, _ *caller, _ object) request {
+			e.alertRecipient(t)
+			return request{path: "/api/v1/operator/alerts/test"}
+		}},
+		"POST /api/v1/operator/grant-requests": {build: func(_ *testing.T, c *caller, _ object) request {
+			r := request{path: "/api/v1/operator/grant-requests", body: map[string]any{"tenant_id": e.a.id, "reason": "ticket 42", "hours": 1}}
+			if c.person == nil {
+				r.refusal = 403 // asked in person
+			} else if asked[c.person.user.ID]++; asked[c.person.user.ID] > 1 {
+				r.body.(map[string]any)["tenant_id"] = e.b.id // one pending request per person and tenant
+			}
+			return r
+		}},
+		"GET /api/v1/operator/grant-requests": {build: func(_ *testing.T, c *caller, _ object) request {
+			r := request{path: "/api/v1/operator/grant-requests"}
+			if c.operator && c.person == nil {
+				r.refusal = 403 // an operator token asks for nothing
+			}
+			return r
+		}},
+		"POST /api/v1/operator/grant-requests/{id}/approve": decideRequest(e, "/approve", nil),
+		"POST /api/v1/operator/grant-requests/{id}/deny":    decideRequest(e, "/deny", map[string]string{"reason": "not now"}),
+		"GET /api/v1/register":                              fixed("/api/v1/register", nil),
 		"POST /api/v1/requests": {build: func(t *testing.T, _ *caller, _ object) request {
 			return request{path: "/api/v1/requests", body: map[string]string{"type": "access", "email": e.requestSubject(t, e.a.token).Email}}
 		}},

@@ -229,3 +229,15 @@ func TestConsoleOperatorAlerts(t *testing.T) {
 	wantText(t, r, "How the test alert went", "Delivered", "Not delivered")
 	e.mailTo(t, "oncall@example.com")
 }
+
+// alertRecipient makes sure that the alert settings name a recipient, so that a test alert
+// has somewhere to go.
+func (e *env) alertRecipient(t *testing.T) {
+	t.Helper()
+	ctx := skjold.NewContextWithCaller(t.Context(), &skjold.Caller{Actor: "user:test-owner", UserID: "test-owner", Operator: true,
+		Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
+	if _, _, err := e.alerts.SetAlertSettings(ctx, &skjold.AlertSettingsUpdate{Emails: []string{"ops@example.com"},
+		Actions: []string{"backup.failed"}}); err != nil {
+		t.Fatal(err)
+	}
+}

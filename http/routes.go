@@ -121,6 +121,10 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/grants", tenant(admin), s.handleGrantCreate()},
 		{"GET /api/v1/grants", either(admin, opRead), s.handleGrantList()},
 		{"DELETE /api/v1/grants/{id}", either(admin, opRead), s.handleGrantRevoke()},
+		{"POST /api/v1/operator/grant-requests", operator(opRead), s.handleGrantRequestCreate()},
+		{"GET /api/v1/operator/grant-requests", either(admin, opRead), s.handleGrantRequestList()},
+		{"POST /api/v1/operator/grant-requests/{id}/approve", tenant(admin), s.handleGrantRequestApprove()},
+		{"POST /api/v1/operator/grant-requests/{id}/deny", tenant(admin), s.handleGrantRequestDeny()},
 
 		{"GET /api/v1/register", tenant(audit), s.handleRegister()},
 		{"GET /api/v1/compliance", either(admin, opRead), s.handleCompliance()},

@@ -36,7 +36,9 @@ type Services struct {
 	Preferences skjold.PreferenceService
 	// Alerts keeps the operator's alert settings; nil: the alert routes answer 503.
 	Alerts skjold.AlertService
-	Shield *Shield // nil: no screening (tests of other concerns)
+	// GrantRequests lets operator staff ask tenants for support access; nil: 503.
+	GrantRequests skjold.GrantRequestService
+	Shield        *Shield // nil: no screening (tests of other concerns)
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 	// Ready reports whether the node can write to the store and unwrap a tenant key now

@@ -117,6 +117,7 @@ func newEnv(t *testing.T) *env {
 	e.alerts = alert.NewService(e.db, &skjold.AlertConfig{AlertSettings: skjold.AlertSettings{Source: skjold.AlertSourceNone}},
 		outbox, alert.NewDispatcher(nil, outbox, log), log)
 	svc.Alerts = e.alerts
+	svc.GrantRequests = e.db
 	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it

@@ -41,7 +41,14 @@ func (db *DB) CreateGrant(ctx context.Context, g *skjold.Grant, hours int) error
 	if err := checkReason(g.Reason); err != nil {
 		return err
 	}
-	return db.write(ctx, func(tx *Tx) error {
+	return db.write(ctx, func(tx *Tx) error { return tx.insertGrant(c, g, hours) })
+}
+
+// insertGrant creates a checked grant for an active operator staff member; approving a
+// grant request uses it too, in the transaction that decides the request.
+func (tx *Tx) insertGrant(c *skjold.Caller, g *skjold.Grant, hours int) error {
+	db := tx.db
+	{
 		var tenant sql.NullString
 		var suspended int
 		err := tx.queryRow("SELECT tenant_id, suspended FROM users WHERE id = ?", g.UserID).Scan(&tenant, &suspended)
@@ -55,7 +62,7 @@ func (db *DB) CreateGrant(ctx context.Context, g *skjold.Grant, hours int) error
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, g.ID, g.TenantID, g.UserID, g.Reason, g.GrantedBy, micros(now), micros(g.ExpiresAt))
 		tx.audit(event(c, "grant.create", "", "", []string{"grant:" + g.ID, "user:" + g.UserID, "hours:" + itoa(hours)}))
 		return err
-	})
+	}
 }
 
 func checkReason(reason string) error {

@@ -198,6 +198,7 @@ var tenantRows = []struct{ table, where string }{
 	{"purpose_notices", "tenant_id = ?"},
 	{"purposes", "tenant_id = ?"},
 	{"categories", "tenant_id = ?"},
+	{"grant_requests", "tenant_id = ?"},
 	{"grants", "tenant_id = ?"},
 	{"tokens", "tenant_id = ?"},
 	{"sessions", "user_id IN (SELECT id FROM users WHERE tenant_id = ?)"},

@@ -66,6 +66,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Compliance", storetest.TestCompliance},
 		{"ReadBudget", storetest.TestReadBudget},
 		{"AlertSettings", storetest.TestAlertSettings},
+		{"GrantRequests", storetest.TestGrantRequests},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -120,7 +120,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
 		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready,
-		Preferences: db, Alerts: alertSvc}
+		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	svc.Compliance = db
 	every, err := cfg.retentionInterval()
 	if err != nil {

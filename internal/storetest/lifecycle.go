@@ -406,6 +406,8 @@ func (e *env) fillTenant(tn *tenant, email string) {
 		VALUES (?, ?, ?, 'access', 'received', ?, ?, 'test')`, minor.ID, tn.ID, guardian.ID, now, now)
 	e.rawExec(raw, `INSERT INTO downloads (id, tenant_id, subject_id, request_id, token_hash, content, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, minor.ID, tn.ID, guardian.ID, minor.ID, []byte(minor.ID), []byte("zip"), now, now)
+	e.rawExec(raw, `INSERT INTO grant_requests (id, tenant_id, user_id, reason, hours, status, created_at, expires_at)
+		VALUES (?, ?, ?, 'ticket 2', 1, 'pending', ?, ?)`, minor.ID, tn.ID, support.ID, now, now)
 }
 
 func testTermination(t *testing.T, e *env) {
