@@ -35,26 +35,50 @@ func readHead(tx *Tx) (chainHead, error) {
 	return h, nil
 }
 
-const insertEvent = `INSERT INTO audit_events
-	(seq, time, actor, tenant_id, subject_id, record_id, action, fields, purpose, source, prev_hash, hash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-// appendEvents chains the transaction's queued events onto head and inserts them, filling in
-// the caller's actor, tenant, source and purpose where the event leaves them empty.
-func (tx *Tx) appendEvents(head *chainHead) error {
-	if len(tx.events) == 0 {
-		return nil
-	}
+// chainEvents chains the transaction's queued events onto head: each gets its seq, time,
+// previous hash and hash, in order. The writer inserts them, with the other events of its
+// transaction, by insertEvents before it commits: the answer still waits for the commit.
+func (tx *Tx) chainEvents(head *chainHead) {
 	now := tx.db.now().UTC().Truncate(1000) // microseconds: what both engines store
 	for _, e := range tx.events {
 		e.Seq, e.Time, e.PrevHash = head.seq+1, now, head.hash
 		e.Hash = tx.db.audit.hash(e)
-		_, err := tx.exec(insertEvent, e.Seq, micros(e.Time), e.Actor, e.TenantID, e.SubjectID, e.RecordID,
-			e.Action, strings.Join(e.Fields, ","), e.Purpose, e.Source, e.PrevHash, e.Hash)
-		if err != nil {
-			return fmt.Errorf("store: append audit event: %w", err)
-		}
 		head.seq, head.hash = e.Seq, e.Hash
+	}
+}
+
+// maxEventRows bounds the rows of one audit insert: 12 values a row stay far below either
+// engine's limit on parameters, and one statement text per row count stays few enough to
+// prepare each once.
+const maxEventRows = 32
+
+// insertEventQueries[n] inserts n audit events in one statement.
+var insertEventQueries = func() [maxEventRows + 1]string {
+	var qs [maxEventRows + 1]string
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	for n := 1; n <= maxEventRows; n++ {
+		qs[n] = `INSERT INTO audit_events
+	(seq, time, actor, tenant_id, subject_id, record_id, action, fields, purpose, source, prev_hash, hash)
+	VALUES ` + row + strings.Repeat(", "+row, n-1)
+	}
+	return qs
+}()
+
+// insertEvents inserts chained events in their order, as multi-row inserts of up to
+// maxEventRows each: a group commit of many audited reads costs a few statements, not one
+// per read.
+func (tx *Tx) insertEvents(events []*skjold.AuditEvent) error {
+	for len(events) > 0 {
+		n := min(len(events), maxEventRows)
+		args := make([]any, 0, 12*n)
+		for _, e := range events[:n] {
+			args = append(args, e.Seq, micros(e.Time), e.Actor, e.TenantID, e.SubjectID, e.RecordID,
+				e.Action, strings.Join(e.Fields, ","), e.Purpose, e.Source, e.PrevHash, e.Hash)
+		}
+		if _, err := tx.exec(insertEventQueries[n], args...); err != nil {
+			return fmt.Errorf("store: append audit events: %w", err)
+		}
+		events = events[n:]
 	}
 	return nil
 }

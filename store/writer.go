@@ -224,6 +224,9 @@ func (w *writer) run(batch []*job) (errs []error, erased bool, err error) {
 		}
 		erased = erased || jobErased
 	}
+	if err := (&Tx{tx: sqlTx, db: db}).insertEvents(committed); err != nil {
+		return nil, false, err
+	}
 	if _, err := (&Tx{tx: sqlTx, db: db}).exec("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", head.seq, head.hash); err != nil {
 		return nil, false, fmt.Errorf("store: update audit head: %w", err)
 	}
@@ -288,9 +291,7 @@ func (w *writer) runJob(sqlTx *sql.Tx, head *chainHead, j *job, savepoint bool, 
 	saved := *head
 	err := safeRun(j.fn, tx)
 	if err == nil {
-		err = tx.appendEvents(head)
-	}
-	if err == nil {
+		tx.chainEvents(head) // inserted with the batch's other events: see run
 		*committed = append(*committed, tx.events...)
 	}
 	switch {
