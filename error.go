@@ -23,7 +23,8 @@ const (
 	ETOOMANY      = "too_many"             // too many attempts or requests; wait and try again
 	EREADBUDGET   = "read_budget_exceeded" // the caller read as many subjects as its budget allows [B16]
 	EUNAVAILABLE  = "unavailable"          // shutting down or overloaded; try again
-	EUNSUPPORTED  = "unsupported"          // the media type or method is not supported
+	EUNSUPPORTED  = "unsupported"          // the media type is not supported
+	EMETHOD       = "method_not_allowed"   // the path exists but not with this method
 )
 
 // Error is a domain error: a code from the list above, a message safe to show to the caller

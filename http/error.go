@@ -27,7 +27,12 @@ var statuses = map[string]int{
 	skjold.EREADBUDGET:   http.StatusTooManyRequests,
 	skjold.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	skjold.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	skjold.EMETHOD:       http.StatusMethodNotAllowed,
 }
+
+// defaultRetryAfter is the Retry-After sent on a 429 or 503 whose wait is not known: a
+// client that retries at once would only add to the load.
+const defaultRetryAfter = 5 * time.Second
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -52,15 +57,20 @@ func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	}
 	body := errorBody{Error: errorDetail{Code: code, Message: skjold.ErrorMessage(err)}}
 	var e *skjold.Error
+	retry := time.Duration(0)
 	if errors.As(err, &e) {
 		body.Error.Field, body.Error.Rule = e.Field, e.Rule
-		if e.RetryAfter > 0 { // whole seconds, rounded up, so that a retry at once is not early
-			w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
-		}
+		retry = e.RetryAfter
 	}
 	status, ok := statuses[code]
 	if !ok {
 		status = http.StatusInternalServerError
+	}
+	if retry <= 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		retry = defaultRetryAfter
+	}
+	if retry > 0 { // whole seconds, rounded up, so that a retry at once is not early
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="skjold"`)

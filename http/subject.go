@@ -29,6 +29,7 @@ func (s *Server) handleSubjectCreate() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		locateCreated(w, r, sub)
 		respond(w, http.StatusCreated, sub)
 	})
 }
