@@ -54,7 +54,7 @@ func checkDocumented(t *testing.T, req *http.Request, reqBody []byte, r *reply) 
 		t.Errorf("%s: status %d: Content-Type %q is not documented", pattern, r.status, mt)
 		return
 	}
-	if mt == "application/json" {
+	if mt == "application/json" || mt == "application/problem+json" {
 		validateJSON(t, fmt.Sprintf("%s: %d answer", pattern, r.status), obj(media, "schema"), r.body)
 	}
 	if rb := obj(op, "requestBody", "content", "application/json", "schema"); rb != nil && r.status < 300 {
