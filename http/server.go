@@ -66,7 +66,7 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 		s.mux.Handle(rt.pattern, s.consoleGuard(rt))
 	}
 	s.mux.Handle("/", s.notFound())
-	return s.secureHeaders(retryAfter(s.recoverPanics(s.screen(s.mux))))
+	return s.logRequests(s.secureHeaders(retryAfter(s.recoverPanics(s.screen(s.mux)))))
 }
 
 // guard wraps a route's handler with what every route gets: metrics, a log line, the
@@ -105,16 +105,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// observe records the request in the metrics and logs it by route pattern: never the query
-// string or body, which may hold personal data.
+// observe records the request in the metrics by route pattern, and names the pattern for the
+// request log line: never the path's values, query string or body, which may hold personal data.
 func (s *Server) observe(pattern string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		d := time.Since(start)
-		s.metrics.observeRequest(pattern, sw.status, d)
-		s.log.Debug("request", "route", pattern, "status", sw.status, "duration_ms", float64(d.Microseconds())/1000)
+		if ri := infoOf(r); ri != nil {
+			ri.route = pattern // for logRequests' line, which runs outside the mux
+		}
+		s.metrics.observeRequest(r.Method, pattern, sw.status, time.Since(start))
 	})
 }
 
