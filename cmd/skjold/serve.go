@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,6 +91,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	metrics.WatchPurge(db.PurgePending)
+	metrics.WatchRequests(skjold.RequestTypes, func(ctx context.Context) (skjoldhttp.RequestCounts, error) {
+		open, overdue, err := db.CountOpenRequests(ctx)
+		return skjoldhttp.RequestCounts{Open: open, Overdue: overdue}, err
+	})
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
@@ -169,6 +174,9 @@ func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, svc sk
 	cert, selfSigned, err := loadCertificate(cfg, time.Now())
 	if err != nil {
 		return err
+	}
+	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
+		metrics.WatchCertificate(func() time.Time { return leaf.NotAfter })
 	}
 	srv := &http.Server{
 		Handler:           skjoldhttp.NewServer(svc, log, metrics, engine, version),
