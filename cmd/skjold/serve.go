@@ -74,6 +74,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if alerts != nil {
 		metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	}
+	mailer := &countingMailer{Mailer: auth.Mailer} // after the outbox's type check above
+	auth.Mailer = mailer
+	metrics.WatchMail(mailer.Failed)
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"),
 		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnErasure: after.erased, OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
