@@ -8,6 +8,8 @@ package skjold
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,7 +25,8 @@ const (
 	ETOOMANY      = "too_many"             // too many attempts or requests; wait and try again
 	EREADBUDGET   = "read_budget_exceeded" // the caller read as many subjects as its budget allows [B16]
 	EUNAVAILABLE  = "unavailable"          // shutting down or overloaded; try again
-	EUNSUPPORTED  = "unsupported"          // the media type or method is not supported
+	EUNSUPPORTED  = "unsupported"          // the media type is not supported
+	EMETHOD       = "method_not_allowed"   // the path exists but not with this method
 )
 
 // Error is a domain error: a code from the list above, a message safe to show to the caller
@@ -36,6 +39,36 @@ type Error struct {
 	// RetryAfter is how long to wait before the same request can succeed, where that is
 	// known (ETOOMANY, EREADBUDGET); the API sends it as Retry-After.
 	RetryAfter time.Duration
+	// Errors lists every field error when the input broke more than one rule, this one
+	// first; nil otherwise. FieldErrors builds it.
+	Errors []*Error
+}
+
+// FieldErrors joins the field errors found in one input: nil for none, the error itself for
+// one, and for more the first (by field name, so that the answer is the same every time)
+// carrying all of them in Errors.
+func FieldErrors(errs []*Error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	all := slices.Clone(errs)
+	slices.SortStableFunc(all, func(a, b *Error) int { return strings.Compare(a.Field, b.Field) })
+	first := *all[0]
+	first.Errors = all
+	return &first
+}
+
+// fieldErrorOf returns err as a field error that FieldErrors may join with others, or nil
+// when err is another kind of error (which must end the check at once).
+func fieldErrorOf(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == EINVALID && e.Field != "" && len(e.Errors) == 0 {
+		return e
+	}
+	return nil
 }
 
 func (e *Error) Error() string {

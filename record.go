@@ -29,28 +29,37 @@ func (c *Category) NormalizeData(data map[string]any, partial bool) (map[string]
 		return nil, FieldError("data", "unknown", "data has more fields than category %q defines", c.Name)
 	}
 	out := make(map[string]any, len(data))
+	var bad []*Error // every field that breaks a rule, so that one answer names them all
 	for name, v := range data {
 		f := c.Field(name)
 		if f == nil {
-			return nil, FieldError(name, "unknown", "category %q has no field %q", c.Name, name)
+			bad = append(bad, FieldError(name, "unknown", "category %q has no field %q", c.Name, name))
+			continue
 		}
 		if v == nil {
 			if !partial || f.Required {
-				return nil, FieldError(name, "required", "field %q is required", name)
+				bad = append(bad, FieldError(name, "required", "field %q is required", name))
+				continue
 			}
 			out[name] = nil
 			continue
 		}
 		nv, err := f.NormalizeValue(v)
-		if err != nil {
+		if fe := fieldErrorOf(err); fe != nil {
+			bad = append(bad, fe)
+			continue
+		} else if err != nil {
 			return nil, err
 		}
 		out[name] = nv
 	}
 	for _, f := range c.Fields {
 		if _, ok := data[f.Name]; f.Required && !partial && !ok {
-			return nil, FieldError(f.Name, "required", "field %q is required", f.Name)
+			bad = append(bad, FieldError(f.Name, "required", "field %q is required", f.Name))
 		}
+	}
+	if err := FieldErrors(bad); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -71,27 +71,31 @@ func (s *Subject) SetValue(name, v string) {
 // Normalize checks every profile value against the tenant's subject category (types and the
 // input guard) and replaces each with its canonical form.
 func (s *Subject) Normalize(def *Category) error {
+	var bad []*Error // every field that breaks a rule, so that one answer names them all
 	for name, p := range s.profile() {
 		if *p == "" {
 			continue
 		}
 		f := def.Field(name)
 		if f == nil {
-			return FieldError(name, "unknown", "the subject category has no field %q", name)
+			bad = append(bad, FieldError(name, "unknown", "the subject category has no field %q", name))
+			continue
 		}
 		v, err := f.NormalizeValue(*p)
-		if err != nil {
+		if fe := fieldErrorOf(err); fe != nil {
+			bad = append(bad, fe)
+			continue
+		} else if err != nil {
 			return err
 		}
 		*p = v.(string)
 	}
 	if s.GuardianID != "" && !ValidID(s.GuardianID) {
-		return FieldError("guardian_id", "id", "guardian_id must be an id")
+		bad = append(bad, FieldError("guardian_id", "id", "guardian_id must be an id"))
+	} else if s.GuardianID != "" && s.GuardianID == s.ID {
+		bad = append(bad, FieldError("guardian_id", "guardian", "a subject cannot be its own guardian"))
 	}
-	if s.GuardianID != "" && s.GuardianID == s.ID {
-		return FieldError("guardian_id", "guardian", "a subject cannot be its own guardian")
-	}
-	return nil
+	return FieldErrors(bad)
 }
 
 // IsMinor reports whether a person born on birthDate (YYYY-MM-DD) is under AdultAge at now.

@@ -5,6 +5,7 @@ package http
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -27,13 +28,53 @@ var statuses = map[string]int{
 	skjold.EREADBUDGET:   http.StatusTooManyRequests,
 	skjold.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	skjold.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	skjold.EMETHOD:       http.StatusMethodNotAllowed,
 }
 
-// unavailableRetry is the Retry-After of a 503 whose error names no wait of its own.
-const unavailableRetry = 5 * time.Second
+// defaultRetryAfter is the Retry-After sent on a 429 or 503 whose wait is not known: a
+// client that retries at once would only add to the load.
+const defaultRetryAfter = 5 * time.Second
 
+// problemType is the prefix of a problem document's type: the code follows it.
+const problemType = "urn:skjold:problem:"
+
+// titles are the problem documents' titles, one per code: the same for every occurrence.
+var titles = map[string]string{
+	skjold.ECONFLICT:     "Conflict with the current state",
+	skjold.EFORBIDDEN:    "Forbidden",
+	skjold.EINTERNAL:     "Internal error",
+	skjold.EINVALID:      "Invalid request",
+	skjold.ENOTFOUND:     "Not found",
+	skjold.EUNAUTHORIZED: "Unauthorized",
+	skjold.ETOOLARGE:     "Request body too large",
+	skjold.ETOOMANY:      "Too many requests",
+	skjold.EREADBUDGET:   "Read budget exceeded",
+	skjold.EUNAVAILABLE:  "Service unavailable",
+	skjold.EUNSUPPORTED:  "Unsupported media type",
+	skjold.EMETHOD:       "Method not allowed",
+}
+
+// errorBody is every error answer: an RFC 9457 problem document (application/problem+json)
+// with Skjold's code, field and rule as extensions, every field error in Errors, and the
+// error object of earlier releases in Error, kept for one release so that clients reading it
+// go on working.
 type errorBody struct {
-	Error errorDetail `json:"error"`
+	Type   string         `json:"type"`
+	Title  string         `json:"title"`
+	Status int            `json:"status"`
+	Detail string         `json:"detail"`
+	Code   string         `json:"code"`
+	Field  string         `json:"field,omitempty"`
+	Rule   string         `json:"rule,omitempty"`
+	Errors []fieldProblem `json:"errors,omitempty"`
+	Error  errorDetail    `json:"error"`
+}
+
+// fieldProblem is one field error of a problem document.
+type fieldProblem struct {
+	Field  string `json:"field"`
+	Rule   string `json:"rule,omitempty"`
+	Detail string `json:"detail"`
 }
 
 type errorDetail struct {
@@ -43,13 +84,13 @@ type errorDetail struct {
 	Rule    string `json:"rule,omitempty"`
 }
 
-// fail writes err as a JSON error. Internal errors are logged with their cause and shown to
+// fail writes err as a problem document. Internal errors are logged with their cause and shown to
 // the client only as "internal error"; the log line names the route, never request data.
 func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	if errors.Is(err, context.Canceled) {
 		err = skjold.Errorf(skjold.EUNAVAILABLE, "request cancelled")
 	} else if errors.Is(err, context.DeadlineExceeded) && skjold.ErrorCode(err) == skjold.EINTERNAL {
-		err = &skjold.Error{Code: skjold.EUNAVAILABLE, Message: "the server is busy; try again shortly", RetryAfter: unavailableRetry}
+		err = &skjold.Error{Code: skjold.EUNAVAILABLE, Message: "the server is busy; try again shortly", RetryAfter: defaultRetryAfter}
 	}
 	code := skjold.ErrorCode(err)
 	if code == skjold.EINTERNAL {
@@ -57,22 +98,38 @@ func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	}
 	body := errorBody{Error: errorDetail{Code: code, Message: skjold.ErrorMessage(err)}}
 	var e *skjold.Error
+	retry := time.Duration(0)
 	if errors.As(err, &e) {
 		body.Error.Field, body.Error.Rule = e.Field, e.Rule
-		if e.RetryAfter > 0 { // whole seconds, rounded up, so that a retry at once is not early
-			w.Header().Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+		retry = e.RetryAfter
+		for _, fe := range e.Errors {
+			body.Errors = append(body.Errors, fieldProblem{Field: fe.Field, Rule: fe.Rule, Detail: fe.Message})
 		}
-	}
-	if code == skjold.EUNAVAILABLE && w.Header().Get("Retry-After") == "" {
-		// Every 503 says when to come back, so that clients and load balancers back off.
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(unavailableRetry/time.Second), 10))
+		if len(e.Errors) == 0 && e.Field != "" {
+			body.Errors = []fieldProblem{{Field: e.Field, Rule: e.Rule, Detail: e.Message}}
+		}
 	}
 	status, ok := statuses[code]
 	if !ok {
 		status = http.StatusInternalServerError
 	}
+	if body.Title = titles[code]; body.Title == "" {
+		body.Title = http.StatusText(status)
+	}
+	body.Type, body.Status, body.Detail = problemType+code, status, body.Error.Message
+	body.Code, body.Field, body.Rule = code, body.Error.Field, body.Error.Rule
+	if retry <= 0 && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		retry = defaultRetryAfter
+	}
+	if retry > 0 { // whole seconds, rounded up, so that a retry at once is not early
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((retry+time.Second-1)/time.Second), 10))
+	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="skjold"`)
 	}
-	respond(w, status, body)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(body) // a failed write means the client is gone: nothing left to tell it
 }

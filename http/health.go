@@ -19,7 +19,7 @@ func (s *Server) handleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.svc.Health(r.Context()); err != nil {
 			s.log.Error("health check failed", "err", err)
-			w.Header().Set("Retry-After", strconv.FormatInt(int64(unavailableRetry/time.Second), 10))
+			w.Header().Set("Retry-After", strconv.FormatInt(int64(defaultRetryAfter/time.Second), 10))
 			respond(w, http.StatusServiceUnavailable, response{Status: "unavailable", Engine: s.engine, Version: s.version})
 			return
 		}

@@ -313,6 +313,7 @@ func handlePut[Req, T any](s *Server, bodyName func(*Req) string,
 		status := http.StatusOK
 		if created {
 			status = http.StatusCreated
+			w.Header().Set("Location", r.URL.EscapedPath())
 		}
 		respond(w, status, v)
 	})

@@ -31,12 +31,12 @@ type Metrics struct {
 func NewMetrics(version string, chainLength func(context.Context) (int64, error)) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "skjold_http_requests_total", Help: "HTTP requests by route pattern and status code.",
-	}, []string{"route", "code"})
+		Name: "skjold_http_requests_total", Help: "HTTP requests by method, route (the path pattern, without the method) and status code.",
+	}, []string{"method", "route", "code"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "skjold_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Name: "skjold_http_request_duration_seconds", Help: "HTTP request latency by method and route (the path pattern).",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-	}, []string{"route"})
+	}, []string{"method", "route"})
 	m.store = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "skjold_store_operation_duration_seconds", Help: "Store latency by operation (commit is one group commit).",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
@@ -71,9 +71,21 @@ func NewMetrics(version string, chainLength func(context.Context) (int64, error)
 	return m
 }
 
-func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+// observeRequest counts a request by its method and its route: the pattern's path ("GET
+// /api/v1/subjects/{id}" gives /api/v1/subjects/{id}), or "unmatched". The method is the
+// request's, one of the standard ones or "other", so that a client cannot grow the series.
+func (m *Metrics) observeRequest(method, pattern string, status int, d time.Duration) {
+	route := pattern
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		route = path
+	}
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+	default:
+		method = "other"
+	}
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(method, route).Observe(d.Seconds())
 }
 
 // ObserveStore records the duration of a store operation; pass it as store.Options.Observe.

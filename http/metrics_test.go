@@ -16,8 +16,9 @@ func TestMetrics(t *testing.T) {
 	body := string(r.body)
 	for _, want := range []string{
 		"skjold_http_requests_total",
-		`skjold_http_requests_total{code="200",route="GET /api/v1/categories"} 1`,
-		`skjold_http_requests_total{code="403",route="GET /metrics"} 1`,
+		`skjold_http_requests_total{code="200",method="GET",route="/api/v1/categories"} 1`,
+		`skjold_http_requests_total{code="403",method="GET",route="/metrics"} 1`,
+		`skjold_http_request_duration_seconds_count{method="GET",route="/api/v1/categories"} 1`,
 		"skjold_audit_chain_length ",
 		"skjold_http_request_duration_seconds",
 		`skjold_build_info{version="test"} 1`,

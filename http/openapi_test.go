@@ -215,10 +215,10 @@ func permWords(p perm) []string {
 	return append(words, p.stages...)
 }
 
-// checkErrorCodes checks that the Error schema lists exactly the codes that error.go maps to
+// checkErrorCodes checks that the ErrorCode schema lists exactly the codes that error.go maps to
 // statuses, and that each of those statuses is documented somewhere.
 func checkErrorCodes(t *testing.T) {
-	enum, _ := obj(loadDoc(t), "components", "schemas", "Error", "properties", "error", "properties", "code")["enum"].([]any)
+	enum, _ := obj(loadDoc(t), "components", "schemas", "ErrorCode")["enum"].([]any)
 	var documented []string
 	for _, c := range enum {
 		documented = append(documented, fmt.Sprint(c))
@@ -226,6 +226,12 @@ func checkErrorCodes(t *testing.T) {
 	var codes []string
 	for code, status := range statuses {
 		codes = append(codes, code)
+		if status == http.StatusMethodNotAllowed { // any path: documented once, as a shared response
+			if obj(loadDoc(t), "components", "responses", "MethodNotAllowed") == nil {
+				t.Errorf("status 405 is not documented in components.responses.MethodNotAllowed")
+			}
+			continue
+		}
 		if !statusDocumented(t, status) {
 			t.Errorf("status %d (code %s) is documented for no route", status, code)
 		}
@@ -321,8 +327,8 @@ func checkResponses(t *testing.T, rt route, op map[string]any) {
 		if str(r, "description") == "" {
 			t.Errorf("%s %s: response needs a description", rt.pattern, code)
 		}
-		if n, _ := strconv.Atoi(code); n >= 400 && rt.pattern != "GET /healthz" && obj(r, "content", "application/json", "schema")["$ref"] != "#/components/schemas/Error" {
-			t.Errorf("%s %s: error responses must be Error", rt.pattern, code)
+		if n, _ := strconv.Atoi(code); n >= 400 && rt.pattern != "GET /healthz" && obj(r, "content", "application/problem+json", "schema")["$ref"] != "#/components/schemas/Problem" {
+			t.Errorf("%s %s: error responses must be Problem", rt.pattern, code)
 		}
 	}
 }

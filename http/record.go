@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/skjold-project/skjold"
 )
@@ -26,6 +27,7 @@ func (s *Server) handleRecordCreate() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		w.Header().Set("Location", "/api/v1/records/"+url.PathEscape(rec.ID))
 		respond(w, http.StatusCreated, rec)
 	})
 }

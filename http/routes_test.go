@@ -285,6 +285,33 @@ func TestUnknownRoutes(t *testing.T) {
 			t.Errorf("%s %s: %d", c.method, c.path, r.status)
 			continue
 		}
-		r.wantError(t, r.status, skjold.ENOTFOUND)
+		if r.status == 405 {
+			r.wantError(t, r.status, skjold.EMETHOD)
+		} else {
+			r.wantError(t, r.status, skjold.ENOTFOUND)
+		}
+	}
+}
+
+// TestMethodNotAllowed checks that a known path called with a method it does not take
+// answers 405 with the methods it does take in Allow, and a path nobody serves 404.
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct{ method, path, allow string }{
+		{"PUT", "/api/v1/subjects", "GET, HEAD, POST"},
+		{"POST", "/api/v1/audit", "GET, HEAD"},
+		{"POST", "/api/v1/subjects/0123456789abcdef0123456789abcdef", "GET, HEAD, PATCH, DELETE"},
+		{"PUT", "/api/v1/records/x", "GET, HEAD, PATCH, DELETE"},
+	} {
+		r := e.do(t, e.a.token, c.method, c.path, nil)
+		r.wantError(t, 405, skjold.EMETHOD)
+		if got := r.header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
+	r := e.do(t, e.a.token, "DELETE", "/api/v1/nothing", nil)
+	r.wantError(t, 404, skjold.ENOTFOUND)
+	if r.header.Get("Allow") != "" {
+		t.Errorf("404 with Allow %q", r.header.Get("Allow"))
 	}
 }

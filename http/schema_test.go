@@ -23,11 +23,15 @@ func checkDocumented(t *testing.T, req *http.Request, reqBody []byte, r *reply) 
 	loadDoc(t)
 	_, pattern := routeMux.Handler(req)
 	if pattern == "" {
-		if r.status != http.StatusNotFound && r.status != http.StatusBadRequest {
+		if r.status != http.StatusNotFound && r.status != http.StatusBadRequest && r.status != http.StatusMethodNotAllowed {
 			t.Errorf("%s %s matches no route but got %d", r.method, r.path, r.status)
+		}
+		if r.status == http.StatusMethodNotAllowed && r.header.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", r.method, r.path)
 		}
 		return
 	}
+	checkConventions(t, r)
 	op := operation(t, pattern)
 	if op == nil {
 		return // reported by TestOpenAPIMatchesRoutes
@@ -50,7 +54,7 @@ func checkDocumented(t *testing.T, req *http.Request, reqBody []byte, r *reply) 
 		t.Errorf("%s: status %d: Content-Type %q is not documented", pattern, r.status, mt)
 		return
 	}
-	if mt == "application/json" {
+	if mt == "application/json" || mt == "application/problem+json" {
 		validateJSON(t, fmt.Sprintf("%s: %d answer", pattern, r.status), obj(media, "schema"), r.body)
 	}
 	if rb := obj(op, "requestBody", "content", "application/json", "schema"); rb != nil && r.status < 300 {
@@ -214,4 +218,23 @@ func mustFloat(n json.Number) float64 {
 		panic(err)
 	}
 	return f
+}
+
+// checkConventions fails the test when an API answer breaks the HTTP conventions every
+// route keeps: Location on 201, Retry-After on 429 and 503.
+func checkConventions(t *testing.T, r *reply) {
+	t.Helper()
+	if !strings.HasPrefix(r.path, "/api/") {
+		return
+	}
+	switch r.status {
+	case http.StatusCreated:
+		if loc := r.header.Get("Location"); !strings.HasPrefix(loc, "/api/v1/") {
+			t.Errorf("%s %s: 201 with Location %q", r.method, r.path, loc)
+		}
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		if n, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || n <= 0 {
+			t.Errorf("%s %s: %d with Retry-After %q", r.method, r.path, r.status, r.header.Get("Retry-After"))
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/skjold-project/skjold"
@@ -73,7 +75,7 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 		s.mux.Handle(rt.pattern, s.consoleGuard(rt))
 	}
 	s.mux.Handle("/", s.notFound())
-	return s.secureHeaders(s.recoverPanics(s.screen(s.mux)))
+	return s.logRequests(s.secureHeaders(retryAfter(s.recoverPanics(s.screen(s.mux)))))
 }
 
 // guard wraps a route's handler with what every route gets: metrics, a log line, the
@@ -112,16 +114,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// observe records the request in the metrics and logs it by route pattern: never the query
-// string or body, which may hold personal data.
+// observe records the request in the metrics by route pattern, and names the pattern for the
+// request log line: never the path's values, query string or body, which may hold personal data.
 func (s *Server) observe(pattern string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		d := time.Since(start)
-		s.metrics.observeRequest(pattern, sw.status, d)
-		s.log.Debug("request", "route", pattern, "status", sw.status, "duration_ms", float64(d.Microseconds())/1000)
+		if ri := infoOf(r); ri != nil {
+			ri.route = pattern // for logRequests' line, which runs outside the mux
+		}
+		s.metrics.observeRequest(r.Method, pattern, sw.status, time.Since(start))
 	})
 }
 
@@ -153,8 +156,49 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// notFound answers a request no route matches: 405 with Allow when the path is served with
+// other methods, and 404 otherwise.
 func (s *Server) notFound() http.Handler {
 	return s.observe("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := s.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			fail(w, r, s.log, skjold.Errorf(skjold.EMETHOD, "this path does not take %s: it takes %s", r.Method, strings.Join(allow, ", ")))
+			return
+		}
 		fail(w, r, s.log, skjold.Errorf(skjold.ENOTFOUND, "no such route"))
 	}))
 }
+
+// allowed returns the methods some route serves r's path with, besides the catch-all.
+func (s *Server) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// retryAfter makes sure every 429 and 503 says when to try again: a handler that knows sets
+// Retry-After itself; any other gets defaultRetryAfter.
+func retryAfter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&retryWriter{ResponseWriter: w}, r)
+	})
+}
+
+type retryWriter struct{ http.ResponseWriter }
+
+func (w *retryWriter) WriteHeader(code int) {
+	if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.Itoa(int(defaultRetryAfter/time.Second)))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *retryWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

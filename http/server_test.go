@@ -260,11 +260,19 @@ func (r *reply) wantError(t *testing.T, status int, code string) errorDetail {
 	if err := dec.Decode(&body); err != nil {
 		t.Fatalf("%s %s: error body %s: %v", r.method, r.path, r.body, err)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Errorf("%s %s: error Content-Type %q", r.method, r.path, ct)
 	}
 	if body.Error.Code != code || body.Error.Message == "" {
 		t.Fatalf("%s %s: error %+v, want code %q with a message", r.method, r.path, body.Error, code)
+	}
+	// The problem document says what the old error object says.
+	if body.Type != "urn:skjold:problem:"+code || body.Title == "" || body.Status != status || body.Detail != body.Error.Message ||
+		body.Code != code || body.Field != body.Error.Field || body.Rule != body.Error.Rule {
+		t.Errorf("%s %s: problem document %s disagrees with its error object", r.method, r.path, r.body)
+	}
+	if body.Field != "" && (len(body.Errors) == 0 || body.Errors[0].Field != body.Field || body.Errors[0].Rule != body.Rule) {
+		t.Errorf("%s %s: errors %+v do not start with field %q", r.method, r.path, body.Errors, body.Field)
 	}
 	return body.Error
 }
@@ -440,7 +448,7 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 	} {
 		r := e.do(t, c.token, c.method, c.path, nil)
 		r.wantError(t, 500, skjold.EINTERNAL)
-		if want := `{"error":{"code":"internal","message":"internal error"}}` + "\n"; string(r.body) != want {
+		if want := internalProblem; string(r.body) != want {
 			t.Errorf("%s %s: body %q, want %q", c.method, c.path, r.body, want)
 		}
 	}
@@ -462,7 +470,7 @@ func TestPanicsAreInternalErrors(t *testing.T) {
 	h := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(errors.New("secret cause")) }))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-	if w.Code != 500 || w.Body.String() != `{"error":{"code":"internal","message":"internal error"}}`+"\n" {
+	if w.Code != 500 || w.Body.String() != internalProblem {
 		t.Errorf("panic gave %d %q", w.Code, w.Body)
 	}
 }

@@ -1,7 +1,10 @@
 package http
 
 import (
+	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/skjold-project/skjold"
@@ -28,8 +31,26 @@ func handle[Req, Resp any](s *Server, status int, fn func(r *http.Request, req *
 			w.WriteHeader(status)
 			return
 		}
+		if status == http.StatusCreated {
+			locateCreated(w, r, out)
+		}
 		respond(w, status, out)
 	})
+}
+
+// locateCreated sets Location on a 201 from a POST to a collection: the collection's path
+// followed by the created object's id (the "id" member of its JSON form).
+func locateCreated(w http.ResponseWriter, r *http.Request, out any) {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(b, &v) == nil && v.ID != "" {
+		w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+url.PathEscape(v.ID))
+	}
 }
 
 type none = struct{}

@@ -52,6 +52,7 @@ type seenKey struct{}
 
 // noteCaller records the caller's tenant for the screen around the request, if any.
 func noteCaller(r *http.Request, c *skjold.Caller) {
+	noteRequestCaller(r, c)
 	if seen, ok := r.Context().Value(seenKey{}).(*seenCaller); ok {
 		seen.set, seen.tenantID = true, c.TenantID
 	}

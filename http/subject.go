@@ -48,6 +48,7 @@ func (s *Server) handleSubjectCreate() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		locateCreated(w, r, sub)
 		respond(w, http.StatusCreated, response{Subject: sub, Records: recs})
 	})
 }

@@ -26,6 +26,7 @@ func (s *Server) handleTenantCreate() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		locateCreated(w, r, t)
 		respond(w, http.StatusCreated, response{Tenant: t, Token: tok})
 	})
 }

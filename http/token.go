@@ -48,6 +48,7 @@ func (s *Server) handleTokenCreate() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		locateCreated(w, r, tok)
 		respond(w, http.StatusCreated, tok)
 	})
 }

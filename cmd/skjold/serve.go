@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,6 +83,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	mailer := &countingMailer{Mailer: auth.Mailer} // after the outbox's type check above
+	auth.Mailer = mailer
+	metrics.WatchMail(mailer.Failed)
 	db, err = store.Open(ctx, cfg.dsn(), store.Options{Keys: keys.NewService(ring), Logger: log.With("component", "store"), Postgres: limits,
 		Observe: metrics.ObserveStore, Auth: auth, Packager: export.AccessPackage, PublicURL: cfg.publicURL(), OnErasure: after.erased, OnAudit: func(e *skjold.AuditEvent) {
 			metrics.CountAudit(e.Action)
@@ -100,6 +104,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	metrics.WatchPurge(db.PurgePending)
 	metrics.WatchCompliance(db.Compliance)
+	metrics.WatchRequests(skjold.RequestTypes, func(ctx context.Context) (skjoldhttp.RequestCounts, error) {
+		open, overdue, err := db.CountOpenRequests(ctx)
+		return skjoldhttp.RequestCounts{Open: open, Overdue: overdue}, err
+	})
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
@@ -189,6 +197,9 @@ func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, svc sk
 	cert, selfSigned, err := loadCertificate(cfg, time.Now())
 	if err != nil {
 		return err
+	}
+	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
+		metrics.WatchCertificate(func() time.Time { return leaf.NotAfter })
 	}
 	srv := &http.Server{
 		Handler:           skjoldhttp.NewServer(svc, log, metrics, engine, version),

@@ -387,6 +387,12 @@ func testRequestOverdue(t *testing.T, h Harness) {
 	if len(got) != 1 || got[0].ID != late.ID || !got[0].Overdue {
 		t.Fatalf("overdue requests = %+v", got)
 	}
+	// The metrics' counts: open requests by type (the refused one is closed), one overdue.
+	open, overdue, err := e.db.CountOpenRequests(context.Background())
+	must(t, err)
+	if len(open) != 2 || open[skjold.RequestAccess] != 1 || open[skjold.RequestObjection] != 1 || overdue != 1 {
+		t.Fatalf("CountOpenRequests = %v, %d overdue; want access 1, objection 1, 1 overdue", open, overdue)
+	}
 	all, err := e.db.FindRequests(ctx, skjold.RequestFilter{})
 	must(t, err)
 	if len(all) != 3 || all[0].ID != late.ID || all[1].ID != onTime.ID || all[1].Overdue || all[2].Overdue {
