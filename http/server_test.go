@@ -39,6 +39,7 @@ type env struct {
 	srv      *httptest.Server
 	client   *http.Client
 	logs     *logBuffer
+	metrics  *Metrics
 	operator string     // an operator token's secret
 	a, b     tenantInfo // tenant A and tenant B, each with its first (all-scope) token
 }
@@ -111,7 +112,8 @@ func newEnv(t *testing.T) *env {
 		Network: e.db, Approvals: e.db, Register: e.db, Purposes: e.db, Requests: e.db, Retention: e.db, Export: e.db, Budgets: e.db, Health: e.db.Ping}
 	svc.Backups = newBackupService(t, e.db, dir)
 	svc.Preferences = e.db
-	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
+	e.metrics = NewMetrics("test", e.db.AuditLength)
+	h := NewServer(svc, log, e.metrics, "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it
 	e.srv.Config.ErrorLog = slog.NewLogLogger(log.With("component", "http.server").Handler(), slog.LevelWarn)

@@ -146,6 +146,13 @@ func (db *DB) FindAuditEvents(ctx context.Context, f skjold.AuditFilter) ([]*skj
 	if f.Action != "" {
 		q, args = q+" AND action = ?", append(args, f.Action)
 	}
+	if f.Security {
+		var or []string
+		for _, p := range skjold.SecurityActionPrefixes {
+			or, args = append(or, "action LIKE ?"), append(args, p+"%")
+		}
+		q += " AND (" + strings.Join(or, " OR ") + ")"
+	}
 	if !f.Since.IsZero() {
 		q, args = q+" AND time >= ?", append(args, micros(f.Since))
 	}
