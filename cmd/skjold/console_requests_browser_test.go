@@ -286,4 +286,3 @@ func (b *tab) loginWithCode(email string, p *person) {
 	b.submit("main button[type=submit]")
 	b.wantPath("/console/")
 }
-
