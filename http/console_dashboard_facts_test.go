@@ -28,6 +28,7 @@ func TestConsoleDashboardFacts(t *testing.T) {
 	auditor := e.activeStaff(t, e.a.id, skjold.RoleAuditor, "")
 	c := e.consoleClient(t)
 	c.login(t, auditor)
+	e.createSubject(t, e.a.token, map[string]string{"name": "Anna Berg"}) // no security event
 	e.loginReply(t, agent.user.Email, "not the password", "").want(t, 401)
 
 	page := c.get(t, "/console/").want(t, 200)
@@ -41,6 +42,9 @@ func TestConsoleDashboardFacts(t *testing.T) {
 	count := factOf(page, "security-count")
 	if !regexp.MustCompile(`^Security events in the last 7 days: [1-9][0-9]*\.$`).MatchString(count) {
 		t.Errorf("security count %q", count)
+	}
+	if strings.Contains(text(page.body), "subject.create") {
+		t.Error("the security events list a subject's creation")
 	}
 	for _, personal := range []string{agent.user.Email, agent.user.ID, "127.0.0.1"} {
 		if strings.Contains(string(page.body), personal) {
