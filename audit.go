@@ -33,10 +33,25 @@ type AuditFilter struct {
 	SubjectID    string
 	Actor        string // "user:<id>", "token:<id>", … as AuditEvent.Actor
 	Action       string // e.g. subject.read
+	Security     bool   // only security events (IsSecurityAction)
 	Since, Until time.Time
 	After        int64
 	Limit        int
 	Newest       bool
+}
+
+// SecurityActionPrefixes begin the actions of security events: sign-ins, bans and refusals,
+// changes of accounts, four-eyes decisions and support grants.
+var SecurityActionPrefixes = []string{"auth.", "security.", "user.", "approval.", "grant."}
+
+// IsSecurityAction reports whether action is a security event's.
+func IsSecurityAction(action string) bool {
+	for _, p := range SecurityActionPrefixes {
+		if strings.HasPrefix(action, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Normalize sets the default limit and checks the filter, naming the field at fault.

@@ -29,13 +29,15 @@ type dashboardData struct {
 
 	ShowApprovals bool
 	Approvals     []approvalRow // waiting for the reader's decision
+
+	Facts *dashboardFacts // the safety facts (console_dashboard_facts.go), or nil
 }
 
 // dashboardWork adds the requests and approvals facts to the overview, for the sections
 // the reader's role may open. A section that cannot be read is left out, not failed: the
 // overview is for orientation, and each section's page reports its own errors.
 func (s *Server) dashboardWork(r *http.Request, work string) *dashboardData {
-	d := &dashboardData{Work: work}
+	d := &dashboardData{Work: work, Facts: s.dashboardFacts(r)}
 	c := skjold.CallerFromContext(r.Context())
 	if tenant(skjold.ScopeRead).allows(c) == nil && s.svc.Requests != nil {
 		f := skjold.RequestFilter{State: skjold.RequestOpen, Page: skjold.Page{Limit: skjold.MaxPageLimit}}

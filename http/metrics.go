@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -113,8 +112,7 @@ func (m *Metrics) WatchPurge(pending func() time.Duration) {
 // CountAudit counts a committed audit event's action when it is a security event; call it
 // from store.Options.OnAudit.
 func (m *Metrics) CountAudit(action string) {
-	if strings.HasPrefix(action, "auth.") || strings.HasPrefix(action, "security.") || strings.HasPrefix(action, "user.") ||
-		strings.HasPrefix(action, "approval.") || strings.HasPrefix(action, "grant.") {
+	if skjold.IsSecurityAction(action) {
 		m.security.WithLabelValues(action).Inc()
 	}
 }

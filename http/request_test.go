@@ -42,7 +42,7 @@ func (e *env) openRequest(t *testing.T, token string, s *skjold.Subject, typ, pu
 }
 
 // mailTo waits for an e-mail to addr in the outbox, removes it and returns its body.
-func (e *env) mailTo(t *testing.T, addr string) string {
+func (e *env) mailTo(t testing.TB, addr string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -72,7 +72,7 @@ func (e *env) mailTo(t *testing.T, addr string) string {
 var codeInMail = regexp.MustCompile(`(?m)^\d{8}\r?$`)
 
 // requestCode waits for the code e-mail to addr and returns the code.
-func (e *env) requestCode(t *testing.T, addr string) string {
+func (e *env) requestCode(t testing.TB, addr string) string {
 	t.Helper()
 	body := e.mailTo(t, addr)
 	code := strings.TrimSpace(codeInMail.FindString(body))

@@ -40,6 +40,7 @@ type env struct {
 	srv      *httptest.Server
 	client   *http.Client
 	logs     *logBuffer
+	metrics  *Metrics
 	operator string     // an operator token's secret
 	a, b     tenantInfo // tenant A and tenant B, each with its first (all-scope) token
 	alerts   *alert.Service
@@ -118,7 +119,8 @@ func newEnv(t *testing.T) *env {
 		outbox, alert.NewDispatcher(nil, outbox, log), log)
 	svc.Alerts = e.alerts
 	svc.GrantRequests = e.db
-	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
+	e.metrics = NewMetrics("test", e.db.AuditLength)
+	h := NewServer(svc, log, e.metrics, "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it
 	e.srv.Config.ErrorLog = slog.NewLogLogger(log.With("component", "http.server").Handler(), slog.LevelWarn)

@@ -183,6 +183,13 @@ func auditQuery(c *skjold.Caller, f skjold.AuditFilter) (string, []any) {
 	if f.Action != "" {
 		q, args = q+" AND action = ?", append(args, f.Action)
 	}
+	if f.Security {
+		var or []string
+		for _, p := range skjold.SecurityActionPrefixes {
+			or, args = append(or, "action LIKE ?"), append(args, p+"%")
+		}
+		q += " AND (" + strings.Join(or, " OR ") + ")"
+	}
 	if !f.Since.IsZero() {
 		q, args = q+" AND time >= ?", append(args, micros(f.Since))
 	}

@@ -606,6 +606,24 @@ func postUser(t *testing.T, s *server, token, name, role string) (string, string
 // returns its decoded body.
 func outboxMail(t *testing.T, data, addr string) string {
 	t.Helper()
+	return outboxFind(t, data, addr, func(string) bool { return true })
+}
+
+// codeInMail is a one-time code on a line of its own.
+var codeInMail = regexp.MustCompile(`(?m)^\d{8}\r?$`)
+
+// outboxCode waits for an e-mail to addr with a one-time code in the outbox, removes it,
+// and returns the code.
+func outboxCode(t *testing.T, data, addr string) string {
+	t.Helper()
+	text := outboxFind(t, data, addr, codeInMail.MatchString)
+	return strings.TrimSpace(codeInMail.FindString(text))
+}
+
+// outboxFind waits for an e-mail to addr in the data directory's outbox whose decoded body
+// match accepts, removes it, and returns the body.
+func outboxFind(t *testing.T, data, addr string, match func(body string) bool) string {
+	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		files, _ := filepath.Glob(filepath.Join(data, "outbox", "*.eml"))
 		for _, f := range files {
@@ -622,23 +640,14 @@ func outboxMail(t *testing.T, data, addr string) string {
 				body = quotedprintable.NewReader(body)
 			}
 			text, _ := io.ReadAll(body)
-			os.Remove(f)
-			return string(text)
+			if match(string(text)) {
+				os.Remove(f)
+				return string(text)
+			}
 		}
 	}
-	t.Fatalf("no e-mail to %s in the outbox within 15 s", addr)
+	t.Fatalf("no matching e-mail to %s in the outbox within 15 s", addr)
 	return ""
-}
-
-// outboxCode waits for the e-mail to addr and returns the 8-digit code in it.
-func outboxCode(t *testing.T, data, addr string) string {
-	t.Helper()
-	text := outboxMail(t, data, addr)
-	code := regexp.MustCompile(`(?m)^\d{8}\r?$`).FindString(text)
-	if code == "" {
-		t.Fatalf("no code in %q", text)
-	}
-	return strings.TrimSpace(code)
 }
 
 // resetLink waits for the reset e-mail to addr in the outbox and returns the link in it.

@@ -5,12 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"io"
-	"mime/quotedprintable"
-	"net/mail"
-	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -69,7 +64,7 @@ func TestConsoleBrowserAccessRequest(t *testing.T) {
 	b.page("dashboard-requests")
 	b.open("/console/requests/" + id)
 
-	code := mailCode(t, data, person)
+	code := outboxCode(t, data, person)
 	b.fill("#verify_code", "00000000")
 	b.submit("form[action$='/verify'] button")
 	b.wantText("The code is wrong.")
@@ -290,33 +285,4 @@ func (b *tab) loginWithCode(email string, p *person) {
 	p.recovery = p.recovery[1:]
 	b.submit("main button[type=submit]")
 	b.wantPath("/console/")
-}
-
-// mailCode waits for the verification e-mail to addr in the outbox and returns its code.
-func mailCode(t *testing.T, data, addr string) string {
-	t.Helper()
-	codeRE := regexp.MustCompile(`(?m)^\d{8}\r?$`)
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		files, _ := filepath.Glob(filepath.Join(data, "outbox", "*.eml"))
-		for _, f := range files {
-			raw, err := os.ReadFile(f)
-			if err != nil {
-				continue
-			}
-			msg, err := mail.ReadMessage(bytes.NewReader(raw))
-			if err != nil || msg.Header.Get("To") != addr {
-				continue
-			}
-			var body io.Reader = msg.Body
-			if strings.EqualFold(msg.Header.Get("Content-Transfer-Encoding"), "quoted-printable") {
-				body = quotedprintable.NewReader(body)
-			}
-			text, _ := io.ReadAll(body)
-			if m := codeRE.Find(text); m != nil {
-				return strings.TrimSpace(string(m))
-			}
-		}
-	}
-	t.Fatalf("no code e-mail to the person in the outbox within 15 s")
-	return ""
 }
