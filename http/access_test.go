@@ -468,8 +468,17 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return r
 		}},
-		"GET /api/v1/grants":   fixed("/api/v1/grants", nil),
-		"GET /api/v1/register": fixed("/api/v1/register", nil),
+		"GET /api/v1/grants":             fixed("/api/v1/grants", nil),
+		"GET /api/v1/register":           fixed("/api/v1/register", nil),
+		"GET /api/v1/compliance":         fixed("/api/v1/compliance", nil),
+		"GET /api/v1/compliance/profile": fixed("/api/v1/compliance/profile", nil),
+		"PUT /api/v1/compliance/profile": {build: func(_ *testing.T, c *caller, _ object) request {
+			r := request{path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}}
+			if !c.operator && c.person != nil && c.person.user.Role != skjold.RoleOwner {
+				r.refusal = 403 // the tenant's owner changes its promises
+			}
+			return r
+		}},
 		"POST /api/v1/requests": {build: func(t *testing.T, _ *caller, _ object) request {
 			return request{path: "/api/v1/requests", body: map[string]string{"type": "access", "email": e.requestSubject(t, e.a.token).Email}}
 		}},

@@ -28,7 +28,6 @@ type complianceData struct {
 	Failed  int
 }
 
-
 var complianceFields = []string{"backup_times", "backup_zone", "daily_copies", "min_password_length", "max_idle_minutes"}
 
 func (s *Server) complianceLoad(r *http.Request) func(v *web.View) error {

@@ -149,6 +149,9 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "PUT /api/v1/settings/session", path: "/api/v1/settings/session", body: skjold.DefaultSessionSettings(), status: 200},
 		{pattern: "GET /api/v1/settings/read-budget", path: "/api/v1/settings/read-budget", status: 200},
 		{pattern: "PUT /api/v1/settings/read-budget", path: "/api/v1/settings/read-budget", body: map[string]int{"per_minute": 900, "per_day": 9000}, status: 200},
+		{pattern: "GET /api/v1/compliance", path: "/api/v1/compliance", status: 200},
+		{pattern: "GET /api/v1/compliance/profile", path: "/api/v1/compliance/profile", status: 200},
+		{pattern: "PUT /api/v1/compliance/profile", path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}, status: 200},
 		// Four eyes are two people: a token neither files nor decides.
 		{pattern: "POST /api/v1/approvals", path: "/api/v1/approvals", body: map[string]string{"action": skjold.ActionTwoFactorReset,
 			"target": agentA.user.ID}, status: 403, code: skjold.EFORBIDDEN},
