@@ -78,6 +78,7 @@ func TestCompliance(t *testing.T, h Harness) {
 	}
 	t.Run("Access", func(t *testing.T) { testComplianceAccess(t, h) })
 	t.Run("TrainingMail", func(t *testing.T) { testTrainingMail(t, h) })
+	t.Run("Maintenance", func(t *testing.T) { testMaintenance(t, h) })
 }
 
 // keptTenant is a tenant that keeps every promise of the seeds: an owner and an admin with a
@@ -318,4 +319,56 @@ func (e *env) outboxByRecipient() map[string]string {
 		out[to] = subject + "\n" + string(plain)
 	}
 	return out
+}
+
+// testMaintenance: the operator schedules a window; a bad one is refused and stores nothing;
+// tenants see it; the announcement e-mails every active tenant's owner once, in their
+// language, when the window is within three days [E6].
+func testMaintenance(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	a, b := e.newTenant("Trainingbot Sp. z o.o."), e.newTenant("MicroIT AS")
+	ownerA, ctxA := e.adminCtx(a, "owner@trainingbot.example", skjold.RoleOwner)
+	ownerB, _ := e.adminCtx(b, "owner@microit.example", skjold.RoleOwner)
+	must(t, e.db.SetLanguage(ctxA, "pl"))
+	old, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	for _, f := range old {
+		must(t, os.Remove(f))
+	}
+	now := e.clock.Now()
+	bad := &skjold.Maintenance{Starts: now.Add(-time.Hour), Ends: now.Add(time.Hour), Note: "Database upgrade"}
+	wantCode(t, e.db.ScheduleMaintenance(e.op, bad), skjold.EINVALID)
+	m := &skjold.Maintenance{Starts: now.Add(5 * 24 * time.Hour), Ends: now.Add(5*24*time.Hour + 2*time.Hour), Note: "Database upgrade"}
+	wantCode(t, e.db.ScheduleMaintenance(ctxA, m), skjold.EFORBIDDEN)
+	must(t, e.db.ScheduleMaintenance(e.op, m))
+	list, err := e.db.FindMaintenance(e.as(b, ""))
+	must(t, err)
+	if len(list) != 1 || list[0].ID != m.ID || !list[0].Starts.Equal(m.Starts) {
+		t.Fatalf("tenant sees %+v, want the one window", list)
+	}
+
+	if n, err := e.db.AnnounceMaintenance(t.Context()); err != nil || n != 0 {
+		t.Fatalf("five days ahead: announced %d, %v; want none yet", n, err)
+	}
+	e.clock.Add(2*24*time.Hour + time.Hour) // now within three days
+	if n, err := e.db.AnnounceMaintenance(t.Context()); err != nil || n != 1 {
+		t.Fatalf("within three days: announced %d, %v; want 1", n, err)
+	}
+	mails := e.outboxByRecipient()
+	if got := mails[ownerA.Email]; !strings.Contains(got, "planowana konserwacja") || !strings.Contains(got, "Database upgrade") {
+		t.Errorf("owner A's announcement (Polish):\n%s", got)
+	}
+	if got := mails[ownerB.Email]; !strings.Contains(got, "planned maintenance") || !strings.Contains(got, m.Starts.UTC().Format("2006-01-02 15:04")) {
+		t.Errorf("owner B's announcement (English):\n%s", got)
+	}
+	if len(mails) != 2 {
+		t.Errorf("%d e-mails, want one per owner", len(mails))
+	}
+	if n, _ := e.db.AnnounceMaintenance(t.Context()); n != 0 {
+		t.Errorf("announced again: %d", n)
+	}
+	wantCode(t, e.db.CancelMaintenance(e.op, "01900000-0000-7000-8000-000000000000"), skjold.ENOTFOUND)
+	must(t, e.db.CancelMaintenance(e.op, m.ID))
+	if list, _ := e.db.FindMaintenance(e.op); len(list) != 0 {
+		t.Errorf("after the cancellation: %+v", list)
+	}
 }
