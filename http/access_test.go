@@ -468,9 +468,20 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return r
 		}},
-		"GET /api/v1/grants":             fixed("/api/v1/grants", nil),
-		"GET /api/v1/register":           fixed("/api/v1/register", nil),
-		"GET /api/v1/compliance":         fixed("/api/v1/compliance", nil),
+		"GET /api/v1/grants":      fixed("/api/v1/grants", nil),
+		"GET /api/v1/register":    fixed("/api/v1/register", nil),
+		"GET /api/v1/compliance":  fixed("/api/v1/compliance", nil),
+		"GET /api/v1/maintenance": fixed("/api/v1/maintenance", nil),
+		"POST /api/v1/maintenance": fixed("/api/v1/maintenance", map[string]string{"starts": "2099-01-01T22:00:00Z",
+			"ends": "2099-01-01T23:00:00Z", "note": "Database upgrade"}),
+		"DELETE /api/v1/maintenance/{id}": {build: func(t *testing.T, _ *caller, _ object) request {
+			// Windows are the operator's, not a tenant's: a fresh one for every request.
+			m := &skjold.Maintenance{Starts: time.Now().Add(48 * time.Hour), Ends: time.Now().Add(49 * time.Hour), Note: "doomed"}
+			if err := e.db.ScheduleMaintenance(localContext(), m); err != nil {
+				t.Fatal(err)
+			}
+			return request{path: "/api/v1/maintenance/" + m.ID}
+		}},
 		"GET /api/v1/compliance/profile": fixed("/api/v1/compliance/profile", nil),
 		"PUT /api/v1/compliance/profile": {build: func(_ *testing.T, c *caller, _ object) request {
 			r := request{path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}}

@@ -32,6 +32,8 @@ type Services struct {
 	Backups    skjold.BackupService // nil: the backup routes answer 503
 	// Compliance checks the promises against live state; nil: its routes answer 503.
 	Compliance skjold.ComplianceService
+	// Maintenance schedules and shows maintenance windows; nil: its routes answer 503.
+	Maintenance skjold.MaintenanceService
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
 	Shield      *Shield // nil: no screening (tests of other concerns)

@@ -112,6 +112,7 @@ func newEnv(t *testing.T) *env {
 	svc.Backups = newBackupService(t, e.db, dir)
 	svc.Preferences = e.db
 	svc.Compliance = e.db
+	svc.Maintenance = e.db
 	h := NewServer(svc, log, NewMetrics("test", e.db.AuditLength), "sqlite", "test")
 	e.srv = httptest.NewUnstartedServer(h)
 	e.srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12} // as cmd/skjold serves it
