@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -55,4 +56,19 @@ func TestConsoleCompliance(t *testing.T) {
 	admin, _ := e.cfgAdmin(t, skjold.RoleAdmin)
 	admin.get(t, "/console/compliance").want(t, 200)
 	admin.post(t, "/console/compliance/profile", complianceForm("14:00", "30")).want(t, 403)
+}
+
+// TestConsoleMaintenanceBanner: a window within three days shows on every console page.
+func TestConsoleMaintenanceBanner(t *testing.T) {
+	e := newEnv(t)
+	c, _ := e.cfgAdmin(t, skjold.RoleAdmin)
+	page := c.get(t, "/console/").want(t, 200)
+	if strings.Contains(string(page.body), "maintenance-banner") {
+		t.Fatal("a banner without a window")
+	}
+	starts := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Minute)
+	e.do(t, e.operator, "POST", "/api/v1/maintenance", map[string]string{"starts": starts.Format(time.RFC3339),
+		"ends": starts.Add(time.Hour).Format(time.RFC3339), "note": "Database upgrade"}).want(t, 201)
+	page = c.get(t, "/console/compliance").want(t, 200)
+	wantText(t, page, "Planned maintenance from "+starts.Format("2006-01-02 15:04"), "Database upgrade")
 }

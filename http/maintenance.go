@@ -1,10 +1,12 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/web"
 )
 
 // maintenance returns the maintenance service, or EUNAVAILABLE when the server has none.
@@ -64,4 +66,23 @@ func (s *Server) handleMaintenanceCancel() http.Handler {
 		}
 		return nil, svc.CancelMaintenance(r.Context(), r.PathValue("id"))
 	})
+}
+
+// showMaintenance puts the announced windows that have not ended on a console page, as a
+// banner (web/templates/_maintenance.html). A failure to read them is logged; the page
+// works without the banner.
+func (s *Server) showMaintenance(ctx context.Context, v *web.View) {
+	if s.svc.Maintenance == nil || v.Stage != "" {
+		return
+	}
+	list, err := s.svc.Maintenance.FindMaintenance(ctx)
+	if err != nil {
+		s.log.Error("maintenance windows not read", "err", err)
+		return
+	}
+	for _, m := range list {
+		if m.AnnouncedAt != nil || m.Starts.Before(time.Now().Add(skjold.AnnounceAhead)) {
+			v.Maintenance = append(v.Maintenance, m)
+		}
+	}
 }
