@@ -82,3 +82,27 @@ func TestComplianceMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestMaintenanceAPI: the operator schedules a window, a bad one is refused and stores
+// nothing, a tenant sees the window, and the operator cancels it [E6].
+func TestMaintenanceAPI(t *testing.T) {
+	e := newEnv(t)
+	e.unchanged(t, func() {
+		e.do(t, e.operator, "POST", "/api/v1/maintenance", map[string]string{"starts": "tomorrow", "ends": "2099-01-01T23:00:00Z", "note": "x"}).
+			wantError(t, 400, skjold.EINVALID)
+	})
+	var m skjold.Maintenance
+	e.do(t, e.operator, "POST", "/api/v1/maintenance", map[string]string{"starts": "2099-01-01T22:00:00Z",
+		"ends": "2099-01-01T23:30:00Z", "note": "Database upgrade"}).want(t, 201).decode(t, &m)
+	var list struct{ Items []skjold.Maintenance }
+	e.do(t, e.a.token, "GET", "/api/v1/maintenance", nil).want(t, 200).decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != m.ID || list.Items[0].Note != "Database upgrade" {
+		t.Fatalf("tenant sees %+v", list.Items)
+	}
+	e.do(t, e.a.token, "DELETE", "/api/v1/maintenance/"+m.ID, nil).want(t, 403)
+	e.do(t, e.operator, "DELETE", "/api/v1/maintenance/"+m.ID, nil).want(t, 204)
+	e.do(t, e.a.token, "GET", "/api/v1/maintenance", nil).want(t, 200).decode(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("after the cancellation: %+v", list.Items)
+	}
+}

@@ -170,6 +170,7 @@ func (s *Server) consoleAuthorize(p perm, next http.Handler) http.Handler {
 		}
 		cr := &consoleRequest{id: id, view: s.baseView(r, id, csrf)}
 		work.show(&cr.view, r)
+		s.showMaintenance(ctx, &cr.view)
 		next.ServeHTTP(w, r.WithContext(contextWith(r, cr)))
 	})
 }

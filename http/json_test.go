@@ -65,6 +65,8 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"PATCH /api/v1/users/{id}":               {"/api/v1/users/" + agent.user.ID, e.a.token},
 		"PUT /api/v1/settings/session":           {"/api/v1/settings/session", e.a.token},
 		"PUT /api/v1/settings/read-budget":       {"/api/v1/settings/read-budget", e.a.token},
+		"PUT /api/v1/compliance/profile":         {"/api/v1/compliance/profile", e.a.token},
+		"POST /api/v1/maintenance":               {"/api/v1/maintenance", e.operator},
 		"POST /api/v1/approvals":                 {"/api/v1/approvals", owner.session},
 		"POST /api/v1/grants":                    {"/api/v1/grants", owner.session},
 		"PUT /api/v1/blocklist":                  {"/api/v1/blocklist", e.operator},

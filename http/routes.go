@@ -130,6 +130,9 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/compliance", either(admin, opRead), s.handleCompliance()},
 		{"GET /api/v1/compliance/profile", either(admin, opRead), s.handleComplianceProfileGet()},
 		{"PUT /api/v1/compliance/profile", either(admin, opManage), s.handleComplianceProfilePut()},
+		{"GET /api/v1/maintenance", either(read, opRead), s.handleMaintenanceList()},
+		{"POST /api/v1/maintenance", operator(opManage), s.handleMaintenanceSchedule()},
+		{"DELETE /api/v1/maintenance/{id}", operator(opManage), s.handleMaintenanceCancel()},
 
 		{"POST /api/v1/requests", tenant(write), s.handleRequestOpen()},
 		{"GET /api/v1/requests", tenant(read), s.handleRequestList()},

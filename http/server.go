@@ -34,6 +34,8 @@ type Services struct {
 	Backups    skjold.BackupService // nil: the backup routes answer 503
 	// Compliance checks the promises against live state; nil: its routes answer 503.
 	Compliance skjold.ComplianceService
+	// Maintenance schedules and shows maintenance windows; nil: its routes answer 503.
+	Maintenance skjold.MaintenanceService
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
 	// Alerts keeps the operator's alert settings; nil: the alert routes answer 503.

@@ -149,6 +149,12 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "PUT /api/v1/settings/session", path: "/api/v1/settings/session", body: skjold.DefaultSessionSettings(), status: 200},
 		{pattern: "GET /api/v1/settings/read-budget", path: "/api/v1/settings/read-budget", status: 200},
 		{pattern: "PUT /api/v1/settings/read-budget", path: "/api/v1/settings/read-budget", body: map[string]int{"per_minute": 900, "per_day": 9000}, status: 200},
+		{pattern: "GET /api/v1/compliance", path: "/api/v1/compliance", status: 200},
+		{pattern: "GET /api/v1/compliance/profile", path: "/api/v1/compliance/profile", status: 200},
+		{pattern: "PUT /api/v1/compliance/profile", path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}, status: 200},
+		{pattern: "GET /api/v1/maintenance", path: "/api/v1/maintenance", status: 200},
+		{pattern: "POST /api/v1/maintenance", path: "/api/v1/maintenance", body: map[string]string{"starts": "2099-01-01T22:00:00Z", "ends": "2099-01-01T23:00:00Z", "note": "x"}, status: 403},
+		{pattern: "DELETE /api/v1/maintenance/{id}", path: "/api/v1/maintenance/01900000-0000-7000-8000-000000000000", status: 403},
 		// Four eyes are two people: a token neither files nor decides.
 		{pattern: "POST /api/v1/approvals", path: "/api/v1/approvals", body: map[string]string{"action": skjold.ActionTwoFactorReset,
 			"target": agentA.user.ID}, status: 403, code: skjold.EFORBIDDEN},

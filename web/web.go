@@ -206,6 +206,8 @@ type View struct {
 	Policy      []PolicyRule
 	Data        any
 	Work        *WorkBanner // an operator person working in a tenant under a support grant
+	// Maintenance lists the announced maintenance windows that have not ended [E6].
+	Maintenance []*skjold.Maintenance
 }
 
 // WorkBanner tells an operator person on every page that they work in a tenant under a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/keys"
@@ -60,4 +61,30 @@ func failedChecks(rep *skjold.ComplianceReport) int {
 		}
 	}
 	return n
+}
+
+// runMaintenanceSchedule schedules a maintenance window; the server's hourly job e-mails the
+// tenant owners three days ahead [E6].
+func runMaintenanceSchedule(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "maintenance schedule", "Schedule a maintenance window. Every active tenant's owner is e-mailed in their\n"+
+		"language three days before it starts, and the console shows a banner.")
+	starts := fs.String("starts", "", "when it starts, RFC 3339 (e.g. 2030-12-31T22:00:00Z)")
+	ends := fs.String("ends", "", "when it ends, RFC 3339; at most 24 hours after starts")
+	note := fs.String("note", "", "what the maintenance is, for customers (no personal data)")
+	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring, _ Config) error {
+		s, err := time.Parse(time.RFC3339, *starts)
+		if err != nil {
+			return skjold.FieldError("starts", "format", "--starts must be an RFC 3339 time such as 2030-12-31T22:00:00Z")
+		}
+		en, err := time.Parse(time.RFC3339, *ends)
+		if err != nil {
+			return skjold.FieldError("ends", "format", "--ends must be an RFC 3339 time such as 2030-12-31T23:00:00Z")
+		}
+		m := &skjold.Maintenance{Starts: s, Ends: en, Note: *note}
+		if err := db.ScheduleMaintenance(ctx, m); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "maintenance %s scheduled from %s to %s\n", m.ID, m.Starts.Format(time.RFC3339), m.Ends.Format(time.RFC3339))
+		return nil
+	})
 }

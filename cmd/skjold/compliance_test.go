@@ -76,3 +76,21 @@ func TestComplianceCheckCLI(t *testing.T) {
 		t.Fatalf("compliance check with kept promises: %v\n%s", err, out)
 	}
 }
+
+// TestMaintenanceScheduleCLI: a window is scheduled from the command line; a bad time is
+// refused.
+func TestMaintenanceScheduleCLI(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "skjold-data")
+	if err := startServer(t, data, nil).stop(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCLI(t, nil, "maintenance", "schedule", "--starts", "soon", "--ends", "2099-01-01T23:00:00Z",
+		"--note", "Database upgrade", "--data", data); err == nil {
+		t.Fatalf("a bad time was accepted: %s", out)
+	}
+	out, err := runCLI(t, nil, "maintenance", "schedule", "--starts", "2099-01-01T22:00:00Z", "--ends", "2099-01-01T23:00:00Z",
+		"--note", "Database upgrade", "--data", data)
+	if err != nil || !strings.Contains(out, "scheduled from 2099-01-01T22:00:00Z to 2099-01-01T23:00:00Z") {
+		t.Fatalf("maintenance schedule: %v\n%s", err, out)
+	}
+}

@@ -72,6 +72,14 @@ func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) [
 			}
 			return err
 		}},
+		// Maintenance windows are e-mailed to tenant owners three days ahead [E6].
+		{name: "maintenance-announcements", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			n, err := db.AnnounceMaintenance(ctx)
+			if n > 0 {
+				log.Info("maintenance windows announced", "windows", n)
+			}
+			return err
+		}},
 		// A data-subject request past its due date raises request.overdue once [C9]; the
 		// alert dispatcher forwards it. Hourly keeps the alert within the day it is due.
 		// Fresh planner statistics for SQLite as the tables grow (see store.DB.Optimize).

@@ -130,6 +130,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready,
 		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	svc.Compliance = db
+	svc.Maintenance = db
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err

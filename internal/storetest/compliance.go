@@ -3,8 +3,14 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +77,8 @@ func TestCompliance(t *testing.T, h Harness) {
 		})
 	}
 	t.Run("Access", func(t *testing.T) { testComplianceAccess(t, h) })
+	t.Run("TrainingMail", func(t *testing.T) { testTrainingMail(t, h) })
+	t.Run("Maintenance", func(t *testing.T) { testMaintenance(t, h) })
 }
 
 // keptTenant is a tenant that keeps every promise of the seeds: an owner and an admin with a
@@ -231,5 +239,136 @@ func testComplianceAccess(t *testing.T, h Harness) {
 	}
 	if got, err := e.db.ComplianceProfile(e.as(b, "")); err != nil || got.MaxIdleMinutes != 15 {
 		t.Errorf("other tenant's profile = %+v, %v; want the default", got, err)
+	}
+}
+
+// testTrainingMail: a person whose annual training is due is e-mailed, and so is each owner
+// and administrator of their tenant, each in the language they saved [B15, I3].
+func testTrainingMail(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	tn := e.newTenant("Asysto AS")
+	owner, ownerCtx := e.adminCtx(tn, "owner@asysto.example", skjold.RoleOwner)
+	admin, adminCtx := e.adminCtx(tn, "admin@asysto.example", skjold.RoleAdmin)
+	must(t, e.db.SetLanguage(ownerCtx, "nb"))
+	must(t, e.db.SetLanguage(adminCtx, "pl"))
+	agent := &skjold.User{TenantID: tn.ID, Email: "agent@asysto.example", Name: "Ada Agent", Role: skjold.RoleAgent}
+	e.activeUser(ownerCtx, agent)
+	now := e.clock.Now()
+	for _, u := range []*skjold.User{owner, admin} {
+		_, err := e.db.UpdateUser(e.tenantOwner(tn.ID), u.ID, skjold.UserUpdate{TrainingAt: &now})
+		must(t, err)
+	}
+	old, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	for _, f := range old {
+		must(t, os.Remove(f))
+	}
+
+	n, err := e.db.RemindTraining(t.Context())
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("%d reminders, want 1 (the agent)", n)
+	}
+	mails := e.outboxByRecipient()
+	for addr, want := range map[string][]string{
+		agent.Email: {"data-protection training due", "Your annual data-protection training", "No training is recorded yet."},
+		owner.Email: {"opplæring i personvern må fornyes", "Ada Agent (agent@asysto.example)", "Ingen opplæring er registrert ennå."},
+		admin.Email: {"czas na szkolenie z ochrony danych", "osoby Ada Agent (agent@asysto.example)", "Nie odnotowano jeszcze"},
+	} {
+		got, ok := mails[addr]
+		if !ok {
+			t.Errorf("no reminder to %s; the outbox has %d e-mails", addr, len(mails))
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("reminder to %s lacks %q:\n%s", addr, w, got)
+			}
+		}
+	}
+	if len(mails) != 3 {
+		t.Errorf("%d e-mails, want 3 (the agent, the owner, the admin)", len(mails))
+	}
+	if n, _ := e.db.RemindTraining(t.Context()); n != 0 || len(e.outboxByRecipient()) != 3 {
+		t.Errorf("reminded again at once: %d", n)
+	}
+}
+
+// outboxByRecipient returns the decoded subject and body of every e-mail in the outbox, by
+// recipient.
+func (e *env) outboxByRecipient() map[string]string {
+	e.t.Helper()
+	files, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	out := map[string]string{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		must(e.t, err)
+		head, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+		var to, subject string
+		for _, line := range strings.Split(head, "\r\n") {
+			if s, ok := strings.CutPrefix(line, "To: "); ok {
+				to = strings.Trim(strings.ToLower(s), "<> ")
+			}
+			if s, ok := strings.CutPrefix(line, "Subject: "); ok {
+				dec, err := new(mime.WordDecoder).DecodeHeader(s)
+				must(e.t, err)
+				subject = dec
+			}
+		}
+		plain, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(body)))
+		must(e.t, err)
+		out[to] = subject + "\n" + string(plain)
+	}
+	return out
+}
+
+// testMaintenance: the operator schedules a window; a bad one is refused and stores nothing;
+// tenants see it; the announcement e-mails every active tenant's owner once, in their
+// language, when the window is within three days [E6].
+func testMaintenance(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	a, b := e.newTenant("Trainingbot Sp. z o.o."), e.newTenant("MicroIT AS")
+	ownerA, ctxA := e.adminCtx(a, "owner@trainingbot.example", skjold.RoleOwner)
+	ownerB, _ := e.adminCtx(b, "owner@microit.example", skjold.RoleOwner)
+	must(t, e.db.SetLanguage(ctxA, "pl"))
+	old, _ := filepath.Glob(filepath.Join(e.outbox, "*.eml"))
+	for _, f := range old {
+		must(t, os.Remove(f))
+	}
+	now := e.clock.Now()
+	bad := &skjold.Maintenance{Starts: now.Add(-time.Hour), Ends: now.Add(time.Hour), Note: "Database upgrade"}
+	wantCode(t, e.db.ScheduleMaintenance(e.op, bad), skjold.EINVALID)
+	m := &skjold.Maintenance{Starts: now.Add(5 * 24 * time.Hour), Ends: now.Add(5*24*time.Hour + 2*time.Hour), Note: "Database upgrade"}
+	wantCode(t, e.db.ScheduleMaintenance(ctxA, m), skjold.EFORBIDDEN)
+	must(t, e.db.ScheduleMaintenance(e.op, m))
+	list, err := e.db.FindMaintenance(e.as(b, ""))
+	must(t, err)
+	if len(list) != 1 || list[0].ID != m.ID || !list[0].Starts.Equal(m.Starts) {
+		t.Fatalf("tenant sees %+v, want the one window", list)
+	}
+
+	if n, err := e.db.AnnounceMaintenance(t.Context()); err != nil || n != 0 {
+		t.Fatalf("five days ahead: announced %d, %v; want none yet", n, err)
+	}
+	e.clock.Add(2*24*time.Hour + time.Hour) // now within three days
+	if n, err := e.db.AnnounceMaintenance(t.Context()); err != nil || n != 1 {
+		t.Fatalf("within three days: announced %d, %v; want 1", n, err)
+	}
+	mails := e.outboxByRecipient()
+	if got := mails[ownerA.Email]; !strings.Contains(got, "planowana konserwacja") || !strings.Contains(got, "Database upgrade") {
+		t.Errorf("owner A's announcement (Polish):\n%s", got)
+	}
+	if got := mails[ownerB.Email]; !strings.Contains(got, "planned maintenance") || !strings.Contains(got, m.Starts.UTC().Format("2006-01-02 15:04")) {
+		t.Errorf("owner B's announcement (English):\n%s", got)
+	}
+	if len(mails) != 2 {
+		t.Errorf("%d e-mails, want one per owner", len(mails))
+	}
+	if n, _ := e.db.AnnounceMaintenance(t.Context()); n != 0 {
+		t.Errorf("announced again: %d", n)
+	}
+	wantCode(t, e.db.CancelMaintenance(e.op, "01900000-0000-7000-8000-000000000000"), skjold.ENOTFOUND)
+	must(t, e.db.CancelMaintenance(e.op, m.ID))
+	if list, _ := e.db.FindMaintenance(e.op); len(list) != 0 {
+		t.Errorf("after the cancellation: %+v", list)
 	}
 }

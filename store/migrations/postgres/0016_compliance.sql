@@ -7,3 +7,14 @@ CREATE TABLE compliance_profiles (
     profile    TEXT NOT NULL,
     updated_at BIGINT NOT NULL
 );
+
+-- Maintenance windows the operator announces [E6]; announced_at is when the tenant owners
+-- were e-mailed. The note is for customers and holds no personal data.
+CREATE TABLE maintenance (
+    id           TEXT PRIMARY KEY,
+    starts_at    BIGINT NOT NULL,
+    ends_at      BIGINT NOT NULL,
+    note         TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    announced_at BIGINT
+);
