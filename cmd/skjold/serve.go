@@ -49,7 +49,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := checkPrivate(cfg.Data, "data directory", "chmod 700"); err != nil {
 		return err
 	}
-	ring, err := openKeys(cfg, true)
+	ring, err := openKeys(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 			alerts.Notify(e)
 			boot.Notify(e)
 		}})
-	if err != nil {
+	var missing *store.MissingKeysError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("master key file %s: %w", ring.Path(), err)
+	} else if err != nil {
 		return err
 	}
 	defer db.Close() // after the HTTP server has stopped: the writer commits what is queued
