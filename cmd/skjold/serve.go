@@ -97,6 +97,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		}
 	}
 	metrics.WatchPurge(db.PurgePending)
+	metrics.WatchNodes(db.FindNodes)
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
@@ -111,7 +112,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
-		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready,
+		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready, Cluster: db,
 		Preferences: db}
 	every, err := cfg.retentionInterval()
 	if err != nil {
@@ -126,7 +127,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	checkpoints := checkpointJob(log, db, cfg.checkpointFile())
-	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints)
+	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints,
+		clusterJob(log, cfg, db, ring))
 	for _, j := range append(jobs, outboxJob(log, after.outbox)...) {
 		g.Go(func() error { return j.Run(gctx) })
 	}
