@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -117,7 +118,7 @@ func MasterKeysNeeded(ctx context.Context, dsn string) ([]string, error) {
 			return nil, nil
 		}
 		var err error
-		if conn, err = sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)"); err != nil {
+		if conn, err = sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)"); err != nil {
 			return nil, err
 		}
 	}
