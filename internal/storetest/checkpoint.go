@@ -85,6 +85,8 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	for _, col := range []string{"pending_email", "otp_hash", "confirm_hash", "confirm_expires", "confirm_failures"} {
 		e.rawExec(raw, "ALTER TABLE users DROP COLUMN "+col)
 	}
+	e.rawExec(raw, "DROP TABLE master_keys") // 19
+	e.rawExec(raw, "DROP TABLE cluster_nodes")
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
 	db := e.h.Reopen(t, e.db, e.options(e.keys))
 	rep, err := db.VerifyAuditChain(t.Context())
