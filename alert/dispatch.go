@@ -30,6 +30,7 @@ var DefaultActions = []string{
 	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "backup.corrupt", "drill.failed",
 	"erasure.purge_blocked",
 	"security.read_budget", "alerts.update",
+	"node.down", "node.up",
 }
 
 // Rule says which audit actions raise an alert and where it goes: an e-mail address, a

@@ -337,6 +337,7 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"GET /readyz":              fixed("/readyz", nil),
 		"GET /api/v1/openapi.json": fixed("/api/v1/openapi.json", nil),
 		"GET /metrics":             fixed("/metrics", nil),
+		"GET /api/v1/cluster":      fixed("/api/v1/cluster", nil),
 
 		"POST /api/v1/auth/login": fixed("/api/v1/auth/login",
 			map[string]string{"email": f.login.user.Email, "password": f.login.password, "session": skjold.SessionToken}),

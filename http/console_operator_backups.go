@@ -139,7 +139,8 @@ type opHealthData struct {
 	LastSweep       time.Time
 	LastBackup      *opRun
 	LastDrill       *opRun
-	Nodes           []string // the nodes that recorded backup runs: several share the database
+	Nodes           []string       // the nodes that recorded backup runs: several share the database
+	Cluster         []*skjold.Node // the node registry; nil without one
 }
 
 func (s *Server) handleOpHealth() http.Handler {
@@ -159,6 +160,11 @@ func (s *Server) handleOpHealth() http.Handler {
 		if s.svc.Backups != nil {
 			if runs, err := s.svc.Backups.Runs(ctx, skjold.MaxPageLimit); err == nil {
 				d.facts(opRuns(runs))
+			}
+		}
+		if s.svc.Cluster != nil {
+			if nodes, err := s.svc.Cluster.FindNodes(ctx); err == nil {
+				d.Cluster = nodes
 			}
 		}
 		v := newOpView(r, "operator.health.title")

@@ -110,6 +110,33 @@ func (m *Metrics) WatchPurge(pending func() time.Duration) {
 		func() float64 { return pending().Seconds() }))
 }
 
+// WatchNodes shows the node registry: skjold_cluster_nodes{status="up"|"down"}. find is
+// called with an operator caller at each scrape; a failed read shows no nodes.
+func (m *Metrics) WatchNodes(find func(ctx context.Context) ([]*skjold.Node, error)) {
+	count := func(status string) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			nodes, err := find(skjold.NewContextWithCaller(ctx, &skjold.Caller{Actor: "system:metrics", Operator: true, Source: "local"}))
+			if err != nil {
+				return 0
+			}
+			n := 0
+			for _, node := range nodes {
+				if node.Status == status {
+					n++
+				}
+			}
+			return float64(n)
+		}
+	}
+	for _, status := range []string{"up", "down"} {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "skjold_cluster_nodes",
+			Help: "Nodes in the registry by status: down once silent for 30 s (node.down).", ConstLabels: prometheus.Labels{"status": status}},
+			count(status)))
+	}
+}
+
 // CountAudit counts a committed audit event's action when it is a security event; call it
 // from store.Options.OnAudit.
 func (m *Metrics) CountAudit(action string) {

@@ -185,6 +185,7 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/backups", operator(opManage), s.handleBackupRun()},
 		{"POST /api/v1/backups/{id}/verify", operator(opManage), s.handleBackupVerify()},
 		{"GET /api/v1/backups/runs", operator(opRead), s.handleBackupRuns()},
+		{"GET /api/v1/cluster", operator(opRead), s.handleCluster()},
 
 		{"POST /api/v1/subjects/{id}/records", tenant(write), s.handleRecordCreate()},
 		{"GET /api/v1/subjects/{id}/records", tenant(read), s.handleRecordList()},

@@ -48,6 +48,8 @@ type Services struct {
 	// Ready reports whether the node can write to the store and unwrap a tenant key now
 	// (GET /readyz); nil: Health stands in for it.
 	Ready func(ctx context.Context) error
+	// Cluster is the node registry (GET /api/v1/cluster); nil: the route answers 503.
+	Cluster skjold.ClusterService
 }
 
 // Server is the API handler with its dependencies.

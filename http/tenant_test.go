@@ -103,6 +103,8 @@ func TestTenantIsolation(t *testing.T) {
 		shows   []string // what B must see of its own, for lists
 	}{
 		{pattern: "GET /healthz", path: "/healthz", status: 200},
+		{pattern: "GET /livez", path: "/livez", status: 200},
+		{pattern: "GET /readyz", path: "/readyz", status: 200},
 		{pattern: "GET /api/v1/openapi.json", path: "/api/v1/openapi.json", status: 200},
 		{pattern: "GET /metrics", path: "/metrics", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "POST /api/v1/tenants", path: "/api/v1/tenants", body: map[string]string{"name": "C"}, status: 403, code: skjold.EFORBIDDEN},
@@ -237,6 +239,7 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "GET /api/v1/backups", path: "/api/v1/backups", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "POST /api/v1/backups", path: "/api/v1/backups", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/backups/runs", path: "/api/v1/backups/runs", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/cluster", path: "/api/v1/cluster", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "POST /api/v1/backups/{id}/verify", path: "/api/v1/backups/20261123T140000Z-1a2b3c4d/verify", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?limit=500", status: 200, shows: []string{sB.ID}},
 		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?subject_id=" + sA.ID, status: 200},

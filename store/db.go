@@ -163,11 +163,21 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.closeConns()
 		return nil, err
 	}
+	if !opts.Restoring {
+		if err := db.checkMasterKeys(ctx); err != nil {
+			db.closeConns()
+			return nil, err
+		}
+	}
 	if err := db.loadAuditKey(ctx); err != nil {
 		db.closeConns()
 		return nil, err
 	}
 	db.w = startWriter(db)
+	if err := db.recordMasterKeys(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 

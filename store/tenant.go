@@ -43,6 +43,9 @@ func (db *DB) CreateTenant(ctx context.Context, t *skjold.Tenant) (*skjold.Token
 			t.ID, t.Name, keyID, wrapped, micros(t.CreatedAt)); err != nil {
 			return err
 		}
+		if err := tx.recordMasterKey(keyID); err != nil {
+			return err
+		}
 		db.tenantKeys.Store(t.ID, tk)
 		for _, cat := range skjold.Templates() {
 			if err := tx.insertCategory(t.ID, cat, t.CreatedAt); err != nil {
@@ -212,6 +215,12 @@ func (db *DB) RewrapTenantKeys(ctx context.Context) (int, error) {
 		}
 		n = len(stale)
 		if err := tx.resealAuditKey(); err != nil {
+			return err
+		}
+		if err := tx.recordMasterKey(primary); err != nil {
+			return err
+		}
+		if err := tx.forgetUnusedMasterKeys(); err != nil {
 			return err
 		}
 		tx.audit(&skjold.AuditEvent{Actor: c.Actor, Action: "keys.rotate", Source: c.Source, Fields: []string{}})

@@ -133,6 +133,9 @@ func (db *DB) BeginTwoFactor(ctx context.Context) (*skjold.OTPEnrolment, error) 
 	err = db.write(ctx, func(tx *Tx) error {
 		_, err := tx.exec("UPDATE users SET totp_key_id = ?, totp_pending = ? WHERE id = ? AND totp_secret IS NULL",
 			keyID, sealed, u.ID)
+		if err == nil {
+			err = tx.recordMasterKey(keyID)
+		}
 		tx.audit(userEvent(u, "auth.2fa_begin", c.Source))
 		return err
 	})

@@ -2,15 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/skjold-project/skjold/internal/pgtest"
+	"github.com/skjold-project/skjold/keys"
 )
 
 // ownPostgres starts a PostgreSQL server of the test's own, which it may stop and start
@@ -184,4 +189,114 @@ func TestReadyzUnwrapsATenantKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, s, "/readyz", 200)
+}
+
+// serveRefused runs `skjold serve` and expects it to refuse to start: it fails the test if
+// the server starts listening instead.
+func serveRefused(t *testing.T, environ map[string]string, args ...string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"skjold", "serve", "--addr", "127.0.0.1:0"}, args...),
+			func(k string) string { return environ[k] }, strings.NewReader(""), &out, &errOut)
+	}()
+	for {
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("serve ended without an error")
+			}
+			return err
+		case <-time.After(50 * time.Millisecond):
+			if strings.Contains(out.String(), "listening on") {
+				cancel()
+				<-done
+				t.Fatalf("serve started:\n%s", errOut.String())
+			}
+		}
+	}
+}
+
+// TestSecondNodeNeedsTheClusterKey starts a second node on a database in use: without a key
+// file it refuses to make one of its own, with a key file of its own it refuses to start
+// naming the missing fingerprint, and `skjold keys status` says which key it lacks. On
+// PostgreSQL the second node then serves the first node's tenant with a copy of its key file.
+func TestSecondNodeNeedsTheClusterKey(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		env := map[string]string{"SKJOLD_DATABASE": pgtest.Require(t).NewDatabase(t)}
+		data1, data2 := filepath.Join(t.TempDir(), "node1"), filepath.Join(t.TempDir(), "node2")
+		s := startServer(t, data1, env)
+		tok := readToken(t, data1)
+		if a := s.ask(t, "POST", "/api/v1/tenants", tok, map[string]string{"name": "A"}); a.status != 201 {
+			t.Fatalf("create tenant: %+v", a)
+		}
+		cluster := filepath.Join(data1, "master.key")
+		secondNodeRefused(t, env, data2, cluster)
+		copied := filepath.Join(t.TempDir(), "cluster.key")
+		b, err := os.ReadFile(cluster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(copied, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env2 := map[string]string{"SKJOLD_DATABASE": env["SKJOLD_DATABASE"], "SKJOLD_MASTER_KEY_FILE": copied}
+		s2 := startServer(t, data2, env2)
+		var list struct{ Items []map[string]any }
+		if code := s2.call(t, "GET", "/api/v1/tenants", tok, nil, &list); code != 200 || len(list.Items) != 1 {
+			t.Errorf("second node with the cluster's key file: %d, %v", code, list.Items)
+		}
+	})
+	t.Run("sqlite", func(t *testing.T) {
+		// One database, the startup function called again without its key file.
+		data := filepath.Join(t.TempDir(), "skjold-data")
+		s := startServer(t, data, nil)
+		if a := s.ask(t, "POST", "/api/v1/tenants", readToken(t, data), map[string]string{"name": "A"}); a.status != 201 {
+			t.Fatalf("create tenant: %+v", a)
+		}
+		s.stop()
+		aside := filepath.Join(t.TempDir(), "aside.key")
+		if err := os.Rename(filepath.Join(data, "master.key"), aside); err != nil {
+			t.Fatal(err)
+		}
+		secondNodeRefused(t, nil, data, aside)
+	})
+}
+
+// secondNodeRefused starts serve on data, which has no key file, against a database whose
+// keys are wrapped under the key in cluster: it must refuse, make no key, refuse a key file
+// of its own, and `keys status` must tell the missing key from the held one.
+func secondNodeRefused(t *testing.T, env map[string]string, data, cluster string) {
+	t.Helper()
+	ring, err := keys.OpenKeyring(cluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := ring.PrimaryKeyID()
+	err = serveRefused(t, env, "--data", data)
+	if !strings.Contains(err.Error(), "already in use under master key(s) "+first) {
+		t.Errorf("serve without a key file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "master.key")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("serve made a key file of its own (%v)", err)
+	}
+	own := filepath.Join(t.TempDir(), "own.key")
+	if _, err := keys.CreateKeyring(own); err != nil {
+		t.Fatal(err)
+	}
+	err = serveRefused(t, env, "--data", data, "--master-key-file", own)
+	if !strings.Contains(err.Error(), "lacks master key(s) "+first) || !strings.Contains(err.Error(), own) {
+		t.Errorf("serve with a key file of its own: %v", err)
+	}
+	out, err := runCLI(t, env, "keys", "status", "--data", data, "--master-key-file", own)
+	if err == nil || !strings.Contains(out, first+"  MISSING") {
+		t.Errorf("keys status on a node without the key: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, env, "keys", "status", "--data", data, "--master-key-file", cluster)
+	if err != nil || !strings.Contains(out, first+"  held") {
+		t.Errorf("keys status with the cluster's key file: %v\n%s", err, out)
+	}
 }

@@ -70,6 +70,7 @@ var commands = []command{
 	{"keys rotate", runKeysRotate},
 	{"keys list", runKeysList},
 	{"keys prune", runKeysPrune},
+	{"keys status", runKeysStatus},
 	{"backup run", runBackupRun},
 	{"backup list", runBackupList},
 	{"backup verify", runBackupVerify},
@@ -135,13 +136,24 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // openKeys opens the master keyring, creating it (and the data directory) on first use when
 // it is the default one in the data directory. A configured key file must already exist.
-func openKeys(cfg Config, create bool) (*keys.Keyring, error) {
+func openKeys(ctx context.Context, cfg Config, create bool) (*keys.Keyring, error) {
 	path := cfg.keyFile()
 	_, err := os.Stat(path)
 	switch {
 	case err == nil:
 		return keys.OpenKeyring(path)
 	case errors.Is(err, os.ErrNotExist) && create && cfg.MasterKeyFile == "":
+		// A new key is made only for a database that needs none yet: a second node started
+		// without the cluster's key file must not seal anything under a key only it has.
+		needed, err := store.MasterKeysNeeded(ctx, cfg.dsn())
+		if err != nil {
+			return nil, fmt.Errorf("master key file %s does not exist, and whether the database needs one could not be checked: %w", path, err)
+		}
+		if len(needed) > 0 {
+			return nil, fmt.Errorf("master key file %s does not exist, and the database is already in use under master key(s) %s: "+
+				"copy the key file from a node that serves this database (or point --master-key-file at it); "+
+				"a new key is made only for a new database", path, strings.Join(needed, ", "))
+		}
 		return keys.CreateKeyring(path)
 	case errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("master key file %s does not exist", path)
@@ -156,7 +168,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger, observe func(s
 			return nil, nil, fmt.Errorf("no database at %s: run \"skjold serve\" once first, or set --data", cfg.dsn())
 		}
 	}
-	ring, err := openKeys(cfg, false)
+	ring, err := openKeys(ctx, cfg, false)
 	if err != nil {
 		return nil, nil, err
 	}

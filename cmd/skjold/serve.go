@@ -57,7 +57,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := checkPrivate(cfg.Data, "data directory", "chmod 700"); err != nil {
 		return err
 	}
-	ring, err := openKeys(cfg, true)
+	ring, err := openKeys(ctx, cfg, true)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 			alerts.Notify(e)
 			boot.Notify(e)
 		}})
-	if err != nil {
+	var missing *store.MissingKeysError
+	if errors.As(err, &missing) {
+		return fmt.Errorf("master key file %s: %w", ring.Path(), err)
+	} else if err != nil {
 		return err
 	}
 	defer db.Close() // after the HTTP server has stopped: the writer commits what is queued
@@ -108,6 +111,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		open, overdue, err := db.CountOpenRequests(ctx)
 		return skjoldhttp.RequestCounts{Open: open, Overdue: overdue}, err
 	})
+	metrics.WatchNodes(db.FindNodes)
 	if err := bootstrap(ctx, e, cfg, db); err != nil {
 		return err
 	}
@@ -127,7 +131,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
-		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready,
+		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready, Cluster: db,
 		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	svc.Compliance = db
 	svc.Maintenance = db
@@ -144,7 +148,8 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	checkpoints := checkpointJob(log, db, cfg.checkpointFile())
-	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints)
+	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints,
+		clusterJob(log, cfg, db, ring))
 	for _, j := range append(jobs, outboxJob(log, after.outbox)...) {
 		g.Go(func() error { return j.Run(gctx) })
 	}

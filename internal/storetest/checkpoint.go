@@ -88,6 +88,11 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	for _, index := range []string{"audit_tenant_subject", "audit_tenant_actor", "records_subject_category"} {
 		e.rawExec(raw, "DROP INDEX "+index) // 15 (it recreates subjects_email and subjects_phone itself)
 	}
+	e.rawExec(raw, "DROP TABLE compliance_profiles") // 16
+	e.rawExec(raw, "DROP TABLE maintenance")
+	e.rawExec(raw, "DROP TABLE master_keys") // 19
+	e.rawExec(raw, "DROP TABLE cluster_nodes")
+	e.rawExec(raw, "DROP TABLE grant_requests") // 21
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
 	db := e.h.Reopen(t, e.db, e.options(e.keys))
 	rep, err := db.VerifyAuditChain(t.Context())

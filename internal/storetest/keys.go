@@ -379,8 +379,8 @@ func testWrongMasterKey(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	ctx := e.as(e.newTenant("Tenant A"), "")
 	s := e.newSubject(ctx, zebulon())
-	// A process started with another key file cannot open the audit key, and so refuses to
-	// open the database at all, rather than serve errors [F3].
+	// A process started with another key file lacks the master key the database records, and
+	// so refuses to open the database at all, naming the key, rather than serve errors [F3].
 	ring, err := keys.CreateKeyring(filepath.Join(t.TempDir(), "other.key"))
 	must(t, err)
 	db, err := store.Open(t.Context(), e.h.DSN(e.db), e.options(keys.NewService(ring)))
@@ -389,7 +389,7 @@ func testWrongMasterKey(t *testing.T, h Harness) {
 		got, err := db.FindSubjectByID(ctx, s.ID)
 		t.Fatalf("opened with the wrong master key; read %+v, %v", got, err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "audit key does not open with this master key") || strings.Contains(msg, "Zebulon") {
+	if msg := err.Error(); !strings.Contains(msg, "master key file lacks master key(s) "+e.ring.PrimaryKeyID()) || strings.Contains(msg, "Zebulon") {
 		t.Errorf("the error is %q, want one naming the master key and no personal value", msg)
 	}
 	// The right key passes the health check and the restore's key check.
