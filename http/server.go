@@ -33,6 +33,9 @@ type Services struct {
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
 	Shield      *Shield // nil: no screening (tests of other concerns)
+	// PrivacyCenter serves the tenants' public pages under /p/; nil: Requests, when it
+	// implements it too (the store does).
+	PrivacyCenter skjold.PrivacyCenterService
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 }
@@ -62,6 +65,14 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 	s.pages = pages
 	for _, rt := range s.consoleRoutes() {
 		s.mux.Handle(rt.pattern, s.consoleGuard(rt))
+	}
+	if s.svc.PrivacyCenter == nil {
+		s.svc.PrivacyCenter, _ = svc.Requests.(skjold.PrivacyCenterService)
+	}
+	if s.svc.PrivacyCenter != nil {
+		for _, rt := range s.privacyRoutes() {
+			s.mux.Handle(rt.pattern, s.privacyGuard(rt))
+		}
 	}
 	s.mux.Handle("/", s.notFound())
 	return s.secureHeaders(s.recoverPanics(s.screen(s.mux)))

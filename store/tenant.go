@@ -43,6 +43,9 @@ func (db *DB) CreateTenant(ctx context.Context, t *skjold.Tenant) (*skjold.Token
 			t.ID, t.Name, keyID, wrapped, micros(t.CreatedAt)); err != nil {
 			return err
 		}
+		if err := tx.assignSlug(t.ID, t.Name); err != nil {
+			return err
+		}
 		db.tenantKeys.Store(t.ID, tk)
 		for _, cat := range skjold.Templates() {
 			if err := tx.insertCategory(t.ID, cat, t.CreatedAt); err != nil {
