@@ -39,11 +39,9 @@ var (
 
 // pcLimiter counts requests per key in fixed windows.
 type pcLimiter struct {
-	mu      sync.Mutex
-	start   time.Time
-	counts  map[string]int
-	window  func() time.Duration
-	maxKeys int
+	mu     sync.Mutex
+	start  time.Time
+	counts map[string]int
 }
 
 // allow counts one request for key and reports whether it stays within max.
@@ -57,7 +55,13 @@ func (l *pcLimiter) allow(key string, max int, now time.Time) bool {
 	return l.counts[key] <= max
 }
 
-var pcLimits = &pcLimiter{}
+// pcLimits holds each server's limiter (one per process in production; tests make many).
+var pcLimits sync.Map // *Server → *pcLimiter
+
+func (s *Server) pcLimiter() *pcLimiter {
+	l, _ := pcLimits.LoadOrStore(s, &pcLimiter{})
+	return l.(*pcLimiter)
+}
 
 // privacyData is what every privacy-center page shows besides its own content.
 type privacyData struct {
@@ -112,7 +116,7 @@ func (s *Server) privacyGuard(rt route) http.Handler {
 		if post {
 			kind = "form:"
 		}
-		if !pcLimits.allow(kind+"addr:"+clientAddr(r), perAddr, now) || !pcLimits.allow(kind+"tenant:"+t.ID, perTenant, now) {
+		if l := s.pcLimiter(); !l.allow(kind+"addr:"+clientAddr(r), perAddr, now) || !l.allow(kind+"tenant:"+t.ID, perTenant, now) {
 			s.privacyFail(w, r, http.StatusTooManyRequests, "privacy.error.too_many")
 			return
 		}

@@ -212,7 +212,11 @@ func (db *DB) decoyRequest(ctx context.Context, tenantID string) (string, error)
 	id := newID()
 	for range 2 {
 		err := db.write(ctx, func(tx *Tx) error {
-			_, err := tx.exec("UPDATE requests SET code_hash = ? WHERE id = ? AND tenant_id = ?", hash, id, tenantID)
+			// the tenant's row is rewritten unchanged, so that the write commits as a real one does
+			if _, err := tx.exec("UPDATE requests SET code_hash = ? WHERE id = ? AND tenant_id = ?", hash, id, tenantID); err != nil {
+				return err
+			}
+			_, err := tx.exec("UPDATE tenants SET slug = slug WHERE id = ?", tenantID)
 			return err
 		})
 		if err != nil {
@@ -222,7 +226,7 @@ func (db *DB) decoyRequest(ctx context.Context, tenantID string) (string, error)
 	if _, err := db.tenantName(ctx, tenantID); err != nil {
 		return "", err
 	}
-	_ = db.requestMailLanguage(ctx, tenantID, id)
+	_ = i18n.Mail(db.requestMailLanguage(ctx, tenantID, id)).T("mail.code.subject", "tenant", "")
 	return id, nil
 }
 
