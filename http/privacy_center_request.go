@@ -195,3 +195,21 @@ func (s *Server) handlePrivacyPackage() http.Handler {
 		w.Write(content) // a failed write means the client is gone
 	})
 }
+
+// requestProposal reads the values a rectification request proposes, for the request's
+// console page, and fills the correction form with them unless the form is shown again.
+func (s *Server) requestProposal(r *http.Request, v *web.View, req *skjold.Request) map[string]string {
+	p, err := s.svc.PrivacyCenter.RequestProposal(r.Context(), req.ID)
+	if err != nil {
+		s.log.Error("rectification proposal not read", "err", err)
+		return nil
+	}
+	if len(v.Form) == 0 && !req.Closed() {
+		for k, val := range p {
+			if slices.Contains(rectifiable, k) {
+				v.Form["fix_"+k] = val
+			}
+		}
+	}
+	return p
+}

@@ -194,6 +194,14 @@ func TestPrivacyRequestLanguageAndRefusal(t *testing.T) {
 	if err != nil || p["name"] != "Rita Rask-Olsen" {
 		t.Errorf("proposal: %v %v", p, err)
 	}
+	staff := e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
+	sc := e.consoleClient(t)
+	sc.login(t, staff)
+	page := sc.get(t, "/console/requests/"+id).want(t, 200)
+	wantText(t, page, "Proposed by the person", "Rita Rask-Olsen")
+	if !strings.Contains(string(page.body), `name="fix_name" type="text" autocomplete="off" value="Rita Rask-Olsen"`) {
+		t.Error("the correction form is not filled with the proposal")
+	}
 	e.do(t, e.a.token, "POST", "/api/v1/requests/"+id+"/extend", map[string]any{"months": 1, "reason": "Mange saker nå"}).want(t, 200)
 	if body := e.mailTo(t, s.Email); !strings.Contains(body, "Mange saker nå") || !strings.Contains(body, "trenger mer tid") {
 		t.Errorf("extension e-mail: %s", body)
