@@ -67,6 +67,9 @@ type PrivacyCenterService interface {
 	// SetPublicSlug sets the caller's tenant's public slug; it needs the admin scope.
 	// Errors: EINVALID, ECONFLICT (taken), EFORBIDDEN.
 	SetPublicSlug(ctx context.Context, slug string) error
+
+	// PublicSlug returns the caller's tenant's public slug. Errors: EFORBIDDEN.
+	PublicSlug(ctx context.Context) (string, error)
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -258,4 +259,43 @@ func TestPrivacyRateLimits(t *testing.T) {
 	r := c.pcPost(t, "tenant-a", "request", url.Values{"type": {"access"}, "email": {"x@example.com"}}).want(t, 429)
 	wantText(t, r, "Too many attempts")
 	pcCheckPage(t, r)
+}
+
+func init() {
+	consoleRequestSets = append(consoleRequestSets, func(e *env, t *testing.T) map[string]consoleBuild {
+		n := 0
+		return map[string]consoleBuild{
+			"GET /console/privacy-center": func(*testing.T, *consoleCaller, object) consoleCall {
+				return consoleCall{path: "/console/privacy-center"}
+			},
+			"POST /console/privacy-center/slug": func(*testing.T, *consoleCaller, object) consoleCall {
+				n++
+				return consoleCall{path: "/console/privacy-center/slug", form: url.Values{"slug": {fmt.Sprintf("matrix-%d", n)}}}
+			},
+		}
+	})
+}
+
+// TestConsolePrivacySlug checks that an admin sets the public slug, the old address stops
+// working and the new one works; a bad or taken slug is refused with a message, unchanged.
+func TestConsolePrivacySlug(t *testing.T) {
+	e := newEnv(t)
+	admin := e.activeStaff(t, e.a.id, skjold.RoleAdmin, "")
+	c := e.consoleClient(t)
+	c.login(t, admin)
+	wantText(t, c.get(t, "/console/privacy-center").want(t, 200), "/p/tenant-a/")
+	for slug, want := range map[string]string{"Bad Slug": "lower-case letters", "tenant-b": "Another organisation"} {
+		r := c.post(t, "/console/privacy-center/slug", url.Values{"slug": {slug}}).want(t, 400)
+		wantText(t, r, want)
+	}
+	c.get(t, "/p/tenant-a/").want(t, 200)
+	c.post(t, "/console/privacy-center/slug", url.Values{"slug": {"fjord-travel"}}).wantRedirect(t, "/console/privacy-center")
+	c.get(t, "/p/tenant-a/").want(t, 404)
+	c.get(t, "/p/fjord-travel/").want(t, 200)
+	agent := e.activeStaff(t, e.a.id, skjold.RoleAgent, "")
+	ca := e.consoleClient(t)
+	ca.login(t, agent)
+	if r := ca.get(t, "/console/privacy-center").want(t, 200); strings.Contains(string(r.body), `action="/console/privacy-center/slug"`) {
+		t.Error("an agent is offered the slug form")
+	}
 }
