@@ -64,6 +64,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Purposes", storetest.TestPurposes},
 		{"BackupRuns", storetest.TestBackupRuns},
 		{"ReadBudget", storetest.TestReadBudget},
+		{"PrivacyCenter", storetest.TestPrivacyCenter},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}
