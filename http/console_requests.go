@@ -169,6 +169,8 @@ type requestPageData struct {
 	RefusalCodes []string
 	Months       []int
 	Fixes        []string // the profile fields a rectification corrects
+	// Proposal is what the subject proposed on the privacy center, for a rectification.
+	Proposal map[string]string
 }
 
 // requestPage renders a request's page with status, after an action or on its own.
@@ -184,6 +186,9 @@ func (s *Server) requestPage(w http.ResponseWriter, r *http.Request, v *web.View
 		if u, err := url.Parse(req.Result.DownloadURL); err == nil {
 			d.Link = u.Path
 		}
+	}
+	if req.Type == skjold.RequestRectification && s.svc.PrivacyCenter != nil {
+		d.Proposal = s.requestProposal(r, v, req)
 	}
 	v.Data = d
 	s.render(w, r, status, "request", v)

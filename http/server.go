@@ -43,6 +43,9 @@ type Services struct {
 	// GrantRequests lets operator staff ask tenants for support access; nil: 503.
 	GrantRequests skjold.GrantRequestService
 	Shield        *Shield // nil: no screening (tests of other concerns)
+	// PrivacyCenter serves the tenants' public pages under /p/; nil: Requests, when it
+	// implements it too (the store does).
+	PrivacyCenter skjold.PrivacyCenterService
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 	// Ready reports whether the node can write to the store and unwrap a tenant key now
@@ -77,6 +80,14 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 	s.pages = pages
 	for _, rt := range s.consoleRoutes() {
 		s.mux.Handle(rt.pattern, s.consoleGuard(rt))
+	}
+	if s.svc.PrivacyCenter == nil {
+		s.svc.PrivacyCenter, _ = svc.Requests.(skjold.PrivacyCenterService)
+	}
+	if s.svc.PrivacyCenter != nil {
+		for _, rt := range s.privacyRoutes() {
+			s.mux.Handle(rt.pattern, s.privacyGuard(rt))
+		}
 	}
 	s.mux.Handle("/", s.notFound())
 	return s.logRequests(s.secureHeaders(retryAfter(s.recoverPanics(s.screen(s.mux)))))

@@ -105,6 +105,9 @@ func threatKind(r *http.Request, status int) string {
 	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
 		strings.HasPrefix(r.Pattern, "POST /console/"):
 		return netguard.KindLoginFailed // the console's forms for a password, code or reset code
+	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
+		strings.HasPrefix(r.Pattern, "POST /p/"):
+		return netguard.KindLoginFailed // the privacy center's code form, or its rate limits
 	case status == http.StatusServiceUnavailable &&
 		(strings.HasPrefix(r.Pattern, "POST /api/v1/auth/") || strings.HasPrefix(r.Pattern, "POST /console/")):
 		return netguard.KindOverload // no free password check: a flood from this source, or one it joins

@@ -85,7 +85,7 @@ func (db *DB) sendLink(ctx context.Context, tenantID string, r *skjold.Request, 
 	if err != nil {
 		return err
 	}
-	cat := i18n.Mail(db.subjectLanguage(ctx, tenantID))
+	cat := i18n.Mail(db.requestMailLanguage(ctx, tenantID, r.ID))
 	body := mailBody(cat.T("mail.download.intro", "tenant", name, "request", cat.T("mail.request."+r.Type)),
 		cat.T("mail.download.link", "expires", expires.UTC()), link, cat.T("mail.download.request", "id", r.ID))
 	return db.mailInBackground(ctx, skjold.Message{To: to, Subject: cat.T("mail.download.subject", "tenant", name), Body: body,
@@ -99,10 +99,15 @@ func (db *DB) Download(ctx context.Context, secret string) (string, []byte, erro
 	if !strings.HasPrefix(secret, downloadPrefix) || len(secret) != len(downloadPrefix)+secretLen {
 		return "", nil, errDownloadGone
 	}
-	hash := hashSecret(secret)
+	return db.fetchDownload(ctx, "token_hash = ?", hashSecret(secret))
+}
+
+// fetchDownload hands over the unused, unexpired copy that where (with arg) selects, once:
+// by a link's secret, or by its id for the privacy center's status page.
+func (db *DB) fetchDownload(ctx context.Context, where string, arg any) (string, []byte, error) {
 	var id, tenantID, subjectID, requestID string
-	err := db.queryRow(ctx, `SELECT id, tenant_id, subject_id, request_id FROM downloads WHERE token_hash = ?
-		AND used_at IS NULL AND expires_at > ?`, hash, micros(db.now())).Scan(&id, &tenantID, &subjectID, &requestID)
+	err := db.queryRow(ctx, `SELECT id, tenant_id, subject_id, request_id FROM downloads WHERE `+where+`
+		AND used_at IS NULL AND expires_at > ?`, arg, micros(db.now())).Scan(&id, &tenantID, &subjectID, &requestID)
 	if err != nil {
 		return "", nil, notFoundAs(err, errDownloadGone)
 	}

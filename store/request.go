@@ -103,9 +103,9 @@ func (db *DB) OpenRequest(ctx context.Context, r *skjold.Request, who skjold.Sub
 		DueAt: addMonths(now, skjold.RequestDeadlineMonths), CreatedBy: c.Actor}
 	err = db.write(ctx, func(tx *Tx) error {
 		_, err := tx.exec(`INSERT INTO requests (id, tenant_id, subject_id, type, status, purpose, received_at, due_at,
-			code_hash, code_expires_at, codes_sent, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+			code_hash, code_expires_at, codes_sent, created_by, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
 			r.ID, c.TenantID, r.SubjectID, r.Type, r.Status, r.Purpose, micros(now), micros(r.DueAt),
-			hash, micros(now.Add(codeLifetime)), c.Actor)
+			hash, micros(now.Add(codeLifetime)), c.Actor, newRequestLanguage(ctx))
 		tx.audit(event(c, "request.open", r.SubjectID, "", []string{"type:" + r.Type}))
 		return err
 	})
@@ -300,7 +300,11 @@ func (db *DB) ExtendRequest(ctx context.Context, id string, months int, reason s
 	if err != nil {
 		return nil, err
 	}
-	return db.answer(ctx, c.TenantID, id)
+	out, err := db.answer(ctx, c.TenantID, id)
+	if err == nil {
+		db.tellSubject(ctx, c.TenantID, out)
+	}
+	return out, err
 }
 
 // extendedMonths returns by how many months a due date lies beyond the first deadline.
@@ -361,7 +365,11 @@ func (db *DB) RefuseRequest(ctx context.Context, id, code, note string) (*skjold
 	if err != nil {
 		return nil, err
 	}
-	return db.answer(ctx, c.TenantID, id)
+	out, err := db.answer(ctx, c.TenantID, id)
+	if err == nil {
+		db.tellSubject(ctx, c.TenantID, out)
+	}
+	return out, err
 }
 
 // FlagOverdueRequests marks the open requests past their due date that have not been

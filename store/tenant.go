@@ -46,6 +46,9 @@ func (db *DB) CreateTenant(ctx context.Context, t *skjold.Tenant) (*skjold.Token
 		if err := tx.recordMasterKey(keyID); err != nil {
 			return err
 		}
+		if err := tx.assignSlug(t.ID, t.Name); err != nil {
+			return err
+		}
 		db.tenantKeys.Store(t.ID, tk)
 		for _, cat := range skjold.Templates() {
 			if err := tx.insertCategory(t.ID, cat, t.CreatedAt); err != nil {

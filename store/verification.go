@@ -60,7 +60,7 @@ func (db *DB) sendCode(ctx context.Context, tenantID string, r *skjold.Request, 
 	if err != nil {
 		return err
 	}
-	cat := i18n.Mail(db.subjectLanguage(ctx, tenantID))
+	cat := i18n.Mail(db.requestMailLanguage(ctx, tenantID, r.ID))
 	body := mailBody(cat.T("mail.code.intro", "tenant", name, "request", cat.T("mail.request."+r.Type)),
 		cat.T("mail.code.give", "tenant", name, "minutes", int(codeLifetime/time.Minute)), code,
 		cat.T("mail.code.request", "id", r.ID), cat.T("mail.code.warn", "tenant", name))

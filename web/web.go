@@ -117,8 +117,12 @@ func (r *Renderer) Render(w io.Writer, page string, v *View) error {
 	if v.Title == "" {
 		v.Title = page + ".title"
 	}
+	root := "layout"
+	if strings.HasPrefix(page, "privacy.") {
+		root = "privacy-layout" // the privacy center's public pages: their own header and footer
+	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := t.ExecuteTemplate(&buf, root, v); err != nil {
 		return fmt.Errorf("web: page %s: %w", page, err)
 	}
 	_, err := buf.WriteTo(w)

@@ -90,9 +90,15 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	}
 	e.rawExec(raw, "DROP TABLE compliance_profiles") // 16
 	e.rawExec(raw, "DROP TABLE maintenance")
-	e.rawExec(raw, "DROP TABLE master_keys") // 19
+	e.rawExec(raw, "DROP INDEX tenants_slug") // 17
+	e.rawExec(raw, "DROP INDEX requests_status_hash")
+	e.rawExec(raw, "ALTER TABLE tenants DROP COLUMN slug")
+	for _, col := range []string{"language", "proposal", "status_hash", "status_expires_at"} {
+		e.rawExec(raw, "ALTER TABLE requests DROP COLUMN "+col)
+	}
+	e.rawExec(raw, "DROP TABLE master_keys") // 18
 	e.rawExec(raw, "DROP TABLE cluster_nodes")
-	e.rawExec(raw, "DROP TABLE grant_requests") // 21
+	e.rawExec(raw, "DROP TABLE grant_requests") // 19
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
 	db := e.h.Reopen(t, e.db, e.options(e.keys))
 	rep, err := db.VerifyAuditChain(t.Context())

@@ -1,5 +1,5 @@
--- Skjold schema 19 (PostgreSQL): several nodes on one database. Several nodes share these;
--- SQLite keeps the same tables so that both engines answer alike.
+-- Skjold schema 18 (SQLite): several nodes on one database. SQLite serves one node, but
+-- keeps the same tables so that both engines answer alike.
 --
 -- master_keys lists the fingerprints (keys.keyID: a truncated SHA-256, never the key) of the
 -- master keys that this database's keys are wrapped or sealed under: tenant keys, the audit
@@ -7,7 +7,7 @@
 -- without a key file never makes a new key for a database that lists any.
 CREATE TABLE master_keys (
     key_id   TEXT PRIMARY KEY,
-    added_at BIGINT NOT NULL
+    added_at INTEGER NOT NULL
 );
 INSERT INTO master_keys (key_id, added_at)
     SELECT key_id, 0 FROM tenants WHERE wrapped_key IS NOT NULL AND key_id IS NOT NULL
@@ -22,7 +22,7 @@ CREATE TABLE cluster_nodes (
     address    TEXT NOT NULL,
     version    TEXT NOT NULL,
     key_ids    TEXT NOT NULL,
-    started_at BIGINT NOT NULL,
-    last_seen  BIGINT NOT NULL,
-    down_since BIGINT
+    started_at INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    down_since INTEGER
 );

@@ -1,4 +1,4 @@
--- Skjold schema 21: operator support staff ask a tenant for a support grant from the console
+-- Skjold schema 19: operator support staff ask a tenant for a support grant from the console
 -- or the API; one of the tenant's admins approves it (which creates the grant, by the same
 -- rules as POST /api/v1/grants) or denies it with a reason. A request lapses after 24 hours.
 CREATE TABLE grant_requests (
