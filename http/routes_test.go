@@ -244,16 +244,17 @@ func TestMalformedIDs(t *testing.T) {
 	// Owners hold every scope of their kind, and are people, as some routes want.
 	owner, staffOwner := e.activeStaff(t, e.a.id, skjold.RoleOwner, ""), e.activeStaff(t, "", skjold.RoleOwner, "")
 	bodies := map[string]any{
-		"PATCH /api/v1/subjects/{id}":            map[string]string{"name": "X"},
-		"PATCH /api/v1/records/{id}":             map[string]any{"data": map[string]string{"city": "X"}},
-		"POST /api/v1/subjects/{id}/records":     map[string]any{"category": "contact", "data": map[string]string{"city": "X"}},
-		"POST /api/v1/subjects/{id}/consents":    map[string]any{"purpose": "newsletter", "granted": true},
-		"PATCH /api/v1/users/{id}":               map[string]string{"name": "X"},
-		"POST /api/v1/requests/{id}/verify":      map[string]string{"code": "12345678"},
-		"POST /api/v1/requests/{id}/extend":      map[string]any{"months": 1, "reason": "X"},
-		"POST /api/v1/requests/{id}/refuse":      map[string]string{"code": "other", "note": "X"},
-		"POST /api/v1/requests/{id}/complete":    map[string]any{},
-		"PUT /api/v1/subjects/{id}/relationship": map[string]string{"state": "ended"},
+		"PATCH /api/v1/subjects/{id}":                    map[string]string{"name": "X"},
+		"PATCH /api/v1/records/{id}":                     map[string]any{"data": map[string]string{"city": "X"}},
+		"POST /api/v1/subjects/{id}/records":             map[string]any{"category": "contact", "data": map[string]string{"city": "X"}},
+		"POST /api/v1/subjects/{id}/consents":            map[string]any{"purpose": "newsletter", "granted": true},
+		"PATCH /api/v1/users/{id}":                       map[string]string{"name": "X"},
+		"POST /api/v1/requests/{id}/verify":              map[string]string{"code": "12345678"},
+		"POST /api/v1/requests/{id}/extend":              map[string]any{"months": 1, "reason": "X"},
+		"POST /api/v1/requests/{id}/refuse":              map[string]string{"code": "other", "note": "X"},
+		"POST /api/v1/requests/{id}/complete":            map[string]any{},
+		"PUT /api/v1/subjects/{id}/relationship":         map[string]string{"state": "ended"},
+		"POST /api/v1/operator/grant-requests/{id}/deny": map[string]string{"reason": "ticket 7"},
 	}
 	ids := []string{"123", "not-an-id", strings.ToUpper(sub.ID), sub.ID + "0", sub.ID[1:], "%20" + sub.ID,
 		"00000000-0000-0000-0000-00000000000g", "%00", "'%20OR%201=1--"}

@@ -85,8 +85,9 @@ func TestTenantIsolation(t *testing.T) {
 		want(t, 201).decode(t, &holdA)
 
 	reqA := e.openRequest(t, e.a.token, sA, skjold.RequestAccess, "") // a data-subject request of A
+	grantRequestA := e.fileGrantRequest(t, e.a.id)                    // support staff asked A for access
 	before := e.readTenantA(t, sA.ID, rA.ID)
-	secretsOfA := []string{e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
+	secretsOfA := []string{grantRequestA, e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
 		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA, holdA.ID, "A's litigation"}
 	for _, tok := range before.tokens {
 		secretsOfA = append(secretsOfA, tok.ID)
@@ -240,6 +241,18 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "POST /api/v1/backups", path: "/api/v1/backups", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/backups/runs", path: "/api/v1/backups/runs", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/cluster", path: "/api/v1/cluster", status: 403, code: skjold.EFORBIDDEN},
+		// Support access is asked for by operator people and decided by the tenant's admins in person.
+		{pattern: "POST /api/v1/operator/grant-requests", path: "/api/v1/operator/grant-requests",
+			body: map[string]any{"tenant_id": e.a.id, "reason": "x", "hours": 1}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/operator/grant-requests", path: "/api/v1/operator/grant-requests", status: 200},
+		{pattern: "POST /api/v1/operator/grant-requests/{id}/approve", path: "/api/v1/operator/grant-requests/" + grantRequestA + "/approve",
+			status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/operator/grant-requests/{id}/deny", path: "/api/v1/operator/grant-requests/" + grantRequestA + "/deny",
+			body: map[string]string{"reason": "x"}, status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "GET /api/v1/operator/alerts", path: "/api/v1/operator/alerts", status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "PUT /api/v1/operator/alerts", path: "/api/v1/operator/alerts", body: map[string]any{"emails": []string{"b@b.example"}},
+			status: 403, code: skjold.EFORBIDDEN},
+		{pattern: "POST /api/v1/operator/alerts/test", path: "/api/v1/operator/alerts/test", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "POST /api/v1/backups/{id}/verify", path: "/api/v1/backups/20261123T140000Z-1a2b3c4d/verify", status: 403, code: skjold.EFORBIDDEN},
 		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?limit=500", status: 200, shows: []string{sB.ID}},
 		{pattern: "GET /api/v1/audit", path: "/api/v1/audit?subject_id=" + sA.ID, status: 200},

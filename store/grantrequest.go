@@ -128,6 +128,9 @@ func (db *DB) FindGrantRequests(ctx context.Context) ([]*skjold.GrantRequest, er
 		return queryAll(ctx, db, db.scanGrantRequest, selectGrantRequests+" WHERE r.user_id = ? ORDER BY r.id DESC LIMIT 100", c.UserID)
 	case !c.Operator && c.Can(skjold.ScopeAdmin):
 		return queryAll(ctx, db, db.scanGrantRequest, selectGrantRequests+" WHERE r.tenant_id = ? ORDER BY r.id DESC LIMIT 100", c.TenantID)
+	case c.Operator:
+		// An operator token asks for nothing in person, so it has no requests of its own.
+		return []*skjold.GrantRequest{}, nil
 	}
 	return nil, skjold.Errorf(skjold.EFORBIDDEN, "grant requests are seen by the operator person who asked and the tenant's admins")
 }
