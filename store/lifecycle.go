@@ -209,6 +209,7 @@ var tenantRows = []struct{ table, where string }{
 	{"users", "tenant_id = ?"},
 	{"profiles", "tenant_id = ?"},
 	{"settings", "tenant_id = ?"},
+	{"compliance_profiles", "tenant_id = ?"},
 	{"approvals", "tenant_id = ?"},
 }
 

@@ -408,6 +408,7 @@ func (e *env) fillTenant(tn *tenant, email string) {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, minor.ID, tn.ID, guardian.ID, minor.ID, []byte(minor.ID), []byte("zip"), now, now)
 	e.rawExec(raw, `INSERT INTO grant_requests (id, tenant_id, user_id, reason, hours, status, created_at, expires_at)
 		VALUES (?, ?, ?, 'ticket 2', 1, 'pending', ?, ?)`, minor.ID, tn.ID, support.ID, now, now)
+	e.rawExec(raw, `INSERT INTO compliance_profiles (tenant_id, profile, updated_at) VALUES (?, '{}', ?)`, tn.ID, now)
 }
 
 func testTermination(t *testing.T, e *env) {
