@@ -66,6 +66,8 @@ func init() {
 		{"audit.by_subject_newest", "audit_tenant_subject", skjold.AuditFilter{SubjectID: "s", Newest: true}},
 		{"audit.by_actor", "audit_tenant_actor", skjold.AuditFilter{Actor: "a"}},
 		{"audit.by_actor_newest", "audit_tenant_actor", skjold.AuditFilter{Actor: "a", Newest: true}},
+		{"audit.by_action", "audit_tenant_action", skjold.AuditFilter{Action: "subject.read"}},
+		{"audit.by_action_newest", "audit_tenant_action", skjold.AuditFilter{Action: "subject.read", Newest: true}},
 	} {
 		q, _ := auditQuery(&skjold.Caller{TenantID: "t"}, a.f)
 		hot(a.name, a.index, q)
