@@ -470,3 +470,74 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Errorf("GET /api/v1/openapi.json does not serve openapi.json as application/json")
 	}
 }
+
+// TestOpenAPIGeneratorFriendly keeps the document usable by code generators that read only part
+// of OpenAPI 3.1 (oapi-codegen, ogen): a value of several types is a oneOf, not a type array
+// (["string", "null"] for an optional value is understood everywhere); no two components share
+// a name once capitalised (a parameter "category" and a schema "Category" become two Go types of
+// one name); every tag an operation uses is declared and described; the document says who makes
+// it and under which licence.
+func TestOpenAPIGeneratorFriendly(t *testing.T) {
+	d := loadDoc(t)
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if types, ok := v["type"].([]any); ok {
+				var kinds []any
+				for _, k := range types {
+					if k != "null" {
+						kinds = append(kinds, k)
+					}
+				}
+				if len(kinds) > 1 {
+					t.Errorf("%s: type %v: state several types as a oneOf", at, types)
+				}
+			}
+			for k, e := range v {
+				walk(at+"/"+k, e)
+			}
+		case []any:
+			for i, e := range v {
+				walk(at+"/"+strconv.Itoa(i), e)
+			}
+		}
+	}
+	walk("", d)
+
+	names := map[string]string{}
+	for kind, set := range obj(d, "components") {
+		for name := range obj(set) {
+			key := strings.ToUpper(name[:1]) + name[1:]
+			if other, ok := names[key]; ok {
+				t.Errorf("components %s/%s and %s/%s give generators one type name", kind, name, other, name)
+			}
+			names[key] = kind
+		}
+	}
+
+	declared := map[string]bool{}
+	tags, _ := d["tags"].([]any)
+	for _, tag := range tags {
+		if str(tag, "description") == "" {
+			t.Errorf("tag %q has no description", str(tag, "name"))
+		}
+		declared[str(tag, "name")] = true
+	}
+	for path, item := range obj(d, "paths") {
+		for method, op := range obj(item) {
+			used, _ := obj(op)["tags"].([]any)
+			if len(used) == 0 {
+				t.Errorf("%s %s: no tag", method, path)
+			}
+			for _, tag := range used {
+				if !declared[fmt.Sprint(tag)] {
+					t.Errorf("%s %s: tag %v is not declared", method, path, tag)
+				}
+			}
+		}
+	}
+	if str(obj(d, "info", "license"), "identifier") == "" || str(obj(d, "info", "contact"), "url") == "" {
+		t.Errorf("info needs a license with an SPDX identifier and a contact URL: %v", d["info"])
+	}
+}
