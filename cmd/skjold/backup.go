@@ -265,10 +265,10 @@ func runBackupVerify(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	type result struct {
-		Target   string `json:"target"`
-		OK       bool   `json:"ok"`
-		Content  bool   `json:"content_checked"`
-		Error    string `json:"error,omitempty"`
+		Target  string `json:"target"`
+		OK      bool   `json:"ok"`
+		Content bool   `json:"content_checked"`
+		Error   string `json:"error,omitempty"`
 	}
 	var errs []error
 	var results []result

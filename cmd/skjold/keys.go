@@ -115,11 +115,11 @@ func runKeysList(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		type keyJSON struct {
-			ID      string     `json:"id"`
-			State   string     `json:"state"`
-			Retired *time.Time `json:"retired,omitempty"`
-			NeededBy int       `json:"needed_by_backups"`
-			Why     string     `json:"why"`
+			ID       string     `json:"id"`
+			State    string     `json:"state"`
+			Retired  *time.Time `json:"retired,omitempty"`
+			NeededBy int        `json:"needed_by_backups"`
+			Why      string     `json:"why"`
 		}
 		var list []keyJSON
 		out := e.stdout
