@@ -153,10 +153,12 @@ func runBackupRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.Run(cliContext(ctx))
+	p := newProgress(e, "backup", "bytes")
+	m, err := svc.Run(backup.WithProgress(cliContext(ctx), p.update))
 	if err != nil {
 		return err
 	}
+	p.finish()
 	if *asJSON {
 		return printJSON(e.stdout, m)
 	}
@@ -379,10 +381,12 @@ func runRestore(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	o.ID, o.Log = *id, newLogger(e.stderr, cfg.logLevel())
-	rep, err := backup.Restore(ctx, o)
+	p := newProgress(e, "restore", "bytes")
+	rep, err := backup.Restore(backup.WithProgress(ctx, p.update), o)
 	if err != nil {
 		return err
 	}
+	p.finish()
 	m := rep.Manifest
 	if *asJSON {
 		return printJSON(e.stdout, map[string]any{"backup": m, "into": redactDSN(o.DSN), "replayed": rep.Replayed,

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -174,5 +176,67 @@ func TestCLIBreakGlassTwoFactorReset(t *testing.T) {
 	if len(events.Items) != 1 || events.Items[0].Actor != "cli" || !strings.Contains(strings.Join(events.Items[0].Fields, " "), "via:break_glass") ||
 		!strings.Contains(strings.Join(events.Items[0].Fields, " "), "user:"+res.User) {
 		t.Errorf("audit events: %+v", events)
+	}
+}
+
+// TestCLIBackupProgressAndJSON: backup run and restore report progress on stderr and keep
+// stdout for the result, so --json stays parseable.
+func TestCLIBackupProgressAndJSON(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "skjold-data")
+	identity := filepath.Join(dir, "identity.txt")
+	var kg struct{ Recipient string }
+	out, err := runCLI(t, nil, "backup", "keygen", "--out", identity, "--json")
+	if err != nil || json.Unmarshal([]byte(out), &kg) != nil || !strings.HasPrefix(kg.Recipient, "age1") {
+		t.Fatalf("backup keygen --json: %v %s", err, out)
+	}
+	env := map[string]string{"SKJOLD_BACKUP_DIRS": filepath.Join(dir, "backups"), "SKJOLD_BACKUP_RECIPIENTS": kg.Recipient}
+	startServer(t, data, env)
+	cli := func(args ...string) (string, string) {
+		t.Helper()
+		var stdout, stderr syncBuffer
+		err := run(context.Background(), append([]string{"skjold"}, args...), func(k string) string { return env[k] },
+			strings.NewReader(""), &stdout, &stderr)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	out, progress := cli("backup", "run", "--json", "--data", data)
+	var m struct{ ID, SHA256 string }
+	if err := json.Unmarshal([]byte(out), &m); err != nil || m.ID == "" || m.SHA256 == "" {
+		t.Fatalf("backup run --json: %v %s", err, out)
+	}
+	if !regexp.MustCompile(`(?m)^backup: [0-9.]+ (B|kB|MB), [0-9.]+ (B|kB|MB)/s, done in `).MatchString(progress) {
+		t.Errorf("backup run's progress on stderr: %q", progress)
+	}
+	restored := filepath.Join(dir, "restored")
+	os.MkdirAll(restored, 0o700)
+	key, _ := os.ReadFile(filepath.Join(data, "master.key"))
+	os.WriteFile(filepath.Join(restored, "master.key"), key, 0o600)
+	out, progress = cli("restore", "--from", filepath.Join(dir, "backups"), "--identity", identity, "--to", restored, "--json")
+	var rep struct {
+		Backup      struct{ ID string }
+		AuditEvents int `json:"audit_events"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Backup.ID != m.ID || rep.AuditEvents == 0 {
+		t.Errorf("restore --json: %v %s", err, out)
+	}
+	if !strings.Contains(progress, "restore: ") || !strings.Contains(progress, "done in") {
+		t.Errorf("restore's progress on stderr: %q", progress)
+	}
+	var list struct {
+		Targets []struct{ Backups []struct{ ID string } }
+	}
+	out, _ = cli("backup", "list", "--json", "--data", data)
+	if json.Unmarshal([]byte(out), &list) != nil || len(list.Targets) != 1 || len(list.Targets[0].Backups) != 1 || list.Targets[0].Backups[0].ID != m.ID {
+		t.Errorf("backup list --json: %s", out)
+	}
+	var verify struct {
+		Targets []struct{ OK bool }
+	}
+	out, _ = cli("backup", "verify", m.ID, "--json", "--data", data)
+	if json.Unmarshal([]byte(out), &verify) != nil || len(verify.Targets) != 1 || !verify.Targets[0].OK {
+		t.Errorf("backup verify --json: %s", out)
 	}
 }

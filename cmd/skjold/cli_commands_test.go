@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCLIExitStatus: 0 when a command worked, 1 when it failed, 2 when it was called wrongly;
@@ -243,5 +244,35 @@ func TestConfigSecretFiles(t *testing.T) {
 	cfgFile := secret("c.toml", "smtp_password_file = \""+env["SKJOLD_SMTP_PASSWORD_FILE"]+"\"\n")
 	if cfg, err := load(nil, "--config", cfgFile); err != nil || cfg.SMTPPassword != "smtp-s3cret" {
 		t.Errorf("smtp_password_file in the config file: %v %q", err, cfg.SMTPPassword)
+	}
+}
+
+// TestCLIProgress: plain lines at most once an interval with bytes, rate and ETA when the
+// total is known, and a summary at the end; on a terminal, a bar redrawn in place.
+func TestCLIProgress(t *testing.T) {
+	var buf strings.Builder
+	clock := time.Unix(0, 0)
+	p := &progress{w: &buf, what: "backup", unit: "bytes", interval: 5 * time.Second, now: func() time.Time { return clock }}
+	p.start, p.last = clock, clock
+	for i := int64(1); i <= 20; i++ {
+		clock = clock.Add(time.Second)
+		p.update(i*1_000_000, 40_000_000)
+	}
+	p.finish()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("want a line every 5 s for 20 s and a summary, got:\n%s", buf.String())
+	}
+	if lines[0] != "backup: 5.0 MB of 40.0 MB, 1.0 MB/s, ETA 35s" {
+		t.Errorf("progress line: %q", lines[0])
+	}
+	if lines[4] != "backup: 20.0 MB, 1.0 MB/s, done in 20s" {
+		t.Errorf("summary line: %q", lines[4])
+	}
+	buf.Reset()
+	p.tty, p.interval = true, 0
+	p.update(30_000_000, 40_000_000)
+	if got := buf.String(); !strings.HasPrefix(got, "\r\033[K[======================        ] backup: 30.0 MB of 40.0 MB") || strings.Contains(got, "\n") {
+		t.Errorf("terminal bar: %q", got)
 	}
 }
