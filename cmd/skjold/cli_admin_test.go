@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/skjold-project/skjold"
 )
 
 // TestCLIListsAndJSON: tenant list, token list and token revoke work and answer --json, as
@@ -176,6 +179,20 @@ func TestCLIBreakGlassTwoFactorReset(t *testing.T) {
 	if len(events.Items) != 1 || events.Items[0].Actor != "cli" || !strings.Contains(strings.Join(events.Items[0].Fields, " "), "via:break_glass") ||
 		!strings.Contains(strings.Join(events.Items[0].Fields, " "), "user:"+res.User) {
 		t.Errorf("audit events: %+v", events)
+	}
+	// Through the store, only the local command line may break glass: an operator owner
+	// over the API may not.
+	cfg := defaultConfig()
+	cfg.Data = data
+	db, _, err := openStore(context.Background(), cfg, newLogger(io.Discard, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	api := skjold.NewContextWithCaller(context.Background(), &skjold.Caller{Actor: "user:x", Operator: true, Source: "192.0.2.1",
+		Role: skjold.RoleOwner, Scopes: skjold.RoleScopes(true, skjold.RoleOwner)})
+	if _, err := db.BreakGlassResetTwoFactor(api, "", owner); skjold.ErrorCode(err) != skjold.EFORBIDDEN {
+		t.Errorf("break glass by an API caller: %v", err)
 	}
 }
 

@@ -26,7 +26,8 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		n, err := db.RewrapTenantKeys(ctx)
+		p := newProgress(e, "keys rotate", "tenant keys")
+		n, err := db.RewrapTenantKeys(store.WithProgress(ctx, p.update))
 		if err != nil {
 			return fmt.Errorf("rewrap tenant keys (the key file keeps both keys; run again): %w", err)
 		}
@@ -41,6 +42,7 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
+		p.finish()
 		if *asJSON {
 			return printJSON(e.stdout, map[string]any{"old": old, "new": id, "rewrapped": n, "retired": nonNil(retired), "key_file": ring.Path()})
 		}
