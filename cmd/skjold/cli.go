@@ -133,6 +133,7 @@ func printHelp(w io.Writer, fs *flag.FlagSet, summary string) {
 func printFlags(w io.Writer, flags []*flag.Flag) {
 	for _, f := range flags {
 		kind, usage := flag.UnquoteUsage(f)
+		kind = placeholder(f.Name, kind)
 		line := "  --" + f.Name
 		if kind != "" {
 			line += " " + kind
@@ -142,6 +143,27 @@ func printFlags(w io.Writer, flags []*flag.Flag) {
 		}
 		fmt.Fprintf(w, "%s\n        %s\n", line, strings.ReplaceAll(usage, "\n", "\n        "))
 	}
+}
+
+// placeholder names a flag's value by what it is (FILE, DIR, URL, HOST:PORT) rather than by
+// its Go type.
+func placeholder(name, kind string) string {
+	switch {
+	case kind != "string":
+		return strings.ToUpper(kind)
+	case strings.HasSuffix(name, "-file") || name == "config" || name == "out" || name == "identity" ||
+		name == "journal" || strings.HasSuffix(name, "known-hosts") || name == "tls-cert" || name == "tls-key":
+		return "FILE"
+	case name == "data" || strings.HasSuffix(name, "-dir") || strings.HasSuffix(name, "-dirs"):
+		return "DIR"
+	case name == "addr" || strings.HasSuffix(name, "-addr"):
+		return "HOST:PORT"
+	case name == "tenant" || name == "backup":
+		return "ID"
+	case strings.HasSuffix(name, "-url") || name == "database":
+		return "URL"
+	}
+	return "VALUE"
 }
 
 // groups returns the command groups in the order of the command list: a group is the first
