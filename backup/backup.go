@@ -96,7 +96,7 @@ func (b *Backuper) Run(ctx context.Context) (*skjold.Manifest, error) {
 	snapped := time.Now()
 	m := newManifest(snap, b.opts.Recipients)
 	m.MasterKeys = slices.Compact(slices.Sorted(slices.Values(append(before, after...))))
-	enc, err := seal(snap.Path, filepath.Join(dir, skjold.BackupFile(m.ID)), b.opts.Recipients, m)
+	enc, err := seal(ctx, snap.Path, filepath.Join(dir, skjold.BackupFile(m.ID)), b.opts.Recipients, m)
 	os.Remove(snap.Path) // the plain copy goes as soon as the sealed one exists
 	if err != nil {
 		return nil, err
@@ -138,19 +138,23 @@ func recipientName(r age.Recipient) string {
 
 // seal compresses and encrypts the snapshot at src into a new file at dst, fills in m's size
 // and checksum, and returns the file open for reading from its start.
-func seal(src, dst string, rs []age.Recipient, m *skjold.Manifest) (*os.File, error) {
+func seal(ctx context.Context, src, dst string, rs []age.Recipient, m *skjold.Manifest) (*os.File, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer in.Close()
+	var size int64
+	if fi, err := in.Stat(); err == nil {
+		size = fi.Size()
+	}
 	out, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	h := sha256.New()
 	counter := &countWriter{}
-	if err := compressEncrypt(io.MultiWriter(out, h, counter), in, rs); err != nil {
+	if err := compressEncrypt(io.MultiWriter(out, h, counter), withProgress(ctx, in, size), rs); err != nil {
 		out.Close()
 		return nil, err
 	}

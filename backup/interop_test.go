@@ -2,6 +2,7 @@ package backup
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
@@ -117,7 +118,7 @@ func TestOlderSchemaMigratedForward(t *testing.T) {
 	}
 	m := &skjold.Manifest{ID: NewID(time.Now()), Time: time.Now().UTC().Truncate(time.Second), Engine: store.SQLite,
 		Format: store.FormatSQLite, SchemaVersion: 5, Rows: info.Rows, Recipients: []string{f.id.Recipient().String()}}
-	enc, err := seal(old, filepath.Join(t.TempDir(), "old.skjold.age"), []age.Recipient{f.id.Recipient()}, m)
+	enc, err := seal(context.Background(), old, filepath.Join(t.TempDir(), "old.skjold.age"), []age.Recipient{f.id.Recipient()}, m)
 	must(t, err)
 	defer enc.Close()
 	body, _ := json.Marshal(m)

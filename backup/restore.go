@@ -85,7 +85,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreReport, error) {
 	defer f.Close()
 	crashPoint("fetched")
 	fetched := time.Now()
-	r, err := open(f, o.Identities)
+	r, err := open(withProgress(ctx, f, m.Size), o.Identities)
 	if err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}

@@ -207,7 +207,8 @@ func (db *DB) RewrapTenantKeys(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		for _, r := range stale {
+		for i, r := range stale {
+			reportProgress(ctx, i, len(stale))
 			newID, rewrapped, err := db.keys.RewrapTenantKey(r.id, r.keyID, r.wrapped)
 			if err != nil {
 				return fmt.Errorf("rewrap tenant %s: %w", r.id, err)
@@ -217,6 +218,7 @@ func (db *DB) RewrapTenantKeys(ctx context.Context) (int, error) {
 			}
 		}
 		n = len(stale)
+		reportProgress(ctx, n, n)
 		if err := tx.resealAuditKey(); err != nil {
 			return err
 		}

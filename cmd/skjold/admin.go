@@ -29,12 +29,23 @@ func withStore(ctx context.Context, e env, fs *flag.FlagSet, args []string, fn f
 // withStoreConfig is withStore for a command that also needs the configuration.
 func withStoreConfig(ctx context.Context, e env, fs *flag.FlagSet, args []string, fn func(context.Context, *store.DB, *keys.Keyring, Config) error) error {
 	load := configFlags(fs, e.getenv)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := noArgs(fs); err != nil {
+		return err
 	}
+	return openAndRun(ctx, load, fn)
+}
+
+// withStoreParsed is withStoreConfig for a command that parsed its flags (and a positional
+// argument) itself; the configuration flags must already be on fs (see configFlags).
+func withStoreParsed(ctx context.Context, e env, load func() (Config, error), fn func(context.Context, *store.DB, *keys.Keyring, Config) error) error {
+	return openAndRun(ctx, load, fn)
+}
+
+// openAndRun builds the configuration, opens the store and runs fn as the command line.
+func openAndRun(ctx context.Context, load func() (Config, error), fn func(context.Context, *store.DB, *keys.Keyring, Config) error) error {
 	cfg, err := load()
 	if err != nil {
 		return err
@@ -114,11 +125,15 @@ func runAuditVerify(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "audit verify", "Walk the whole audit chain, recomputing every hash, and check it against the signed\n"+
 		"audit checkpoints in the data directory and on every configured backup target. Exits\n"+
 		"non-zero and names the first broken link when an event was altered, removed or reordered.")
+	asJSON := jsonFlag(fs)
 	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring, cfg Config) error {
 		start := time.Now()
 		sources := readCheckpointSources(ctx, cfg)
 		rep, err := db.VerifyAuditCheckpoints(ctx, checkpointsOf(sources))
 		var ce *skjold.ChainError
+		if *asJSON {
+			return auditVerifyJSON(e, sources, rep, err, time.Since(start))
+		}
 		if errors.As(err, &ce) {
 			fmt.Fprintf(e.stdout, "audit chain BROKEN at event %d: %s\n", ce.Seq, ce.Reason)
 			printCheckpointSources(e.stdout, sources)

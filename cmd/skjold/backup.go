@@ -128,7 +128,8 @@ func runBackupRun(ctx context.Context, e env, args []string) error {
 		"the run is recorded as POST /api/v1/backups records it. Safe while serving.")
 	load := configFlags(fs, e.getenv)
 	passFile := fs.String("passphrase-file", "", "encrypt to the passphrase in this file instead of backup_recipients")
-	if err := fs.Parse(args); err != nil {
+	asJSON := jsonFlag(fs)
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
 	cfg, err := load()
@@ -152,9 +153,14 @@ func runBackupRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := svc.Run(cliContext(ctx))
+	p := newProgress(e, "backup", "bytes")
+	m, err := svc.Run(backup.WithProgress(cliContext(ctx), p.update))
 	if err != nil {
 		return err
+	}
+	p.finish()
+	if *asJSON {
+		return printJSON(e.stdout, m)
 	}
 	fmt.Fprintf(e.stdout, "backup %s: %d bytes, sha256 %s, schema %d\n", m.ID, m.Size, m.SHA256, m.SchemaVersion)
 	return nil
@@ -192,7 +198,8 @@ func runRecipients(cfg Config, passFile string) ([]age.Recipient, error) {
 func runBackupList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "backup list", "List the complete backups on every configured target, newest first.")
 	load := configFlags(fs, e.getenv)
-	if err := fs.Parse(args); err != nil {
+	asJSON := jsonFlag(fs)
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
 	cfg, err := load()
@@ -204,15 +211,31 @@ func runBackupList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	var errs []error
+	type targetList struct {
+		Target  string             `json:"target"`
+		Backups []*skjold.Manifest `json:"backups"`
+		Error   string             `json:"error,omitempty"`
+	}
+	var lists []targetList
 	for _, t := range targets {
 		ms, err := backup.List(ctx, t)
 		if err != nil {
 			errs = append(errs, err)
+			lists = append(lists, targetList{Target: t.Name(), Backups: []*skjold.Manifest{}, Error: err.Error()})
+			continue
+		}
+		lists = append(lists, targetList{Target: t.Name(), Backups: append([]*skjold.Manifest{}, ms...)})
+		if *asJSON {
 			continue
 		}
 		fmt.Fprintf(e.stdout, "%s: %d backups\n", t.Name(), len(ms))
 		for _, m := range ms {
 			fmt.Fprintf(e.stdout, "  %s  %s  %-8s schema %d  %d bytes\n", m.ID, m.Time.Format(time.RFC3339), m.Engine, m.SchemaVersion, m.Size)
+		}
+	}
+	if *asJSON {
+		if err := printJSON(e.stdout, map[string]any{"targets": lists}); err != nil {
+			return err
 		}
 	}
 	return errors.Join(errs...)
@@ -224,7 +247,8 @@ func runBackupVerify(ctx context.Context, e env, args []string) error {
 	load := configFlags(fs, e.getenv)
 	identity := fs.String("identity", "", "age identity file, to decrypt and check the content")
 	passFile := fs.String("passphrase-file", "", "passphrase file, for a backup made to a passphrase")
-	id, err := parseWithID(fs, args)
+	asJSON := jsonFlag(fs)
+	id, err := parseWithID(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -242,36 +266,58 @@ func runBackupVerify(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	type result struct {
+		Target  string `json:"target"`
+		OK      bool   `json:"ok"`
+		Content bool   `json:"content_checked"`
+		Error   string `json:"error,omitempty"`
+	}
 	var errs []error
+	var results []result
 	for _, t := range targets {
 		if _, err := backup.Verify(ctx, t, id, ids); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.Name(), err))
+			results = append(results, result{Target: t.Name(), Error: err.Error()})
 			continue
 		}
+		results = append(results, result{Target: t.Name(), OK: true, Content: len(ids) > 0})
 		what := "checksum ok"
 		if len(ids) > 0 {
 			what = "checksum ok, decrypts, rows match the manifest"
 		}
-		fmt.Fprintf(e.stdout, "%s: backup %s: %s\n", t.Name(), id, what)
+		if !*asJSON {
+			fmt.Fprintf(e.stdout, "%s: backup %s: %s\n", t.Name(), id, what)
+		}
+	}
+	if *asJSON {
+		if err := printJSON(e.stdout, map[string]any{"backup": id, "targets": results}); err != nil {
+			return err
+		}
 	}
 	return errors.Join(errs...)
 }
 
 // parseWithID parses a command's flags around one positional argument, the backup id, which
 // may come before or after them.
-func parseWithID(fs *flag.FlagSet, args []string) (string, error) {
+func parseWithID(e env, fs *flag.FlagSet, args []string) (string, error) {
+	return parseWithArg(e, fs, args, "give one backup id, such as 20261123T140000Z-1a2b3c4d (see \"skjold backup list\")")
+}
+
+// parseWithArg parses a command's flags around one positional argument, which may come
+// before or after them; without exactly one, it is a usage error saying want.
+func parseWithArg(e env, fs *flag.FlagSet, args []string, want string) (string, error) {
 	var id string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		id, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(e, fs, args); err != nil {
 		return "", err
 	}
 	if id == "" && fs.NArg() > 0 {
 		id = fs.Arg(0)
 	}
 	if id == "" || fs.NArg() > 1 || (fs.NArg() == 1 && fs.Arg(0) != id) {
-		return "", errors.New("give one backup id, such as 20261123T140000Z-1a2b3c4d (see \"skjold backup list\")")
+		return "", usagef("%s", want)
 	}
 	return id, nil
 }
@@ -281,11 +327,12 @@ func runBackupKeygen(ctx context.Context, e env, args []string) error {
 		"age-keygen's format) and print its public key: put that in backup_recipients, and keep\n"+
 		"the identity file off the server, with whoever may restore.")
 	out := fs.String("out", "", "file to write the identity to (must not exist)")
-	if err := fs.Parse(args); err != nil {
+	asJSON := jsonFlag(fs)
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		return errors.New("give --out FILE for the identity")
+		return usagef("give --out FILE for the identity")
 	}
 	id, err := age.GenerateX25519Identity()
 	if err != nil {
@@ -303,6 +350,9 @@ func runBackupKeygen(ctx context.Context, e env, args []string) error {
 		os.Remove(*out)
 		return fmt.Errorf("identity file: %w", err)
 	}
+	if *asJSON {
+		return printJSON(e.stdout, map[string]string{"recipient": id.Recipient().String(), "identity_file": *out})
+	}
 	fmt.Fprintln(e.stdout, id.Recipient().String())
 	return nil
 }
@@ -318,7 +368,8 @@ func runRestore(ctx context.Context, e env, args []string) error {
 	identity := fs.String("identity", "", "age identity file that decrypts the backup")
 	passFile := fs.String("passphrase-file", "", "passphrase file, for a backup made to a passphrase")
 	to := fs.String("to", "", "a new data directory, or the postgres:// URL of an empty database")
-	if err := fs.Parse(args); err != nil {
+	asJSON := jsonFlag(fs)
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
 	cfg, err := load()
@@ -330,11 +381,17 @@ func runRestore(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	o.ID, o.Log = *id, newLogger(e.stderr, cfg.logLevel())
-	rep, err := backup.Restore(ctx, o)
+	p := newProgress(e, "restore", "bytes")
+	rep, err := backup.Restore(backup.WithProgress(ctx, p.update), o)
 	if err != nil {
 		return err
 	}
+	p.finish()
 	m := rep.Manifest
+	if *asJSON {
+		return printJSON(e.stdout, map[string]any{"backup": m, "into": redactDSN(o.DSN), "replayed": rep.Replayed,
+			"audit_events": rep.ChainLength, "took_ms": rep.Took.Milliseconds()})
+	}
 	fmt.Fprintf(e.stdout, "restored backup %s (%s, schema %d, taken %s) into %s\n", m.ID, m.Engine, m.SchemaVersion,
 		m.Time.Format(time.RFC3339), o.DSN)
 	fmt.Fprintf(e.stdout, "erasures re-applied from the journal: %d\naudit chain verified: %d events\ntook %s\n",
@@ -384,7 +441,8 @@ func runJournalReplay(ctx context.Context, e env, args []string) error {
 		"hand (see docs/disaster-recovery.md). Run it before the server serves the database.")
 	load := configFlags(fs, e.getenv)
 	journal := fs.String("journal", "", "the erasure journal copy (erasure-journal.jsonl)")
-	if err := fs.Parse(args); err != nil {
+	asJSON := jsonFlag(fs)
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
 	cfg, err := load()
@@ -392,7 +450,7 @@ func runJournalReplay(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	if *journal == "" {
-		return errors.New("give --journal FILE: the erasure-journal.jsonl beside the backups")
+		return usagef("give --journal FILE: the erasure-journal.jsonl beside the backups")
 	}
 	f, err := os.Open(*journal)
 	if err != nil {
@@ -420,6 +478,9 @@ func runJournalReplay(ctx context.Context, e env, args []string) error {
 	chain, err := db.VerifyAuditChain(op)
 	if err != nil {
 		return fmt.Errorf("erasures re-applied: %d, but the audit chain does not verify: %w", n, err)
+	}
+	if *asJSON {
+		return printJSON(e.stdout, map[string]int{"replayed": n, "audit_events": int(chain.Length)})
 	}
 	fmt.Fprintf(e.stdout, "erasures re-applied from the journal: %d\naudit chain verified: %d events\n", n, chain.Length)
 	return nil

@@ -71,6 +71,7 @@ func runMaintenanceSchedule(ctx context.Context, e env, args []string) error {
 	starts := fs.String("starts", "", "when it starts, RFC 3339 (e.g. 2030-12-31T22:00:00Z)")
 	ends := fs.String("ends", "", "when it ends, RFC 3339; at most 24 hours after starts")
 	note := fs.String("note", "", "what the maintenance is, for customers (no personal data)")
+	asJSON := jsonFlag(fs)
 	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring, _ Config) error {
 		s, err := time.Parse(time.RFC3339, *starts)
 		if err != nil {
@@ -83,6 +84,9 @@ func runMaintenanceSchedule(ctx context.Context, e env, args []string) error {
 		m := &skjold.Maintenance{Starts: s, Ends: en, Note: *note}
 		if err := db.ScheduleMaintenance(ctx, m); err != nil {
 			return err
+		}
+		if *asJSON {
+			return printJSON(e.stdout, m)
 		}
 		fmt.Fprintf(e.stdout, "maintenance %s scheduled from %s to %s\n", m.ID, m.Starts.Format(time.RFC3339), m.Ends.Format(time.RFC3339))
 		return nil

@@ -6,10 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +95,13 @@ type Config struct {
 	BackupS3AccessKey    string `toml:"backup_s3_access_key"`
 	BackupS3SecretKey    string `toml:"backup_s3_secret_key"`
 	BackupS3Region       string `toml:"backup_s3_region"`
+	// Secrets from files [issue 15]: each *_file names a file whose content (a trailing line
+	// break dropped) is the secret, read at start, so that it is in neither ps nor the config.
+	SMTPPasswordFile       string `toml:"smtp_password_file"`
+	AlertWebhookSecretFile string `toml:"alert_webhook_secret_file"`
+	BackupS3AccessKeyFile  string `toml:"backup_s3_access_key_file"`
+	BackupS3SecretKeyFile  string `toml:"backup_s3_secret_key_file"`
+	DatabaseFile           string `toml:"database_file"`
 }
 
 func defaultConfig() Config {
@@ -156,6 +167,11 @@ var settings = []setting{
 	{"SKJOLD_BACKUP_S3_ACCESS_KEY", "backup-s3-access-key", "S3 access key id", func(c *Config) *string { return &c.BackupS3AccessKey }},
 	{"SKJOLD_BACKUP_S3_SECRET_KEY", "backup-s3-secret-key", "S3 secret key", func(c *Config) *string { return &c.BackupS3SecretKey }},
 	{"SKJOLD_BACKUP_S3_REGION", "backup-s3-region", "S3 region; empty to ask the server", func(c *Config) *string { return &c.BackupS3Region }},
+	{"SKJOLD_SMTP_PASSWORD_FILE", "smtp-password-file", "file holding the SMTP password (instead of smtp-password)", func(c *Config) *string { return &c.SMTPPasswordFile }},
+	{"SKJOLD_ALERT_WEBHOOK_SECRET_FILE", "alert-webhook-secret-file", "file holding the alert webhook secret (instead of alert-webhook-secret)", func(c *Config) *string { return &c.AlertWebhookSecretFile }},
+	{"SKJOLD_BACKUP_S3_ACCESS_KEY_FILE", "backup-s3-access-key-file", "file holding the S3 access key id (instead of backup-s3-access-key)", func(c *Config) *string { return &c.BackupS3AccessKeyFile }},
+	{"SKJOLD_BACKUP_S3_SECRET_KEY_FILE", "backup-s3-secret-key-file", "file holding the S3 secret key (instead of backup-s3-secret-key)", func(c *Config) *string { return &c.BackupS3SecretKeyFile }},
+	{"SKJOLD_DATABASE_FILE", "database-file", "file holding the PostgreSQL URL with its password (instead of database)", func(c *Config) *string { return &c.DatabaseFile }},
 	{"SKJOLD_BREACH_API_URL", "breach-api-url", "k-anonymity breached-password range API (e.g. https://api.pwnedpasswords.com); empty for none", func(c *Config) *string { return &c.BreachAPIURL }},
 }
 
@@ -188,19 +204,102 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 				*s.value(&cfg) = *flags[s.flag]
 			}
 		}
+		if err := cfg.readSecretFiles(); err != nil {
+			return cfg, err
+		}
 		return cfg, cfg.validate()
 	}
 }
 
-func readConfigFile(path string, cfg *Config) error {
-	md, err := toml.DecodeFile(path, cfg)
-	if err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	if extra := md.Undecoded(); len(extra) > 0 {
-		return fmt.Errorf("config file %s: unknown setting %q", path, extra[0].String())
+// readSecretFiles replaces each secret given as a *_file by the file's content. Giving both a
+// secret and its file is refused: which one is meant would be a guess.
+func (c *Config) readSecretFiles() error {
+	for _, s := range []struct {
+		name       string
+		file, into *string
+	}{
+		{"smtp_password", &c.SMTPPasswordFile, &c.SMTPPassword},
+		{"alert_webhook_secret", &c.AlertWebhookSecretFile, &c.AlertWebhookSecret},
+		{"backup_s3_access_key", &c.BackupS3AccessKeyFile, &c.BackupS3AccessKey},
+		{"backup_s3_secret_key", &c.BackupS3SecretKeyFile, &c.BackupS3SecretKey},
+		{"database", &c.DatabaseFile, &c.Database},
+	} {
+		if *s.file == "" {
+			continue
+		}
+		if *s.into != "" {
+			return fmt.Errorf("%s and %s_file are both set: give one", s.name, s.name)
+		}
+		b, err := os.ReadFile(*s.file)
+		if err != nil {
+			return fmt.Errorf("%s_file: %w", s.name, err)
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" || strings.ContainsAny(v, "\r\n") {
+			return fmt.Errorf("%s_file %s must hold the secret on one line", s.name, *s.file)
+		}
+		*s.into = v
 	}
 	return nil
+}
+
+// readConfigFile reads a TOML file into cfg. Values are typed as TOML types them (backup_keep
+// = 7, an array of backup_times, a boolean); the older forms, every value a string and lists
+// comma-separated, are read as before.
+func readConfigFile(path string, cfg *Config) error {
+	var raw map[string]any
+	if _, err := toml.DecodeFile(path, &raw); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	fields := map[string]reflect.Value{}
+	v := reflect.ValueOf(cfg).Elem()
+	for i := range v.NumField() {
+		if tag := v.Type().Field(i).Tag.Get("toml"); tag != "" {
+			fields[tag] = v.Field(i)
+		}
+	}
+	keys := slices.Sorted(maps.Keys(raw))
+	for _, k := range keys {
+		f, ok := fields[k]
+		if !ok {
+			return fmt.Errorf("config file %s: unknown setting %q", path, k)
+		}
+		s, err := configString(raw[k])
+		if err != nil {
+			return fmt.Errorf("config file %s: %s: %w", path, k, err)
+		}
+		f.SetString(s)
+	}
+	return nil
+}
+
+// configString turns a TOML value into the setting's text: a number or boolean as written, an
+// array as its elements joined by commas.
+func configString(v any) (string, error) {
+	switch v := v.(type) {
+	case string:
+		return v, nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), nil
+	case bool:
+		return strconv.FormatBool(v), nil
+	case []any:
+		parts := make([]string, len(v))
+		for i, e := range v {
+			s, err := configString(e)
+			if _, nested := e.([]any); err != nil || nested {
+				return "", errors.New("an array holds strings, numbers or booleans")
+			}
+			if strings.Contains(s, ",") {
+				return "", fmt.Errorf("array element %q holds a comma", s)
+			}
+			parts[i] = s
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", fmt.Errorf("use a string, number, boolean or array, not %T", v)
 }
 
 func (c *Config) validate() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -18,13 +19,15 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 		"re-encrypted), then retire the old master keys: the key file keeps them, for unwrapping\n"+
 		"only, because backups made before the rotation need them. \"skjold keys prune\" removes\n"+
 		"them once no kept backup does. Safe while the server runs.")
+	asJSON := jsonFlag(fs)
 	return withStore(ctx, e, fs, args, func(ctx context.Context, db *store.DB, ring *keys.Keyring) error {
 		old := ring.PrimaryKeyID()
 		id, err := ring.AddPrimary()
 		if err != nil {
 			return err
 		}
-		n, err := db.RewrapTenantKeys(ctx)
+		p := newProgress(e, "keys rotate", "tenant keys")
+		n, err := db.RewrapTenantKeys(store.WithProgress(ctx, p.update))
 		if err != nil {
 			return fmt.Errorf("rewrap tenant keys (the key file keeps both keys; run again): %w", err)
 		}
@@ -38,6 +41,10 @@ func runKeysRotate(ctx context.Context, e env, args []string) error {
 		retired, err := ring.RetireOthers(time.Now())
 		if err != nil {
 			return err
+		}
+		p.finish()
+		if *asJSON {
+			return printJSON(e.stdout, map[string]any{"old": old, "new": id, "rewrapped": n, "retired": nonNil(retired), "key_file": ring.Path()})
 		}
 		fmt.Fprintf(e.stdout, "master key rotated: %s → %s; %d tenant keys rewrapped\n", old, id, n)
 		if len(retired) > 0 {
@@ -103,12 +110,31 @@ func runKeysList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "keys list", "Show each master key in the key file: its state (primary, unwrap-only, retired and\n"+
 		"when), and which backups kept on the configured targets need it. Keys that a kept backup\n"+
 		"needs and this key file lacks are listed as missing, and make the command fail.")
+	asJSON := jsonFlag(fs)
 	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, ring *keys.Keyring, cfg Config) error {
 		r, err := readKeyReport(ctx, db, ring, cfg)
 		if err != nil {
 			return err
 		}
+		type keyJSON struct {
+			ID       string     `json:"id"`
+			State    string     `json:"state"`
+			Retired  *time.Time `json:"retired,omitempty"`
+			NeededBy int        `json:"needed_by_backups"`
+			Why      string     `json:"why"`
+		}
+		var list []keyJSON
+		out := e.stdout
+		if *asJSON {
+			out = io.Discard
+		}
 		for _, k := range r.keys {
+			kj := keyJSON{ID: k.ID, State: k.State(), NeededBy: len(r.needed[k.ID]), Why: r.why(k)}
+			if !k.Retired.IsZero() {
+				t := k.Retired.UTC()
+				kj.Retired = &t
+			}
+			list = append(list, kj)
 			state := k.State()
 			if !k.Retired.IsZero() {
 				state += " " + k.Retired.UTC().Format(time.RFC3339)
@@ -117,11 +143,17 @@ func runKeysList(ctx context.Context, e env, args []string) error {
 			if why == "" {
 				why = "nothing needs it: \"skjold keys prune\" removes it"
 			}
-			fmt.Fprintf(e.stdout, "%s  %s  %s\n", k.ID, state, why)
+			fmt.Fprintf(out, "%s  %s  %s\n", k.ID, state, why)
 		}
 		for _, id := range r.missing {
 			refs := r.needed[id]
-			fmt.Fprintf(e.stdout, "%s  MISSING  %d kept backups need it (newest %s), and this key file lacks it\n", id, len(refs), refs[0])
+			list = append(list, keyJSON{ID: id, State: "missing", NeededBy: len(refs)})
+			fmt.Fprintf(out, "%s  MISSING  %d kept backups need it (newest %s), and this key file lacks it\n", id, len(refs), refs[0])
+		}
+		if *asJSON {
+			if err := printJSON(e.stdout, map[string]any{"key_file": ring.Path(), "keys": list}); err != nil {
+				return err
+			}
 		}
 		if len(r.missing) > 0 {
 			return fmt.Errorf("the key file %s lacks master keys that kept backups need: %s; copy them from the key "+
@@ -135,7 +167,13 @@ func runKeysPrune(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "keys prune", "Remove from the key file the retired master keys that no kept backup on any configured\n"+
 		"target needs (and that no tenant key uses), and say why the others are kept. A target\n"+
 		"that cannot be listed stops it: what it keeps is then unknown.")
+	asJSON := jsonFlag(fs)
 	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, ring *keys.Keyring, cfg Config) error {
+		out := e.stdout
+		if *asJSON {
+			out = io.Discard
+		}
+		kept := map[string]string{}
 		r, err := readKeyReport(ctx, db, ring, cfg)
 		if err != nil {
 			return fmt.Errorf("nothing pruned: %w", err)
@@ -146,12 +184,16 @@ func runKeysPrune(ctx context.Context, e env, args []string) error {
 				continue
 			}
 			if why := r.why(k); why != "" {
-				fmt.Fprintf(e.stdout, "kept %s (retired %s): %s\n", k.ID, k.Retired.UTC().Format(time.RFC3339), why)
+				kept[k.ID] = why
+				fmt.Fprintf(out, "kept %s (retired %s): %s\n", k.ID, k.Retired.UTC().Format(time.RFC3339), why)
 				continue
 			}
 			drop = append(drop, k.ID)
 		}
 		if len(drop) == 0 {
+			if *asJSON {
+				return printJSON(e.stdout, map[string]any{"removed": []string{}, "kept": kept})
+			}
 			fmt.Fprintln(e.stdout, "no retired key can be removed")
 			return nil
 		}
@@ -160,6 +202,9 @@ func runKeysPrune(ctx context.Context, e env, args []string) error {
 		}
 		if err := db.AuditBackupEvent(ctx, "keys.pruned", strings.Join(drop, ",")); err != nil {
 			return errors.Join(fmt.Errorf("removed %s, but recording it failed", strings.Join(drop, ", ")), err)
+		}
+		if *asJSON {
+			return printJSON(e.stdout, map[string]any{"removed": drop, "kept": kept})
 		}
 		fmt.Fprintf(e.stdout, "removed from %s: %s\n", ring.Path(), strings.Join(drop, ", "))
 		return nil

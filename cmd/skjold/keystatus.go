@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -20,11 +21,12 @@ func runKeysStatus(ctx context.Context, e env, args []string) error {
 		"and second-factor secrets are wrapped under them) and of those this node's key file holds.\n"+
 		"Every node serving the database needs them all: it fails when this node lacks one.")
 	load := configFlags(fs, e.getenv)
-	if err := fs.Parse(args); err != nil {
+	asJSON := jsonFlag(fs)
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	cfg, err := load()
 	if err != nil {
@@ -34,22 +36,26 @@ func runKeysStatus(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	out := e.stdout
+	if *asJSON {
+		out = io.Discard
+	}
 	var held []keys.KeyInfo
 	ring, err := keys.OpenKeyring(cfg.keyFile())
 	switch {
 	case err == nil:
 		held = ring.Keys()
 	case errors.Is(err, os.ErrNotExist):
-		fmt.Fprintf(e.stdout, "this node has no key file at %s\n", cfg.keyFile())
+		fmt.Fprintf(out, "this node has no key file at %s\n", cfg.keyFile())
 	default:
 		return err
 	}
 	holds := func(id string) bool {
 		return slices.ContainsFunc(held, func(k keys.KeyInfo) bool { return k.ID == id })
 	}
-	fmt.Fprintln(e.stdout, "the database needs:")
+	fmt.Fprintln(out, "the database needs:")
 	if len(needed) == 0 {
-		fmt.Fprintln(e.stdout, "  none (nothing is sealed yet)")
+		fmt.Fprintln(out, "  none (nothing is sealed yet)")
 	}
 	var missing []string
 	for _, id := range needed {
@@ -57,15 +63,25 @@ func runKeysStatus(ctx context.Context, e env, args []string) error {
 		if !holds(id) {
 			state, missing = "MISSING from this node's key file", append(missing, id)
 		}
-		fmt.Fprintf(e.stdout, "  %s  %s\n", id, state)
+		fmt.Fprintf(out, "  %s  %s\n", id, state)
 	}
-	fmt.Fprintf(e.stdout, "this node's key file %s holds:\n", cfg.keyFile())
+	fmt.Fprintf(out, "this node's key file %s holds:\n", cfg.keyFile())
 	for _, k := range held {
 		need := "not needed by the database"
 		if slices.Contains(needed, k.ID) {
 			need = "needed"
 		}
-		fmt.Fprintf(e.stdout, "  %s  %s  %s\n", k.ID, k.State(), need)
+		fmt.Fprintf(out, "  %s  %s  %s\n", k.ID, k.State(), need)
+	}
+	if *asJSON {
+		var heldIDs []string
+		for _, k := range held {
+			heldIDs = append(heldIDs, k.ID)
+		}
+		if err := printJSON(e.stdout, map[string]any{"key_file": cfg.keyFile(), "needed": nonNil(needed),
+			"held": nonNil(heldIDs), "missing": nonNil(missing)}); err != nil {
+			return err
+		}
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("this node lacks master key(s) %s that the database needs: copy the key file from a node "+

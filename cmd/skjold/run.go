@@ -21,63 +21,51 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-const usage = `Skjold keeps a business's privacy promises in code: an encrypted personal-data vault
-with an audited REST API.
-
-Usage: skjold <command> [flags]
-
-Commands:
-  serve          run the HTTPS server (creates ./skjold-data on first start)
-  tenant create  create a tenant and its first API token
-  token create   create an API token for a tenant, or an operator token
-  audit verify   check the audit chain; exits non-zero at the first broken link
-  compliance check  check every promise against live state; exits non-zero when one fails
-  maintenance schedule  announce a maintenance window to every tenant's owner
-  keys rotate    move every tenant key under a new master key, retiring the old one (safe while serving)
-  keys list      show each master key, its state, and which kept backups need it
-  keys prune     remove retired master keys that no kept backup needs
-  backup run     make an encrypted backup now and copy it to every backup target
-  backup list    list the backups on every target, newest first
-  backup verify  check a backup's checksum (and with --identity, its content)
-  backup keygen  make an age identity for backups and print its public key (recipient)
-  restore        restore a backup into a new data directory or an empty PostgreSQL database
-  journal replay erase again what an erasure journal copy lists (after a manual restore)
-  version        print the version
-
-Run "skjold <command> --help" for a command's flags.
-`
-
 // env is what run hands to every command.
 type env struct {
 	getenv         func(string) string
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// inspect, when set, receives a command's flag set instead of running the command (the
+	// completion scripts and the README's command reference are made from them).
+	inspect func(*flag.FlagSet)
 }
 
-// command is one subcommand: its name (one or two words) and what it does.
+// command is one subcommand: its name (one or two words), a one-line summary for the help,
+// and what it does.
 type command struct {
-	name string
-	run  func(ctx context.Context, e env, args []string) error
+	name    string
+	summary string
+	run     func(ctx context.Context, e env, args []string) error
 }
 
-var commands = []command{
-	{"serve", runServe},
-	{"tenant create", runTenantCreate},
-	{"token create", runTokenCreate},
-	{"audit verify", runAuditVerify},
-	{"compliance check", runComplianceCheck},
-	{"maintenance schedule", runMaintenanceSchedule},
-	{"keys rotate", runKeysRotate},
-	{"keys list", runKeysList},
-	{"keys prune", runKeysPrune},
-	{"keys status", runKeysStatus},
-	{"backup run", runBackupRun},
-	{"backup list", runBackupList},
-	{"backup verify", runBackupVerify},
-	{"backup keygen", runBackupKeygen},
-	{"restore", runRestore},
-	{"journal replay", runJournalReplay},
-	{"version", runVersion},
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "run the HTTPS server (creates ./skjold-data on first start)", runServe},
+		{"tenant create", "create a tenant and its first API token", runTenantCreate},
+		{"tenant list", "list the tenants", runTenantList},
+		{"token create", "create an API token for a tenant, or an operator token", runTokenCreate},
+		{"token list", "list the API tokens (of one tenant, or every one)", runTokenList},
+		{"token revoke", "revoke an API token", runTokenRevoke},
+		{"user reset-two-factor", "break glass: remove a locked-out user's second factor (on the server's machine)", runUserResetTwoFactor},
+		{"audit verify", "check the audit chain; exits non-zero at the first broken link", runAuditVerify},
+		{"compliance check", "check every promise against live state; exits non-zero when one fails", runComplianceCheck},
+		{"maintenance schedule", "announce a maintenance window to every tenant's owner", runMaintenanceSchedule},
+		{"keys rotate", "move every tenant key under a new master key, retiring the old one (safe while serving)", runKeysRotate},
+		{"keys list", "show each master key, its state, and which kept backups need it", runKeysList},
+		{"keys prune", "remove retired master keys that no kept backup needs", runKeysPrune},
+		{"keys status", "list the master keys the database needs and those this node holds", runKeysStatus},
+		{"backup run", "make an encrypted backup now and copy it to every backup target", runBackupRun},
+		{"backup list", "list the backups on every target, newest first", runBackupList},
+		{"backup verify", "check a backup's checksum (and with --identity, its content)", runBackupVerify},
+		{"backup keygen", "make an age identity for backups and print its public key (recipient)", runBackupKeygen},
+		{"restore", "restore a backup into a new data directory or an empty PostgreSQL database", runRestore},
+		{"journal replay", "erase again what an erasure journal copy lists (after a manual restore)", runJournalReplay},
+		{"completion", "print a shell completion script: bash, zsh or fish", runCompletion},
+		{"version", "print the version", runVersion},
+	}
 }
 
 // run is the whole program: it parses args, wires the packages together and runs a command
@@ -87,8 +75,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer stop()
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
 	rest := args[1:]
-	if len(rest) == 0 || rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help" {
-		fmt.Fprint(stdout, usage)
+	switch {
+	case len(rest) == 0:
+		printUsage(stderr)
+		return usagef("no command given")
+	case rest[0] == "-h" || rest[0] == "--help" || rest[0] == "-help":
+		printUsage(stdout)
+		return nil
+	case rest[0] == "help":
+		return runHelp(ctx, e, rest[1:])
+	case rest[0] == "--version" || rest[0] == "-version":
+		fmt.Fprintln(stdout, "skjold", buildVersion())
 		return nil
 	}
 	for _, c := range commands {
@@ -100,8 +97,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		}
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", rest[0])
+	if _, subs := groups(); len(subs[rest[0]]) > 0 {
+		if len(rest) == 1 {
+			printGroup(stderr, rest[0])
+			return usagef("%q needs a command: %s", rest[0], strings.Join(subs[rest[0]], ", "))
+		}
+		if rest[1] == "-h" || rest[1] == "--help" || rest[1] == "-help" {
+			printGroup(stdout, rest[0])
+			return nil
+		}
+		return usagef("unknown command %q (see \"skjold %s --help\")", rest[0]+" "+rest[1], rest[0])
+	}
+	return usagef("unknown command %q (see \"skjold --help\")", rest[0])
+}
+
+// runHelp answers "skjold help [command]" as "skjold [command] --help" would.
+func runHelp(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 {
+		printUsage(e.stdout)
+		return nil
+	}
+	return run(ctx, append(append([]string{"skjold"}, args...), "--help"), e.getenv, e.stdin, e.stdout, e.stderr)
 }
 
 // matches returns how many words of args name the command, or 0.
@@ -116,18 +132,6 @@ func matches(name string, args []string) int {
 		}
 	}
 	return len(words)
-}
-
-// newFlagSet returns a flag set for a command, printing its help to stdout.
-func newFlagSet(e env, name, summary string) *flag.FlagSet {
-	fs := flag.NewFlagSet("skjold "+name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fs.SetOutput(e.stdout)
-		fmt.Fprintf(e.stdout, "Usage: skjold %s [flags]\n\n%s\n\nFlags:\n", name, summary)
-		fs.PrintDefaults()
-	}
-	return fs
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
@@ -186,10 +190,18 @@ func cliContext(ctx context.Context) context.Context {
 }
 
 func runVersion(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "version", "Print the version.")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet(e, "version", "Print the version: the one stamped at build time, or else the module version or\n"+
+		"VCS revision the Go toolchain recorded.")
+	asJSON := fs.Bool("json", false, "print the version as JSON")
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "skjold", version)
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(e.stdout, map[string]string{"version": buildVersion()})
+	}
+	fmt.Fprintln(e.stdout, "skjold", buildVersion())
 	return nil
 }

@@ -34,7 +34,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	load := configFlags(fs, e.getenv)
 	printConfig := fs.Bool("print-config", false, "print the effective configuration (without secrets) and exit")
 	pprofAddr, pprofRemote := pprofFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(e, fs, args); err != nil {
 		return err
 	}
 	cfg, err := load()
