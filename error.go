@@ -27,6 +27,7 @@ const (
 	EUNAVAILABLE  = "unavailable"          // shutting down or overloaded; try again
 	EUNSUPPORTED  = "unsupported"          // the media type is not supported
 	EMETHOD       = "method_not_allowed"   // the path exists but not with this method
+	EPRECONDITION = "precondition_failed"  // If-Match named another version of the object than the current one
 )
 
 // Error is a domain error: a code from the list above, a message safe to show to the caller

@@ -19,6 +19,9 @@ type Record struct {
 	// Withheld names the purpose-bound fields left out because the caller stated none of
 	// their purposes. It is set on reads only.
 	Withheld []string `json:"withheld"`
+	// Version identifies this state of the stored object (it changes with every write); the
+	// API sends it as the ETag and honours it in If-Match. Empty when not read from storage.
+	Version string `json:"-"`
 }
 
 // NormalizeData checks data against the category: unknown fields, types, the input guard,

@@ -31,6 +31,9 @@ type Subject struct {
 	// Withheld names the purpose-bound fields left out because the caller stated none of
 	// their purposes. It is set on reads only.
 	Withheld []string `json:"withheld"`
+	// Version identifies this state of the stored object (it changes with every write); the
+	// API sends it as the ETag and honours it in If-Match. Empty when not read from storage.
+	Version string `json:"-"`
 }
 
 // Profile field names, as the subject category defines them.

@@ -497,6 +497,7 @@ const (
 	ErrorCodeInvalid            ErrorCode = "invalid"
 	ErrorCodeMethodNotAllowed   ErrorCode = "method_not_allowed"
 	ErrorCodeNotFound           ErrorCode = "not_found"
+	ErrorCodePreconditionFailed ErrorCode = "precondition_failed"
 	ErrorCodeReadBudgetExceeded ErrorCode = "read_budget_exceeded"
 	ErrorCodeTooLarge           ErrorCode = "too_large"
 	ErrorCodeTooMany            ErrorCode = "too_many"
@@ -519,6 +520,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeMethodNotAllowed:
 		return true
 	case ErrorCodeNotFound:
+		return true
+	case ErrorCodePreconditionFailed:
 		return true
 	case ErrorCodeReadBudgetExceeded:
 		return true
@@ -3540,6 +3543,9 @@ type Email = string
 // Id defines model for id.
 type Id = openapi_types.UUID
 
+// IfMatch defines model for ifMatch.
+type IfMatch = string
+
 // Limit defines model for limit.
 type Limit = int
 
@@ -3581,6 +3587,9 @@ type Internal = Problem
 
 // NotFound Every error response: an RFC 9457 problem document (application/problem+json). code, field and rule are extension members; errors lists every field that broke a rule. Every text is safe to show: it never holds personal data, secrets or the refused value.
 type NotFound = Problem
+
+// PreconditionFailed Every error response: an RFC 9457 problem document (application/problem+json). code, field and rule are extension members; errors lists every field that broke a rule. Every text is safe to show: it never holds personal data, secrets or the refused value.
+type PreconditionFailed = Problem
 
 // ReadBudgetExceeded Every error response: an RFC 9457 problem document (application/problem+json). code, field and rule are extension members; errors lists every field that broke a rule. Every text is safe to show: it never holds personal data, secrets or the refused value.
 type ReadBudgetExceeded = Problem
@@ -3948,6 +3957,9 @@ type DeleteRecordParams struct {
 
 	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+
+	// IfMatch Entity tags (from ETag) of the versions this write may change, or *. When none names the current version the write is refused with 412 and nothing changes; the check and the write are one transaction. Weak tags (W/…) never match. Without the header the write is unconditional.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // GetRecordParams defines parameters for GetRecord.
@@ -3969,6 +3981,9 @@ type UpdateRecordParams struct {
 
 	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+
+	// IfMatch Entity tags (from ETag) of the versions this write may change, or *. When none names the current version the write is refused with 412 and nothing changes; the check and the write are one transaction. Weak tags (W/…) never match. Without the header the write is unconditional.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // GetRegisterParams defines parameters for GetRegister.
@@ -4200,6 +4215,9 @@ type DeleteSubjectParams struct {
 
 	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+
+	// IfMatch Entity tags (from ETag) of the versions this write may change, or *. When none names the current version the write is refused with 412 and nothing changes; the check and the write are one transaction. Weak tags (W/…) never match. Without the header the write is unconditional.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // GetSubjectParams defines parameters for GetSubject.
@@ -4221,6 +4239,9 @@ type UpdateSubjectParams struct {
 
 	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+
+	// IfMatch Entity tags (from ETag) of the versions this write may change, or *. When none names the current version the write is refused with 412 and nothing changes; the check and the write are one transaction. Weak tags (W/…) never match. Without the header the write is unconditional.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListConsentsParams defines parameters for ListConsents.
@@ -13140,6 +13161,17 @@ func NewDeleteRecordRequest(server string, id Id, params *DeleteRecordParams) (*
 			req.Header.Set("Skjold-Purpose", headerParam0)
 		}
 
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -13314,6 +13346,17 @@ func NewUpdateRecordRequestWithBody(server string, id Id, params *UpdateRecordPa
 			}
 
 			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
 		}
 
 	}
@@ -15039,6 +15082,17 @@ func NewDeleteSubjectRequest(server string, id Id, params *DeleteSubjectParams) 
 			req.Header.Set("Skjold-Purpose", headerParam0)
 		}
 
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -15213,6 +15267,17 @@ func NewUpdateSubjectRequestWithBody(server string, id Id, params *UpdateSubject
 			}
 
 			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
 		}
 
 	}
@@ -24367,6 +24432,8 @@ type DeleteRecordResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -24398,6 +24465,11 @@ func (r DeleteRecordResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteRecordResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteRecordResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -24439,6 +24511,11 @@ func (r DeleteRecordResponse) ContentType() string {
 	return ""
 }
 
+// GetRecordResponse200Headers the declared response headers of an HTTP 200 response for GetRecord
+type GetRecordResponse200Headers struct {
+	ETag *string
+}
+
 // GetRecordResponse401Headers the declared response headers of an HTTP 401 response for GetRecord
 type GetRecordResponse401Headers struct {
 	WWWAuthenticate *string
@@ -24468,6 +24545,8 @@ type GetRecordResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetRecordResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetRecordResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -24543,6 +24622,11 @@ func (r GetRecordResponse) ContentType() string {
 	return ""
 }
 
+// UpdateRecordResponse200Headers the declared response headers of an HTTP 200 response for UpdateRecord
+type UpdateRecordResponse200Headers struct {
+	ETag *string
+}
+
 // UpdateRecordResponse401Headers the declared response headers of an HTTP 401 response for UpdateRecord
 type UpdateRecordResponse401Headers struct {
 	WWWAuthenticate *string
@@ -24568,6 +24652,8 @@ type UpdateRecordResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -24578,6 +24664,8 @@ type UpdateRecordResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateRecordResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateRecordResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -24612,6 +24700,11 @@ func (r UpdateRecordResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateRecordResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateRecordResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -26476,6 +26569,11 @@ func (r ListSubjectsResponse) ContentType() string {
 	return ""
 }
 
+// CreateSubjectResponse201Headers the declared response headers of an HTTP 201 response for CreateSubject
+type CreateSubjectResponse201Headers struct {
+	ETag *string
+}
+
 // CreateSubjectResponse401Headers the declared response headers of an HTTP 401 response for CreateSubject
 type CreateSubjectResponse401Headers struct {
 	WWWAuthenticate *string
@@ -26502,6 +26600,8 @@ type CreateSubjectResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateSubjectResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateSubjectResponse401Headers
 }
@@ -26600,6 +26700,8 @@ type DeleteSubjectResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -26636,6 +26738,11 @@ func (r DeleteSubjectResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r DeleteSubjectResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteSubjectResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
@@ -26677,6 +26784,11 @@ func (r DeleteSubjectResponse) ContentType() string {
 	return ""
 }
 
+// GetSubjectResponse200Headers the declared response headers of an HTTP 200 response for GetSubject
+type GetSubjectResponse200Headers struct {
+	ETag *string
+}
+
 // GetSubjectResponse401Headers the declared response headers of an HTTP 401 response for GetSubject
 type GetSubjectResponse401Headers struct {
 	WWWAuthenticate *string
@@ -26706,6 +26818,8 @@ type GetSubjectResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSubjectResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetSubjectResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -26781,6 +26895,11 @@ func (r GetSubjectResponse) ContentType() string {
 	return ""
 }
 
+// UpdateSubjectResponse200Headers the declared response headers of an HTTP 200 response for UpdateSubject
+type UpdateSubjectResponse200Headers struct {
+	ETag *string
+}
+
 // UpdateSubjectResponse401Headers the declared response headers of an HTTP 401 response for UpdateSubject
 type UpdateSubjectResponse401Headers struct {
 	WWWAuthenticate *string
@@ -26806,6 +26925,8 @@ type UpdateSubjectResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *TooLarge
 	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
@@ -26816,6 +26937,8 @@ type UpdateSubjectResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateSubjectResponse200Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateSubjectResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -26850,6 +26973,11 @@ func (r UpdateSubjectResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r UpdateSubjectResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateSubjectResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
 }
 
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
@@ -27502,6 +27630,11 @@ func (r ListRecordsResponse) ContentType() string {
 	return ""
 }
 
+// CreateRecordResponse201Headers the declared response headers of an HTTP 201 response for CreateRecord
+type CreateRecordResponse201Headers struct {
+	ETag *string
+}
+
 // CreateRecordResponse401Headers the declared response headers of an HTTP 401 response for CreateRecord
 type CreateRecordResponse401Headers struct {
 	WWWAuthenticate *string
@@ -27530,6 +27663,8 @@ type CreateRecordResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateRecordResponse201Headers
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateRecordResponse401Headers
 }
@@ -37041,6 +37176,13 @@ func ParseDeleteRecordResponse(rsp *http.Response) (*DeleteRecordResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37146,6 +37288,16 @@ func ParseGetRecordResponse(rsp *http.Response) (*GetRecordResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetRecordResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetRecordResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -37227,6 +37379,13 @@ func ParseUpdateRecordResponse(rsp *http.Response) (*UpdateRecordResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -37265,6 +37424,16 @@ func ParseUpdateRecordResponse(rsp *http.Response) (*UpdateRecordResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateRecordResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers UpdateRecordResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -39016,6 +39185,16 @@ func ParseCreateSubjectResponse(rsp *http.Response) (*CreateSubjectResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateSubjectResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers CreateSubjectResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -39086,6 +39265,13 @@ func ParseDeleteSubjectResponse(rsp *http.Response) (*DeleteSubjectResponse, err
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest Internal
@@ -39192,6 +39378,16 @@ func ParseGetSubjectResponse(rsp *http.Response) (*GetSubjectResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSubjectResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetSubjectResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -39273,6 +39469,13 @@ func ParseUpdateSubjectResponse(rsp *http.Response) (*UpdateSubjectResponse, err
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest TooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -39311,6 +39514,16 @@ func ParseUpdateSubjectResponse(rsp *http.Response) (*UpdateSubjectResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateSubjectResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers UpdateSubjectResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
@@ -39977,6 +40190,16 @@ func ParseCreateRecordResponse(rsp *http.Response) (*CreateRecordResponse, error
 	}
 
 	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateRecordResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers CreateRecordResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {

@@ -29,6 +29,7 @@ var statuses = map[string]int{
 	skjold.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	skjold.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
 	skjold.EMETHOD:       http.StatusMethodNotAllowed,
+	skjold.EPRECONDITION: http.StatusPreconditionFailed,
 }
 
 // defaultRetryAfter is the Retry-After sent on a 429 or 503 whose wait is not known: a

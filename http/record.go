@@ -28,6 +28,7 @@ func (s *Server) handleRecordCreate() http.Handler {
 			return
 		}
 		w.Header().Set("Location", "/api/v1/records/"+url.PathEscape(rec.ID))
+		setETag(w, rec.Version)
 		respond(w, http.StatusCreated, rec)
 	})
 }
@@ -56,6 +57,7 @@ func (s *Server) handleRecordGet() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		setETag(w, rec.Version)
 		respond(w, http.StatusOK, rec)
 	})
 }
@@ -64,7 +66,7 @@ func (s *Server) handleRecordUpdate() http.Handler {
 	type request struct {
 		Data map[string]any `json:"data"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.conditional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
 		if err := decode(r, &req); err != nil {
 			fail(w, r, s.log, err)
@@ -79,16 +81,17 @@ func (s *Server) handleRecordUpdate() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		setETag(w, rec.Version)
 		respond(w, http.StatusOK, rec)
-	})
+	}))
 }
 
 func (s *Server) handleRecordDelete() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.conditional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.svc.Records.DeleteRecord(r.Context(), r.PathValue("id")); err != nil {
 			fail(w, r, s.log, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
+	}))
 }

@@ -49,6 +49,7 @@ func (s *Server) handleSubjectCreate() http.Handler {
 			return
 		}
 		locateCreated(w, r, sub)
+		setETag(w, sub.Version)
 		respond(w, http.StatusCreated, response{Subject: sub, Records: recs})
 	})
 }
@@ -78,6 +79,7 @@ func (s *Server) handleSubjectGet() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		setETag(w, sub.Version)
 		respond(w, http.StatusOK, sub)
 	})
 }
@@ -91,7 +93,7 @@ func (s *Server) handleSubjectUpdate() http.Handler {
 		BirthDate  optString `json:"birth_date"`
 		GuardianID optString `json:"guardian_id"`
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.conditional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
 		if err := decode(r, &req); err != nil {
 			fail(w, r, s.log, err)
@@ -104,12 +106,13 @@ func (s *Server) handleSubjectUpdate() http.Handler {
 			fail(w, r, s.log, err)
 			return
 		}
+		setETag(w, sub.Version)
 		respond(w, http.StatusOK, sub)
-	})
+	}))
 }
 
 // handleSubjectDelete erases the subject on its request, as POST …/erasure does, and answers
 // with the erasure report: what a legal hold or a statutory retention kept, and why.
 func (s *Server) handleSubjectDelete() http.Handler {
-	return s.handleSubjectErasure()
+	return s.conditional(s.handleSubjectErasure())
 }

@@ -26,6 +26,9 @@ func (db *DB) EraseSubject(ctx context.Context, id, reason string) (*skjold.Eras
 	}
 	var rep *skjold.ErasureReport
 	err = db.write(ctx, func(tx *Tx) error {
+		if err := tx.checkIfMatch(ctx, "subjects", "subject", c.TenantID, id); err != nil {
+			return err
+		}
 		rep, err = tx.eraseSubject(c, c.TenantID, id, reason)
 		return err
 	})

@@ -39,7 +39,7 @@ func (r *recordRow) open(tk skjold.TenantKey) (*skjold.Record, skjold.SubjectKey
 		return nil, nil, err
 	}
 	return &skjold.Record{ID: r.id, SubjectID: r.subjectID, Category: r.category, Data: data,
-		CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated)}, key, nil
+		CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated), Version: version(r.fields)}, key, nil
 }
 
 // CreateRecord validates a record against its category and stores it sealed.
@@ -107,7 +107,7 @@ func (db *DB) sealRecord(r *skjold.Record, key skjold.SubjectKey, data map[strin
 	if err != nil {
 		return nil, err
 	}
-	r.Data, r.Withheld = data, []string{}
+	r.Data, r.Withheld, r.Version = data, []string{}, version(blob)
 	r.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
 	r.UpdatedAt = r.CreatedAt
 	return blob, nil
@@ -240,6 +240,9 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 		if st.restricted {
 			return errRestricted()
 		}
+		if err := skjold.CheckIfMatch(ctx, version(row.fields)); err != nil {
+			return err
+		}
 		var key skjold.SubjectKey
 		if rec, key, err = row.open(tk); err != nil {
 			return err
@@ -266,6 +269,7 @@ func (db *DB) UpdateRecord(ctx context.Context, id string, data map[string]any) 
 			return err
 		}
 		rec.UpdatedAt = db.now().UTC().Truncate(time.Microsecond)
+		rec.Version = version(blob)
 		if _, err := tx.exec("UPDATE records SET fields = ?, updated_at = ? WHERE id = ?", blob, micros(rec.UpdatedAt), id); err != nil {
 			return err
 		}
@@ -301,6 +305,9 @@ func (db *DB) DeleteRecord(ctx context.Context, id string) error {
 			return notFound(err, "record")
 		}
 		if err := tx.checkWritable(c.TenantID, subjectID); err != nil {
+			return err
+		}
+		if err := tx.checkIfMatch(ctx, "records", "record", c.TenantID, id); err != nil {
 			return err
 		}
 		if _, err := tx.exec("DELETE FROM records WHERE id = ?", id); err != nil {

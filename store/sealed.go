@@ -2,6 +2,9 @@ package store
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -53,4 +56,25 @@ func openValues(key skjold.SubjectKey, recordID string, blob []byte) (map[string
 // sortedKeys returns the names of a value map, sorted, for audit events.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// version names one state of a sealed row: its sealed values are sealed afresh, under a new
+// nonce, at every write, so their hash changes with every write and with nothing else. It is
+// the object's Version and, in quotes, its ETag; it reveals nothing of the values.
+func version(fields []byte) string {
+	sum := sha256.Sum256(fields)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// checkIfMatch applies the caller's If-Match (skjold.WithIfMatch) to a row of table ("subjects"
+// or "records") inside the write that changes it; without one it reads nothing.
+func (tx *Tx) checkIfMatch(ctx context.Context, table, what, tenantID, id string) error {
+	if !skjold.HasIfMatch(ctx) {
+		return nil
+	}
+	var fields []byte
+	if err := tx.queryRow("SELECT fields FROM "+table+" WHERE id = ? AND tenant_id = ?", id, tenantID).Scan(&fields); err != nil {
+		return notFound(err, what)
+	}
+	return skjold.CheckIfMatch(ctx, version(fields))
 }

@@ -49,6 +49,7 @@ func (r *subjectRow) open(tk skjold.TenantKey) (*skjold.Subject, skjold.SubjectK
 	}
 	s := &skjold.Subject{ID: r.id, GuardianID: r.guardian.String, CreatedAt: fromMicros(r.created), UpdatedAt: fromMicros(r.updated)}
 	s.Restricted, s.Objected = r.restricted.Valid, r.objected.Valid
+	s.Version = version(r.fields)
 	s.Relationship, s.RelationshipEndedAt = r.relationship, optTime(r.relationshipEnd)
 	for name, v := range values {
 		if str, ok := v.(string); ok {
@@ -258,6 +259,9 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		if r.restricted.Valid {
 			return errRestricted()
 		}
+		if err := skjold.CheckIfMatch(ctx, version(r.fields)); err != nil {
+			return err
+		}
 		var key skjold.SubjectKey
 		if s, key, err = r.open(tk); err != nil {
 			return err
@@ -283,6 +287,7 @@ func (db *DB) UpdateSubject(ctx context.Context, id string, upd skjold.SubjectUp
 		}
 		idx := lookups(tk, s)
 		s.UpdatedAt = db.now().UTC().Truncate(time.Microsecond)
+		s.Version = version(blob)
 		_, err = tx.exec(`UPDATE subjects SET fields = ?, email_idx = ?, phone_idx = ?, ref_idx = ?, guardian_id = ?,
 			updated_at = ? WHERE id = ?`, blob, idx[0], idx[1], idx[2], nullable(s.GuardianID), micros(s.UpdatedAt), id)
 		if isUniqueViolation(err) {

@@ -43,7 +43,7 @@ func (db *DB) CreateSubjects(ctx context.Context, subjects []*skjold.Subject) er
 			return err
 		}
 		rows[i] = row{wrapped: wrapped, blob: blob, idx: lookups(tk, s), fields: touched(values, s.GuardianID)}
-		s.CreatedAt, s.UpdatedAt, s.Withheld = now, now, []string{}
+		s.CreatedAt, s.UpdatedAt, s.Withheld, s.Version = now, now, []string{}, version(blob)
 	}
 	err = db.write(ctx, func(tx *Tx) error {
 		for i, s := range subjects {

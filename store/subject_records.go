@@ -50,7 +50,7 @@ func (db *DB) CreateSubjectWithRecords(ctx context.Context, s *skjold.Subject, r
 	}
 	idx := lookups(tk, s)
 	s.CreatedAt = db.now().UTC().Truncate(time.Microsecond)
-	s.UpdatedAt, s.Withheld = s.CreatedAt, []string{}
+	s.UpdatedAt, s.Withheld, s.Version = s.CreatedAt, []string{}, version(blob)
 	blobs := make([][]byte, len(records))
 	for i, r := range records {
 		if blobs[i], err = db.sealRecord(r, key, r.Data); err != nil {

@@ -42,6 +42,7 @@ func TestSubjects(t *testing.T, h Harness) {
 	t.Run("Paging", func(t *testing.T) { testSubjectPaging(t, h) })
 	t.Run("Callers", func(t *testing.T) { testSubjectCallers(t, h) })
 	t.Run("CreateWithRecords", func(t *testing.T) { testCreateWithRecords(t, h) })
+	t.Run("IfMatch", func(t *testing.T) { testIfMatch(t, h) })
 }
 
 func testSubjectRoundTrip(t *testing.T, h Harness) {
@@ -563,4 +564,41 @@ func testSubjectCallers(t *testing.T, h Harness) {
 		wantCode(t, err, code)
 		wantCode(t, e.db.DeleteSubject(ctx, s.ID), code)
 	}
+}
+
+// testIfMatch: every write gives a subject or record a new Version; a write under
+// skjold.WithIfMatch goes ahead only on the version it names, and a refused one changes nothing.
+func testIfMatch(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ctx := e.as(e.newTenant("Tenant A"), "credit_check")
+	s := e.newSubject(ctx, anna())
+	read, err := e.db.FindSubjectByID(ctx, s.ID)
+	must(t, err)
+	if s.Version == "" || read.Version != s.Version {
+		t.Fatalf("created with version %q, read with %q", s.Version, read.Version)
+	}
+	stale := skjold.WithIfMatch(ctx, []string{skjold.ETag(s.Version)})
+	updated, err := e.db.UpdateSubject(stale, s.ID, skjold.SubjectUpdate{Name: ptr("Anna Lund")})
+	must(t, err)
+	if updated.Version == s.Version {
+		t.Fatalf("an update kept version %q", s.Version)
+	}
+	if _, err := e.db.UpdateSubject(stale, s.ID, skjold.SubjectUpdate{Name: ptr("Mallory")}); skjold.ErrorCode(err) != skjold.EPRECONDITION {
+		t.Fatalf("update on a stale version: %v", err)
+	}
+	if got, _ := e.db.FindSubjectByID(ctx, s.ID); got.Name != "Anna Lund" || got.Version != updated.Version {
+		t.Fatalf("after a refused update: name %q version %q", got.Name, got.Version)
+	}
+	rec := e.newRecord(ctx, s.ID, "enquiry", map[string]any{"message": "Hi"})
+	if rec.Version == "" {
+		t.Fatal("a created record has no version")
+	}
+	if err := e.db.DeleteRecord(skjold.WithIfMatch(ctx, []string{`W/"` + rec.Version + `"`}), rec.ID); skjold.ErrorCode(err) != skjold.EPRECONDITION {
+		t.Fatalf("delete with a weak tag: %v", err)
+	}
+	must(t, e.db.DeleteRecord(skjold.WithIfMatch(ctx, []string{skjold.ETag(rec.Version)}), rec.ID))
+	if _, err := e.db.EraseSubject(stale, s.ID, skjold.ErasedOnRequest); skjold.ErrorCode(err) != skjold.EPRECONDITION {
+		t.Fatalf("erasure on a stale version: %v", err)
+	}
+	must(t, func() error { _, err := e.db.EraseSubject(skjold.WithIfMatch(ctx, []string{"*"}), s.ID, skjold.ErasedOnRequest); return err }())
 }
