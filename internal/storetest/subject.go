@@ -600,5 +600,8 @@ func testIfMatch(t *testing.T, h Harness) {
 	if _, err := e.db.EraseSubject(stale, s.ID, skjold.ErasedOnRequest); skjold.ErrorCode(err) != skjold.EPRECONDITION {
 		t.Fatalf("erasure on a stale version: %v", err)
 	}
-	must(t, func() error { _, err := e.db.EraseSubject(skjold.WithIfMatch(ctx, []string{"*"}), s.ID, skjold.ErasedOnRequest); return err }())
+	must(t, func() error {
+		_, err := e.db.EraseSubject(skjold.WithIfMatch(ctx, []string{"*"}), s.ID, skjold.ErasedOnRequest)
+		return err
+	}())
 }
