@@ -20,8 +20,8 @@ import (
 // pcSelfCookie holds the subject's session secret.
 const pcSelfCookie = "__Host-skjold_me"
 
-// selfAccessPage is how many entries one page of the access list shows.
-const selfAccessPage = 20
+// selfAccessPage is how many entries one page of the access list shows; tests lower it.
+var selfAccessPage = 20
 
 // selfData is what the subject's own pages show, besides the privacy center's frame.
 type selfData struct {
