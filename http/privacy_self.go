@@ -387,8 +387,18 @@ func (s *Server) handleSelfAccess() http.Handler {
 			d.Older = list[len(list)-1].Seq
 		}
 		d.First = before == 0
+		labels := map[string]string{}
+		if n, err := s.svc.PrivacyCenter.PublicNotice(r.Context(), d.Tenant.ID); err == nil {
+			for _, p := range n.Purposes {
+				labels[p.Name] = displayLabel(p.Name, p.Description)
+			}
+		}
 		for _, a := range list {
-			d.Accesses = append(d.Accesses, selfAccessRow(v, d.Tenant.Name, a))
+			row := selfAccessRow(v, d.Tenant.Name, a)
+			if l, ok := labels[row.Why]; ok {
+				row.Why = l
+			}
+			d.Accesses = append(d.Accesses, row)
 		}
 		d.Page, v.Title = "access", "privacy_self.access.title"
 		s.render(w, r, http.StatusOK, "privacy.self_access", v)
