@@ -387,15 +387,10 @@ func (s *Server) handleSelfAccess() http.Handler {
 			d.Older = list[len(list)-1].Seq
 		}
 		d.First = before == 0
-		labels := map[string]string{}
-		if n, err := s.svc.PrivacyCenter.PublicNotice(r.Context(), d.Tenant.ID); err == nil {
-			for _, p := range n.Purposes {
-				labels[p.Name] = displayLabel(p.Name, p.Description)
-			}
-		}
+		purposes, fields := s.selfLabels(r, v, d.Tenant.ID)
 		for _, a := range list {
-			row := selfAccessRow(v, d.Tenant.Name, a)
-			if l, ok := labels[row.Why]; ok {
+			row := selfAccessRow(v, d.Tenant.Name, a, fields)
+			if l, ok := purposes[row.Why]; ok {
 				row.Why = l
 			}
 			d.Accesses = append(d.Accesses, row)
@@ -417,7 +412,31 @@ var selfActions = map[string]string{
 	"request.refuse": "request", "request.extend": "request", "request.resend": "request",
 }
 
-func selfAccessRow(v *web.View, tenant string, a *skjold.SubjectAccess) selfAccess {
+// selfLabels returns the display labels of the tenant's purposes and of the fields of its
+// categories (the profile's from the catalogue), by name.
+func (s *Server) selfLabels(r *http.Request, v *web.View, tenantID string) (purposes, fields map[string]string) {
+	purposes, fields = map[string]string{}, map[string]string{}
+	n, err := s.svc.PrivacyCenter.PublicNotice(r.Context(), tenantID)
+	if err != nil {
+		return purposes, fields
+	}
+	for _, p := range n.Purposes {
+		purposes[p.Name] = displayLabel(p.Name, p.Description)
+	}
+	for _, c := range n.Categories {
+		for _, f := range c.Fields {
+			if _, ok := fields[f.Name]; !ok && c.Name != skjold.SubjectCategory {
+				fields[f.Name] = displayLabel(f.Name, f.Description)
+			}
+		}
+	}
+	for _, f := range []string{"name", "email", "phone", "birth_date", "ref"} {
+		fields[f] = v.T("privacy_self.field." + f)
+	}
+	return purposes, fields
+}
+
+func selfAccessRow(v *web.View, tenant string, a *skjold.SubjectAccess, labels map[string]string) selfAccess {
 	row := selfAccess{Time: a.Time, Why: a.Purpose}
 	switch a.Accessor {
 	case skjold.AccessorStaff:
@@ -436,9 +455,15 @@ func selfAccessRow(v *web.View, tenant string, a *skjold.SubjectAccess) selfAcce
 	row.What = v.T("privacy_self.action." + what)
 	var fields []string
 	for _, f := range a.Fields {
-		if !strings.Contains(f, ":") {
-			fields = append(fields, f)
+		if strings.Contains(f, ":") {
+			continue // a note such as purpose:… or reason:…, not a field
 		}
+		if l, ok := labels[f]; ok {
+			f = l
+		} else {
+			f = displayLabel(f, "")
+		}
+		fields = append(fields, f)
 	}
 	row.Fields = strings.Join(fields, ", ")
 	return row

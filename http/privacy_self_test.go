@@ -144,7 +144,7 @@ func TestPrivacySelfAccessList(t *testing.T) {
 	c.get(t, "/p/tenant-a/me").want(t, 200) // the subject's own read: not listed
 	page := c.get(t, "/p/tenant-a/me/access").want(t, 200)
 	pcCheckPage(t, page)
-	wantText(t, page, "Who accessed your data", "Tenant A: Agent", "Read", "Our monthly newsletter", "email", "Tenant A: a connected system")
+	wantText(t, page, "Who accessed your data", "Tenant A: Agent", "Read", "Our monthly newsletter", "E-mail address, Name", "Tenant A: a connected system")
 	body := string(page.body)
 	for _, leak := range []string{agent.user.Name, agent.user.Email, s.Email, "Lofoten", "You</td>"} {
 		if strings.Contains(body, leak) {
