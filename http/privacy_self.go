@@ -310,17 +310,17 @@ func (s *Server) handleSelfConsents() http.Handler {
 }
 
 func (s *Server) renderSelfConsents(w http.ResponseWriter, r *http.Request, ctx context.Context, id string, status int, v *web.View, d *selfData) {
-	history, err := s.svc.Purposes.FindConsents(ctx, id)
+	// the access package's read: the consent history with its notice texts, also for a
+	// subject whose processing is restricted (it is their own data)
+	data, err := s.selfService().SubjectData(ctx, id)
 	if err != nil {
 		s.selfFailed(w, r, "subject consents not read", err)
 		return
 	}
-	if sub, err := s.svc.Subjects.FindSubjectByID(ctx, id); err == nil {
-		d.Restrict = sub.Restricted
-	}
+	d.Restrict = data.Subject.Restricted
 	for _, p := range s.consentPurposes(r, d.Tenant.ID) {
 		c := selfConsent{Name: p.Name, Label: displayLabel(p.Name, p.Description), CurrentNotice: p.Notice, CurrentVersion: p.NoticeVersion}
-		for _, h := range history { // oldest first: the last one is in force
+		for _, h := range data.Consents { // oldest first: the last one is in force
 			if h.Purpose == p.Name {
 				c.Given, c.Granted, c.At, c.Notice, c.Version, c.Source = true, h.Granted, h.CreatedAt, h.Notice, h.NoticeVersion, h.Source
 			}

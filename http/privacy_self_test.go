@@ -147,6 +147,18 @@ func TestPrivacySelfWithdrawal(t *testing.T) {
 	}
 	c.pcPost(t, "tenant-a", "me/consents", url.Values{"purpose": {"newsletter"}, "action": {"grant"}}).wantRedirect(t, "/p/tenant-a/me/consents")
 	e.do(t, e.a.token, "GET", "/api/v1/subjects/"+s.ID+"?purpose=newsletter", nil).want(t, 200)
+
+	// a subject whose processing is restricted still sees their data and consents, may
+	// withdraw, and is offered no grant (the API would refuse it)
+	e.do(t, e.a.token, "PUT", "/api/v1/subjects/"+s.ID+"/restriction", nil).want(t, 204)
+	wantText(t, c.get(t, "/p/tenant-a/me").want(t, 200), "Lofoten in May")
+	wantText(t, c.get(t, "/p/tenant-a/me/consents").want(t, 200), "Withdraw my consent")
+	c.pcPost(t, "tenant-a", "me/consents", url.Values{"purpose": {"newsletter"}, "action": {"withdraw"}}).wantRedirect(t, "/p/tenant-a/me/consents")
+	if r := c.get(t, "/p/tenant-a/me/consents").want(t, 200); strings.Contains(string(r.body), "Give my consent") {
+		t.Error("a restricted subject is offered a grant")
+	}
+	wantText(t, c.pcPost(t, "tenant-a", "me/consents", url.Values{"purpose": {"newsletter"}, "action": {"grant"}}).want(t, 409),
+		"paused")
 }
 
 // TestPrivacySelfAccessList checks "who accessed my data": a staff member's read through the
