@@ -86,14 +86,14 @@ type privacyKey struct{}
 
 // privacyRoutes are the privacy center's pages and forms.
 func (s *Server) privacyRoutes() []route {
-	return []route{
+	return append([]route{
 		{"GET /p/{slug}/{$}", public, s.handlePrivacyNotice()},
 		{"GET /p/{slug}/request", public, s.handlePrivacyRequestPage()},
 		{"POST /p/{slug}/request", public, s.handlePrivacyRequest()},
 		{"POST /p/{slug}/verify", public, s.handlePrivacyVerify()},
 		{"GET /p/{slug}/status", public, s.handlePrivacyStatus()},
 		{"POST /p/{slug}/status/package", public, s.handlePrivacyPackage()},
-	}
+	}, s.privacySelfRoutes()...)
 }
 
 // privacyGuard wraps a privacy-center route: metrics and log line by pattern, the console's

@@ -188,6 +188,7 @@ func (db *DB) FlagLapsedFreezes(ctx context.Context) (int, error) {
 // deletion_certificates. A test finds every table with a tenant_id column by introspection
 // and fails when one is missing here.
 var tenantRows = []struct{ table, where string }{
+	{"subject_logins", "tenant_id = ?"},
 	{"downloads", "tenant_id = ?"},
 	{"contact_sends", "tenant_id = ?"},
 	{"consents", "tenant_id = ?"},

@@ -409,6 +409,8 @@ func (e *env) fillTenant(tn *tenant, email string) {
 	e.rawExec(raw, `INSERT INTO grant_requests (id, tenant_id, user_id, reason, hours, status, created_at, expires_at)
 		VALUES (?, ?, ?, 'ticket 2', 1, 'pending', ?, ?)`, minor.ID, tn.ID, support.ID, now, now)
 	e.rawExec(raw, `INSERT INTO compliance_profiles (tenant_id, profile, updated_at) VALUES (?, '{}', ?)`, tn.ID, now)
+	e.rawExec(raw, `INSERT INTO subject_logins (id, tenant_id, subject_id, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+		minor.ID, tn.ID, guardian.ID, now, now)
 }
 
 func testTermination(t *testing.T, e *env) {
