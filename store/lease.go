@@ -25,7 +25,7 @@ func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Du
 	}
 	now := db.now()
 	held := false
-	err := db.write(ctx, func(tx *Tx) error {
+	err := db.writeShared(ctx, func(tx *Tx) error {
 		// One statement: PostgreSQL makes a concurrent upsert of the same name wait for the
 		// first and then re-check the condition against the row it committed.
 		res, err := tx.exec(`INSERT INTO job_leases (name, holder, expires_at) VALUES (?, ?, ?)
@@ -48,7 +48,7 @@ func (db *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Du
 // ReleaseLease gives up holder's lease of name, if it has it, so that another node may take
 // the job at once (a node that stops cleanly).
 func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
-	return db.write(ctx, func(tx *Tx) error {
+	return db.writeShared(ctx, func(tx *Tx) error {
 		_, err := tx.exec("UPDATE job_leases SET expires_at = 0 WHERE name = ? AND holder = ?", name, holder)
 		return err
 	})
@@ -57,10 +57,25 @@ func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 // LeaseRan records that the pass of job name ended at at, on whichever node holds it, so
 // that a node taking the job over knows when it is next due.
 func (db *DB) LeaseRan(ctx context.Context, name, holder string, at time.Time) error {
-	return db.write(ctx, func(tx *Tx) error {
+	return db.writeShared(ctx, func(tx *Tx) error {
 		_, err := tx.exec("UPDATE job_leases SET last_run = ? WHERE name = ? AND holder = ?", micros(at), name, holder)
 		return err
 	})
+}
+
+// LeaseLastRun returns when job name's last pass ended, on any node; zero if never.
+func (db *DB) LeaseLastRun(ctx context.Context, name string) (time.Time, error) {
+	var last sql.NullInt64
+	err := db.queryRow(ctx, "SELECT last_run FROM job_leases WHERE name = ?", name).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, err
+	case !last.Valid:
+		return time.Time{}, nil
+	}
+	return fromMicros(last.Int64), nil
 }
 
 // Lease is one row of job_leases, as LeaseState reads it.
@@ -97,7 +112,7 @@ const staleUnleased = 6 * time.Hour
 
 // RenewBackupRun extends the lease of a running run this node claimed.
 func (db *DB) RenewBackupRun(ctx context.Context, slot string) error {
-	return db.write(ctx, func(tx *Tx) error {
+	return db.writeShared(ctx, func(tx *Tx) error {
 		_, err := tx.exec("UPDATE backup_runs SET lease_until = ? WHERE slot = ? AND node = ? AND status = ?",
 			micros(db.now().Add(BackupLease)), slot, node, skjold.RunRunning)
 		return err

@@ -25,6 +25,30 @@ const (
 	windowIdle   = 72 * time.Hour
 )
 
+// writeShared runs fn, a write that records no audit event, as a write. On PostgreSQL it
+// runs in a transaction of its own beside the group commit: it then takes no lock on the
+// audit chain's head, so that counting a failure or renewing a lease on one node never
+// waits for another node's writes (and theirs not for it). On SQLite it goes through the
+// one writer, as every write. fn must not call tx.audit: nothing would commit its events.
+func (db *DB) writeShared(ctx context.Context, fn func(*Tx) error) error {
+	if db.engine != Postgres {
+		return db.write(ctx, fn)
+	}
+	sqlTx, err := db.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	defer sqlTx.Rollback()
+	tx := &Tx{tx: sqlTx, db: db}
+	if err := fn(tx); err != nil {
+		return classify(err)
+	}
+	if len(tx.events) > 0 {
+		return fmt.Errorf("store: a shared-state write recorded audit events")
+	}
+	return classify(sqlTx.Commit())
+}
+
 // forUpdate is the clause that locks a row read for an update on PostgreSQL; SQLite's one
 // writer needs none.
 func (tx *Tx) forUpdate() string {
@@ -42,7 +66,7 @@ func (db *DB) attemptUnknown(ctx context.Context, email string) (bool, error) {
 	h := sha256.Sum256([]byte("skjold login throttle\x00" + email))
 	now := db.now()
 	allowed := false
-	err := db.write(ctx, func(tx *Tx) error {
+	err := db.writeShared(ctx, func(tx *Tx) error {
 		if _, err := tx.exec(`INSERT INTO login_throttle (addr_hash, failed, last_failed) VALUES (?, 0, ?)
 			ON CONFLICT (addr_hash) DO NOTHING`, h[:], micros(now)); err != nil {
 			return err
@@ -81,7 +105,7 @@ func (db *DB) UpdateWindow(ctx context.Context, rule, key string, step func(*net
 		return skjold.Errorf(skjold.EINVALID, "detector rule or source too long")
 	}
 	now := micros(db.now())
-	return db.write(ctx, func(tx *Tx) error {
+	return db.writeShared(ctx, func(tx *Tx) error {
 		var st netguard.TrackState
 		var b []byte
 		err := tx.queryRow("SELECT state FROM guard_windows WHERE rule = ? AND source = ?"+tx.forUpdate(), rule, key).Scan(&b)
@@ -118,7 +142,7 @@ func (db *DB) UpdateWindow(ctx context.Context, rule, key string, step func(*net
 func (db *DB) PruneSharedState(ctx context.Context) (int64, error) {
 	now := db.now()
 	var n int64
-	err := db.write(ctx, func(tx *Tx) error {
+	err := db.writeShared(ctx, func(tx *Tx) error {
 		n = 0
 		for _, q := range []struct {
 			sql    string
