@@ -155,15 +155,19 @@ func TestLeaseTakeoverAfterKill(t *testing.T) {
 	if took > lease+lease/3+time.Second {
 		t.Errorf("the lease was taken over %v after the holder died, want within %v", took, lease+lease/3)
 	}
-	alive := false
+	var heir *clusterNode
 	for _, n := range nodes {
 		if n != victim && n.cmd.Process.Pid == pidOf(next) {
-			alive = true
+			heir = n
 		}
 	}
-	if !alive {
-		t.Errorf("the new holder %q is not a live node", next)
+	if heir == nil {
+		t.Fatalf("the new holder %q is not a live node", next)
 	}
+	waitFor(t, "the new holder's lease metric", func() bool {
+		_, metrics := heir.callFrom(t, "127.0.0.1", "GET", "/metrics", readToken(t, nodes[0].data), nil)
+		return strings.Contains(metrics, `skjold_job_lease_held{job="retention"} 1`)
+	})
 	// The retention sweep ran (its last run is recorded) and one node holds its lease.
 	var lastRun *int64
 	if err := conn.QueryRow(t.Context(), "SELECT last_run FROM job_leases WHERE name = 'retention'").Scan(&lastRun); err != nil || lastRun == nil {
