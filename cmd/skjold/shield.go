@@ -43,11 +43,15 @@ func newShield(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) 
 	}
 	sh := &skjoldhttp.Shield{Guard: &netguard.Guard{}, Detector: netguard.NewDetector(netguard.DetectorConfig{IPv6Prefix: bits}),
 		TrustedProxies: proxies, Network: db, Now: time.Now, Load: db.GuardState}
-	// The detectors count in the database, so that events spread over several nodes count as
-	// on one; an event the database cannot take counts on this node.
-	sh.Detector.Shared = db
-	sh.Detector.OnSharedError = func(err error) {
-		log.Warn("threat detector state not shared; counted on this node", "component", "shield", "err", err)
+	// On PostgreSQL, which several nodes may share, the detectors count in the database, so
+	// that events spread over the nodes count as on one; an event the database cannot take
+	// counts on this node. SQLite serves one node: its detectors count in memory, as fast as
+	// before, with the same answers.
+	if db.Engine() == store.Postgres {
+		sh.Detector.Shared = db
+		sh.Detector.OnSharedError = func(err error) {
+			log.Warn("threat detector state not shared; counted on this node", "component", "shield", "err", err)
+		}
 	}
 	return sh, sh.Sync(ctx)
 }
