@@ -103,9 +103,11 @@ func TestJobCatchUpOnce(t *testing.T) {
 func TestJobTakesOverStalledRun(t *testing.T) {
 	clock := &leaseClock{now: time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)}
 	dbs := leaseStores(t, clock)
-	slot := "backup@2026-11-23T03:00:00Z"
-	if ok, err := dbs[0].ClaimBackupRun(context.Background(), slot); err != nil || !ok {
-		t.Fatalf("claim: %v %v", ok, err)
+	slot, manual := "backup@2026-11-23T03:00:00Z", "manual@2026-11-23T03:00:00Z-0000abcd"
+	for _, s := range []string{slot, manual} {
+		if ok, err := dbs[0].ClaimBackupRun(context.Background(), s); err != nil || !ok {
+			t.Fatalf("claim %s: %v %v", s, ok, err)
+		}
 	}
 	var passes atomic.Int32
 	log := slog.New(slog.DiscardHandler)
@@ -119,11 +121,11 @@ func TestJobTakesOverStalledRun(t *testing.T) {
 	clock.Add(2 * time.Minute) // the claiming node died: no renewal for three minutes
 	other.takeOverStalled(context.Background(), log)
 	other.takeOverStalled(context.Background(), log)
-	if n := passes.Load(); n != 1 {
-		t.Fatalf("the stalled run was run again %d times, want once", n)
+	if n := passes.Load(); n != 2 {
+		t.Fatalf("the stalled scheduled and manual runs were run again %d times, want once each", n)
 	}
 	runs, err := dbs[0].FindBackupRuns(schedOperator, 10)
-	if err != nil || len(runs) != 1 || runs[0].Status != skjold.RunOK {
+	if err != nil || len(runs) != 2 || runs[0].Status != skjold.RunOK || runs[1].Status != skjold.RunOK {
 		t.Fatalf("runs = %+v, %v", runs, err)
 	}
 	evs, err := dbs[0].FindAuditEvents(schedOperator, skjold.AuditFilter{Limit: 10})
@@ -134,7 +136,8 @@ func TestJobTakesOverStalledRun(t *testing.T) {
 	for _, e := range evs {
 		actions = append(actions, e.Action)
 	}
-	if len(actions) != 2 || actions[0] != "backup.stalled" || actions[1] != "backup.completed" {
-		t.Errorf("audit actions = %v, want backup.stalled, then backup.completed", actions)
+	if len(actions) != 4 || actions[0] != "backup.stalled" || actions[1] != "backup.completed" ||
+		actions[2] != "backup.stalled" || actions[3] != "backup.completed" {
+		t.Errorf("audit actions = %v, want backup.stalled, then backup.completed, for each run", actions)
 	}
 }

@@ -247,18 +247,24 @@ func (j *Job) takeOverStalled(ctx context.Context, log *slog.Logger) {
 	if !ok {
 		return
 	}
-	for ctx.Err() == nil {
-		slot, ok, err := l.ReclaimStalledRun(ctx, j.Kind)
-		if err != nil {
-			log.Error("looking for stalled runs failed", "err", err)
-			return
-		}
-		if !ok {
-			return
-		}
-		log.Warn("a run whose node stopped is run again here", "slot", slot)
-		if err := j.runPass(ctx, slot); err != nil && ctx.Err() == nil {
-			log.Error("backup run failed", "slot", slot, "err", err)
+	kinds := []string{j.Kind}
+	if j.Kind == skjold.RunBackup {
+		kinds = append(kinds, skjold.RunManual) // an operator's backup, made again as a scheduled one is
+	}
+	for _, kind := range kinds {
+		for ctx.Err() == nil {
+			slot, ok, err := l.ReclaimStalledRun(ctx, kind)
+			if err != nil {
+				log.Error("looking for stalled runs failed", "err", err)
+				return
+			}
+			if !ok {
+				break
+			}
+			log.Warn("a run whose node stopped is run again here", "slot", slot)
+			if err := j.runPass(ctx, slot); err != nil && ctx.Err() == nil {
+				log.Error("backup run failed", "slot", slot, "err", err)
+			}
 		}
 	}
 }
