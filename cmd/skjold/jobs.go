@@ -48,12 +48,21 @@ const offboardEvery = 5 * time.Minute
 // targets, so that a restore re-applies erasures made after the newest backup [D4].
 const journalSyncEvery = time.Minute
 
-// guardSyncEvery is how often a node reloads bans and the block list from the database, so
-// that a ban made on one node holds on all of them within a second (one small indexed read).
-const guardSyncEvery = time.Second
+// guardSyncEvery is how often a node on PostgreSQL reloads bans and the block list from the
+// database, so that a ban made on one node holds on all of them within a second. SQLite
+// serves one node, which applies its own bans at once: it reloads every guardSyncAlone, for
+// the changes made by the command line.
+const (
+	guardSyncEvery = time.Second
+	guardSyncAlone = 5 * time.Second
+)
 
 // backgroundJobs are the server's periodic jobs: offboarding, and the guard's sync.
 func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) []*job {
+	guardSync := guardSyncAlone
+	if db.Engine() == store.Postgres {
+		guardSync = guardSyncEvery
+	}
 	return []*job{
 		{name: "offboarding", every: offboardEvery, log: log, pass: func(ctx context.Context) error {
 			n, err := db.SuspendExpiredUsers(ctx)
@@ -62,7 +71,7 @@ func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) [
 			}
 			return err
 		}},
-		{name: "guard-sync", every: guardSyncEvery, log: log, pass: shield.Sync},
+		{name: "guard-sync", every: guardSync, log: log, pass: shield.Sync},
 		// Lockout counts of unknown addresses and detector windows idle long enough to
 		// hold nothing are forgotten.
 		{name: "shared-state-prune", every: time.Hour, log: log, pass: func(ctx context.Context) error {
