@@ -23,7 +23,7 @@ var Severities = []string{SeverityInfo, SeverityWarning, SeverityCritical}
 // when a person should look soon, info for changes worth knowing about.
 var alertSeverities = map[string]string{
 	"backup.failed": SeverityCritical, "backup.copy_failed": SeverityCritical, "backup.corrupt": SeverityCritical,
-	"backup.rotation_refused": SeverityCritical, "drill.failed": SeverityCritical, "tenant.key_destroy": SeverityCritical,
+	"backup.rotation_refused": SeverityCritical, "backup.stalled": SeverityCritical, "drill.failed": SeverityCritical, "tenant.key_destroy": SeverityCritical,
 	"erasure.purge_blocked": SeverityCritical, "security.ban": SeverityCritical, "auth.lockout": SeverityCritical,
 	"security.read_budget": SeverityCritical, "auth.recovery_code_used": SeverityCritical,
 

@@ -27,7 +27,7 @@ var DefaultActions = []string{
 	"security.unban", "security.blocklist", "settings.update", "grant.create", "tenant.key_destroy",
 	"tenant.freeze", "tenant.freeze_lapsed", "tenant.terminate",
 	"approval.approved", "approval.rejected", "request.overdue",
-	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "backup.corrupt", "drill.failed",
+	"backup.failed", "backup.copy_failed", "backup.rotation_refused", "backup.corrupt", "backup.stalled", "drill.failed",
 	"erasure.purge_blocked",
 	"security.read_budget", "alerts.update",
 	"node.down", "node.up",

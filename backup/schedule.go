@@ -98,6 +98,18 @@ func (s *Schedule) Next(after time.Time) time.Time {
 	panic("backup: a schedule without times") // ParseSchedule never makes one
 }
 
+// Prev returns the last scheduled instant at or before at.
+func (s *Schedule) Prev(at time.Time) time.Time {
+	t := s.Next(at.Add(-50 * time.Hour)) // every day has a time: one lies within the last two days
+	for {
+		n := s.Next(t)
+		if n.After(at) {
+			return t
+		}
+		t = n
+	}
+}
+
 // Slot names one scheduled run of kind at instant at: the key that makes nodes which wake
 // for the same run agree that only one of them makes it.
 func Slot(kind string, at time.Time) string {
@@ -111,6 +123,26 @@ type Claimer interface {
 	// FinishBackupRun records a claimed run's outcome and the audit event action with it.
 	FinishBackupRun(ctx context.Context, slot, action string, run *skjold.BackupRun) error
 }
+
+// RunLeaser is what a Claimer also does when its runs are leased to their node (*store.DB
+// does): a running run is renewed while its pass lasts, a run whose node stopped renewing it
+// is taken over by another node and alerted (backup.stalled), and a slot missed while every
+// node was down can be found.
+type RunLeaser interface {
+	// RenewBackupRun extends the lease of a run this node claimed.
+	RenewBackupRun(ctx context.Context, slot string) error
+	// ReclaimStalledRun takes over one stalled run of kind and returns its slot; false if none.
+	ReclaimStalledRun(ctx context.Context, kind string) (slot string, ok bool, err error)
+	// HasBackupRun reports whether slot was run, and whether any run of its kind started before at.
+	HasBackupRun(ctx context.Context, slot string, at time.Time) (has, before bool, err error)
+}
+
+// DefaultRenewEvery is how often a leased run is renewed: a third of the store's two-minute
+// lease, so that two renewals may fail before another node takes the run over.
+const DefaultRenewEvery = 40 * time.Second
+
+// maxCatchUp bounds how late a missed slot is still caught up at start.
+const maxCatchUp = 24 * time.Hour
 
 // Job runs a pass at every time of its schedule, once across all nodes: each run first
 // claims its slot in the database, and a node that finds the slot taken skips it. It
@@ -126,6 +158,9 @@ type Job struct {
 	Now  func() time.Time // defaults to time.Now
 	// Wait returns a channel that fires after d; defaults to time.After. Tests shorten it.
 	Wait func(d time.Duration) <-chan time.Time
+	// RenewEvery is how often a run in progress renews its lease (when Claims is a
+	// RunLeaser); 0 for DefaultRenewEvery.
+	RenewEvery time.Duration
 }
 
 // maxSleep bounds one wait, so that a clock that jumps (a suspended VM, an NTP step) delays
@@ -144,7 +179,9 @@ func (j *Job) Run(ctx context.Context) error {
 	log := j.Log.With("component", "backup", "job", j.Kind)
 	next := j.Schedule.Next(now())
 	log.Info("scheduled", "schedule", j.Schedule.String(), "next", next)
+	j.catchUp(ctx, now(), log)
 	for {
+		j.takeOverStalled(ctx, log)
 		d := next.Sub(now())
 		if d <= 0 {
 			if err := j.RunSlot(ctx, next); err != nil && ctx.Err() == nil {
@@ -176,6 +213,62 @@ func (j *Job) RunSlot(ctx context.Context, at time.Time) error {
 	return err
 }
 
+// catchUp runs, once across all nodes, the latest slot before now when no node ran it (the
+// whole cluster was down then) and it is less than a day old, on a database that ran this
+// kind of job before: a new installation starts with its next slot.
+func (j *Job) catchUp(ctx context.Context, now time.Time, log *slog.Logger) {
+	l, ok := j.Claims.(RunLeaser)
+	if !ok || j.Schedule == nil {
+		return
+	}
+	prev := j.Schedule.Prev(now)
+	if now.Sub(prev) > maxCatchUp {
+		return
+	}
+	has, before, err := l.HasBackupRun(ctx, Slot(j.Kind, prev), prev)
+	if err != nil {
+		log.Error("looking for a missed run failed", "err", err)
+		return
+	}
+	if has || !before {
+		return
+	}
+	log.Warn("catching up a run missed while no node was running", "slot", Slot(j.Kind, prev))
+	if err := j.RunSlot(ctx, prev); err != nil && ctx.Err() == nil {
+		log.Error("backup run failed", "slot", Slot(j.Kind, prev), "err", err)
+	}
+}
+
+// takeOverStalled runs again every run of this kind whose node stopped renewing its claim
+// (it died mid-run): the store records backup.stalled, which is alerted, and this node
+// repeats the pass under the same slot.
+func (j *Job) takeOverStalled(ctx context.Context, log *slog.Logger) {
+	l, ok := j.Claims.(RunLeaser)
+	if !ok {
+		return
+	}
+	kinds := []string{j.Kind}
+	if j.Kind == skjold.RunBackup {
+		kinds = append(kinds, skjold.RunManual) // an operator's backup, made again as a scheduled one is
+	}
+	for _, kind := range kinds {
+		for ctx.Err() == nil {
+			slot, ok, err := l.ReclaimStalledRun(ctx, kind)
+			if err != nil {
+				log.Error("looking for stalled runs failed", "err", err)
+				return
+			}
+			if !ok {
+				break
+			}
+			log.Warn("a run whose node stopped is run again here", "slot", slot)
+			if err := j.runPass(ctx, slot); err != nil && ctx.Err() == nil {
+				log.Error("backup run failed", "slot", slot, "err", err)
+			}
+		}
+	}
+}
+
 // errTaken reports a slot that another node (or an earlier pass) claimed first.
 var errTaken = errors.New("the backup run was claimed by another node")
 
@@ -187,6 +280,34 @@ func (j *Job) runClaimed(ctx context.Context, slot string) error {
 		return err
 	case !ok:
 		return errTaken
+	}
+	return j.runPass(ctx, slot)
+}
+
+// runPass runs the pass of a slot this node holds, renewing its lease meanwhile, and
+// records the outcome.
+func (j *Job) runPass(ctx context.Context, slot string) error {
+	if l, ok := j.Claims.(RunLeaser); ok {
+		every := j.RenewEvery
+		if every <= 0 {
+			every = DefaultRenewEvery
+		}
+		rctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-rctx.Done():
+					return
+				case <-t.C:
+					if err := l.RenewBackupRun(rctx, slot); err != nil && rctx.Err() == nil {
+						j.Log.Error("renewing the claim of a backup run failed", "component", "backup", "slot", slot, "err", err)
+					}
+				}
+			}
+		}()
 	}
 	run, err := j.Pass(ctx)
 	if run == nil {

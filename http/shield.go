@@ -15,8 +15,9 @@ import (
 // Shield screens requests before any other work [B11]: an address in the operator's block
 // list or banned is refused with no database query and no password hashing. It feeds the
 // threat detectors with each answer, and bans the addresses they name on every node (the ban
-// is stored, then reloaded by the other nodes' guards). netguard holds only in-memory data
-// structures, so the HTTP layer uses it directly.
+// is stored, then reloaded by the other nodes' guards). netguard holds in-memory data
+// structures (on PostgreSQL the detectors' windows are kept in the database through
+// netguard.SharedState), so the HTTP layer uses it directly.
 type Shield struct {
 	Guard    *netguard.Guard
 	Detector *netguard.Detector

@@ -1,6 +1,7 @@
 package netguard
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"time"
@@ -94,11 +95,48 @@ type Ban struct {
 // Detector turns a stream of security events into bans of their sources, one Tracker per
 // rule, so each rule counts and escalates on its own. It is safe for concurrent use.
 type Detector struct {
+	// Shared, when set, keeps every rule's windows in a store all nodes share; nil counts on
+	// this node only. OnSharedError hears of a failed shared update (the event then counts
+	// here).
+	Shared        SharedState
+	OnSharedError func(error)
+
 	rules       []detectorRule
 	banLoopback bool
 	ipv6Prefix  int
 	widest      int
 	widen       *Tracker // counts bans per wider IPv6 prefix
+}
+
+// SharedState keeps the detectors' windows where every node counts into them (the database),
+// so that events spread over several nodes count as they would on one.
+type SharedState interface {
+	// UpdateWindow applies step to the state of rule and key atomically across processes: no
+	// other update of the same rule and key runs between its read and its write.
+	UpdateWindow(ctx context.Context, rule, key string, step func(st *TrackState)) error
+}
+
+// widenRule names the tracker of wider IPv6 prefixes in a SharedState.
+const widenRule = "widen"
+
+// sharedTimeout bounds one update of the shared state; past it the event counts on this node.
+const sharedTimeout = 5 * time.Second
+
+// fail counts one failure of key at now for rule: in d.Shared when set, else (or when the
+// shared state cannot be reached) in the rule's own tracker on this node.
+func (d *Detector) fail(rule string, t *Tracker, key string, now time.Time) (ban time.Duration, strikes int) {
+	if d.Shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		err := d.Shared.UpdateWindow(ctx, rule, key, func(st *TrackState) { ban, strikes = t.step(&st.e, now) })
+		if err == nil {
+			return ban, strikes
+		}
+		if d.OnSharedError != nil {
+			d.OnSharedError(err)
+		}
+	}
+	return t.fail(key, now)
 }
 
 type detectorRule struct {
@@ -186,7 +224,7 @@ func (d *Detector) Observe(e Event) []Ban {
 		if key == "" {
 			key = src.String()
 		}
-		if b, n := r.tracker.fail(key, e.Time); n > 0 && b > ban.For {
+		if b, n := d.fail(r.name, r.tracker, key, e.Time); n > 0 && b > ban.For {
 			ban, strikes = Ban{Prefix: src, For: b, Rule: r.name}, n
 		}
 	}
@@ -199,7 +237,7 @@ func (d *Detector) Observe(e Event) []Ban {
 	for p := src; strikes == 1 && p.Addr().Is6() && p.Bits() > d.widest; {
 		p, _ = p.Addr().Prefix(max(p.Bits()-8, d.widest))
 		var b time.Duration
-		if b, strikes = d.widen.fail(p.String(), e.Time); strikes == 0 {
+		if b, strikes = d.fail(widenRule, d.widen, p.String(), e.Time); strikes == 0 {
 			break
 		}
 		bans = append(bans, Ban{Prefix: p, For: max(b, ban.For), Rule: "widened after repeated bans: " + ban.Rule})

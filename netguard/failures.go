@@ -2,6 +2,8 @@ package netguard
 
 import (
 	"container/list"
+	"encoding/binary"
+	"errors"
 	"math"
 	"sync"
 	"time"
@@ -99,8 +101,12 @@ func (t *Tracker) fail(key string, now time.Time) (ban time.Duration, strikes in
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.dropStale(now)
-	e := t.touch(key, s)
-	s = max(s, e.last)
+	return t.step(t.touch(key, s), now)
+}
+
+// step records a failure at now in e, as fail describes.
+func (t *Tracker) step(e *tracked, now time.Time) (ban time.Duration, strikes int) {
+	s := max(t.slot(now), e.last)
 	e.advance(s)
 	if e.slots[slotIndex(s)] < math.MaxUint32 {
 		e.slots[slotIndex(s)]++
@@ -265,4 +271,44 @@ func Delay(failures int) time.Duration {
 		return maxDelay
 	}
 	return min(time.Minute<<(failures-free-1), maxDelay)
+}
+
+// TrackState is the state of one key of a Tracker kept outside it, by a store that several
+// processes share (see Detector.Shared): the failures per slot of the window and the ban
+// escalation. Its zero value is a key with no history.
+type TrackState struct{ e tracked }
+
+// trackStateLen is the length of a marshalled TrackState.
+const trackStateLen = 4*numSlots + 8 + 8 + 8
+
+// MarshalBinary encodes the state in a fixed 88 bytes.
+func (st *TrackState) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, trackStateLen)
+	for _, n := range st.e.slots {
+		b = binary.BigEndian.AppendUint32(b, n)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(st.e.last))
+	b = binary.BigEndian.AppendUint64(b, uint64(st.e.strikes))
+	return binary.BigEndian.AppendUint64(b, uint64(st.e.banEnd)), nil
+}
+
+// UnmarshalBinary decodes what MarshalBinary made.
+func (st *TrackState) UnmarshalBinary(b []byte) error {
+	if len(b) != trackStateLen {
+		return errors.New("netguard: a tracker state is 88 bytes")
+	}
+	for i := range st.e.slots {
+		st.e.slots[i] = binary.BigEndian.Uint32(b[4*i:])
+	}
+	b = b[4*numSlots:]
+	st.e.last = int64(binary.BigEndian.Uint64(b))
+	st.e.strikes = int(min(binary.BigEndian.Uint64(b[8:]), 64))
+	st.e.banEnd = int64(binary.BigEndian.Uint64(b[16:]))
+	return nil
+}
+
+// Idle reports whether st has neither a failure within the window at now nor a ban
+// escalation to remember: a store may then forget it.
+func (t *Tracker) Idle(st *TrackState, now time.Time) bool {
+	return t.slot(now)-st.e.last >= numSlots && !st.e.remembers(now.UnixNano(), t.cfg.Remember)
 }

@@ -187,7 +187,9 @@ func (db *DB) admit(ctx context.Context, u *skjold.User) error {
 // unknownLogin answers a login for an address without an account exactly as a wrong
 // password for a known one: the same hash, the same lockout, the same error.
 func (db *DB) unknownLogin(ctx context.Context, email, password string) error {
-	if !db.unknown.attempt(email, db.now()) {
+	if ok, err := db.attemptUnknown(ctx, email); err != nil {
+		return err
+	} else if !ok {
 		return errLockedOut
 	}
 	if _, _, err := db.Hasher().Verify(ctx, "", password); err != nil {

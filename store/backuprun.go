@@ -42,8 +42,9 @@ func (db *DB) ClaimBackupRun(ctx context.Context, slot string) (bool, error) {
 		// ON CONFLICT rather than a caught unique violation: an error would spoil the group
 		// commit's transaction. On PostgreSQL a concurrent insert of the same slot waits for
 		// the first to commit, then inserts nothing.
-		res, err := tx.exec(`INSERT INTO backup_runs (slot, kind, node, started_at, status) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (slot) DO NOTHING`, slot, kind, node, micros(db.now()), skjold.RunRunning)
+		res, err := tx.exec(`INSERT INTO backup_runs (slot, kind, node, started_at, status, lease_until)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slot) DO NOTHING`, slot, kind, node, micros(db.now()), skjold.RunRunning,
+			micros(db.now().Add(BackupLease)))
 		if err != nil {
 			return err
 		}

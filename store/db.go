@@ -47,7 +47,6 @@ type DB struct {
 	categories recent[*skjold.Category] // by tenant id and name: see cachedCategory
 	settings   recent[*tenantSettings]
 	budgets    recent[*skjold.ReadBudget] // by tenant id ("" for the operator): see readBudgetFor
-	unknown    throttle                   // lockouts of addresses without an account: see Login
 	attempts   inflight                   // one password or code check per account at a time
 	tokenUse   sync.Map                   // token id → when this node last recorded its use
 	resetSlots chan struct{}              // bounds the reset e-mails being made at once  // by tenant id ("" for the operator)

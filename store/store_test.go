@@ -69,6 +69,8 @@ func runSuite(t *testing.T, h *harness) {
 		{"GrantRequests", storetest.TestGrantRequests},
 		{"PrivacyCenter", storetest.TestPrivacyCenter},
 		{"PrivacySelf", storetest.TestPrivacySelf},
+
+		{"SharedState", storetest.TestSharedState},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

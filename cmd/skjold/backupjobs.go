@@ -123,6 +123,11 @@ func backupService(cfg Config, db *store.DB, keys skjold.KeyService, observer ba
 		log.Warn("backups are not configured: set backup_recipients and backup_dirs (or an SFTP or S3 target)", "component", "backup")
 		return nil, nil, nil
 	}
+	if db.Engine() == store.Postgres && len(offsite) == 0 {
+		// Several nodes may serve this database: each lists only the directories it mounts.
+		log.Info("backups go to local directories only: with several nodes, mount the same backup_dirs on each, or add an SFTP or S3 target, so that every node lists the same backups",
+			"component", "backup")
+	}
 	sch, err := cfg.backupSchedules()
 	if err != nil {
 		return nil, nil, err

@@ -67,6 +67,9 @@ type Config struct {
 	AlertLanguage      string `toml:"alert_language"` // language of the alert e-mails: en, nb or pl; empty for en
 	// RetentionInterval is how often the retention sweep runs (a Go duration, at least 1m).
 	RetentionInterval string `toml:"retention_interval"`
+	// JobLease is the lease period of the periodic jobs that run on one node at a time
+	// (retention, hourly jobs): another node takes a job over within it when its holder dies.
+	JobLease string `toml:"job_lease"`
 	// Backups [E1, E2]: the age public keys ("age1…", comma-separated) backups are encrypted
 	// to (the server needs no identity, so it cannot read its own backups), and the local
 	// directories they go to (comma-separated; two directories are a mirror).
@@ -106,7 +109,7 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{Addr: "127.0.0.1:8443", Data: "skjold-data", LogLevel: "info", OperatorEmail: "owner@skjold.local",
-		SMTPFrom: "skjold@skjold.local", RetentionInterval: "1h",
+		SMTPFrom: "skjold@skjold.local", RetentionInterval: "1h", JobLease: "30s",
 		DBIdleInTransactionTimeout: "5s", DBLockTimeout: "3s", DBStatementTimeout: "30s",
 		BackupTimes: "14:00,19:00", BackupZone: "Local", BackupKeep: "7", OffsiteTime: "02:00", DrillTime: "04:00"}
 }
@@ -148,6 +151,7 @@ var settings = []setting{
 	{"SKJOLD_ALERT_ACTIONS", "alert-actions", "audit actions that raise alerts, comma-separated; empty for the default list", func(c *Config) *string { return &c.AlertActions }},
 	{"SKJOLD_ALERT_LANGUAGE", "alert-language", "language of the alert e-mails: en, nb or pl; empty for en", func(c *Config) *string { return &c.AlertLanguage }},
 	{"SKJOLD_RETENTION_INTERVAL", "retention-interval", "how often the retention sweep runs, e.g. 1h or 15m (at least 1m)", func(c *Config) *string { return &c.RetentionInterval }},
+	{"SKJOLD_JOB_LEASE", "job-lease", "lease period of the jobs that run on one node at a time (retention, hourly jobs), 2s to 10m", func(c *Config) *string { return &c.JobLease }},
 	{"SKJOLD_BACKUP_RECIPIENTS", "backup-recipients", "age public keys (age1…) backups are encrypted to, comma-separated", func(c *Config) *string { return &c.BackupRecipients }},
 	{"SKJOLD_BACKUP_DIRS", "backup-dirs", "local directories backups are copied to, comma-separated (two are a mirror)", func(c *Config) *string { return &c.BackupDirs }},
 	{"SKJOLD_BACKUP_TIMES", "backup-times", "times of day of the scheduled backups (HH:MM, comma-separated)", func(c *Config) *string { return &c.BackupTimes }},
@@ -349,6 +353,9 @@ func (c *Config) validate() error {
 	if _, err := c.retentionInterval(); err != nil {
 		return err
 	}
+	if _, err := c.jobLease(); err != nil {
+		return err
+	}
 	if _, err := c.backupRecipients(); err != nil {
 		return err
 	}
@@ -408,6 +415,15 @@ func (c *Config) retentionInterval() (time.Duration, error) {
 	d, err := time.ParseDuration(c.RetentionInterval)
 	if err != nil || d < time.Minute {
 		return 0, fmt.Errorf("retention_interval %q: use a duration of at least 1m, such as 1h", c.RetentionInterval)
+	}
+	return d, nil
+}
+
+// jobLease is the lease period of the singleton jobs (job_lease).
+func (c *Config) jobLease() (time.Duration, error) {
+	d, err := time.ParseDuration(c.JobLease)
+	if err != nil || d < 2*time.Second || d > 10*time.Minute {
+		return 0, fmt.Errorf("job_lease %q: use a duration from 2s to 10m, such as 30s", c.JobLease)
 	}
 	return d, nil
 }

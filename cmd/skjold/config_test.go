@@ -81,6 +81,8 @@ func TestConfigRefused(t *testing.T) {
 		{"bad log level", nil, []string{"--log-level", "loud"}, "log_level"},
 		{"bad retention interval", nil, []string{"--retention-interval", "soon"}, "retention_interval"},
 		{"too short retention interval", map[string]string{"SKJOLD_RETENTION_INTERVAL": "10s"}, nil, "at least 1m"},
+		{"bad job lease", nil, []string{"--job-lease", "soon"}, "job_lease"},
+		{"too short job lease", map[string]string{"SKJOLD_JOB_LEASE": "500ms"}, nil, "from 2s to 10m"},
 		{"bad password checks", map[string]string{"SKJOLD_PASSWORD_CHECKS": "many"}, nil, "password_checks: use a whole number"},
 		{"no password checks", nil, []string{"--password-checks", "0"}, "password_checks: use a whole number"},
 		{"per source above the total", map[string]string{"SKJOLD_PASSWORD_CHECKS": "4", "SKJOLD_PASSWORD_CHECKS_PER_SOURCE": "5"}, nil, "must not exceed"},

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,58 +10,12 @@ import (
 	"time"
 )
 
-// buildBinary builds the skjold command once for the tests that need a real process.
-var buildBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "skjold-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "skjold")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// startProcess runs `skjold serve` as a child process and waits for it to listen.
-func startProcess(t *testing.T, data string) (*exec.Cmd, *server) {
-	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0")
-	cmd.Stderr = &syncBuffer{}
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				lines <- m[1]
-			}
-		}
-	}()
-	select {
-	case url := <-lines:
-		return cmd, &server{url: url, data: data, client: httpsClient(t, filepath.Join(data, "tls.crt"))}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("skjold did not listen:\n%s", cmd.Stderr)
-	}
-	return nil, nil
-}
-
 // TestKillDuringWritesLosesNoAcknowledgedWrite kills the server with SIGKILL while clients
 // write, restarts it, and checks that every write it acknowledged is there and the audit
 // chain is whole.
 func TestKillDuringWritesLosesNoAcknowledgedWrite(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "skjold-data")
-	cmd, s := startProcess(t, data)
+	cmd, s := startProcess(t, data, nil)
 	var tenant struct{ Token created }
 	if code := s.call(t, "POST", "/api/v1/tenants", readToken(t, data), map[string]string{"name": "Crash AS"}, &tenant); code != 201 {
 		t.Fatalf("create tenant: %d", code)
@@ -111,7 +62,7 @@ func TestKillDuringWritesLosesNoAcknowledgedWrite(t *testing.T) {
 		t.Fatal("no write was acknowledged before the kill")
 	}
 
-	_, s2 := startProcess(t, data)
+	_, s2 := startProcess(t, data, nil)
 	for _, id := range acked {
 		if code := s2.call(t, "GET", "/api/v1/subjects/"+id, tok, nil, nil); code != 200 {
 			t.Fatalf("acknowledged subject %s is gone after SIGKILL: %d", id, code)
@@ -144,7 +95,7 @@ func (s *server) tryCreate(ref, token string) (string, bool) {
 // TestSIGTERMShutsDownGracefully checks that SIGTERM ends the server with exit status 0.
 func TestSIGTERMShutsDownGracefully(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "skjold-data")
-	cmd, s := startProcess(t, data)
+	cmd, s := startProcess(t, data, nil)
 	if code := s.call(t, "GET", "/healthz", "", nil, nil); code != 200 {
 		t.Fatalf("healthz: %d", code)
 	}

@@ -16,10 +16,15 @@ type job struct {
 	every time.Duration
 	pass  func(ctx context.Context) error
 	log   *slog.Logger
+	// lease, when set, runs the job on one node at a time (see jobLease).
+	lease *jobLease
 }
 
 // Run runs a first pass at once, then one per interval.
 func (j *job) Run(ctx context.Context) error {
+	if j.lease != nil {
+		return j.runLeased(ctx)
+	}
 	log := j.log.With("component", "job", "job", j.name)
 	t := time.NewTicker(j.every)
 	defer t.Stop()
@@ -43,12 +48,21 @@ const offboardEvery = 5 * time.Minute
 // targets, so that a restore re-applies erasures made after the newest backup [D4].
 const journalSyncEvery = time.Minute
 
-// guardSyncEvery is how often a node reloads bans and the block list from the database, so
-// that a ban made on one node holds on all of them within seconds.
-const guardSyncEvery = 5 * time.Second
+// guardSyncEvery is how often a node on PostgreSQL reloads bans and the block list from the
+// database, so that a ban made on one node holds on all of them within a second. SQLite
+// serves one node, which applies its own bans at once: it reloads every guardSyncAlone, for
+// the changes made by the command line.
+const (
+	guardSyncEvery = time.Second
+	guardSyncAlone = 5 * time.Second
+)
 
 // backgroundJobs are the server's periodic jobs: offboarding, and the guard's sync.
 func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) []*job {
+	guardSync := guardSyncAlone
+	if db.Engine() == store.Postgres {
+		guardSync = guardSyncEvery
+	}
 	return []*job{
 		{name: "offboarding", every: offboardEvery, log: log, pass: func(ctx context.Context) error {
 			n, err := db.SuspendExpiredUsers(ctx)
@@ -57,7 +71,13 @@ func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) [
 			}
 			return err
 		}},
-		{name: "guard-sync", every: guardSyncEvery, log: log, pass: shield.Sync},
+		{name: "guard-sync", every: guardSync, log: log, pass: shield.Sync},
+		// Lockout counts of unknown addresses and detector windows idle long enough to
+		// hold nothing are forgotten.
+		{name: "shared-state-prune", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			_, err := db.PruneSharedState(ctx)
+			return err
+		}},
 		{name: "lapsed-freezes", every: time.Hour, log: log, pass: func(ctx context.Context) error {
 			n, err := db.FlagLapsedFreezes(ctx)
 			if n > 0 {

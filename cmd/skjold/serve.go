@@ -121,7 +121,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err := boot.load(ctx, cfg, db, log); err != nil {
 		return err
 	}
-	shield, err := newShield(ctx, cfg, db)
+	shield, err := newShield(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -148,8 +148,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	checkpoints := checkpointJob(log, db, cfg.checkpointFile())
+	leasePeriod, err := cfg.jobLease()
+	if err != nil {
+		return err
+	}
 	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints,
 		clusterJob(log, cfg, db, ring))
+	leaseJobs(jobs, &jobLease{db: db, holder: leaseHolder(cfg), period: leasePeriod, held: metrics.JobLeases()})
 	for _, j := range append(jobs, outboxJob(log, after.outbox)...) {
 		g.Go(func() error { return j.Run(gctx) })
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"strings"
@@ -17,7 +18,7 @@ import (
 // counted by ban_ipv6_prefix), the
 // trusted proxies, and the bans and block list read from the database. A configured block
 // list file replaces the stored block list at start.
-func newShield(ctx context.Context, cfg Config, db *store.DB) (*skjoldhttp.Shield, error) {
+func newShield(ctx context.Context, cfg Config, db *store.DB, log *slog.Logger) (*skjoldhttp.Shield, error) {
 	proxies, err := cfg.trustedProxies()
 	if err != nil {
 		return nil, err
@@ -42,6 +43,16 @@ func newShield(ctx context.Context, cfg Config, db *store.DB) (*skjoldhttp.Shiel
 	}
 	sh := &skjoldhttp.Shield{Guard: &netguard.Guard{}, Detector: netguard.NewDetector(netguard.DetectorConfig{IPv6Prefix: bits}),
 		TrustedProxies: proxies, Network: db, Now: time.Now, Load: db.GuardState}
+	// On PostgreSQL, which several nodes may share, the detectors count in the database, so
+	// that events spread over the nodes count as on one; an event the database cannot take
+	// counts on this node. SQLite serves one node: its detectors count in memory, as fast as
+	// before, with the same answers.
+	if db.Engine() == store.Postgres {
+		sh.Detector.Shared = db
+		sh.Detector.OnSharedError = func(err error) {
+			log.Warn("threat detector state not shared; counted on this node", "component", "shield", "err", err)
+		}
+	}
 	return sh, sh.Sync(ctx)
 }
 

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -20,43 +17,6 @@ import (
 	"github.com/skjold-project/skjold/internal/pgtest"
 )
 
-// startNode runs `skjold serve` as a child process with extra environment and waits for it
-// to listen.
-func startNode(t *testing.T, data string, env map[string]string) (*exec.Cmd, *server) {
-	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--data", data, "--addr", "127.0.0.1:0")
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Stderr = &syncBuffer{}
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGCONT); cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				lines <- m[1]
-			}
-		}
-	}()
-	select {
-	case url := <-lines:
-		return cmd, &server{url: url, data: data, client: httpsClient(t, filepath.Join(data, "tls.crt"))}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("skjold did not listen:\n%s", cmd.Stderr)
-	}
-	return nil, nil
-}
-
 // TestStoppedNodeDoesNotStopTheCluster runs two nodes on one PostgreSQL database, puts
 // writes on node B and stops it with SIGSTOP while it is inside a write transaction (holding
 // the audit chain's head that every write locks). Node A must go on answering writes without
@@ -67,7 +27,7 @@ func TestStoppedNodeDoesNotStopTheCluster(t *testing.T) {
 	env := map[string]string{"SKJOLD_DATABASE": dsn, "SKJOLD_DB_IDLE_IN_TRANSACTION_TIMEOUT": "2s",
 		"SKJOLD_DB_LOCK_TIMEOUT": "1500ms", "SKJOLD_LOG_LEVEL": "error"}
 	dataA, dataB := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-	_, a := startNode(t, dataA, env)
+	_, a := startProcess(t, dataA, env)
 	tok := readToken(t, dataA)
 	var created struct{ Token struct{ Secret string } }
 	if code := a.call(t, "POST", "/api/v1/tenants", tok, map[string]string{"name": "T"}, &created); code != 201 {
@@ -78,7 +38,7 @@ func TestStoppedNodeDoesNotStopTheCluster(t *testing.T) {
 	for k, v := range env {
 		envB[k] = v
 	}
-	procB, b := startNode(t, dataB, envB)
+	procB, b := startProcess(t, dataB, envB)
 	subject := map[string]string{"name": "Kari"}
 
 	// Load on B, so that it is inside a write transaction most of the time.
