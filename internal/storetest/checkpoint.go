@@ -102,7 +102,7 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	e.rawExec(raw, "DROP INDEX audit_tenant_action") // 20
 	e.rawExec(raw, "DROP TABLE subject_logins")      // 21
 
-	e.rawExec(raw, "DROP TABLE login_throttle")      // 22
+	e.rawExec(raw, "DROP TABLE login_throttle") // 22
 	e.rawExec(raw, "DROP TABLE guard_windows")
 	e.rawExec(raw, "DROP TABLE job_leases")
 	e.rawExec(raw, "ALTER TABLE backup_runs DROP COLUMN lease_until")
