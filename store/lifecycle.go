@@ -189,6 +189,7 @@ func (db *DB) FlagLapsedFreezes(ctx context.Context) (int, error) {
 // and fails when one is missing here.
 var tenantRows = []struct{ table, where string }{
 	{"downloads", "tenant_id = ?"},
+	{"consent_receipts", "tenant_id = ?"},
 	{"contact_sends", "tenant_id = ?"},
 	{"consents", "tenant_id = ?"},
 	{"holds", "tenant_id = ?"},

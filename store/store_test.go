@@ -68,6 +68,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"AlertSettings", storetest.TestAlertSettings},
 		{"GrantRequests", storetest.TestGrantRequests},
 		{"PrivacyCenter", storetest.TestPrivacyCenter},
+		{"Banner", storetest.TestBanner},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}
