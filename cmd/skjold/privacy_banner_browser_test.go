@@ -86,6 +86,7 @@ func TestPrivacyBannerBrowser(t *testing.T) {
 	b.do(chromedp.Click(`.skjold-banner [data-skjold-action=choose]`))
 	b.wantText("We count visits to our pages anonymously")
 	b.screenshots("privacy-banner")
+	b.accessible("privacy-banner") // axe-core and the keyboard, on the website with the banner open
 	b.do(chromedp.Click(`.skjold-banner [data-skjold-action=reject]`))
 	rs := waitReceipts(t, s, tok, 1)
 	if rs[0].Method != "reject_all" || rs[0].GPC || rs[0].Choices["analytics"] {
