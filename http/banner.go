@@ -22,11 +22,12 @@ import (
 // list), limited per address and per tenant, and answers problems as JSON.
 
 // Rate limits of the banner, per client address and per tenant, in the privacy center's
-// window. The configuration is fetched on every page view of a tenant's site; a receipt
-// only when a visitor chooses. Tests lower them.
+// window (10 minutes). The configuration is fetched on every page view of a tenant's site;
+// a receipt only when a visitor chooses. Many visitors may share one address (an office's
+// or a carrier's NAT), so the limits per address are generous. Tests lower them.
 var (
-	bannerPerAddr         = 300
-	bannerReceiptsPerAddr = 30
+	bannerPerAddr         = 1000
+	bannerReceiptsPerAddr = 100
 	bannerPerTenant       = 500_000
 )
 

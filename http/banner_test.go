@@ -194,6 +194,12 @@ func TestBannerRateLimit(t *testing.T) {
 	if n := len(receipts(t, e, e.a.token)); n != 3 {
 		t.Errorf("%d receipts stored, want 3", n)
 	}
+	// Per tenant: every address together.
+	oldTenant := bannerPerTenant
+	bannerPerTenant = 1
+	t.Cleanup(func() { bannerPerTenant = oldTenant })
+	bannerCall(t, e, "GET", "/p/tenant-b/banner.js", nil, "").want(t, 200)
+	bannerCall(t, e, "GET", "/p/tenant-b/banner.js", nil, "").want(t, 429)
 }
 
 // TestConsoleBanner checks the console page: the snippet, the statistics, the export, and
