@@ -104,6 +104,22 @@ func TestBannerCORS(t *testing.T) {
 		len(cfg.Purposes) != 1 || cfg.Purposes[0].Name != "analytics" || cfg.Purposes[0].NoticeVersion != 1 {
 		t.Fatalf("config: %s, %v", r.body, err)
 	}
+	for _, lang := range []string{"en", "nb", "pl", "xx"} {
+		r := bannerCall(t, e, "GET", "/p/tenant-a/banner.json?lang="+lang, map[string]string{"Origin": bannerSite}, "").want(t, 200)
+		var got struct {
+			Lang string
+			Text map[string]string
+		}
+		json.Unmarshal(r.body, &got)
+		if want := map[string]string{"xx": "en"}[lang]; got.Lang != lang && got.Lang != want {
+			t.Errorf("?lang=%s answered %q", lang, got.Lang)
+		}
+		for _, k := range bannerText {
+			if v := got.Text[k]; v == "" || strings.Contains(v, "[[") {
+				t.Errorf("%s: text %s is %q", lang, k, v)
+			}
+		}
+	}
 	for _, origin := range []string{"https://evil.example", "http://www.tenant-a.example", ""} {
 		r := bannerCall(t, e, "GET", "/p/tenant-a/banner.json", map[string]string{"Origin": origin}, "").want(t, 403)
 		if r.header.Get("Access-Control-Allow-Origin") != "" {
@@ -121,8 +137,8 @@ func TestBannerCORS(t *testing.T) {
 	if bad.header.Get("Access-Control-Allow-Origin") != "" || bad.header.Get("Access-Control-Allow-Methods") != "" {
 		t.Errorf("preflight of another origin: %v", bad.header)
 	}
-	json := map[string]string{"Origin": "https://evil.example", "Content-Type": "application/json"}
-	bannerCall(t, e, "POST", "/p/tenant-a/consent-receipts", json, receiptBody("ab", "accept_all", true)).want(t, 403)
+	evil := map[string]string{"Origin": "https://evil.example", "Content-Type": "application/json"}
+	bannerCall(t, e, "POST", "/p/tenant-a/consent-receipts", evil, receiptBody("ab", "accept_all", true)).want(t, 403)
 	if n := len(receipts(t, e, e.a.token)); n != 0 {
 		t.Fatalf("a receipt from another origin was stored (%d)", n)
 	}
