@@ -114,6 +114,20 @@ func TestPrivacyBannerBrowser(t *testing.T) {
 		t.Errorf("the accept receipt: %+v", rs[1])
 	}
 
+	// A Norwegian visitor (navigator.language nb-NO) gets the banner in Norwegian bokmål.
+	n := newTab(t, s, "nb")
+	if _, err := chromedp.Call(n.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `Object.defineProperty(Navigator.prototype, "language", {get: () => "nb-NO"});`}); err != nil {
+		t.Fatal(err)
+	}
+	n.openSite(site.URL)
+	n.waitFor(`!!document.querySelector(".skjold-banner [data-skjold-action=reject]")`, 15*time.Second)
+	n.wantText("Personvernet ditt på dette nettstedet", "Avvis alle", "Godta alle", "Velg selv")
+	if lang := eval[string](n, `document.querySelector(".skjold-banner").lang`); lang != "nb" {
+		t.Errorf("the Norwegian banner says lang=%q", lang)
+	}
+	n.screenshots("privacy-banner")
+
 	// Global Privacy Control: an opt-out without a click, and a receipt saying so.
 	g := newTab(t, s, "en")
 	if _, err := chromedp.Call(g.ctx, page.AddScriptToEvaluateOnNewDocument,
