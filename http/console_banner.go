@@ -104,7 +104,7 @@ func (s *Server) loadConsoleBanner(r *http.Request, v *web.View) error {
 func (s *Server) handleConsoleBanner() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := consoleOf(r).newView("privacy_banner.console.title")
-		s.cfgPage(w, r, http.StatusOK, "consent_banner", v, func(v *web.View) error { return s.loadConsoleBanner(r, v) })
+		s.cfgPage(w, r, http.StatusOK, "privacy_banner.console", v, func(v *web.View) error { return s.loadConsoleBanner(r, v) })
 	})
 }
 
@@ -128,7 +128,7 @@ func (s *Server) handleConsoleBannerSettings() http.Handler {
 			err = b.PutBannerSettings(r.Context(), set)
 		}
 		if err != nil {
-			s.cfgRefused(w, r, "consent_banner", "privacy_banner.console.title", err, []string{"origins", "retention_days"},
+			s.cfgRefused(w, r, "privacy_banner.console", "privacy_banner.console.title", err, []string{"origins", "retention_days"},
 				func(v *web.View) error { return s.loadConsoleBanner(r, v) })
 			return
 		}
