@@ -97,8 +97,19 @@ func TestBanner(t *testing.T, h Harness) {
 	if gpc.Choices["analytics"] || gpc.Choices["marketing"] {
 		t.Errorf("a GPC receipt keeps a consent: %v", gpc.Choices)
 	}
-	if n := e.rawCount(raw, "SELECT COUNT(*) FROM consent_receipts WHERE tenant_id = ? AND choices LIKE ?", a.ID, "%Mozilla%"); n != 0 {
+	if n := e.rawCount(raw, `SELECT COUNT(*) FROM consent_receipts WHERE choices LIKE ? OR notice_versions LIKE ?
+		OR consent_id LIKE ? OR method LIKE ?`, "%Mozilla%", "%Mozilla%", "%Mozilla%", "%Mozilla%"); n != 0 {
 		t.Error("the raw user agent is stored")
+	}
+	// The hash is keyed per tenant: the same browser on two tenants' sites is not linkable.
+	_, err = e.db.PutPurpose(ctxB, &skjold.Purpose{Name: "analytics", LegalBasis: skjold.BasisConsent, Notice: "Counting."})
+	must(t, err)
+	must(t, e.db.PutBannerSettings(ctxB, &skjold.BannerSettings{Purposes: []string{"analytics"}}))
+	rb := &skjold.ConsentReceipt{ConsentID: id, Method: skjold.ReceiptRejectAll,
+		Choices: map[string]bool{"analytics": false}, NoticeVersions: map[string]int{"analytics": 1}}
+	must(t, e.db.StoreConsentReceipt(t.Context(), b.ID, rb, ua))
+	if rb.UserAgentHash == r.UserAgentHash {
+		t.Error("two tenants hash the same user agent alike")
 	}
 
 	all, err := e.db.FindConsentReceipts(ctxA, time.Time{}, e.clock.Now().Add(time.Hour))
@@ -106,7 +117,8 @@ func TestBanner(t *testing.T, h Harness) {
 		all[1].Choices["analytics"] {
 		t.Fatalf("export: %+v, %v", all, err)
 	}
-	if other, err := e.db.FindConsentReceipts(ctxB, time.Time{}, e.clock.Now().Add(time.Hour)); err != nil || len(other) != 0 {
+	if other, err := e.db.FindConsentReceipts(ctxB, time.Time{}, e.clock.Now().Add(time.Hour)); err != nil || len(other) != 1 ||
+		other[0].ID != rb.ID {
 		t.Fatalf("the other tenant's export: %d receipts, %v", len(other), err)
 	}
 	st, err := e.db.ConsentStats(ctxA, e.clock.Now().AddDate(0, 0, -30))
@@ -114,7 +126,7 @@ func TestBanner(t *testing.T, h Harness) {
 		st.Purposes[0].Rejected != 1 || st.Purposes[1].Rejected != 2 {
 		t.Fatalf("stats: %+v %+v, %v", st, st.Purposes, err)
 	}
-	if sb, err := e.db.ConsentStats(ctxB, e.clock.Now().AddDate(0, 0, -30)); err != nil || sb.Receipts != 0 {
+	if sb, err := e.db.ConsentStats(ctxB, e.clock.Now().AddDate(0, 0, -30)); err != nil || sb.Receipts != 1 || sb.Purposes[0].Rejected != 1 {
 		t.Fatalf("the other tenant's stats: %+v, %v", sb, err)
 	}
 
@@ -127,7 +139,11 @@ func TestBanner(t *testing.T, h Harness) {
 	if rep, err = e.db.Sweep(t.Context(), 1); err != nil || rep.ConsentReceipts != 2 {
 		t.Fatalf("the sweep after the period: %+v, %v", rep, err)
 	}
-	if n := e.rawCount(raw, "SELECT COUNT(*) FROM consent_receipts"); n != 0 {
+	if n := e.rawCount(raw, "SELECT COUNT(*) FROM consent_receipts WHERE tenant_id = ?", a.ID); n != 0 {
 		t.Fatalf("%d receipts outlived their period", n)
+	}
+	// B keeps its receipts for the default period.
+	if n := e.rawCount(raw, "SELECT COUNT(*) FROM consent_receipts WHERE tenant_id = ?", b.ID); n != 1 {
+		t.Fatalf("the sweep took %d of B's receipts, which are kept longer", 1-n)
 	}
 }
