@@ -94,6 +94,8 @@ type SweepReport struct {
 	ErasedSubjects int            `json:"erased_subjects"`
 	ByCategory     map[string]int `json:"by_category"` // "tenant/category" → records erased
 	Downloads      int            `json:"expired_downloads"`
+	// ConsentReceipts counts the banner's consent receipts whose retention ended.
+	ConsentReceipts int `json:"expired_consent_receipts"`
 }
 
 // RetentionDue is one record (or, with RecordID "", one subject) that retention will erase
@@ -138,7 +140,7 @@ type RetentionService interface {
 	// due date. Errors: EINVALID, EFORBIDDEN.
 	PlanRetention(ctx context.Context, days int) ([]*RetentionDue, error)
 
-	// Sweep erases every expired record, subject and hand-over copy of every tenant, in
+	// Sweep erases every expired record, subject, hand-over copy and consent receipt of every tenant, in
 	// batches of at most batch rows per transaction, and appends its report to the audit
 	// chain. It is run by the server's scheduler, not by callers.
 	Sweep(ctx context.Context, batch int) (*SweepReport, error)

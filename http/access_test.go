@@ -531,6 +531,9 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"GET /api/v1/downloads/{secret}":      e.downloadBuilder(),
 		"GET /api/v1/settings/privacy":        fixed("/api/v1/settings/privacy", nil),
 		"PUT /api/v1/settings/privacy":        fixed("/api/v1/settings/privacy", map[string]any{"controller": "Tenant A AS", "recipients": []string{"Airlines"}}),
+		"GET /api/v1/settings/banner":         fixed("/api/v1/settings/banner", nil),
+		"PUT /api/v1/settings/banner":         fixed("/api/v1/settings/banner", map[string]any{"origins": []string{"https://www.a.example"}}),
+		"GET /api/v1/consent-receipts":        fixed("/api/v1/consent-receipts", nil),
 		"DELETE /api/v1/grants/{id}": {objects: true, tenantOnly: true, build: func(t *testing.T, c *caller, o object) request {
 			id := missingID
 			switch {

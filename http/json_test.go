@@ -93,6 +93,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"POST /api/v1/requests/{id}/refuse":              {"/api/v1/requests/" + missingID + "/refuse", e.a.token},
 		"POST /api/v1/requests/{id}/complete":            {"/api/v1/requests/" + missingID + "/complete", e.a.token},
 		"PUT /api/v1/settings/privacy":                   {"/api/v1/settings/privacy", e.a.token},
+		"PUT /api/v1/settings/banner":                    {"/api/v1/settings/banner", e.a.token},
 	}
 }
 

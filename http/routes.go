@@ -145,6 +145,9 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/downloads/{secret}", public, s.handleDownload()},
 		{"GET /api/v1/settings/privacy", tenant(read), s.handlePrivacyNoticeGet()},
 		{"PUT /api/v1/settings/privacy", tenant(admin), s.handlePrivacyNoticePut()},
+		{"GET /api/v1/settings/banner", tenant(read), s.handleBannerSettingsGet()},
+		{"PUT /api/v1/settings/banner", tenant(admin), s.handleBannerSettingsPut()},
+		{"GET /api/v1/consent-receipts", tenant(read), s.handleReceiptExport()},
 
 		{"GET /api/v1/blocklist", operator(opRead), s.handleBlockListGet()},
 		{"PUT /api/v1/blocklist", operator(opManage), s.handleBlockListPut()},

@@ -46,6 +46,9 @@ type Services struct {
 	// PrivacyCenter serves the tenants' public pages under /p/; nil: Requests, when it
 	// implements it too (the store does).
 	PrivacyCenter skjold.PrivacyCenterService
+	// Banner keeps the website consent banner's settings and receipts; nil: Requests, when
+	// it implements it too (the store does); else the banner's routes are not served.
+	Banner skjold.BannerService
 	// Health reports whether the store answers and its master keyring opens the tenant keys.
 	Health func(ctx context.Context) error
 	// Ready reports whether the node can write to the store and unwrap a tenant key now
@@ -87,6 +90,14 @@ func NewServer(svc Services, log *slog.Logger, metrics *Metrics, engine, version
 	if s.svc.PrivacyCenter != nil {
 		for _, rt := range s.privacyRoutes() {
 			s.mux.Handle(rt.pattern, s.privacyGuard(rt))
+		}
+	}
+	if s.svc.Banner == nil {
+		s.svc.Banner, _ = svc.Requests.(skjold.BannerService)
+	}
+	if s.svc.Banner != nil && s.svc.PrivacyCenter != nil {
+		for _, rt := range s.bannerRoutes() {
+			s.mux.Handle(rt.pattern, s.bannerGuard(rt))
 		}
 	}
 	s.mux.Handle("/", s.notFound())

@@ -106,6 +106,10 @@ func threatKind(r *http.Request, status int) string {
 	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
 		strings.HasPrefix(r.Pattern, "POST /console/"):
 		return netguard.KindLoginFailed // the console's forms for a password, code or reset code
+	case status == http.StatusTooManyRequests && r.Pattern == "POST /p/{slug}/consent-receipts":
+		// The website banner's limit: many visitors behind one address (an office, a
+		// carrier's NAT) reach it without any hostility, and a ban would lock them all out.
+		return ""
 	case (status == http.StatusUnauthorized || status == http.StatusTooManyRequests) &&
 		strings.HasPrefix(r.Pattern, "POST /p/"):
 		return netguard.KindLoginFailed // the privacy center's code form, or its rate limits

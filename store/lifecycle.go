@@ -190,6 +190,7 @@ func (db *DB) FlagLapsedFreezes(ctx context.Context) (int, error) {
 var tenantRows = []struct{ table, where string }{
 	{"subject_logins", "tenant_id = ?"},
 	{"downloads", "tenant_id = ?"},
+	{"consent_receipts", "tenant_id = ?"},
 	{"contact_sends", "tenant_id = ?"},
 	{"consents", "tenant_id = ?"},
 	{"holds", "tenant_id = ?"},

@@ -71,6 +71,8 @@ func runSuite(t *testing.T, h *harness) {
 		{"PrivacySelf", storetest.TestPrivacySelf},
 
 		{"SharedState", storetest.TestSharedState},
+
+		{"Banner", storetest.TestBanner},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, h.Harness) })
 	}

@@ -48,7 +48,7 @@ const subjectHoldFree = `NOT EXISTS (SELECT 1 FROM holds h WHERE h.tenant_id = s
 // and that no legal hold covers; then subjects — an ended relationship whose subject
 // category period has passed and that has no record left, a prospect older than
 // skjold.DefaultProspectDays [A6], and a pending erasure that nothing holds any more; then
-// expired hand-over copies [D3]. Each transaction deletes at most batch rows (1 to
+// expired hand-over copies [D3] and consent receipts. Each transaction deletes at most batch rows (1 to
 // MaxSweepBatch), and the sweep yields between them, so that the API's writes are never
 // queued behind more than one batch. One audit event, retention.sweep, carries the report.
 // A failure in one tenant does not stop the others; the errors are returned together with
@@ -94,6 +94,11 @@ func (s *sweep) run(ctx context.Context, tenants []string) []error {
 	}
 	n, err := s.downloads(ctx)
 	s.rep.Downloads = n
+	if err != nil {
+		errs = append(errs, err)
+	}
+	n, err = s.consentReceipts(ctx)
+	s.rep.ConsentReceipts = n
 	if err != nil {
 		errs = append(errs, err)
 	}

@@ -101,11 +101,11 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	e.rawExec(raw, "DROP TABLE grant_requests")      // 19
 	e.rawExec(raw, "DROP INDEX audit_tenant_action") // 20
 	e.rawExec(raw, "DROP TABLE subject_logins")      // 21
-
-	e.rawExec(raw, "DROP TABLE login_throttle") // 22
+	e.rawExec(raw, "DROP TABLE login_throttle")      // 22
 	e.rawExec(raw, "DROP TABLE guard_windows")
 	e.rawExec(raw, "DROP TABLE job_leases")
 	e.rawExec(raw, "ALTER TABLE backup_runs DROP COLUMN lease_until")
+	e.rawExec(raw, "DROP TABLE consent_receipts") // 23 (it drops its indexes with it)
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
 	db := e.h.Reopen(t, e.db, e.options(e.keys))
 	rep, err := db.VerifyAuditChain(t.Context())

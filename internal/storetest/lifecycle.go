@@ -411,6 +411,9 @@ func (e *env) fillTenant(tn *tenant, email string) {
 	e.rawExec(raw, `INSERT INTO compliance_profiles (tenant_id, profile, updated_at) VALUES (?, '{}', ?)`, tn.ID, now)
 	e.rawExec(raw, `INSERT INTO subject_logins (id, tenant_id, subject_id, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?)`,
 		minor.ID, tn.ID, guardian.ID, now, now)
+
+	e.rawExec(raw, `INSERT INTO consent_receipts (id, tenant_id, consent_id, method, choices, notice_versions, gpc, ua_hash,
+		created_at, expires_at) VALUES (?, ?, ?, 'gpc', '{}', '{}', 1, ?, ?, ?)`, minor.ID, tn.ID, strings.Repeat("a", 32), []byte("ua"), now, now)
 }
 
 func testTermination(t *testing.T, e *env) {
