@@ -435,6 +435,30 @@ func (e ConsentCreateSource) Valid() bool {
 	}
 }
 
+// Defines values for ConsentReceiptMethod.
+const (
+	AcceptAll ConsentReceiptMethod = "accept_all"
+	Choose    ConsentReceiptMethod = "choose"
+	Gpc       ConsentReceiptMethod = "gpc"
+	RejectAll ConsentReceiptMethod = "reject_all"
+)
+
+// Valid indicates whether the value is a known member of the ConsentReceiptMethod enum.
+func (e ConsentReceiptMethod) Valid() bool {
+	switch e {
+	case AcceptAll:
+		return true
+	case Choose:
+		return true
+	case Gpc:
+		return true
+	case RejectAll:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ContactCheckChannel.
 const (
 	ContactCheckChannelEmail ContactCheckChannel = "email"
@@ -1560,6 +1584,24 @@ func (e UserUpdateRole) Valid() bool {
 	}
 }
 
+// Defines values for ExportConsentReceiptsParamsFormat.
+const (
+	ExportConsentReceiptsParamsFormatCsv  ExportConsentReceiptsParamsFormat = "csv"
+	ExportConsentReceiptsParamsFormatJson ExportConsentReceiptsParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the ExportConsentReceiptsParamsFormat enum.
+func (e ExportConsentReceiptsParamsFormat) Valid() bool {
+	switch e {
+	case ExportConsentReceiptsParamsFormatCsv:
+		return true
+	case ExportConsentReceiptsParamsFormatJson:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportTenantParamsFormat.
 const (
 	ExportTenantParamsFormatCsv  ExportTenantParamsFormat = "csv"
@@ -1949,6 +1991,18 @@ type BanList struct {
 	Items []Ban `json:"items"`
 }
 
+// BannerSettings The website consent banner's settings.
+type BannerSettings struct {
+	// Origins Website origins (scheme://host[:port]) that may use the banner.
+	Origins *[]string `json:"origins,omitempty"`
+
+	// Purposes Registered purposes based on consent that the banner asks for, in order.
+	Purposes *[]string `json:"purposes,omitempty"`
+
+	// RetentionDays Days a consent receipt is kept; 0: 425.
+	RetentionDays *int `json:"retention_days,omitempty"`
+}
+
 // BlockList The operator's block list.
 type BlockList struct {
 	// Cidrs The ranges in force, masked to their prefix.
@@ -2130,6 +2184,33 @@ type ConsentCreateSource string
 // ConsentList A subject's consent history, oldest first.
 type ConsentList struct {
 	Items []Consent `json:"items"`
+}
+
+// ConsentReceipt Proof of one choice made on the website banner.
+type ConsentReceipt struct {
+	Choices *map[string]bool `json:"choices,omitempty"`
+
+	// ConsentId The random id the visitor's browser keeps (32 hex digits).
+	ConsentId *string    `json:"consent_id,omitempty"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+
+	// Gpc Global Privacy Control opted out: every choice is false.
+	Gpc            *bool                 `json:"gpc,omitempty"`
+	Id             *string               `json:"id,omitempty"`
+	Method         *ConsentReceiptMethod `json:"method,omitempty"`
+	NoticeVersions *map[string]int       `json:"notice_versions,omitempty"`
+
+	// UserAgentHash HMAC-SHA-256 of the user agent under a key of the tenant, hex.
+	UserAgentHash *string `json:"user_agent_hash,omitempty"`
+}
+
+// ConsentReceiptMethod defines model for ConsentReceipt.Method.
+type ConsentReceiptMethod string
+
+// ConsentReceiptList defines model for ConsentReceiptList.
+type ConsentReceiptList struct {
+	Items *[]ConsentReceipt `json:"items,omitempty"`
 }
 
 // ContactCheck defines model for ContactCheck.
@@ -3747,6 +3828,30 @@ type PutComplianceProfileParams struct {
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
+// ExportConsentReceiptsParams defines parameters for ExportConsentReceipts.
+type ExportConsentReceiptsParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// From Start of the period, inclusive: a date (2026-12-01) or an RFC 3339 time. Default: 30 days ago.
+	From *string `form:"from,omitempty" json:"from,omitempty"`
+
+	// To End of the period, exclusive. Default: now.
+	To *string `form:"to,omitempty" json:"to,omitempty"`
+
+	// Format json (the default) or csv.
+	Format *ExportConsentReceiptsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+
+	// SkjoldTenant For operator staff under a support grant [A7, B13]: the id of the tenant whose data to read. An operator user's session naming a tenant here acts as a read-only caller of that tenant (tenant scope read) while the tenant has given that user a live support grant (POST /api/v1/grants); without one the request is refused with 403. Every read is audited in the tenant's audit log with the grant in the actor (user:<id>/grant:<grant id>). Ignored for tenant callers and API tokens.
+	SkjoldTenant *TenantHeader `json:"Skjold-Tenant,omitempty"`
+}
+
+// ExportConsentReceiptsParamsFormat defines parameters for ExportConsentReceipts.
+type ExportConsentReceiptsParamsFormat string
+
 // CheckContactParams defines parameters for CheckContact.
 type CheckContactParams struct {
 	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
@@ -4113,6 +4218,27 @@ type PlanRetentionParams struct {
 type ListSessionsParams struct {
 	// UserId List the sessions of this user instead of the caller's: a user the caller manages.
 	UserId *UserId `form:"user_id,omitempty" json:"user_id,omitempty"`
+}
+
+// GetBannerSettingsParams defines parameters for GetBannerSettings.
+type GetBannerSettingsParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+
+	// SkjoldTenant For operator staff under a support grant [A7, B13]: the id of the tenant whose data to read. An operator user's session naming a tenant here acts as a read-only caller of that tenant (tenant scope read) while the tenant has given that user a live support grant (POST /api/v1/grants); without one the request is refused with 403. Every read is audited in the tenant's audit log with the grant in the actor (user:<id>/grant:<grant id>). Ignored for tenant callers and API tokens.
+	SkjoldTenant *TenantHeader `json:"Skjold-Tenant,omitempty"`
+}
+
+// PutBannerSettingsParams defines parameters for PutBannerSettings.
+type PutBannerSettingsParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
 // GetPrivacyNoticeParams defines parameters for GetPrivacyNotice.
@@ -4531,6 +4657,9 @@ type RefuseRequestJSONRequestBody = RequestRefuse
 
 // VerifyRequestJSONRequestBody defines body for VerifyRequest for application/json ContentType.
 type VerifyRequestJSONRequestBody = RequestVerify
+
+// PutBannerSettingsJSONRequestBody defines body for PutBannerSettings for application/json ContentType.
+type PutBannerSettingsJSONRequestBody = BannerSettings
 
 // PutPrivacyNoticeJSONRequestBody defines body for PutPrivacyNotice for application/json ContentType.
 type PutPrivacyNoticeJSONRequestBody = PrivacyNotice
@@ -5391,6 +5520,15 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v1/compliance/profile (the `PutComplianceProfile` operationId).
 	PutComplianceProfile(ctx context.Context, params *PutComplianceProfileParams, body PutComplianceProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportConsentReceipts Export the banner's consent receipts as proof
+	//
+	// Returns the consent receipts the website banner stored in a period (by default the last 30 days), oldest first, at most 100,000: each with its pseudonymous consent id, how the choice was made (accept_all, reject_all, choose or gpc), the choice per purpose, the notice version shown, whether Global Privacy Control opted out, a keyed hash of the user agent, and when it was made and expires. No address and no user agent is stored. With ?format=csv the same lines come as CSV. The export is audited.
+	//
+	// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+	//
+	// Corresponds with GET /api/v1/consent-receipts (the `ExportConsentReceipts` operationId).
+	ExportConsentReceipts(ctx context.Context, params *ExportConsentReceiptsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckContactWithBody Check whether a subject may be contacted
 	//
 	// Answers whether the subject may be contacted for the purpose on the channel now: the purpose must use the channel, the subject must have an address for it, must not be restricted, must have consent in force (consent purposes) or not have objected (legitimate-interest purposes), and the purpose's frequency cap must not be used up. The answer lists every reason against. With record true an allowed send is counted against the cap, in the same transaction as the check. 404 when the subject or the purpose does not exist.
@@ -5963,6 +6101,37 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/sessions/{id} (the `RevokeSession` operationId).
 	RevokeSession(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBannerSettings Get the website consent banner's settings
+	//
+	// Returns the website origins that may embed the consent banner (CORS for its configuration and receipts), the consent purposes it asks for, in order, and how many days a consent receipt is kept (425 unless set).
+	//
+	// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+	//
+	// Corresponds with GET /api/v1/settings/banner (the `GetBannerSettings` operationId).
+	GetBannerSettings(ctx context.Context, params *GetBannerSettingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutBannerSettingsWithBody Replace the website consent banner's settings
+	//
+	// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+	PutBannerSettingsWithBody(ctx context.Context, params *PutBannerSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutBannerSettings Replace the website consent banner's settings
+	//
+	// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+	PutBannerSettings(ctx context.Context, params *PutBannerSettingsParams, body PutBannerSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetPrivacyNotice Get the privacy notice facts
 	//
@@ -7407,6 +7576,25 @@ func (c *Client) PutComplianceProfile(ctx context.Context, params *PutCompliance
 	return c.Client.Do(req)
 }
 
+// ExportConsentReceipts Export the banner's consent receipts as proof
+//
+// Returns the consent receipts the website banner stored in a period (by default the last 30 days), oldest first, at most 100,000: each with its pseudonymous consent id, how the choice was made (accept_all, reject_all, choose or gpc), the choice per purpose, the notice version shown, whether Global Privacy Control opted out, a keyed hash of the user agent, and when it was made and expires. No address and no user agent is stored. With ?format=csv the same lines come as CSV. The export is audited.
+//
+// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+//
+// Corresponds with GET /api/v1/consent-receipts (the `ExportConsentReceipts` operationId).
+func (c *Client) ExportConsentReceipts(ctx context.Context, params *ExportConsentReceiptsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportConsentReceiptsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckContactWithBody Check whether a subject may be contacted
 //
 // Answers whether the subject may be contacted for the purpose on the channel now: the purpose must use the channel, the subject must have an address for it, must not be restricted, must have consent in force (consent purposes) or not have objected (legitimate-interest purposes), and the purpose's frequency cap must not be used up. The answer lists every reason against. With record true an allowed send is counted against the cap, in the same transaction as the check. 404 when the subject or the purpose does not exist.
@@ -8540,6 +8728,67 @@ func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, r
 // Corresponds with DELETE /api/v1/sessions/{id} (the `RevokeSession` operationId).
 func (c *Client) RevokeSession(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBannerSettings Get the website consent banner's settings
+//
+// Returns the website origins that may embed the consent banner (CORS for its configuration and receipts), the consent purposes it asks for, in order, and how many days a consent receipt is kept (425 unless set).
+//
+// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+//
+// Corresponds with GET /api/v1/settings/banner (the `GetBannerSettings` operationId).
+func (c *Client) GetBannerSettings(ctx context.Context, params *GetBannerSettingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBannerSettingsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutBannerSettingsWithBody Replace the website consent banner's settings
+//
+// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+func (c *Client) PutBannerSettingsWithBody(ctx context.Context, params *PutBannerSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutBannerSettingsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutBannerSettings Replace the website consent banner's settings
+//
+// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+func (c *Client) PutBannerSettings(ctx context.Context, params *PutBannerSettingsParams, body PutBannerSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutBannerSettingsRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11268,6 +11517,122 @@ func NewPutComplianceProfileRequestWithBody(server string, params *PutCompliance
 			}
 
 			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewExportConsentReceiptsRequest constructs an http.Request for the ExportConsentReceipts method
+func NewExportConsentReceiptsRequest(server string, params *ExportConsentReceiptsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consent-receipts")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+		if params.SkjoldTenant != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Tenant", *params.SkjoldTenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Tenant", headerParam1)
 		}
 
 	}
@@ -14320,6 +14685,168 @@ func NewRevokeSessionRequest(server string, id Id) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetBannerSettingsRequest constructs an http.Request for the GetBannerSettings method
+func NewGetBannerSettingsRequest(server string, params *GetBannerSettingsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/settings/banner")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+		if params.SkjoldTenant != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Tenant", *params.SkjoldTenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: "uuid"})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Tenant", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPutBannerSettingsRequest calls the generic PutBannerSettings builder with application/json body
+func NewPutBannerSettingsRequest(server string, params *PutBannerSettingsParams, body PutBannerSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutBannerSettingsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPutBannerSettingsRequestWithBody constructs an http.Request for the PutBannerSettings method, with any body, and a specified content type
+func NewPutBannerSettingsRequestWithBody(server string, params *PutBannerSettingsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/settings/banner")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -17772,6 +18299,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/v1/compliance/profile (the `PutComplianceProfile` operationId).
 	PutComplianceProfileWithResponse(ctx context.Context, params *PutComplianceProfileParams, body PutComplianceProfileJSONRequestBody, reqEditors ...RequestEditorFn) (*PutComplianceProfileResponse, error)
 
+	// ExportConsentReceiptsWithResponse Export the banner's consent receipts as proof
+	//
+	// Returns the consent receipts the website banner stored in a period (by default the last 30 days), oldest first, at most 100,000: each with its pseudonymous consent id, how the choice was made (accept_all, reject_all, choose or gpc), the choice per purpose, the notice version shown, whether Global Privacy Control opted out, a keyed hash of the user agent, and when it was made and expires. No address and no user agent is stored. With ?format=csv the same lines come as CSV. The export is audited.
+	//
+	// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/consent-receipts (the `ExportConsentReceipts` operationId).
+	ExportConsentReceiptsWithResponse(ctx context.Context, params *ExportConsentReceiptsParams, reqEditors ...RequestEditorFn) (*ExportConsentReceiptsResponse, error)
+
 	// CheckContactWithBodyWithResponse Check whether a subject may be contacted
 	//
 	// Answers whether the subject may be contacted for the purpose on the channel now: the purpose must use the channel, the subject must have an address for it, must not be restricted, must have consent in force (consent purposes) or not have objected (legitimate-interest purposes), and the purpose's frequency cap must not be used up. The answer lists every reason against. With record true an allowed send is counted against the cap, in the same transaction as the check. 404 when the subject or the purpose does not exist.
@@ -18398,6 +18936,39 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/sessions/{id} (the `RevokeSession` operationId).
 	RevokeSessionWithResponse(ctx context.Context, id Id, reqEditors ...RequestEditorFn) (*RevokeSessionResponse, error)
+
+	// GetBannerSettingsWithResponse Get the website consent banner's settings
+	//
+	// Returns the website origins that may embed the consent banner (CORS for its configuration and receipts), the consent purposes it asks for, in order, and how many days a consent receipt is kept (425 unless set).
+	//
+	// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/settings/banner (the `GetBannerSettings` operationId).
+	GetBannerSettingsWithResponse(ctx context.Context, params *GetBannerSettingsParams, reqEditors ...RequestEditorFn) (*GetBannerSettingsResponse, error)
+
+	// PutBannerSettingsWithBodyWithResponse Replace the website consent banner's settings
+	//
+	// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+	PutBannerSettingsWithBodyWithResponse(ctx context.Context, params *PutBannerSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBannerSettingsResponse, error)
+
+	// PutBannerSettingsWithResponse Replace the website consent banner's settings
+	//
+	// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+	PutBannerSettingsWithResponse(ctx context.Context, params *PutBannerSettingsParams, body PutBannerSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutBannerSettingsResponse, error)
 
 	// GetPrivacyNoticeWithResponse Get the privacy notice facts
 	//
@@ -21967,6 +22538,89 @@ func (r PutComplianceProfileResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutComplianceProfileResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportConsentReceiptsResponse401Headers the declared response headers of an HTTP 401 response for ExportConsentReceipts
+type ExportConsentReceiptsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ExportConsentReceiptsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsentReceiptList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportConsentReceiptsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportConsentReceiptsResponse) GetJSON200() *ConsentReceiptList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportConsentReceiptsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportConsentReceiptsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportConsentReceiptsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportConsentReceiptsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportConsentReceiptsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportConsentReceiptsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportConsentReceiptsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportConsentReceiptsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportConsentReceiptsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -25926,6 +26580,186 @@ func (r RevokeSessionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetBannerSettingsResponse401Headers the declared response headers of an HTTP 401 response for GetBannerSettings
+type GetBannerSettingsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetBannerSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BannerSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetBannerSettingsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBannerSettingsResponse) GetJSON200() *BannerSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetBannerSettingsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetBannerSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetBannerSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetBannerSettingsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetBannerSettingsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBannerSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBannerSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBannerSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBannerSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutBannerSettingsResponse401Headers the declared response headers of an HTTP 401 response for PutBannerSettings
+type PutBannerSettingsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type PutBannerSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *BannerSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutBannerSettingsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutBannerSettingsResponse) GetJSON200() *BannerSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutBannerSettingsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutBannerSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutBannerSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutBannerSettingsResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PutBannerSettingsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r PutBannerSettingsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutBannerSettingsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PutBannerSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutBannerSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutBannerSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutBannerSettingsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -30344,6 +31178,23 @@ func (c *ClientWithResponses) PutComplianceProfileWithResponse(ctx context.Conte
 	return ParsePutComplianceProfileResponse(rsp)
 }
 
+// ExportConsentReceiptsWithResponse Export the banner's consent receipts as proof
+//
+// Returns the consent receipts the website banner stored in a period (by default the last 30 days), oldest first, at most 100,000: each with its pseudonymous consent id, how the choice was made (accept_all, reject_all, choose or gpc), the choice per purpose, the notice version shown, whether Global Privacy Control opted out, a keyed hash of the user agent, and when it was made and expires. No address and no user agent is stored. With ?format=csv the same lines come as CSV. The export is audited.
+//
+// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/consent-receipts (the `ExportConsentReceipts` operationId).
+func (c *ClientWithResponses) ExportConsentReceiptsWithResponse(ctx context.Context, params *ExportConsentReceiptsParams, reqEditors ...RequestEditorFn) (*ExportConsentReceiptsResponse, error) {
+	rsp, err := c.ExportConsentReceipts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportConsentReceiptsResponse(rsp)
+}
+
 // CheckContactWithBodyWithResponse Check whether a subject may be contacted
 //
 // Answers whether the subject may be contacted for the purpose on the channel now: the purpose must use the channel, the subject must have an address for it, must not be restricted, must have consent in force (consent purposes) or not have objected (legitimate-interest purposes), and the purpose's frequency cap must not be used up. The answer lists every reason against. With record true an allowed send is counted against the cap, in the same transaction as the check. 404 when the subject or the purpose does not exist.
@@ -31311,6 +32162,57 @@ func (c *ClientWithResponses) RevokeSessionWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseRevokeSessionResponse(rsp)
+}
+
+// GetBannerSettingsWithResponse Get the website consent banner's settings
+//
+// Returns the website origins that may embed the consent banner (CORS for its configuration and receipts), the consent purposes it asks for, in order, and how many days a consent receipt is kept (425 unless set).
+//
+// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope). Operator staff read with a live support grant from the tenant, naming it in the Skjold-Tenant header.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/settings/banner (the `GetBannerSettings` operationId).
+func (c *ClientWithResponses) GetBannerSettingsWithResponse(ctx context.Context, params *GetBannerSettingsParams, reqEditors ...RequestEditorFn) (*GetBannerSettingsResponse, error) {
+	rsp, err := c.GetBannerSettings(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBannerSettingsResponse(rsp)
+}
+
+// PutBannerSettingsWithBodyWithResponse Replace the website consent banner's settings
+//
+// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+func (c *ClientWithResponses) PutBannerSettingsWithBodyWithResponse(ctx context.Context, params *PutBannerSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutBannerSettingsResponse, error) {
+	rsp, err := c.PutBannerSettingsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutBannerSettingsResponse(rsp)
+}
+
+// PutBannerSettingsWithResponse Replace the website consent banner's settings
+//
+// Replaces the banner's origins (scheme and host such as https://www.example.com, at most 20), its purposes (registered purposes based on consent, at most 20) and the receipts' retention in days (1 to 3650; 0 or absent: 425). A website not listed gets no CORS header and its receipts are refused.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/settings/banner (the `PutBannerSettings` operationId).
+func (c *ClientWithResponses) PutBannerSettingsWithResponse(ctx context.Context, params *PutBannerSettingsParams, body PutBannerSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*PutBannerSettingsResponse, error) {
+	rsp, err := c.PutBannerSettings(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutBannerSettingsResponse(rsp)
 }
 
 // GetPrivacyNoticeWithResponse Get the privacy notice facts
@@ -34906,6 +35808,83 @@ func ParsePutComplianceProfileResponse(rsp *http.Response) (*PutComplianceProfil
 	switch {
 	case rsp.StatusCode == 401:
 		var headers PutComplianceProfileResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportConsentReceiptsResponse parses an HTTP response from a ExportConsentReceiptsWithResponse call
+func ParseExportConsentReceiptsResponse(rsp *http.Response) (*ExportConsentReceiptsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportConsentReceiptsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsentReceiptList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ExportConsentReceiptsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -38515,6 +39494,168 @@ func ParseRevokeSessionResponse(rsp *http.Response) (*RevokeSessionResponse, err
 	switch {
 	case rsp.StatusCode == 401:
 		var headers RevokeSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetBannerSettingsResponse parses an HTTP response from a GetBannerSettingsWithResponse call
+func ParseGetBannerSettingsResponse(rsp *http.Response) (*GetBannerSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBannerSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BannerSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetBannerSettingsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutBannerSettingsResponse parses an HTTP response from a PutBannerSettingsWithResponse call
+func ParsePutBannerSettingsResponse(rsp *http.Response) (*PutBannerSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutBannerSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest BannerSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutBannerSettingsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
