@@ -58,7 +58,7 @@ func (s *Server) consoleContactPage(w http.ResponseWriter, r *http.Request, stat
 		v.Errors[field], v.FormError = msg, msg
 	}
 	v.Data = &consoleContactData{Settings: set, Counts: counts, Modes: skjold.ContactFormModes,
-		Action: "https://" + r.Host + "/p/" + slug + "/contact",
+		Action:   "https://" + r.Host + "/p/" + slug + "/contact",
 		CanAdmin: skjold.CallerFromContext(r.Context()).Can(skjold.ScopeAdmin)}
 	s.render(w, r, status, "contact_form", v)
 }
