@@ -1,0 +1,25 @@
+package skjold
+
+import "context"
+
+// SMS is one text message to one phone number. Its body may hold a one-time code, so it is
+// never logged.
+type SMS struct {
+	To   string // the number, as the subject's profile holds it
+	Body string
+	// TenantID and SubjectID name the data subject the message goes to, when it goes to one;
+	// they are not sent, but let an outbox remove the message when the subject is erased.
+	TenantID, SubjectID string
+}
+
+// MaxSMSBody bounds a text message's body in characters (about three concatenated parts).
+const MaxSMSBody = 459
+
+// SMSSender sends text messages [H1]: through an HTTPS gateway, or into an outbox
+// directory when none is configured.
+type SMSSender interface {
+	// SendSMS delivers m or returns an error; it returns once the gateway (or the outbox
+	// file) has accepted the message. Errors: EINVALID for a malformed number or an empty or
+	// overlong body, EUNAVAILABLE when the gateway cannot be reached or refuses the message.
+	SendSMS(ctx context.Context, m SMS) error
+}
