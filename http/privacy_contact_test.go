@@ -176,6 +176,19 @@ func TestPrivacyContactLimits(t *testing.T) {
 		t.Errorf("Retry-After %q", r.header.Get("Retry-After"))
 	}
 	wantText(t, r, "Too many attempts")
+
+	// the tenant's own limit holds however many addresses the messages come from
+	pcContactPerAddr = 1000
+	oldTenant := pcContactPerTenant
+	pcContactPerTenant = 2 // both used above
+	t.Cleanup(func() { pcContactPerTenant = oldTenant })
+	r = contactPost(t, e, "tenant-a", msg).want(t, 429)
+	if r.header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	if n := len(outboxWith(t, e, "kari@visitor.example")); n != 2 {
+		t.Errorf("%d messages relayed, want 2", n)
+	}
 }
 
 // TestPrivacyTenantLimit checks the privacy center's per-tenant limit on its own: with a
