@@ -23,3 +23,15 @@ type SMSSender interface {
 	// overlong body, EUNAVAILABLE when the gateway cannot be reached or refuses the message.
 	SendSMS(ctx context.Context, m SMS) error
 }
+
+// ContactSMSService sends a tenant's own text messages to its subjects (reminders, notices)
+// through Skjold, behind the contact guard [H2].
+type ContactSMSService interface {
+	// SendContactSMS checks cc on the sms channel as CheckContact does with Record set and,
+	// when the subject may be contacted, sends body to the phone number on file and sets
+	// sent. A message the guard refuses is not sent and is no error: cc.Reasons says why.
+	// Errors: EINVALID (an empty or overlong body), ENOTFOUND (subject or purpose),
+	// EFORBIDDEN, EUNAVAILABLE (no SMS sender, or the gateway refused it; the send stays
+	// counted against the cap).
+	SendContactSMS(ctx context.Context, cc *ContactCheck, body string) (sent bool, err error)
+}

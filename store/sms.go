@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/i18n"
@@ -50,4 +51,38 @@ func (db *DB) smsInBackground(ctx context.Context, m skjold.SMS) error {
 		}
 	}()
 	return nil
+}
+
+// SendContactSMS runs the contact guard for the sms channel, recording the send, and sends
+// the message to the phone number on file when the guard allows it.
+func (db *DB) SendContactSMS(ctx context.Context, cc *skjold.ContactCheck, body string) (bool, error) {
+	c, err := skjold.TenantCaller(ctx)
+	if err != nil {
+		return false, err
+	}
+	if n := utf8.RuneCountInString(body); n == 0 || n > skjold.MaxSMSBody || !utf8.ValidString(body) {
+		return false, skjold.FieldError("text", "length", "text must be 1 to %d characters", skjold.MaxSMSBody)
+	}
+	if db.auth.SMS == nil {
+		return false, skjold.Errorf(skjold.EUNAVAILABLE, "no SMS sender is configured on this server")
+	}
+	cc.Channel, cc.Record = skjold.ChannelSMS, true
+	if err := db.CheckContact(ctx, cc); err != nil || !cc.Allowed {
+		return false, err
+	}
+	tk, err := db.tenantKey(ctx, c.TenantID)
+	if err != nil {
+		return false, err
+	}
+	sub, _, err := db.subjectProfile(ctx, c.TenantID, tk, cc.SubjectID)
+	if err != nil {
+		return false, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = db.auth.SMS.SendSMS(sctx, skjold.SMS{To: sub.Phone, Body: body, TenantID: c.TenantID, SubjectID: sub.ID})
+	if err != nil {
+		return false, skjold.Errorf(skjold.EUNAVAILABLE, "the SMS was not sent (%s)", skjold.ErrorCode(err))
+	}
+	return true, nil
 }
