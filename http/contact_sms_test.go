@@ -1,11 +1,14 @@
 package http
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/skjold-project/skjold"
 )
@@ -91,4 +94,32 @@ func TestContactSMS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPrivacyRequestBySMS checks that the privacy center sends the code by SMS to a subject
+// who has only a phone number on file, and that the code verifies the request; an unknown
+// number gets the same page and no message.
+func TestPrivacyRequestBySMS(t *testing.T) {
+	e := newEnv(t)
+	e.createSubject(t, e.a.token, map[string]string{"name": "Per", "phone": "+47 400 00 002"})
+	c := e.consoleClient(t)
+	unknown := c.pcOpen(t, url.Values{"type": {"access"}, "phone": {"+47 400 00 099"}}).want(t, 200)
+	known := c.pcOpen(t, url.Values{"type": {"access"}, "phone": {"+47 400 00 002"}}).want(t, 200)
+	strip := func(r *reply) string { return pcRequestID.ReplaceAllString(string(r.body), "") }
+	if strip(unknown) != strip(known) {
+		t.Errorf("the answers differ:\n%s\n---\n%s", unknown.body, known.body)
+	}
+	var texts []string
+	for deadline := time.Now().Add(10 * time.Second); len(texts) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		texts = smsFiles(t, e, "+4740000002")
+	}
+	if len(texts) != 1 || !strings.Contains(texts[0], "Tenant A") {
+		t.Fatalf("SMS outbox: %q", texts)
+	}
+	if n := len(smsFiles(t, e, "+4740000099")); n != 0 {
+		t.Error("an unknown number got a message")
+	}
+	code := regexp.MustCompile(`^\d{8}`).FindString(texts[0])
+	id := pcRequestID.FindStringSubmatch(string(known.body))[1]
+	c.pcPost(t, "tenant-a", "verify", url.Values{"id": {id}, "code": {code}}).wantRedirect(t, "/p/tenant-a/status")
 }
