@@ -123,8 +123,9 @@ type PrivacyNotice struct {
 // acts within the caller's tenant.
 type RequestService interface {
 	// OpenRequest finds the subject, stores r as awaiting verification with a due date one
-	// month on, and sends a one-time code to the e-mail address on file [C8].
-	// Errors: EINVALID, ENOTFOUND (no such subject), ECONFLICT (no e-mail on file), EFORBIDDEN.
+	// month on, and sends a one-time code to the e-mail address on file [C8], or by SMS to the
+	// phone number on file when there is no address and an SMS sender is configured.
+	// Errors: EINVALID, ENOTFOUND (no such subject), ECONFLICT (nowhere to send the code), EFORBIDDEN.
 	OpenRequest(ctx context.Context, r *Request, who SubjectLookup) error
 
 	// VerifyRequest checks the one-time code; a request is verified once, within the code's

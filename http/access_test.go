@@ -605,6 +605,10 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			return request{path: "/api/v1/contact-check",
 				body: map[string]any{"subject_id": pick(o, f.subA.ID, f.subB.ID), "purpose": "newsletter", "channel": "email"}}
 		}},
+		"POST /api/v1/contact-sms": {objects: true, build: func(_ *testing.T, _ *caller, o object) request {
+			return request{path: "/api/v1/contact-sms",
+				body: map[string]any{"subject_id": pick(o, f.subA.ID, f.subB.ID), "purpose": "newsletter", "text": "Hello."}}
+		}},
 		"POST /api/v1/subjects/{id}/erasure": fresh("/api/v1/subjects/", "/erasure", nil, subjectOf(e.a.token), subjectOf(e.b.token)),
 		"POST /api/v1/holds":                 fixed("/api/v1/holds", map[string]string{"category": "invoice", "reason": "authz"}),
 		"GET /api/v1/holds":                  fixed("/api/v1/holds", nil),

@@ -26,3 +26,32 @@ func (s *Server) handleContactCheck() http.Handler {
 		return c, nil
 	})
 }
+
+// handleContactSMS sends a tenant's text message to a subject behind the contact guard:
+// 200 whether or not it was sent, the guard's answer in the body.
+func (s *Server) handleContactSMS() http.Handler {
+	type request struct {
+		SubjectID string `json:"subject_id"`
+		Purpose   string `json:"purpose"`
+		Text      string `json:"text"`
+	}
+	type response struct {
+		*skjold.ContactCheck
+		SMSSent bool `json:"sms_sent"`
+	}
+	return handle(s, http.StatusOK, func(r *http.Request, req *request) (*response, error) {
+		if req.SubjectID == "" {
+			return nil, skjold.FieldError("subject_id", "required", "subject_id is required")
+		}
+		svc, ok := s.svc.Purposes.(skjold.ContactSMSService)
+		if !ok {
+			return nil, skjold.Errorf(skjold.EUNAVAILABLE, "this server sends no SMS")
+		}
+		c := &skjold.ContactCheck{SubjectID: req.SubjectID, Purpose: req.Purpose}
+		sent, err := svc.SendContactSMS(r.Context(), c, req.Text)
+		if err != nil {
+			return nil, err
+		}
+		return &response{ContactCheck: c, SMSSent: sent}, nil
+	})
+}

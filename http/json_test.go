@@ -87,6 +87,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"PUT /api/v1/profiles/{name}":                    {"/api/v1/profiles/bodies", e.a.token},
 		"POST /api/v1/subjects/{id}/consents":            {"/api/v1/subjects/" + sub.ID + "/consents", e.a.token},
 		"POST /api/v1/contact-check":                     {"/api/v1/contact-check", e.a.token},
+		"POST /api/v1/contact-sms":                       {"/api/v1/contact-sms", e.a.token},
 		"POST /api/v1/requests":                          {"/api/v1/requests", e.a.token},
 		"POST /api/v1/requests/{id}/verify":              {"/api/v1/requests/" + missingID + "/verify", ""},
 		"POST /api/v1/requests/{id}/extend":              {"/api/v1/requests/" + missingID + "/extend", e.a.token},

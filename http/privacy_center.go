@@ -55,6 +55,13 @@ func (l *pcLimiter) allow(key string, max int, now time.Time) bool {
 	return l.counts[key] <= max
 }
 
+// retryIn returns how long until the current window ends.
+func (l *pcLimiter) retryIn(now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(time.Second, pcWindow-now.Sub(l.start))
+}
+
 // pcLimits holds each server's limiter (one per process in production; tests make many).
 var pcLimits sync.Map // *Server → *pcLimiter
 
@@ -76,6 +83,8 @@ type privacyData struct {
 	Sent      bool
 	// ProposalFields are the profile fields a rectification proposes values for.
 	ProposalFields []string
+	// ContactMode is the mode of the tenant's contact form, on its pages.
+	ContactMode string
 }
 
 // privacyTypes are the rights in the order the notice names them.
@@ -93,6 +102,8 @@ func (s *Server) privacyRoutes() []route {
 		{"POST /p/{slug}/verify", public, s.handlePrivacyVerify()},
 		{"GET /p/{slug}/status", public, s.handlePrivacyStatus()},
 		{"POST /p/{slug}/status/package", public, s.handlePrivacyPackage()},
+		{"GET /p/{slug}/contact", public, s.handlePrivacyContactPage()},
+		{"POST /p/{slug}/contact", public, s.handlePrivacyContact()},
 	}, s.privacySelfRoutes()...)
 }
 
@@ -117,7 +128,7 @@ func (s *Server) privacyGuard(rt route) http.Handler {
 			kind = "form:"
 		}
 		if l := s.pcLimiter(); !l.allow(kind+"addr:"+clientAddr(r), perAddr, now) || !l.allow(kind+"tenant:"+t.ID, perTenant, now) {
-			s.privacyFail(w, r, http.StatusTooManyRequests, "privacy.error.too_many")
+			s.privacyTooMany(w, r, now)
 			return
 		}
 		c := &skjold.Caller{Actor: "anonymous", Source: clientAddr(r)}
@@ -127,8 +138,9 @@ func (s *Server) privacyGuard(rt route) http.Handler {
 			token = ck.Value
 		}
 		if post {
-			if !readForm(w, r) || token == "" ||
-				subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(token)) != 1 {
+			// a form posted from the tenant's own website (pcCrossSite) carries no token
+			if !readForm(w, r) || !pcCrossSite[rt.pattern] && (token == "" ||
+				subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(token)) != 1) {
 				s.privacyFail(w, r, http.StatusForbidden, "error.expired")
 				return
 			}

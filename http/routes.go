@@ -205,6 +205,7 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/subjects/{id}/objection", tenant(write), s.handleObjection(true)},
 		{"DELETE /api/v1/subjects/{id}/objection", tenant(write), s.handleObjection(false)},
 		{"POST /api/v1/contact-check", tenant(write), s.handleContactCheck()},
+		{"POST /api/v1/contact-sms", tenant(write), s.handleContactSMS()},
 
 		{"GET /api/v1/audit", either(audit, opRead), s.handleAuditList()},
 		{"GET /api/v1/audit/verify", operator(opRead), s.handleAuditVerify()},

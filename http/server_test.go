@@ -23,6 +23,7 @@ import (
 	"github.com/skjold-project/skjold/keys"
 	"github.com/skjold-project/skjold/mail"
 	"github.com/skjold-project/skjold/password"
+	"github.com/skjold-project/skjold/sms"
 	"github.com/skjold-project/skjold/store"
 	"github.com/skjold-project/skjold/totp"
 )
@@ -101,8 +102,12 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	texts, err := sms.NewOutbox(filepath.Join(dir, "sms-outbox"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	auth := store.AuthOptions{Hasher: password.NewTestHasher(), Checker: password.NewChecker(nil), OTP: totp.TOTP{},
-		Mailer: outbox, ResetURL: "https://skjold.test/reset#token="}
+		Mailer: outbox, SMS: texts, ResetURL: "https://skjold.test/reset#token="}
 	e.db, err = store.Open(context.Background(), e.dbPath, store.Options{Keys: keys.NewService(ring), Now: e.clock.Now,
 		Logger: log.With("component", "store"), Auth: auth, Packager: export.AccessPackage, PublicURL: "https://skjold.test"})
 	if err != nil {

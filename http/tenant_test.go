@@ -234,6 +234,8 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "DELETE /api/v1/subjects/{id}/objection", path: "/api/v1/subjects/" + sA.ID + "/objection", status: 404, code: skjold.ENOTFOUND},
 		{pattern: "POST /api/v1/contact-check", path: "/api/v1/contact-check",
 			body: map[string]any{"subject_id": sA.ID, "purpose": "newsletter", "channel": "email", "record": true}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/contact-sms", path: "/api/v1/contact-sms",
+			body: map[string]any{"subject_id": sA.ID, "purpose": "newsletter", "text": "B's"}, status: 404, code: skjold.ENOTFOUND},
 		{pattern: "POST /api/v1/subjects/{id}/erasure", path: "/api/v1/subjects/" + sA.ID + "/erasure", status: 404, code: skjold.ENOTFOUND},
 		{pattern: "POST /api/v1/holds", path: "/api/v1/holds", body: map[string]string{"subject_id": sA.ID, "reason": "B's"},
 			status: 400, code: skjold.EINVALID},

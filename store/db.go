@@ -101,7 +101,10 @@ type AuthOptions struct {
 	Checker skjold.PasswordChecker
 	OTP     skjold.OTP
 	Mailer  skjold.Mailer
-	Issuer  string // the name authenticator apps show; default "Skjold"
+	// SMS sends verification codes to subjects with a phone number but no e-mail address on
+	// file; nil: such subjects cannot be sent a code.
+	SMS    skjold.SMSSender
+	Issuer string // the name authenticator apps show; default "Skjold"
 	// ResetURL is the start of the link in reset e-mails; the token is appended to it.
 	ResetURL string
 }

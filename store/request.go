@@ -93,8 +93,8 @@ func (db *DB) OpenRequest(ctx context.Context, r *skjold.Request, who skjold.Sub
 	if err != nil {
 		return err
 	}
-	if sub.Email == "" {
-		return skjold.Errorf(skjold.ECONFLICT, "the subject has no e-mail address on file, so the requester's identity cannot be verified by code: add the address first")
+	if !db.canSendCode(sub) {
+		return skjold.Errorf(skjold.ECONFLICT, "the subject has no e-mail address (or, where SMS is configured, phone number) on file, so the requester's identity cannot be verified by code: add the address first")
 	}
 	code, hash := newCode()
 	now := db.now().UTC().Truncate(time.Microsecond)
@@ -112,7 +112,7 @@ func (db *DB) OpenRequest(ctx context.Context, r *skjold.Request, who skjold.Sub
 	if err != nil {
 		return err
 	}
-	return db.sendCode(ctx, c.TenantID, r, sub.Email, code)
+	return db.sendCodeTo(ctx, c.TenantID, r, sub, code)
 }
 
 // checkNewRequest validates a new request's type and, for a consent withdrawal, that its

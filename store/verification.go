@@ -188,8 +188,8 @@ func (db *DB) ResendCode(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if sub.Email == "" {
-		return skjold.Errorf(skjold.ECONFLICT, "the subject has no e-mail address on file any more: the code cannot be sent")
+	if !db.canSendCode(sub) {
+		return skjold.Errorf(skjold.ECONFLICT, "the subject has no e-mail address or phone number on file any more: the code cannot be sent")
 	}
 	code, hash := newCode()
 	err = db.write(ctx, func(tx *Tx) error {
@@ -211,5 +211,5 @@ func (db *DB) ResendCode(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return db.sendCode(ctx, c.TenantID, &r.Request, sub.Email, code)
+	return db.sendCodeTo(ctx, c.TenantID, &r.Request, sub, code)
 }

@@ -36,8 +36,12 @@ func authOptions(cfg Config) (store.AuthOptions, error) {
 	if err != nil {
 		return store.AuthOptions{}, err
 	}
+	texts, err := newSMS(cfg)
+	if err != nil {
+		return store.AuthOptions{}, err
+	}
 	return store.AuthOptions{Hasher: hasher, Checker: password.NewChecker(breach), OTP: totp.TOTP{}, Mailer: mailer,
-		ResetURL: cfg.publicURL() + "/console/reset#token="}, nil
+		SMS: texts, ResetURL: cfg.publicURL() + "/console/reset#token="}, nil
 }
 
 // newHasher returns the argon2id hasher with password_checks slots, of which one source may

@@ -48,6 +48,17 @@ type Config struct {
 	SMTPFrom      string `toml:"smtp_from"`
 	SMTPCAFile    string `toml:"smtp_ca_file"`   // PEM certificates to trust for the relay; "" for the system's
 	BreachAPIURL  string `toml:"breach_api_url"` // a k-anonymity range API; "" turns the check off
+	// SMS [H1]: a generic HTTPS gateway gets sms_gateway_body (a template over .To, .From and
+	// .Body) with the header sms_gateway_auth_header: sms_gateway_auth (or the first line of
+	// sms_gateway_auth_file); with no gateway, text messages go to <data>/sms-outbox.
+	SMSGatewayURL         string `toml:"sms_gateway_url"`
+	SMSGatewayAuthHeader  string `toml:"sms_gateway_auth_header"`
+	SMSGatewayAuth        string `toml:"sms_gateway_auth"`
+	SMSGatewayAuthFile    string `toml:"sms_gateway_auth_file"`
+	SMSGatewayBody        string `toml:"sms_gateway_body"`
+	SMSGatewayContentType string `toml:"sms_gateway_content_type"`
+	SMSGatewayCAFile      string `toml:"sms_gateway_ca_file"` // PEM certificates to trust for the gateway; "" for the system's
+	SMSFrom               string `toml:"sms_from"`
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs).
 	TrustedProxies string `toml:"trusted_proxies"`
 	BlockListFile  string `toml:"blocklist_file"`
@@ -140,6 +151,14 @@ var settings = []setting{
 	{"SKJOLD_SMTP_PASSWORD", "smtp-password", "SMTP password", func(c *Config) *string { return &c.SMTPPassword }},
 	{"SKJOLD_SMTP_CA_FILE", "smtp-ca-file", "PEM CA certificates to trust for the SMTP relay; empty for the system's", func(c *Config) *string { return &c.SMTPCAFile }},
 	{"SKJOLD_SMTP_FROM", "smtp-from", "sender address of Skjold's e-mail", func(c *Config) *string { return &c.SMTPFrom }},
+	{"SKJOLD_SMS_GATEWAY_URL", "sms-gateway-url", "HTTPS SMS gateway URL; empty to write text messages to <data>/sms-outbox", func(c *Config) *string { return &c.SMSGatewayURL }},
+	{"SKJOLD_SMS_GATEWAY_AUTH_HEADER", "sms-gateway-auth-header", "header that carries the SMS gateway's credential, e.g. Authorization", func(c *Config) *string { return &c.SMSGatewayAuthHeader }},
+	{"SKJOLD_SMS_GATEWAY_AUTH", "sms-gateway-auth", "the SMS gateway header's value (a secret)", func(c *Config) *string { return &c.SMSGatewayAuth }},
+	{"SKJOLD_SMS_GATEWAY_AUTH_FILE", "sms-gateway-auth-file", "file whose first line is the SMS gateway header's value", func(c *Config) *string { return &c.SMSGatewayAuthFile }},
+	{"SKJOLD_SMS_GATEWAY_BODY", "sms-gateway-body", "SMS gateway request body template over .To, .From and .Body (functions json, urlquery)", func(c *Config) *string { return &c.SMSGatewayBody }},
+	{"SKJOLD_SMS_GATEWAY_CONTENT_TYPE", "sms-gateway-content-type", "SMS gateway request content type; default application/json", func(c *Config) *string { return &c.SMSGatewayContentType }},
+	{"SKJOLD_SMS_GATEWAY_CA_FILE", "sms-gateway-ca-file", "PEM CA certificates to trust for the SMS gateway; empty for the system's", func(c *Config) *string { return &c.SMSGatewayCAFile }},
+	{"SKJOLD_SMS_FROM", "sms-from", "sender name or number of Skjold's text messages", func(c *Config) *string { return &c.SMSFrom }},
 	{"SKJOLD_TRUSTED_PROXIES", "trusted-proxies", "reverse proxies whose X-Forwarded-For is believed (comma-separated CIDRs)", func(c *Config) *string { return &c.TrustedProxies }},
 	{"SKJOLD_PASSWORD_CHECKS", "password-checks", "password hashes run at once; empty for twice the CPUs", func(c *Config) *string { return &c.PasswordChecks }},
 	{"SKJOLD_PASSWORD_CHECKS_PER_SOURCE", "password-checks-per-source", "password checks one source (IPv4 address, IPv6 prefix) may have under way; empty for half of password-checks", func(c *Config) *string { return &c.PasswordChecksPerSource }},
@@ -495,6 +514,9 @@ func (c Config) printable() string {
 	}
 	if c.AlertWebhookSecret != "" {
 		c.AlertWebhookSecret = "xxxxx"
+	}
+	if c.SMSGatewayAuth != "" {
+		c.SMSGatewayAuth = "xxxxx"
 	}
 	if c.BackupS3SecretKey != "" {
 		c.BackupS3SecretKey = "xxxxx"

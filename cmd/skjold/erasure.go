@@ -8,6 +8,7 @@ import (
 	"github.com/skjold-project/skjold"
 	"github.com/skjold-project/skjold/backup"
 	"github.com/skjold-project/skjold/mail"
+	"github.com/skjold-project/skjold/sms"
 )
 
 // afterErasure is what the server does outside the database once an erasure has committed,
@@ -17,12 +18,21 @@ import (
 type afterErasure struct {
 	backups *backup.Service // nil without backups
 	outbox  *mail.Outbox    // nil with an SMTP relay
+	texts   *sms.Outbox     // nil with an SMS gateway
 	log     *slog.Logger
 }
 
 func (a *afterErasure) erased(ctx context.Context, entries []skjold.JournalEntry) {
 	if a.backups != nil {
 		a.backups.Erased(ctx)
+	}
+	for _, e := range entries {
+		if a.texts == nil {
+			break
+		}
+		if _, err := a.texts.Forget(e.TenantID, e.SubjectID); err != nil {
+			a.log.Error("removing an erased subject's text messages from the SMS outbox failed", "component", "sms", "err", err)
+		}
 	}
 	if a.outbox == nil {
 		return
@@ -46,6 +56,20 @@ func outboxJob(log *slog.Logger, outbox *mail.Outbox) []*job {
 		n, err := outbox.Sweep(time.Now())
 		if n > 0 {
 			log.Info("removed old messages from the outbox", "component", "mail", "count", n)
+		}
+		return err
+	}}}
+}
+
+// smsOutboxJob sweeps the SMS outbox, when the server writes text messages to one.
+func smsOutboxJob(log *slog.Logger, outbox *sms.Outbox) []*job {
+	if outbox == nil {
+		return nil
+	}
+	return []*job{{name: "sms-outbox-sweep", every: outboxSweepEvery, log: log, pass: func(ctx context.Context) error {
+		n, err := outbox.Sweep(time.Now())
+		if n > 0 {
+			log.Info("removed old messages from the SMS outbox", "component", "sms", "count", n)
 		}
 		return err
 	}}}

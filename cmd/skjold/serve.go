@@ -22,6 +22,7 @@ import (
 	skjoldhttp "github.com/skjold-project/skjold/http"
 	"github.com/skjold-project/skjold/keys"
 	"github.com/skjold-project/skjold/mail"
+	"github.com/skjold-project/skjold/sms"
 	"github.com/skjold-project/skjold/store"
 )
 
@@ -77,6 +78,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	var boot bootstrapSecrets
 	after := &afterErasure{log: log}
 	after.outbox, _ = auth.Mailer.(*mail.Outbox)
+	after.texts, _ = auth.SMS.(*sms.Outbox)
 	metrics := skjoldhttp.NewMetrics(version, func(ctx context.Context) (int64, error) { return db.AuditLength(ctx) })
 	metrics.WatchAlerts(alerts.Dropped, alerts.Failed)
 	limits, err := cfg.postgresLimits()
@@ -155,6 +157,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	jobs := append(backgroundJobs(log, db, shield), retentionJob(log, db, every, metrics.ObserveSweep), checkpoints,
 		clusterJob(log, cfg, db, ring))
 	leaseJobs(jobs, &jobLease{db: db, holder: leaseHolder(cfg), period: leasePeriod, held: metrics.JobLeases()})
+	jobs = append(jobs, smsOutboxJob(log, after.texts)...)
 	for _, j := range append(jobs, outboxJob(log, after.outbox)...) {
 		g.Go(func() error { return j.Run(gctx) })
 	}
