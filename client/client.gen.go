@@ -485,28 +485,58 @@ func (e ContactCheckChannel) Valid() bool {
 
 // Defines values for ContactCheckResultReasons.
 const (
-	CapReached        ContactCheckResultReasons = "cap_reached"
-	ChannelNotAllowed ContactCheckResultReasons = "channel_not_allowed"
-	NoAddress         ContactCheckResultReasons = "no_address"
-	NoConsent         ContactCheckResultReasons = "no_consent"
-	Objected          ContactCheckResultReasons = "objected"
-	Restricted        ContactCheckResultReasons = "restricted"
+	ContactCheckResultReasonsCapReached        ContactCheckResultReasons = "cap_reached"
+	ContactCheckResultReasonsChannelNotAllowed ContactCheckResultReasons = "channel_not_allowed"
+	ContactCheckResultReasonsNoAddress         ContactCheckResultReasons = "no_address"
+	ContactCheckResultReasonsNoConsent         ContactCheckResultReasons = "no_consent"
+	ContactCheckResultReasonsObjected          ContactCheckResultReasons = "objected"
+	ContactCheckResultReasonsRestricted        ContactCheckResultReasons = "restricted"
 )
 
 // Valid indicates whether the value is a known member of the ContactCheckResultReasons enum.
 func (e ContactCheckResultReasons) Valid() bool {
 	switch e {
-	case CapReached:
+	case ContactCheckResultReasonsCapReached:
 		return true
-	case ChannelNotAllowed:
+	case ContactCheckResultReasonsChannelNotAllowed:
 		return true
-	case NoAddress:
+	case ContactCheckResultReasonsNoAddress:
 		return true
-	case NoConsent:
+	case ContactCheckResultReasonsNoConsent:
 		return true
-	case Objected:
+	case ContactCheckResultReasonsObjected:
 		return true
-	case Restricted:
+	case ContactCheckResultReasonsRestricted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ContactSMSResultReasons.
+const (
+	ContactSMSResultReasonsCapReached        ContactSMSResultReasons = "cap_reached"
+	ContactSMSResultReasonsChannelNotAllowed ContactSMSResultReasons = "channel_not_allowed"
+	ContactSMSResultReasonsNoAddress         ContactSMSResultReasons = "no_address"
+	ContactSMSResultReasonsNoConsent         ContactSMSResultReasons = "no_consent"
+	ContactSMSResultReasonsObjected          ContactSMSResultReasons = "objected"
+	ContactSMSResultReasonsRestricted        ContactSMSResultReasons = "restricted"
+)
+
+// Valid indicates whether the value is a known member of the ContactSMSResultReasons enum.
+func (e ContactSMSResultReasons) Valid() bool {
+	switch e {
+	case ContactSMSResultReasonsCapReached:
+		return true
+	case ContactSMSResultReasonsChannelNotAllowed:
+		return true
+	case ContactSMSResultReasonsNoAddress:
+		return true
+	case ContactSMSResultReasonsNoConsent:
+		return true
+	case ContactSMSResultReasonsObjected:
+		return true
+	case ContactSMSResultReasonsRestricted:
 		return true
 	default:
 		return false
@@ -2242,6 +2272,32 @@ type ContactCheckResult struct {
 // ContactCheckResultReasons defines model for ContactCheckResult.Reasons.
 type ContactCheckResultReasons string
 
+// ContactSMS defines model for ContactSMS.
+type ContactSMS struct {
+	Purpose   string             `json:"purpose"`
+	SubjectId openapi_types.UUID `json:"subject_id"`
+
+	// Text The message, as the subject reads it.
+	Text string `json:"text"`
+}
+
+// ContactSMSResult The contact guard's answer for the sms channel, and whether the message was sent.
+type ContactSMSResult struct {
+	Allowed bool                      `json:"allowed"`
+	Channel string                    `json:"channel"`
+	Purpose string                    `json:"purpose"`
+	Reasons []ContactSMSResultReasons `json:"reasons"`
+	Record  bool                      `json:"record"`
+
+	// Sent Sends within the cap's period, this one included when recorded.
+	Sent      int                `json:"sent"`
+	SmsSent   bool               `json:"sms_sent"`
+	SubjectId openapi_types.UUID `json:"subject_id"`
+}
+
+// ContactSMSResultReasons defines model for ContactSMSResult.Reasons.
+type ContactSMSResultReasons string
+
 // DeletionCertificate What a terminated tenant left for the operator [D5]: the rows deleted per table, the time, the master key that wrapped the destroyed tenant key, the legal holds it overrode, and hash, the hex SHA-256 of the certificate's JSON without its hash (fields in this order, deleted's keys sorted, hash empty).
 type DeletionCertificate struct {
 	// Deleted Table name → rows deleted.
@@ -3861,6 +3917,15 @@ type CheckContactParams struct {
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
+// SendContactSMSParams defines parameters for SendContactSMS.
+type SendContactSMSParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
 // ListErasureJournalParams defines parameters for ListErasureJournal.
 type ListErasureJournalParams struct {
 	// After Return only lines with a sequence number after this one: the next cursor of the previous page.
@@ -4615,6 +4680,9 @@ type PutComplianceProfileJSONRequestBody = ComplianceProfile
 
 // CheckContactJSONRequestBody defines body for CheckContact for application/json ContentType.
 type CheckContactJSONRequestBody = ContactCheck
+
+// SendContactSMSJSONRequestBody defines body for SendContactSMS for application/json ContentType.
+type SendContactSMSJSONRequestBody = ContactSMS
 
 // CreateGrantJSONRequestBody defines body for CreateGrant for application/json ContentType.
 type CreateGrantJSONRequestBody = GrantCreate
@@ -5550,6 +5618,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/contact-check (the `CheckContact` operationId).
 	CheckContact(ctx context.Context, params *CheckContactParams, body CheckContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendContactSMSWithBody Send a text message to a subject, behind the contact guard
+	//
+	// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+	SendContactSMSWithBody(ctx context.Context, params *SendContactSMSParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendContactSMS Send a text message to a subject, behind the contact guard
+	//
+	// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+	SendContactSMS(ctx context.Context, params *SendContactSMSParams, body SendContactSMSJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Download Download a hand-over copy
 	//
@@ -7627,6 +7717,48 @@ func (c *Client) CheckContactWithBody(ctx context.Context, params *CheckContactP
 // Corresponds with POST /api/v1/contact-check (the `CheckContact` operationId).
 func (c *Client) CheckContact(ctx context.Context, params *CheckContactParams, body CheckContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCheckContactRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendContactSMSWithBody Send a text message to a subject, behind the contact guard
+//
+// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+func (c *Client) SendContactSMSWithBody(ctx context.Context, params *SendContactSMSParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendContactSMSRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendContactSMS Send a text message to a subject, behind the contact guard
+//
+// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+func (c *Client) SendContactSMS(ctx context.Context, params *SendContactSMSParams, body SendContactSMSJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendContactSMSRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11661,6 +11793,88 @@ func NewCheckContactRequestWithBody(server string, params *CheckContactParams, c
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/contact-check")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSendContactSMSRequest calls the generic SendContactSMS builder with application/json body
+func NewSendContactSMSRequest(server string, params *SendContactSMSParams, body SendContactSMSJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendContactSMSRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewSendContactSMSRequestWithBody constructs an http.Request for the SendContactSMS method, with any body, and a specified content type
+func NewSendContactSMSRequestWithBody(server string, params *SendContactSMSParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contact-sms")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -18332,6 +18546,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/contact-check (the `CheckContact` operationId).
 	CheckContactWithResponse(ctx context.Context, params *CheckContactParams, body CheckContactJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckContactResponse, error)
 
+	// SendContactSMSWithBodyWithResponse Send a text message to a subject, behind the contact guard
+	//
+	// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+	SendContactSMSWithBodyWithResponse(ctx context.Context, params *SendContactSMSParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendContactSMSResponse, error)
+
+	// SendContactSMSWithResponse Send a text message to a subject, behind the contact guard
+	//
+	// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+	SendContactSMSWithResponse(ctx context.Context, params *SendContactSMSParams, body SendContactSMSJSONRequestBody, reqEditors ...RequestEditorFn) (*SendContactSMSResponse, error)
+
 	// DownloadWithResponse Download a hand-over copy
 	//
 	// Returns the access package a link names, once: a used, expired or unknown link answers 404 alike.
@@ -22725,6 +22961,110 @@ func (r CheckContactResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CheckContactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SendContactSMSResponse401Headers the declared response headers of an HTTP 401 response for SendContactSMS
+type SendContactSMSResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type SendContactSMSResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ContactSMSResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SendContactSMSResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SendContactSMSResponse) GetJSON200() *ContactSMSResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SendContactSMSResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendContactSMSResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendContactSMSResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendContactSMSResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendContactSMSResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -31229,6 +31569,40 @@ func (c *ClientWithResponses) CheckContactWithResponse(ctx context.Context, para
 	return ParseCheckContactResponse(rsp)
 }
 
+// SendContactSMSWithBodyWithResponse Send a text message to a subject, behind the contact guard
+//
+// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+func (c *ClientWithResponses) SendContactSMSWithBodyWithResponse(ctx context.Context, params *SendContactSMSParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendContactSMSResponse, error) {
+	rsp, err := c.SendContactSMSWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendContactSMSResponse(rsp)
+}
+
+// SendContactSMSWithResponse Send a text message to a subject, behind the contact guard
+//
+// Runs the contact guard for the purpose on the sms channel, counting the send against the purpose's frequency cap, and when the subject may be contacted sends text to the phone number on file through the server's SMS gateway (or SMS outbox). The answer is the guard's, with sms_sent telling whether the message went out; a message the guard refuses is not sent, with 200 and the reasons. 404 when the subject or the purpose does not exist; 503 when no SMS sender is configured or the gateway refused the message (the send stays counted).
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
+func (c *ClientWithResponses) SendContactSMSWithResponse(ctx context.Context, params *SendContactSMSParams, body SendContactSMSJSONRequestBody, reqEditors ...RequestEditorFn) (*SendContactSMSResponse, error) {
+	rsp, err := c.SendContactSMS(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendContactSMSResponse(rsp)
+}
+
 // DownloadWithResponse Download a hand-over copy
 //
 // Returns the access package a link names, once: a used, expired or unknown link answers 404 alike.
@@ -35980,6 +36354,101 @@ func ParseCheckContactResponse(rsp *http.Response) (*CheckContactResponse, error
 	switch {
 	case rsp.StatusCode == 401:
 		var headers CheckContactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSendContactSMSResponse parses an HTTP response from a SendContactSMSWithResponse call
+func ParseSendContactSMSResponse(rsp *http.Response) (*SendContactSMSResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendContactSMSResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ContactSMSResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SendContactSMSResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
