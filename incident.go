@@ -30,7 +30,7 @@ type Incident struct {
 	// asked to acknowledge [Art. 33(2)]. Empty for a tenant incident and for tenant readers.
 	Tenants []*IncidentTenant `json:"tenants,omitempty"`
 	// ScopedSubjects is the number of subjects the last audit scoping found, if any.
-	ScopedSubjects *int `json:"scoped_subjects,omitempty"`
+	ScopedSubjects *int              `json:"scoped_subjects,omitempty"`
 	Decision       *IncidentDecision `json:"decision,omitempty"`
 	Status         string            `json:"status"` // open or closed
 	CreatedAt      time.Time         `json:"created_at"`
@@ -199,8 +199,8 @@ func (q *IncidentScope) Actor() string {
 // IncidentScopeResult is what the audit chain says the scoped actor touched: ids, field names
 // and counts, never a personal value.
 type IncidentScopeResult struct {
-	Events   int          `json:"events"`   // matching audit events
-	Subjects int          `json:"subjects"` // distinct subjects among them
+	Events   int `json:"events"`   // matching audit events
+	Subjects int `json:"subjects"` // distinct subjects among them
 	// SubjectIDs lists the subjects, at most MaxScopeSubjects of them (Truncated says more).
 	SubjectIDs []string     `json:"subject_ids"`
 	Truncated  bool         `json:"truncated"`

@@ -100,7 +100,7 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	e.rawExec(raw, "DROP TABLE cluster_nodes")
 	e.rawExec(raw, "DROP TABLE grant_requests")      // 19
 	e.rawExec(raw, "DROP INDEX audit_tenant_action") // 20
-	e.rawExec(raw, "DROP TABLE incident_entries") // 24 (its indexes go with the tables)
+	e.rawExec(raw, "DROP TABLE incident_entries")    // 24 (its indexes go with the tables)
 	e.rawExec(raw, "DROP TABLE incident_tenants")
 	e.rawExec(raw, "DROP TABLE incidents")
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
