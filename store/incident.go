@@ -501,6 +501,9 @@ func (db *DB) scopeAudit(ctx context.Context, c *skjold.Caller, q skjold.Inciden
 			}
 		}
 	})
+	if res.SubjectIDs == nil {
+		res.SubjectIDs = []string{}
+	}
 	if len(res.SubjectIDs) > skjold.MaxScopeSubjects {
 		res.SubjectIDs, res.Truncated = res.SubjectIDs[:skjold.MaxScopeSubjects], true
 	}
