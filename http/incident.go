@@ -130,7 +130,8 @@ func (s *Server) handleIncidentNote() http.Handler {
 	type request struct {
 		Text string `json:"text"`
 	}
-	return handle(s, http.StatusCreated, func(r *http.Request, req *request) (*skjold.IncidentEntry, error) {
+	// 200, not 201: an entry is a line of the incident's timeline, not a resource of its own.
+	return handle(s, http.StatusOK, func(r *http.Request, req *request) (*skjold.IncidentEntry, error) {
 		svc, err := s.incidents()
 		if err != nil {
 			return nil, err
