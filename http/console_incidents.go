@@ -220,9 +220,9 @@ func (s *Server) incidentPage(w http.ResponseWriter, r *http.Request, status int
 	c := skjold.CallerFromContext(r.Context())
 	d := &incidentData{Incident: clockRow(v.View, inc), Timeline: line, Scope: scope, Own: c != nil && c.TenantID == inc.TenantID,
 		Drafts: document.BreachKinds, Langs: i18n.Languages}
-	if v.Form["since"] == "" {
-		v.Form["since"] = inc.DetectedAt.Add(-7 * 24 * time.Hour).Format(consoleTime)
-		v.Form["until"] = time.Now().UTC().Add(time.Minute).Format(consoleTime)
+	if v.Form["scope_since"] == "" {
+		v.Form["scope_since"] = inc.DetectedAt.Add(-7 * 24 * time.Hour).Format(consoleTime)
+		v.Form["scope_until"] = time.Now().UTC().Add(time.Minute).Format(consoleTime)
 	}
 	if inc.Decision != nil && v.Form["reason"] == "" {
 		v.Form["reason"] = inc.Decision.Reason
@@ -238,7 +238,7 @@ func (s *Server) handleConsoleIncident() http.Handler {
 }
 
 // incidentFormFields are the fields of the incident page's forms, for errors shown beside them.
-var incidentFormFields = []string{"text", "reason", "notify_authority", "who", "scope_id", "since", "until", "note"}
+var incidentFormFields = []string{"text", "reason", "notify_authority", "who", "scope_id", "scope_since", "scope_until", "note"}
 
 // handleConsoleIncidentAction carries out one of the incident page's forms. A scoping
 // answers with the page and its result; the others redirect back to the page.
@@ -297,7 +297,7 @@ func (s *Server) consoleScope(r *http.Request, svc skjold.IncidentService, id st
 	for _, t := range []struct {
 		name string
 		dst  *time.Time
-	}{{"since", &q.Since}, {"until", &q.Until}} {
+	}{{"scope_since", &q.Since}, {"scope_until", &q.Until}} {
 		v, err := time.Parse(consoleTime, f[t.name])
 		if err != nil {
 			return nil, skjold.FieldError(t.name, "format", "enter a date and time")
@@ -305,8 +305,12 @@ func (s *Server) consoleScope(r *http.Request, svc skjold.IncidentService, id st
 		*t.dst = v
 	}
 	res, err := svc.ScopeIncident(r.Context(), id, q)
-	if f, rule := fieldOf(err); f == "token" || f == "user" || f == "address" {
-		err = skjold.FieldError("scope_id", rule, "%s", skjold.ErrorMessage(err)) // one input holds all three
+	// One input holds the token, user or address, and the times are the form's own.
+	switch f, rule := fieldOf(err); f {
+	case "token", "user", "address":
+		err = skjold.FieldError("scope_id", rule, "%s", skjold.ErrorMessage(err))
+	case "since", "until":
+		err = skjold.FieldError("scope_"+f, rule, "%s", skjold.ErrorMessage(err))
 	}
 	return res, err
 }

@@ -268,8 +268,8 @@ func init() {
 				return consoleCall{path: "/console/incidents/" + id + suffix, form: form}
 			}
 		}
-		scope := url.Values{"who": {"address"}, "scope_id": {"198.51.100.7"}, "since": {time.Now().Add(-time.Hour).UTC().Format(consoleTime)},
-			"until": {time.Now().Add(time.Hour).UTC().Format(consoleTime)}}
+		scope := url.Values{"who": {"address"}, "scope_id": {"198.51.100.7"}, "scope_since": {time.Now().Add(-time.Hour).UTC().Format(consoleTime)},
+			"scope_until": {time.Now().Add(time.Hour).UTC().Format(consoleTime)}}
 		return map[string]consoleBuild{
 			"GET /console/incidents": func(*testing.T, *consoleCaller, object) consoleCall { return consoleCall{path: "/console/incidents"} },
 			"POST /console/incidents": func(*testing.T, *consoleCaller, object) consoleCall {
