@@ -26,12 +26,14 @@ var alertSeverities = map[string]string{
 	"backup.rotation_refused": SeverityCritical, "backup.stalled": SeverityCritical, "drill.failed": SeverityCritical, "tenant.key_destroy": SeverityCritical,
 	"erasure.purge_blocked": SeverityCritical, "security.ban": SeverityCritical, "auth.lockout": SeverityCritical,
 	"security.read_budget": SeverityCritical, "auth.recovery_code_used": SeverityCritical,
+	"incident.overdue": SeverityCritical,
 
 	"security.denied_address": SeverityWarning, "auth.2fa_reset": SeverityWarning, "auth.password_reset": SeverityWarning,
 	"user.suspend": SeverityWarning, "tenant.freeze": SeverityWarning, "tenant.freeze_lapsed": SeverityWarning,
 	"tenant.terminate": SeverityWarning, "request.overdue": SeverityWarning, "approval.rejected": SeverityWarning,
 	"security.blocklist": SeverityWarning, "security.unban": SeverityWarning, "grant.create": SeverityWarning,
 	"settings.update": SeverityWarning, "alerts.update": SeverityWarning,
+	"incident.create": SeverityWarning, "incident.deadline_near": SeverityWarning,
 
 	"auth.2fa_enabled": SeverityInfo, "user.create": SeverityInfo, "user.update": SeverityInfo,
 	"approval.approved": SeverityInfo, "alerts.test": SeverityInfo,

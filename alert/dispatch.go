@@ -20,7 +20,8 @@ import (
 // settings changes, support grants, tenant key destructions, freezes (and their lapse) and
 // terminations, four-eyes decisions, data-subject requests past their due date, failed
 // backups, off-site copies, rotations, restore drills and corrupt backups [F4], and read
-// budgets spent [B16], and changes to the alert settings themselves.
+// budgets spent [B16], changes to the alert settings themselves, and the breach register's
+// new incidents and 72-hour clock (12 hours left, overdue) [F2].
 var DefaultActions = []string{
 	"auth.lockout", "security.ban", "auth.2fa_enabled", "auth.2fa_reset", "auth.password_reset",
 	"auth.recovery_code_used", "user.create", "user.update", "user.suspend", "security.denied_address",
@@ -31,6 +32,7 @@ var DefaultActions = []string{
 	"erasure.purge_blocked",
 	"security.read_budget", "alerts.update",
 	"node.down", "node.up",
+	"incident.create", "incident.deadline_near", "incident.overdue",
 }
 
 // Rule says which audit actions raise an alert and where it goes: an e-mail address, a

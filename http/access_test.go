@@ -510,7 +510,17 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return request{path: "/api/v1/maintenance/" + m.ID}
 		}},
-		"GET /api/v1/compliance/profile": fixed("/api/v1/compliance/profile", nil),
+		"GET /api/v1/incidents":                    e.incidentAuthz()["GET /api/v1/incidents"],
+		"POST /api/v1/incidents":                   e.incidentAuthz()["POST /api/v1/incidents"],
+		"GET /api/v1/incidents/{id}":               e.incidentAuthz()["GET /api/v1/incidents/{id}"],
+		"PATCH /api/v1/incidents/{id}/decision":    e.incidentAuthz()["PATCH /api/v1/incidents/{id}/decision"],
+		"GET /api/v1/incidents/{id}/timeline":      e.incidentAuthz()["GET /api/v1/incidents/{id}/timeline"],
+		"POST /api/v1/incidents/{id}/timeline":     e.incidentAuthz()["POST /api/v1/incidents/{id}/timeline"],
+		"POST /api/v1/incidents/{id}/scope":        e.incidentAuthz()["POST /api/v1/incidents/{id}/scope"],
+		"POST /api/v1/incidents/{id}/close":        e.incidentAuthz()["POST /api/v1/incidents/{id}/close"],
+		"POST /api/v1/incidents/{id}/acknowledge":  e.incidentAuthz()["POST /api/v1/incidents/{id}/acknowledge"],
+		"GET /api/v1/incidents/{id}/drafts/{kind}": e.incidentAuthz()["GET /api/v1/incidents/{id}/drafts/{kind}"],
+		"GET /api/v1/compliance/profile":           fixed("/api/v1/compliance/profile", nil),
 		"PUT /api/v1/compliance/profile": {build: func(_ *testing.T, c *caller, _ object) request {
 			r := request{path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}}
 			if !c.operator && c.person != nil && c.person.user.Role != skjold.RoleOwner {

@@ -53,6 +53,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 	owner := e.activeStaff(t, e.a.id, skjold.RoleOwner, "") // a person, for the routes of one's own account
 	agent := e.newStaff(t, e.a.id, skjold.RoleAgent, "")
 	support := e.activeStaff(t, "", skjold.RoleSupport, "") // an operator person, who asks tenants for access
+	incA := e.incidentOf(t, e.a.id)
 	return map[string][2]string{
 		"POST /api/v1/operator/grant-requests":           {"/api/v1/operator/grant-requests", support.session},
 		"POST /api/v1/operator/grant-requests/{id}/deny": {"/api/v1/operator/grant-requests/" + e.fileGrantRequest(t, e.a.id) + "/deny", owner.session},
@@ -71,6 +72,11 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"PUT /api/v1/settings/read-budget":               {"/api/v1/settings/read-budget", e.a.token},
 		"PUT /api/v1/compliance/profile":                 {"/api/v1/compliance/profile", e.a.token},
 		"POST /api/v1/maintenance":                       {"/api/v1/maintenance", e.operator},
+		"POST /api/v1/incidents":                         {"/api/v1/incidents", e.a.token},
+		"PATCH /api/v1/incidents/{id}/decision":          {"/api/v1/incidents/" + incA + "/decision", e.a.token},
+		"POST /api/v1/incidents/{id}/timeline":           {"/api/v1/incidents/" + incA + "/timeline", e.a.token},
+		"POST /api/v1/incidents/{id}/scope":              {"/api/v1/incidents/" + incA + "/scope", e.a.token},
+		"POST /api/v1/incidents/{id}/close":              {"/api/v1/incidents/" + incA + "/close", e.a.token},
 		"POST /api/v1/approvals":                         {"/api/v1/approvals", owner.session},
 		"POST /api/v1/grants":                            {"/api/v1/grants", owner.session},
 		"PUT /api/v1/blocklist":                          {"/api/v1/blocklist", e.operator},

@@ -255,6 +255,10 @@ func TestMalformedIDs(t *testing.T) {
 		"POST /api/v1/requests/{id}/complete":            map[string]any{},
 		"PUT /api/v1/subjects/{id}/relationship":         map[string]string{"state": "ended"},
 		"POST /api/v1/operator/grant-requests/{id}/deny": map[string]string{"reason": "ticket 7"},
+		"PATCH /api/v1/incidents/{id}/decision":          map[string]any{"notify_authority": false, "notify_subjects": false, "reason": "X"},
+		"POST /api/v1/incidents/{id}/timeline":           map[string]string{"text": "X"},
+		"POST /api/v1/incidents/{id}/scope":              map[string]string{"address": "192.0.2.1", "since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"},
+		"POST /api/v1/incidents/{id}/close":              map[string]string{"note": "X"},
 	}
 	ids := []string{"123", "not-an-id", strings.ToUpper(sub.ID), sub.ID + "0", sub.ID[1:], "%20" + sub.ID,
 		"00000000-0000-0000-0000-00000000000g", "%00", "'%20OR%201=1--"}

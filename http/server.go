@@ -36,6 +36,8 @@ type Services struct {
 	Compliance skjold.ComplianceService
 	// Maintenance schedules and shows maintenance windows; nil: its routes answer 503.
 	Maintenance skjold.MaintenanceService
+	// Incidents keeps the breach register; nil: its routes answer 503.
+	Incidents skjold.IncidentService
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
 	// Alerts keeps the operator's alert settings; nil: the alert routes answer 503.

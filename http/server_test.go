@@ -121,6 +121,7 @@ func newEnv(t *testing.T) *env {
 	svc.Preferences = e.db
 	svc.Compliance = e.db
 	svc.Maintenance = e.db
+	svc.Incidents = e.db
 	e.alerts = alert.NewService(e.db, &skjold.AlertConfig{AlertSettings: skjold.AlertSettings{Source: skjold.AlertSourceNone}},
 		outbox, alert.NewDispatcher(nil, outbox, log), log)
 	svc.Alerts = e.alerts

@@ -86,9 +86,11 @@ func TestTenantIsolation(t *testing.T) {
 
 	reqA := e.openRequest(t, e.a.token, sA, skjold.RequestAccess, "") // a data-subject request of A
 	grantRequestA := e.fileGrantRequest(t, e.a.id)                    // support staff asked A for access
+	incA := e.incidentOf(t, e.a.id)                                   // A's breach register
+	opInc := e.incidentOf(t, "", e.a.id)                              // an operator incident that affects A only
 	before := e.readTenantA(t, sA.ID, rA.ID)
 	secretsOfA := []string{grantRequestA, e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
-		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA, holdA.ID, "A's litigation"}
+		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA, holdA.ID, "A's litigation", incA, opInc}
 	for _, tok := range before.tokens {
 		secretsOfA = append(secretsOfA, tok.ID)
 	}
@@ -156,6 +158,20 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "GET /api/v1/compliance/profile", path: "/api/v1/compliance/profile", status: 200},
 		{pattern: "PUT /api/v1/compliance/profile", path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}, status: 200},
 		{pattern: "GET /api/v1/maintenance", path: "/api/v1/maintenance", status: 200},
+		{pattern: "POST /api/v1/incidents", path: "/api/v1/incidents", body: incidentBody(), status: 201},
+		{pattern: "GET /api/v1/incidents", path: "/api/v1/incidents", status: 200, shows: []string{"Leaked token"}},
+		{pattern: "GET /api/v1/incidents/{id}", path: "/api/v1/incidents/" + incA, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "PATCH /api/v1/incidents/{id}/decision", path: "/api/v1/incidents/" + incA + "/decision",
+			body: map[string]any{"notify_authority": false, "notify_subjects": false, "reason": "x"}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/incidents/{id}/timeline", path: "/api/v1/incidents/" + incA + "/timeline", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/incidents/{id}/timeline", path: "/api/v1/incidents/" + incA + "/timeline",
+			body: map[string]string{"text": "x"}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/incidents/{id}/scope", path: "/api/v1/incidents/" + incA + "/scope",
+			body: map[string]string{"address": "192.0.2.1", "since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"}, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/incidents/{id}/close", path: "/api/v1/incidents/" + incA + "/close", body: map[string]string{"note": "x"},
+			status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/incidents/{id}/acknowledge", path: "/api/v1/incidents/" + opInc + "/acknowledge", status: 404, code: skjold.ENOTFOUND},
+		{pattern: "GET /api/v1/incidents/{id}/drafts/{kind}", path: "/api/v1/incidents/" + incA + "/drafts/breach-authority", status: 404, code: skjold.ENOTFOUND},
 		{pattern: "POST /api/v1/maintenance", path: "/api/v1/maintenance", body: map[string]string{"starts": "2099-01-01T22:00:00Z", "ends": "2099-01-01T23:00:00Z", "note": "x"}, status: 403},
 		{pattern: "DELETE /api/v1/maintenance/{id}", path: "/api/v1/maintenance/01900000-0000-7000-8000-000000000000", status: 403},
 		// Four eyes are two people: a token neither files nor decides.

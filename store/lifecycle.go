@@ -212,6 +212,9 @@ var tenantRows = []struct{ table, where string }{
 	{"profiles", "tenant_id = ?"},
 	{"settings", "tenant_id = ?"},
 	{"compliance_profiles", "tenant_id = ?"},
+	{"incident_entries", "tenant_id = ?"},
+	{"incident_tenants", "tenant_id = ?"},
+	{"incidents", "tenant_id = ?"},
 	{"approvals", "tenant_id = ?"},
 }
 

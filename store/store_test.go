@@ -67,6 +67,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"ReadBudget", storetest.TestReadBudget},
 		{"AlertSettings", storetest.TestAlertSettings},
 		{"GrantRequests", storetest.TestGrantRequests},
+		{"Incidents", storetest.TestIncidents},
 		{"PrivacyCenter", storetest.TestPrivacyCenter},
 		{"PrivacySelf", storetest.TestPrivacySelf},
 

@@ -100,6 +100,16 @@ func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) [
 			}
 			return err
 		}},
+		// The breach register's 72-hour clock raises incident.deadline_near 12 hours before
+		// the deadline and incident.overdue after it, once each [F2]; hourly keeps both
+		// within the hour they are due.
+		{name: "incident-deadlines", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			n, err := db.FlagIncidentDeadlines(ctx)
+			if n > 0 {
+				log.Info("incident notification deadlines near or passed", "alerts", n)
+			}
+			return err
+		}},
 		// A data-subject request past its due date raises request.overdue once [C9]; the
 		// alert dispatcher forwards it. Hourly keeps the alert within the day it is due.
 		// Fresh planner statistics for SQLite as the tables grow (see store.DB.Optimize).

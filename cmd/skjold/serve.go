@@ -137,6 +137,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	svc.Compliance = db
 	svc.Maintenance = db
+	svc.Incidents = db
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err

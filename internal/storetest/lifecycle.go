@@ -414,6 +414,16 @@ func (e *env) fillTenant(tn *tenant, email string) {
 
 	e.rawExec(raw, `INSERT INTO consent_receipts (id, tenant_id, consent_id, method, choices, notice_versions, gpc, ua_hash,
 		created_at, expires_at) VALUES (?, ?, ?, 'gpc', '{}', '{}', 1, ?, ?, ?)`, minor.ID, tn.ID, strings.Repeat("a", 32), []byte("ua"), now, now)
+
+	e.rawExec(raw, `INSERT INTO incidents (id, tenant_id, title, description, detected_at, aware_at, categories, subjects, records,
+		consequences, measures, contact, status, created_at) VALUES (?, ?, 'lost laptop', 'x', ?, ?, '[]', 1, 1, '', '', '', 'open', ?)`,
+		minor.ID, tn.ID, now, now, now)
+	e.rawExec(raw, `INSERT INTO incident_entries (incident_id, tenant_id, at, actor, kind, text) VALUES (?, ?, ?, 'test', 'created', '')`,
+		minor.ID, tn.ID, now)
+	e.rawExec(raw, `INSERT INTO incidents (id, tenant_id, title, description, detected_at, aware_at, categories, subjects, records,
+		consequences, measures, contact, status, created_at) VALUES (?, '', 'relay breach', 'x', ?, ?, '[]', 1, 1, '', '', '', 'open', ?)`,
+		guardian.ID, now, now, now)
+	e.rawExec(raw, `INSERT INTO incident_tenants (incident_id, tenant_id, notified_at) VALUES (?, ?, ?)`, guardian.ID, tn.ID, now)
 }
 
 func testTermination(t *testing.T, e *env) {
