@@ -717,6 +717,24 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for IncidentStatus.
+const (
+	IncidentStatusClosed IncidentStatus = "closed"
+	IncidentStatusOpen   IncidentStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the IncidentStatus enum.
+func (e IncidentStatus) Valid() bool {
+	switch e {
+	case IncidentStatusClosed:
+		return true
+	case IncidentStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JournalEntryKind.
 const (
 	JournalEntryKindSubject JournalEntryKind = "subject"
@@ -1653,6 +1671,45 @@ func (e ExportTenantParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for DraftIncidentNotificationParamsLang.
+const (
+	DraftIncidentNotificationParamsLangEn DraftIncidentNotificationParamsLang = "en"
+	DraftIncidentNotificationParamsLangNb DraftIncidentNotificationParamsLang = "nb"
+	DraftIncidentNotificationParamsLangPl DraftIncidentNotificationParamsLang = "pl"
+)
+
+// Valid indicates whether the value is a known member of the DraftIncidentNotificationParamsLang enum.
+func (e DraftIncidentNotificationParamsLang) Valid() bool {
+	switch e {
+	case DraftIncidentNotificationParamsLangEn:
+		return true
+	case DraftIncidentNotificationParamsLangNb:
+		return true
+	case DraftIncidentNotificationParamsLangPl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DraftIncidentNotificationParamsKind.
+const (
+	BreachAuthority DraftIncidentNotificationParamsKind = "breach-authority"
+	BreachSubjects  DraftIncidentNotificationParamsKind = "breach-subjects"
+)
+
+// Valid indicates whether the value is a known member of the DraftIncidentNotificationParamsKind enum.
+func (e DraftIncidentNotificationParamsKind) Valid() bool {
+	switch e {
+	case BreachAuthority:
+		return true
+	case BreachSubjects:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetRegisterParamsFormat.
 const (
 	GetRegisterParamsFormatCsv  GetRegisterParamsFormat = "csv"
@@ -1706,16 +1763,16 @@ func (e ListRequestsParamsType) Valid() bool {
 
 // Defines values for ListRequestsParamsState.
 const (
-	Closed ListRequestsParamsState = "closed"
-	Open   ListRequestsParamsState = "open"
+	ListRequestsParamsStateClosed ListRequestsParamsState = "closed"
+	ListRequestsParamsStateOpen   ListRequestsParamsState = "open"
 )
 
 // Valid indicates whether the value is a known member of the ListRequestsParamsState enum.
 func (e ListRequestsParamsState) Valid() bool {
 	switch e {
-	case Closed:
+	case ListRequestsParamsStateClosed:
 		return true
-	case Open:
+	case ListRequestsParamsStateOpen:
 		return true
 	default:
 		return false
@@ -2321,6 +2378,57 @@ type DeletionCertificate struct {
 	Time     time.Time          `json:"time"`
 }
 
+// Document A generated document in one language.
+type Document struct {
+	// Footer The footer line.
+	Footer string `json:"footer"`
+
+	// GeneratedAt When it was generated.
+	GeneratedAt time.Time `json:"generated_at"`
+
+	// Kind What it is.
+	Kind string `json:"kind"`
+
+	// Language en, nb or pl.
+	Language string `json:"language"`
+
+	// Sections The sections.
+	Sections []DocumentSection `json:"sections"`
+
+	// Subtitle Subtitle.
+	Subtitle string `json:"subtitle"`
+
+	// Title Title.
+	Title string `json:"title"`
+
+	// Version The data version it came from.
+	Version string `json:"version"`
+}
+
+// DocumentSection A section: a heading, paragraphs, a table, subsections.
+type DocumentSection struct {
+	// Heading Heading.
+	Heading string `json:"heading"`
+
+	// Paragraphs Paragraphs.
+	Paragraphs *[]string `json:"paragraphs,omitempty"`
+
+	// Sections Subsections.
+	Sections *[]DocumentSection `json:"sections,omitempty"`
+
+	// Table A grid of text.
+	Table *DocumentTable `json:"table,omitempty"`
+}
+
+// DocumentTable A grid of text.
+type DocumentTable struct {
+	// Columns Column headings.
+	Columns []string `json:"columns"`
+
+	// Rows Rows of cells.
+	Rows [][]string `json:"rows"`
+}
+
 // EmailConfirmation defines model for EmailConfirmation.
 type EmailConfirmation struct {
 	// Code The 8-digit code mailed to the account's address.
@@ -2504,6 +2612,244 @@ type HoldCreate struct {
 // HoldList Legal holds, newest first.
 type HoldList struct {
 	Items []Hold `json:"items"`
+}
+
+// Incident An incident of the breach register.
+type Incident struct {
+	// AwareAt When the controller became aware.
+	AwareAt time.Time `json:"aware_at"`
+
+	// Categories The categories of personal data concerned.
+	Categories []string `json:"categories"`
+
+	// Clock The 72-hour clock at the time of the answer.
+	Clock IncidentClock `json:"clock"`
+
+	// ClosedAt When it was closed.
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+
+	// Consequences Likely consequences.
+	Consequences string `json:"consequences"`
+
+	// Contact Contact point.
+	Contact string `json:"contact"`
+
+	// CreatedAt When it was recorded.
+	CreatedAt time.Time `json:"created_at"`
+
+	// Decision The notification decision.
+	Decision *IncidentDecisionState `json:"decision,omitempty"`
+
+	// Description What happened: the nature of the breach.
+	Description string `json:"description"`
+
+	// DetectedAt When it was detected.
+	DetectedAt time.Time `json:"detected_at"`
+
+	// Id The incident's id.
+	Id string `json:"id"`
+
+	// Measures Measures taken or proposed.
+	Measures string `json:"measures"`
+
+	// Records Estimated number of records concerned.
+	Records int `json:"records"`
+
+	// ScopedSubjects People the last audit scoping found.
+	ScopedSubjects *int `json:"scoped_subjects,omitempty"`
+
+	// Status open or closed.
+	Status IncidentStatus `json:"status"`
+
+	// Subjects Estimated number of people concerned.
+	Subjects int `json:"subjects"`
+
+	// TenantId Its tenant; absent for an operator incident.
+	TenantId *string `json:"tenant_id,omitempty"`
+
+	// Tenants An operator incident's tenants (for a tenant, its own only).
+	Tenants *[]IncidentTenant `json:"tenants,omitempty"`
+
+	// Title A summary.
+	Title string `json:"title"`
+}
+
+// IncidentStatus open or closed.
+type IncidentStatus string
+
+// IncidentClock The 72-hour clock at the time of the answer.
+type IncidentClock struct {
+	// Deadline When the controller became aware, plus 72 hours.
+	Deadline time.Time `json:"deadline"`
+
+	// Overdue The deadline has passed.
+	Overdue bool `json:"overdue"`
+
+	// RemainingSeconds Whole seconds until the deadline; negative once it has passed.
+	RemainingSeconds int `json:"remaining_seconds"`
+
+	// Stopped The clock no longer matters: closed, the authority notified, or decided not to notify it.
+	Stopped bool `json:"stopped"`
+}
+
+// IncidentClose Closing an incident.
+type IncidentClose struct {
+	// Note The closing note, 1 to 4000 characters.
+	Note string `json:"note"`
+}
+
+// IncidentCreate A new incident. Times are RFC 3339.
+type IncidentCreate struct {
+	// AwareAt When the controller became aware: not before detected_at, not in the future.
+	AwareAt time.Time `json:"aware_at"`
+
+	// Categories The data categories concerned.
+	Categories *[]string `json:"categories,omitempty"`
+
+	// Consequences Likely consequences.
+	Consequences *string `json:"consequences,omitempty"`
+
+	// Contact Contact point.
+	Contact *string `json:"contact,omitempty"`
+
+	// Description What happened, 1 to 4000 characters, without personal values.
+	Description string `json:"description"`
+
+	// DetectedAt When it was detected.
+	DetectedAt time.Time `json:"detected_at"`
+
+	// Measures Measures taken or proposed.
+	Measures *string `json:"measures,omitempty"`
+
+	// Records Estimated number of records, 0 or more.
+	Records *int `json:"records,omitempty"`
+
+	// Subjects Estimated number of people, 0 or more.
+	Subjects *int `json:"subjects,omitempty"`
+
+	// Tenants Operator incidents only: the tenants it affects.
+	Tenants *[]string `json:"tenants,omitempty"`
+
+	// Title A summary, 1 to 200 characters.
+	Title string `json:"title"`
+}
+
+// IncidentDecision The notification decision.
+type IncidentDecision struct {
+	// AuthorityNotified The authority has been notified now (only with notify_authority).
+	AuthorityNotified *bool `json:"authority_notified,omitempty"`
+
+	// NotifyAuthority Notify the supervisory authority.
+	NotifyAuthority bool `json:"notify_authority"`
+
+	// NotifySubjects Inform the people concerned.
+	NotifySubjects bool `json:"notify_subjects"`
+
+	// Reason The reasoning, 1 to 4000 characters.
+	Reason string `json:"reason"`
+}
+
+// IncidentDecisionState The notification decision.
+type IncidentDecisionState struct {
+	// AuthorityNotifiedAt When the authority was notified.
+	AuthorityNotifiedAt *time.Time `json:"authority_notified_at,omitempty"`
+
+	// DecidedAt When it was recorded.
+	DecidedAt time.Time `json:"decided_at"`
+
+	// NotifyAuthority The supervisory authority is to be notified.
+	NotifyAuthority bool `json:"notify_authority"`
+
+	// NotifySubjects The people concerned are to be informed.
+	NotifySubjects bool `json:"notify_subjects"`
+
+	// Reason The reasoning.
+	Reason string `json:"reason"`
+}
+
+// IncidentEntry A timeline entry.
+type IncidentEntry struct {
+	// Actor Who (audit actor).
+	Actor string `json:"actor"`
+
+	// Kind created, note, decision, scope, acknowledged or closed.
+	Kind string `json:"kind"`
+
+	// Seq Its order.
+	Seq int `json:"seq"`
+
+	// Text What.
+	Text string `json:"text"`
+
+	// Time When.
+	Time time.Time `json:"time"`
+}
+
+// IncidentEntryList The timeline, oldest first.
+type IncidentEntryList struct {
+	Items []IncidentEntry `json:"items"`
+}
+
+// IncidentList Incidents, newest first.
+type IncidentList struct {
+	Items []Incident `json:"items"`
+}
+
+// IncidentNote A timeline entry.
+type IncidentNote struct {
+	// Text What was done, 1 to 4000 characters.
+	Text string `json:"text"`
+}
+
+// IncidentScope Which token, user or address, and when: exactly one of token, user and address.
+type IncidentScope struct {
+	// Address A client IP address.
+	Address *string `json:"address,omitempty"`
+
+	// Since Start (inclusive), RFC 3339.
+	Since time.Time `json:"since"`
+
+	// Token An API token's id.
+	Token *string `json:"token,omitempty"`
+
+	// Until End (exclusive), RFC 3339.
+	Until time.Time `json:"until"`
+
+	// User A user's id.
+	User *string `json:"user,omitempty"`
+}
+
+// IncidentScopeResult What the audit chain shows: ids, names and counts, never a personal value.
+type IncidentScopeResult struct {
+	// Actions Actions with counts.
+	Actions []ScopeCount `json:"actions"`
+
+	// Events Matching audit events.
+	Events int `json:"events"`
+
+	// Fields Field names with counts.
+	Fields []ScopeCount `json:"fields"`
+
+	// SubjectIds The subjects' ids, at most 1000.
+	SubjectIds []string `json:"subject_ids"`
+
+	// Subjects Distinct subjects among them.
+	Subjects int `json:"subjects"`
+
+	// Truncated More than 1000 subjects.
+	Truncated bool `json:"truncated"`
+}
+
+// IncidentTenant A tenant an operator incident affects.
+type IncidentTenant struct {
+	// AcknowledgedAt When one of its admins acknowledged; absent until then.
+	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+
+	// NotifiedAt When its owners were e-mailed.
+	NotifiedAt time.Time `json:"notified_at"`
+
+	// TenantId The tenant.
+	TenantId string `json:"tenant_id"`
 }
 
 // JournalEntry One line of the erasure journal: pseudonymous ids only.
@@ -3128,6 +3474,15 @@ type RetentionDue struct {
 // RetentionPlan defines model for RetentionPlan.
 type RetentionPlan struct {
 	Items []RetentionDue `json:"items"`
+}
+
+// ScopeCount A name with a count.
+type ScopeCount struct {
+	// Count How many events.
+	Count int `json:"count"`
+
+	// Name A field name or action.
+	Name string `json:"name"`
 }
 
 // SecondFactor defines model for SecondFactor.
@@ -4004,6 +4359,105 @@ type ReleaseHoldParams struct {
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
+// ListIncidentsParams defines parameters for ListIncidents.
+type ListIncidentsParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// CreateIncidentParams defines parameters for CreateIncident.
+type CreateIncidentParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// GetIncidentParams defines parameters for GetIncident.
+type GetIncidentParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// AcknowledgeIncidentParams defines parameters for AcknowledgeIncident.
+type AcknowledgeIncidentParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// CloseIncidentParams defines parameters for CloseIncident.
+type CloseIncidentParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// DecideIncidentParams defines parameters for DecideIncident.
+type DecideIncidentParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// DraftIncidentNotificationParams defines parameters for DraftIncidentNotification.
+type DraftIncidentNotificationParams struct {
+	// Lang The draft's language: en, nb or pl (default en).
+	Lang *DraftIncidentNotificationParamsLang `form:"lang,omitempty" json:"lang,omitempty"`
+
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// DraftIncidentNotificationParamsLang defines parameters for DraftIncidentNotification.
+type DraftIncidentNotificationParamsLang string
+
+// DraftIncidentNotificationParamsKind defines parameters for DraftIncidentNotification.
+type DraftIncidentNotificationParamsKind string
+
+// ScopeIncidentParams defines parameters for ScopeIncident.
+type ScopeIncidentParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// ListIncidentTimelineParams defines parameters for ListIncidentTimeline.
+type ListIncidentTimelineParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// AddIncidentEntryParams defines parameters for AddIncidentEntry.
+type AddIncidentEntryParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
 // ListMaintenanceParams defines parameters for ListMaintenance.
 type ListMaintenanceParams struct {
 	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
@@ -4689,6 +5143,21 @@ type CreateGrantJSONRequestBody = GrantCreate
 
 // PlaceHoldJSONRequestBody defines body for PlaceHold for application/json ContentType.
 type PlaceHoldJSONRequestBody = HoldCreate
+
+// CreateIncidentJSONRequestBody defines body for CreateIncident for application/json ContentType.
+type CreateIncidentJSONRequestBody = IncidentCreate
+
+// CloseIncidentJSONRequestBody defines body for CloseIncident for application/json ContentType.
+type CloseIncidentJSONRequestBody = IncidentClose
+
+// DecideIncidentJSONRequestBody defines body for DecideIncident for application/json ContentType.
+type DecideIncidentJSONRequestBody = IncidentDecision
+
+// ScopeIncidentJSONRequestBody defines body for ScopeIncident for application/json ContentType.
+type ScopeIncidentJSONRequestBody = IncidentScope
+
+// AddIncidentEntryJSONRequestBody defines body for AddIncidentEntry for application/json ContentType.
+type AddIncidentEntryJSONRequestBody = IncidentNote
 
 // ScheduleMaintenanceJSONRequestBody defines body for ScheduleMaintenance for application/json ContentType.
 type ScheduleMaintenanceJSONRequestBody = MaintenanceCreate
@@ -5747,6 +6216,161 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/holds/{id} (the `ReleaseHold` operationId).
 	ReleaseHold(ctx context.Context, id Id, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIncidents List the breach register
+	//
+	// Returns the caller's incidents, newest first [F2]: a tenant's own and the operator incidents that affect it (read only, without the other tenants), or the operator's. Each carries its 72-hour clock: the deadline (awareness + 72 h), the seconds remaining (negative once overdue), and whether it stopped.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Corresponds with GET /api/v1/incidents (the `ListIncidents` operationId).
+	ListIncidents(ctx context.Context, params *ListIncidentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateIncidentWithBody Record an incident
+	//
+	// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+	CreateIncidentWithBody(ctx context.Context, params *CreateIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateIncident Record an incident
+	//
+	// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+	CreateIncident(ctx context.Context, params *CreateIncidentParams, body CreateIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetIncident Read an incident
+	//
+	// Returns one incident with its clock, decision and, for the operator, the notified tenants and their acknowledgements.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Corresponds with GET /api/v1/incidents/{id} (the `GetIncident` operationId).
+	GetIncident(ctx context.Context, id Id, params *GetIncidentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcknowledgeIncident Acknowledge an operator incident
+	//
+	// Records that the caller's tenant received the operator's notice of an incident that affects it (Art. 33(2)); once per tenant (audited as incident.acknowledge).
+	//
+	// Permission: tenant scope admin (the affected tenant's admins and owners).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/acknowledge (the `AcknowledgeIncident` operationId).
+	AcknowledgeIncident(ctx context.Context, id Id, params *AcknowledgeIncidentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseIncidentWithBody Close an incident
+	//
+	// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+	CloseIncidentWithBody(ctx context.Context, id Id, params *CloseIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseIncident Close an incident
+	//
+	// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+	CloseIncident(ctx context.Context, id Id, params *CloseIncidentParams, body CloseIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DecideIncidentWithBody Record the notification decision
+	//
+	// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+	DecideIncidentWithBody(ctx context.Context, id Id, params *DecideIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DecideIncident Record the notification decision
+	//
+	// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+	DecideIncident(ctx context.Context, id Id, params *DecideIncidentParams, body DecideIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DraftIncidentNotification Draft a breach notification
+	//
+	// Writes a draft from the register in one language (?lang=en, nb or pl; English by default): breach-authority is the notification to the supervisory authority with what Art. 33(3) asks for (nature, categories and approximate numbers of people and records, contact point, likely consequences, measures, and the timeline); breach-subjects is the information to the people concerned (Art. 34). The answer is a generated document (title, generation time, data version, sections), the same the console renders.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Corresponds with GET /api/v1/incidents/{id}/drafts/{kind} (the `DraftIncidentNotification` operationId).
+	DraftIncidentNotification(ctx context.Context, id Id, kind DraftIncidentNotificationParamsKind, params *DraftIncidentNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ScopeIncidentWithBody Scope an incident from the audit chain
+	//
+	// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+	ScopeIncidentWithBody(ctx context.Context, id Id, params *ScopeIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ScopeIncident Scope an incident from the audit chain
+	//
+	// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+	ScopeIncident(ctx context.Context, id Id, params *ScopeIncidentParams, body ScopeIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIncidentTimeline Read an incident's timeline
+	//
+	// Returns the append-only timeline of actions, oldest first. A tenant reading an operator incident gets none.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Corresponds with GET /api/v1/incidents/{id}/timeline (the `ListIncidentTimeline` operationId).
+	ListIncidentTimeline(ctx context.Context, id Id, params *ListIncidentTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddIncidentEntryWithBody Add to an incident's timeline
+	//
+	// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+	AddIncidentEntryWithBody(ctx context.Context, id Id, params *AddIncidentEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddIncidentEntry Add to an incident's timeline
+	//
+	// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+	AddIncidentEntry(ctx context.Context, id Id, params *AddIncidentEntryParams, body AddIncidentEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListMaintenance List announced maintenance windows
 	//
@@ -7976,6 +8600,311 @@ func (c *Client) PlaceHold(ctx context.Context, params *PlaceHoldParams, body Pl
 // Corresponds with DELETE /api/v1/holds/{id} (the `ReleaseHold` operationId).
 func (c *Client) ReleaseHold(ctx context.Context, id Id, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReleaseHoldRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListIncidents List the breach register
+//
+// Returns the caller's incidents, newest first [F2]: a tenant's own and the operator incidents that affect it (read only, without the other tenants), or the operator's. Each carries its 72-hour clock: the deadline (awareness + 72 h), the seconds remaining (negative once overdue), and whether it stopped.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Corresponds with GET /api/v1/incidents (the `ListIncidents` operationId).
+func (c *Client) ListIncidents(ctx context.Context, params *ListIncidentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIncidentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateIncidentWithBody Record an incident
+//
+// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+func (c *Client) CreateIncidentWithBody(ctx context.Context, params *CreateIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateIncidentRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateIncident Record an incident
+//
+// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+func (c *Client) CreateIncident(ctx context.Context, params *CreateIncidentParams, body CreateIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateIncidentRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetIncident Read an incident
+//
+// Returns one incident with its clock, decision and, for the operator, the notified tenants and their acknowledgements.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Corresponds with GET /api/v1/incidents/{id} (the `GetIncident` operationId).
+func (c *Client) GetIncident(ctx context.Context, id Id, params *GetIncidentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetIncidentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcknowledgeIncident Acknowledge an operator incident
+//
+// Records that the caller's tenant received the operator's notice of an incident that affects it (Art. 33(2)); once per tenant (audited as incident.acknowledge).
+//
+// Permission: tenant scope admin (the affected tenant's admins and owners).
+//
+// Corresponds with POST /api/v1/incidents/{id}/acknowledge (the `AcknowledgeIncident` operationId).
+func (c *Client) AcknowledgeIncident(ctx context.Context, id Id, params *AcknowledgeIncidentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcknowledgeIncidentRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseIncidentWithBody Close an incident
+//
+// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+func (c *Client) CloseIncidentWithBody(ctx context.Context, id Id, params *CloseIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseIncidentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseIncident Close an incident
+//
+// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+func (c *Client) CloseIncident(ctx context.Context, id Id, params *CloseIncidentParams, body CloseIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseIncidentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DecideIncidentWithBody Record the notification decision
+//
+// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+func (c *Client) DecideIncidentWithBody(ctx context.Context, id Id, params *DecideIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDecideIncidentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DecideIncident Record the notification decision
+//
+// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+func (c *Client) DecideIncident(ctx context.Context, id Id, params *DecideIncidentParams, body DecideIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDecideIncidentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DraftIncidentNotification Draft a breach notification
+//
+// Writes a draft from the register in one language (?lang=en, nb or pl; English by default): breach-authority is the notification to the supervisory authority with what Art. 33(3) asks for (nature, categories and approximate numbers of people and records, contact point, likely consequences, measures, and the timeline); breach-subjects is the information to the people concerned (Art. 34). The answer is a generated document (title, generation time, data version, sections), the same the console renders.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Corresponds with GET /api/v1/incidents/{id}/drafts/{kind} (the `DraftIncidentNotification` operationId).
+func (c *Client) DraftIncidentNotification(ctx context.Context, id Id, kind DraftIncidentNotificationParamsKind, params *DraftIncidentNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDraftIncidentNotificationRequest(c.Server, id, kind, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ScopeIncidentWithBody Scope an incident from the audit chain
+//
+// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+func (c *Client) ScopeIncidentWithBody(ctx context.Context, id Id, params *ScopeIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewScopeIncidentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ScopeIncident Scope an incident from the audit chain
+//
+// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+func (c *Client) ScopeIncident(ctx context.Context, id Id, params *ScopeIncidentParams, body ScopeIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewScopeIncidentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListIncidentTimeline Read an incident's timeline
+//
+// Returns the append-only timeline of actions, oldest first. A tenant reading an operator incident gets none.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Corresponds with GET /api/v1/incidents/{id}/timeline (the `ListIncidentTimeline` operationId).
+func (c *Client) ListIncidentTimeline(ctx context.Context, id Id, params *ListIncidentTimelineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIncidentTimelineRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddIncidentEntryWithBody Add to an incident's timeline
+//
+// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+func (c *Client) AddIncidentEntryWithBody(ctx context.Context, id Id, params *AddIncidentEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddIncidentEntryRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddIncidentEntry Add to an incident's timeline
+//
+// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+func (c *Client) AddIncidentEntry(ctx context.Context, id Id, params *AddIncidentEntryParams, body AddIncidentEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddIncidentEntryRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -12549,6 +13478,836 @@ func NewReleaseHoldRequest(server string, id Id, params *ReleaseHoldParams) (*ht
 	if err != nil {
 		return nil, err
 	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListIncidentsRequest constructs an http.Request for the ListIncidents method
+func NewListIncidentsRequest(server string, params *ListIncidentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreateIncidentRequest calls the generic CreateIncident builder with application/json body
+func NewCreateIncidentRequest(server string, params *CreateIncidentParams, body CreateIncidentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateIncidentRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateIncidentRequestWithBody constructs an http.Request for the CreateIncident method, with any body, and a specified content type
+func NewCreateIncidentRequestWithBody(server string, params *CreateIncidentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetIncidentRequest constructs an http.Request for the GetIncident method
+func NewGetIncidentRequest(server string, id Id, params *GetIncidentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAcknowledgeIncidentRequest constructs an http.Request for the AcknowledgeIncident method
+func NewAcknowledgeIncidentRequest(server string, id Id, params *AcknowledgeIncidentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s/acknowledge", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCloseIncidentRequest calls the generic CloseIncident builder with application/json body
+func NewCloseIncidentRequest(server string, id Id, params *CloseIncidentParams, body CloseIncidentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCloseIncidentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCloseIncidentRequestWithBody constructs an http.Request for the CloseIncident method, with any body, and a specified content type
+func NewCloseIncidentRequestWithBody(server string, id Id, params *CloseIncidentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s/close", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDecideIncidentRequest calls the generic DecideIncident builder with application/json body
+func NewDecideIncidentRequest(server string, id Id, params *DecideIncidentParams, body DecideIncidentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDecideIncidentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewDecideIncidentRequestWithBody constructs an http.Request for the DecideIncident method, with any body, and a specified content type
+func NewDecideIncidentRequestWithBody(server string, id Id, params *DecideIncidentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s/decision", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDraftIncidentNotificationRequest constructs an http.Request for the DraftIncidentNotification method
+func NewDraftIncidentNotificationRequest(server string, id Id, kind DraftIncidentNotificationParamsKind, params *DraftIncidentNotificationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s/drafts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Lang != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lang", *params.Lang, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewScopeIncidentRequest calls the generic ScopeIncident builder with application/json body
+func NewScopeIncidentRequest(server string, id Id, params *ScopeIncidentParams, body ScopeIncidentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewScopeIncidentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewScopeIncidentRequestWithBody constructs an http.Request for the ScopeIncident method, with any body, and a specified content type
+func NewScopeIncidentRequestWithBody(server string, id Id, params *ScopeIncidentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s/scope", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListIncidentTimelineRequest constructs an http.Request for the ListIncidentTimeline method
+func NewListIncidentTimelineRequest(server string, id Id, params *ListIncidentTimelineParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s/timeline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAddIncidentEntryRequest calls the generic AddIncidentEntry builder with application/json body
+func NewAddIncidentEntryRequest(server string, id Id, params *AddIncidentEntryParams, body AddIncidentEntryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddIncidentEntryRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewAddIncidentEntryRequestWithBody constructs an http.Request for the AddIncidentEntry method, with any body, and a specified content type
+func NewAddIncidentEntryRequestWithBody(server string, id Id, params *AddIncidentEntryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/incidents/%s/timeline", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -18689,6 +20448,171 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/holds/{id} (the `ReleaseHold` operationId).
 	ReleaseHoldWithResponse(ctx context.Context, id Id, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*ReleaseHoldResponse, error)
 
+	// ListIncidentsWithResponse List the breach register
+	//
+	// Returns the caller's incidents, newest first [F2]: a tenant's own and the operator incidents that affect it (read only, without the other tenants), or the operator's. Each carries its 72-hour clock: the deadline (awareness + 72 h), the seconds remaining (negative once overdue), and whether it stopped.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/incidents (the `ListIncidents` operationId).
+	ListIncidentsWithResponse(ctx context.Context, params *ListIncidentsParams, reqEditors ...RequestEditorFn) (*ListIncidentsResponse, error)
+
+	// CreateIncidentWithBodyWithResponse Record an incident
+	//
+	// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+	CreateIncidentWithBodyWithResponse(ctx context.Context, params *CreateIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateIncidentResponse, error)
+
+	// CreateIncidentWithResponse Record an incident
+	//
+	// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+	CreateIncidentWithResponse(ctx context.Context, params *CreateIncidentParams, body CreateIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateIncidentResponse, error)
+
+	// GetIncidentWithResponse Read an incident
+	//
+	// Returns one incident with its clock, decision and, for the operator, the notified tenants and their acknowledgements.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/incidents/{id} (the `GetIncident` operationId).
+	GetIncidentWithResponse(ctx context.Context, id Id, params *GetIncidentParams, reqEditors ...RequestEditorFn) (*GetIncidentResponse, error)
+
+	// AcknowledgeIncidentWithResponse Acknowledge an operator incident
+	//
+	// Records that the caller's tenant received the operator's notice of an incident that affects it (Art. 33(2)); once per tenant (audited as incident.acknowledge).
+	//
+	// Permission: tenant scope admin (the affected tenant's admins and owners).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/acknowledge (the `AcknowledgeIncident` operationId).
+	AcknowledgeIncidentWithResponse(ctx context.Context, id Id, params *AcknowledgeIncidentParams, reqEditors ...RequestEditorFn) (*AcknowledgeIncidentResponse, error)
+
+	// CloseIncidentWithBodyWithResponse Close an incident
+	//
+	// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+	CloseIncidentWithBodyWithResponse(ctx context.Context, id Id, params *CloseIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseIncidentResponse, error)
+
+	// CloseIncidentWithResponse Close an incident
+	//
+	// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+	CloseIncidentWithResponse(ctx context.Context, id Id, params *CloseIncidentParams, body CloseIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseIncidentResponse, error)
+
+	// DecideIncidentWithBodyWithResponse Record the notification decision
+	//
+	// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+	DecideIncidentWithBodyWithResponse(ctx context.Context, id Id, params *DecideIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DecideIncidentResponse, error)
+
+	// DecideIncidentWithResponse Record the notification decision
+	//
+	// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+	DecideIncidentWithResponse(ctx context.Context, id Id, params *DecideIncidentParams, body DecideIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideIncidentResponse, error)
+
+	// DraftIncidentNotificationWithResponse Draft a breach notification
+	//
+	// Writes a draft from the register in one language (?lang=en, nb or pl; English by default): breach-authority is the notification to the supervisory authority with what Art. 33(3) asks for (nature, categories and approximate numbers of people and records, contact point, likely consequences, measures, and the timeline); breach-subjects is the information to the people concerned (Art. 34). The answer is a generated document (title, generation time, data version, sections), the same the console renders.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/incidents/{id}/drafts/{kind} (the `DraftIncidentNotification` operationId).
+	DraftIncidentNotificationWithResponse(ctx context.Context, id Id, kind DraftIncidentNotificationParamsKind, params *DraftIncidentNotificationParams, reqEditors ...RequestEditorFn) (*DraftIncidentNotificationResponse, error)
+
+	// ScopeIncidentWithBodyWithResponse Scope an incident from the audit chain
+	//
+	// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+	ScopeIncidentWithBodyWithResponse(ctx context.Context, id Id, params *ScopeIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ScopeIncidentResponse, error)
+
+	// ScopeIncidentWithResponse Scope an incident from the audit chain
+	//
+	// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+	ScopeIncidentWithResponse(ctx context.Context, id Id, params *ScopeIncidentParams, body ScopeIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*ScopeIncidentResponse, error)
+
+	// ListIncidentTimelineWithResponse Read an incident's timeline
+	//
+	// Returns the append-only timeline of actions, oldest first. A tenant reading an operator incident gets none.
+	//
+	// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/incidents/{id}/timeline (the `ListIncidentTimeline` operationId).
+	ListIncidentTimelineWithResponse(ctx context.Context, id Id, params *ListIncidentTimelineParams, reqEditors ...RequestEditorFn) (*ListIncidentTimelineResponse, error)
+
+	// AddIncidentEntryWithBodyWithResponse Add to an incident's timeline
+	//
+	// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+	AddIncidentEntryWithBodyWithResponse(ctx context.Context, id Id, params *AddIncidentEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddIncidentEntryResponse, error)
+
+	// AddIncidentEntryWithResponse Add to an incident's timeline
+	//
+	// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+	//
+	// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+	AddIncidentEntryWithResponse(ctx context.Context, id Id, params *AddIncidentEntryParams, body AddIncidentEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*AddIncidentEntryResponse, error)
+
 	// ListMaintenanceWithResponse List announced maintenance windows
 	//
 	// Returns the maintenance windows that have not ended, soonest first [E6], with when the tenant owners were e-mailed about each.
@@ -23861,6 +25785,983 @@ func (r ReleaseHoldResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReleaseHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListIncidentsResponse401Headers the declared response headers of an HTTP 401 response for ListIncidents
+type ListIncidentsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListIncidentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IncidentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListIncidentsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIncidentsResponse) GetJSON200() *IncidentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListIncidentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListIncidentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListIncidentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListIncidentsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListIncidentsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIncidentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIncidentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIncidentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIncidentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateIncidentResponse401Headers the declared response headers of an HTTP 401 response for CreateIncident
+type CreateIncidentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CreateIncidentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Incident
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateIncidentResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateIncidentResponse) GetJSON201() *Incident {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateIncidentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateIncidentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateIncidentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateIncidentResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateIncidentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateIncidentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateIncidentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateIncidentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateIncidentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateIncidentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateIncidentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetIncidentResponse401Headers the declared response headers of an HTTP 401 response for GetIncident
+type GetIncidentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetIncidentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Incident
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetIncidentResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetIncidentResponse) GetJSON200() *Incident {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetIncidentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetIncidentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetIncidentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetIncidentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetIncidentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetIncidentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetIncidentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetIncidentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetIncidentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetIncidentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AcknowledgeIncidentResponse401Headers the declared response headers of an HTTP 401 response for AcknowledgeIncident
+type AcknowledgeIncidentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AcknowledgeIncidentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Incident
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AcknowledgeIncidentResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AcknowledgeIncidentResponse) GetJSON200() *Incident {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AcknowledgeIncidentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AcknowledgeIncidentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AcknowledgeIncidentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AcknowledgeIncidentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AcknowledgeIncidentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AcknowledgeIncidentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AcknowledgeIncidentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcknowledgeIncidentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcknowledgeIncidentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcknowledgeIncidentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CloseIncidentResponse401Headers the declared response headers of an HTTP 401 response for CloseIncident
+type CloseIncidentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CloseIncidentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Incident
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CloseIncidentResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CloseIncidentResponse) GetJSON200() *Incident {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CloseIncidentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CloseIncidentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CloseIncidentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CloseIncidentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CloseIncidentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DecideIncidentResponse401Headers the declared response headers of an HTTP 401 response for DecideIncident
+type DecideIncidentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DecideIncidentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Incident
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DecideIncidentResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DecideIncidentResponse) GetJSON200() *Incident {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DecideIncidentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DecideIncidentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DecideIncidentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DecideIncidentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DecideIncidentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DraftIncidentNotificationResponse401Headers the declared response headers of an HTTP 401 response for DraftIncidentNotification
+type DraftIncidentNotificationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DraftIncidentNotificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Document
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DraftIncidentNotificationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DraftIncidentNotificationResponse) GetJSON200() *Document {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DraftIncidentNotificationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DraftIncidentNotificationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DraftIncidentNotificationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DraftIncidentNotificationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DraftIncidentNotificationResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DraftIncidentNotificationResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DraftIncidentNotificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DraftIncidentNotificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DraftIncidentNotificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DraftIncidentNotificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ScopeIncidentResponse401Headers the declared response headers of an HTTP 401 response for ScopeIncident
+type ScopeIncidentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ScopeIncidentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IncidentScopeResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ScopeIncidentResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ScopeIncidentResponse) GetJSON200() *IncidentScopeResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ScopeIncidentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ScopeIncidentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ScopeIncidentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ScopeIncidentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ScopeIncidentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListIncidentTimelineResponse401Headers the declared response headers of an HTTP 401 response for ListIncidentTimeline
+type ListIncidentTimelineResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListIncidentTimelineResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IncidentEntryList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListIncidentTimelineResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIncidentTimelineResponse) GetJSON200() *IncidentEntryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListIncidentTimelineResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListIncidentTimelineResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListIncidentTimelineResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListIncidentTimelineResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListIncidentTimelineResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListIncidentTimelineResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIncidentTimelineResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIncidentTimelineResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIncidentTimelineResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIncidentTimelineResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddIncidentEntryResponse401Headers the declared response headers of an HTTP 401 response for AddIncidentEntry
+type AddIncidentEntryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AddIncidentEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IncidentEntry
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddIncidentEntryResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddIncidentEntryResponse) GetJSON200() *IncidentEntry {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AddIncidentEntryResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AddIncidentEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddIncidentEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddIncidentEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddIncidentEntryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -31790,6 +34691,261 @@ func (c *ClientWithResponses) ReleaseHoldWithResponse(ctx context.Context, id Id
 	return ParseReleaseHoldResponse(rsp)
 }
 
+// ListIncidentsWithResponse List the breach register
+//
+// Returns the caller's incidents, newest first [F2]: a tenant's own and the operator incidents that affect it (read only, without the other tenants), or the operator's. Each carries its 72-hour clock: the deadline (awareness + 72 h), the seconds remaining (negative once overdue), and whether it stopped.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/incidents (the `ListIncidents` operationId).
+func (c *ClientWithResponses) ListIncidentsWithResponse(ctx context.Context, params *ListIncidentsParams, reqEditors ...RequestEditorFn) (*ListIncidentsResponse, error) {
+	rsp, err := c.ListIncidents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIncidentsResponse(rsp)
+}
+
+// CreateIncidentWithBodyWithResponse Record an incident
+//
+// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+func (c *ClientWithResponses) CreateIncidentWithBodyWithResponse(ctx context.Context, params *CreateIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateIncidentResponse, error) {
+	rsp, err := c.CreateIncidentWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateIncidentResponse(rsp)
+}
+
+// CreateIncidentWithResponse Record an incident
+//
+// Records a personal-data breach or a suspected one: what happened, when it was detected and when the controller became aware (the 72-hour clock starts there), the data categories and estimated numbers. Its texts must hold no personal values. An operator incident names the tenants it affects: each tenant's owners are e-mailed in their language and asked to acknowledge (Art. 33(2)). Audited as incident.create (an alert by default); incident.deadline_near follows 12 hours before the deadline and incident.overdue after it.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents (the `CreateIncident` operationId).
+func (c *ClientWithResponses) CreateIncidentWithResponse(ctx context.Context, params *CreateIncidentParams, body CreateIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateIncidentResponse, error) {
+	rsp, err := c.CreateIncident(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateIncidentResponse(rsp)
+}
+
+// GetIncidentWithResponse Read an incident
+//
+// Returns one incident with its clock, decision and, for the operator, the notified tenants and their acknowledgements.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/incidents/{id} (the `GetIncident` operationId).
+func (c *ClientWithResponses) GetIncidentWithResponse(ctx context.Context, id Id, params *GetIncidentParams, reqEditors ...RequestEditorFn) (*GetIncidentResponse, error) {
+	rsp, err := c.GetIncident(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetIncidentResponse(rsp)
+}
+
+// AcknowledgeIncidentWithResponse Acknowledge an operator incident
+//
+// Records that the caller's tenant received the operator's notice of an incident that affects it (Art. 33(2)); once per tenant (audited as incident.acknowledge).
+//
+// Permission: tenant scope admin (the affected tenant's admins and owners).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents/{id}/acknowledge (the `AcknowledgeIncident` operationId).
+func (c *ClientWithResponses) AcknowledgeIncidentWithResponse(ctx context.Context, id Id, params *AcknowledgeIncidentParams, reqEditors ...RequestEditorFn) (*AcknowledgeIncidentResponse, error) {
+	rsp, err := c.AcknowledgeIncident(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcknowledgeIncidentResponse(rsp)
+}
+
+// CloseIncidentWithBodyWithResponse Close an incident
+//
+// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+func (c *ClientWithResponses) CloseIncidentWithBodyWithResponse(ctx context.Context, id Id, params *CloseIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseIncidentResponse, error) {
+	rsp, err := c.CloseIncidentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseIncidentResponse(rsp)
+}
+
+// CloseIncidentWithResponse Close an incident
+//
+// Closes an open incident with a closing note (audited as incident.close); its clock stops.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents/{id}/close (the `CloseIncident` operationId).
+func (c *ClientWithResponses) CloseIncidentWithResponse(ctx context.Context, id Id, params *CloseIncidentParams, body CloseIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseIncidentResponse, error) {
+	rsp, err := c.CloseIncident(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseIncidentResponse(rsp)
+}
+
+// DecideIncidentWithBodyWithResponse Record the notification decision
+//
+// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+func (c *ClientWithResponses) DecideIncidentWithBodyWithResponse(ctx context.Context, id Id, params *DecideIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DecideIncidentResponse, error) {
+	rsp, err := c.DecideIncidentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDecideIncidentResponse(rsp)
+}
+
+// DecideIncidentWithResponse Record the notification decision
+//
+// Records (or changes) whether the supervisory authority (Art. 33) and the people concerned (Art. 34) are notified, with the reasoning; authority_notified marks the authority as told now. Deciding not to notify the authority, or telling it, stops the clock. Audited as incident.decide and entered in the timeline.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /api/v1/incidents/{id}/decision (the `DecideIncident` operationId).
+func (c *ClientWithResponses) DecideIncidentWithResponse(ctx context.Context, id Id, params *DecideIncidentParams, body DecideIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideIncidentResponse, error) {
+	rsp, err := c.DecideIncident(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDecideIncidentResponse(rsp)
+}
+
+// DraftIncidentNotificationWithResponse Draft a breach notification
+//
+// Writes a draft from the register in one language (?lang=en, nb or pl; English by default): breach-authority is the notification to the supervisory authority with what Art. 33(3) asks for (nature, categories and approximate numbers of people and records, contact point, likely consequences, measures, and the timeline); breach-subjects is the information to the people concerned (Art. 34). The answer is a generated document (title, generation time, data version, sections), the same the console renders.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/incidents/{id}/drafts/{kind} (the `DraftIncidentNotification` operationId).
+func (c *ClientWithResponses) DraftIncidentNotificationWithResponse(ctx context.Context, id Id, kind DraftIncidentNotificationParamsKind, params *DraftIncidentNotificationParams, reqEditors ...RequestEditorFn) (*DraftIncidentNotificationResponse, error) {
+	rsp, err := c.DraftIncidentNotification(ctx, id, kind, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDraftIncidentNotificationResponse(rsp)
+}
+
+// ScopeIncidentWithBodyWithResponse Scope an incident from the audit chain
+//
+// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+func (c *ClientWithResponses) ScopeIncidentWithBodyWithResponse(ctx context.Context, id Id, params *ScopeIncidentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ScopeIncidentResponse, error) {
+	rsp, err := c.ScopeIncidentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseScopeIncidentResponse(rsp)
+}
+
+// ScopeIncidentWithResponse Scope an incident from the audit chain
+//
+// Answers which subjects and fields one API token, user or client address touched in [since, until) from the audit events (a tenant's own; every tenant's for the operator): event and subject counts, subject ids, field names and actions with counts, never a personal value. The subject count is stored on the incident and the question entered in the timeline (audited as incident.scope).
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents/{id}/scope (the `ScopeIncident` operationId).
+func (c *ClientWithResponses) ScopeIncidentWithResponse(ctx context.Context, id Id, params *ScopeIncidentParams, body ScopeIncidentJSONRequestBody, reqEditors ...RequestEditorFn) (*ScopeIncidentResponse, error) {
+	rsp, err := c.ScopeIncident(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseScopeIncidentResponse(rsp)
+}
+
+// ListIncidentTimelineWithResponse Read an incident's timeline
+//
+// Returns the append-only timeline of actions, oldest first. A tenant reading an operator incident gets none.
+//
+// Permission: tenant scope admin (a tenant's admins and owners, or an admin token), or operator scope operator.read (operator staff; they see the operator's incidents).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/incidents/{id}/timeline (the `ListIncidentTimeline` operationId).
+func (c *ClientWithResponses) ListIncidentTimelineWithResponse(ctx context.Context, id Id, params *ListIncidentTimelineParams, reqEditors ...RequestEditorFn) (*ListIncidentTimelineResponse, error) {
+	rsp, err := c.ListIncidentTimeline(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIncidentTimelineResponse(rsp)
+}
+
+// AddIncidentEntryWithBodyWithResponse Add to an incident's timeline
+//
+// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+func (c *ClientWithResponses) AddIncidentEntryWithBodyWithResponse(ctx context.Context, id Id, params *AddIncidentEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddIncidentEntryResponse, error) {
+	rsp, err := c.AddIncidentEntryWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddIncidentEntryResponse(rsp)
+}
+
+// AddIncidentEntryWithResponse Add to an incident's timeline
+//
+// Appends what was done to an open incident's timeline (audited as incident.note). Entries are never changed or removed.
+//
+// Permission: tenant scope admin, or operator scope operator.manage (the operator's incidents).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/incidents/{id}/timeline (the `AddIncidentEntry` operationId).
+func (c *ClientWithResponses) AddIncidentEntryWithResponse(ctx context.Context, id Id, params *AddIncidentEntryParams, body AddIncidentEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*AddIncidentEntryResponse, error) {
+	rsp, err := c.AddIncidentEntry(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddIncidentEntryResponse(rsp)
+}
+
 // ListMaintenanceWithResponse List announced maintenance windows
 //
 // Returns the maintenance windows that have not ended, soonest first [E6], with when the tenant owners were e-mailed about each.
@@ -37170,6 +40326,893 @@ func ParseReleaseHoldResponse(rsp *http.Response) (*ReleaseHoldResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers ReleaseHoldResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListIncidentsResponse parses an HTTP response from a ListIncidentsWithResponse call
+func ParseListIncidentsResponse(rsp *http.Response) (*ListIncidentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIncidentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IncidentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListIncidentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateIncidentResponse parses an HTTP response from a CreateIncidentWithResponse call
+func ParseCreateIncidentResponse(rsp *http.Response) (*CreateIncidentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateIncidentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Incident
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateIncidentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetIncidentResponse parses an HTTP response from a GetIncidentWithResponse call
+func ParseGetIncidentResponse(rsp *http.Response) (*GetIncidentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetIncidentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Incident
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetIncidentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAcknowledgeIncidentResponse parses an HTTP response from a AcknowledgeIncidentWithResponse call
+func ParseAcknowledgeIncidentResponse(rsp *http.Response) (*AcknowledgeIncidentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcknowledgeIncidentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Incident
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AcknowledgeIncidentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCloseIncidentResponse parses an HTTP response from a CloseIncidentWithResponse call
+func ParseCloseIncidentResponse(rsp *http.Response) (*CloseIncidentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CloseIncidentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Incident
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CloseIncidentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDecideIncidentResponse parses an HTTP response from a DecideIncidentWithResponse call
+func ParseDecideIncidentResponse(rsp *http.Response) (*DecideIncidentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DecideIncidentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Incident
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DecideIncidentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDraftIncidentNotificationResponse parses an HTTP response from a DraftIncidentNotificationWithResponse call
+func ParseDraftIncidentNotificationResponse(rsp *http.Response) (*DraftIncidentNotificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DraftIncidentNotificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Document
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DraftIncidentNotificationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseScopeIncidentResponse parses an HTTP response from a ScopeIncidentWithResponse call
+func ParseScopeIncidentResponse(rsp *http.Response) (*ScopeIncidentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ScopeIncidentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IncidentScopeResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ScopeIncidentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListIncidentTimelineResponse parses an HTTP response from a ListIncidentTimelineWithResponse call
+func ParseListIncidentTimelineResponse(rsp *http.Response) (*ListIncidentTimelineResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIncidentTimelineResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IncidentEntryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListIncidentTimelineResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddIncidentEntryResponse parses an HTTP response from a AddIncidentEntryWithResponse call
+func ParseAddIncidentEntryResponse(rsp *http.Response) (*AddIncidentEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddIncidentEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IncidentEntry
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AddIncidentEntryResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
