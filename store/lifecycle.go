@@ -210,6 +210,7 @@ var tenantRows = []struct{ table, where string }{
 	{"profiles", "tenant_id = ?"},
 	{"settings", "tenant_id = ?"},
 	{"compliance_profiles", "tenant_id = ?"},
+	{"compliance_measures", "tenant_id = ?"},
 	{"approvals", "tenant_id = ?"},
 }
 

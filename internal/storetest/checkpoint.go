@@ -100,6 +100,7 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	e.rawExec(raw, "DROP TABLE cluster_nodes")
 	e.rawExec(raw, "DROP TABLE grant_requests")      // 19
 	e.rawExec(raw, "DROP INDEX audit_tenant_action") // 20
+	e.rawExec(raw, "DROP TABLE compliance_measures") // 25 (drops its index)
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
 	db := e.h.Reopen(t, e.db, e.options(e.keys))
 	rep, err := db.VerifyAuditChain(t.Context())

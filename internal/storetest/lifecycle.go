@@ -409,6 +409,8 @@ func (e *env) fillTenant(tn *tenant, email string) {
 	e.rawExec(raw, `INSERT INTO grant_requests (id, tenant_id, user_id, reason, hours, status, created_at, expires_at)
 		VALUES (?, ?, ?, 'ticket 2', 1, 'pending', ?, ?)`, minor.ID, tn.ID, support.ID, now, now)
 	e.rawExec(raw, `INSERT INTO compliance_profiles (tenant_id, profile, updated_at) VALUES (?, '{}', ?)`, tn.ID, now)
+	e.rawExec(raw, `INSERT INTO compliance_measures (id, tenant_id, kind, description, taken_on, created_at)
+		VALUES (?, ?, 'training', 'annual training', '2026-11-20', ?)`, minor.ID, tn.ID, now)
 }
 
 func testTermination(t *testing.T, e *env) {
