@@ -32,6 +32,7 @@ Commands:
   token create   create an API token for a tenant, or an operator token
   audit verify   check the audit chain; exits non-zero at the first broken link
   compliance check  check every promise against live state; exits non-zero when one fails
+  compliance documents  write the TOMs and records of processing as PDF files (--out DIR)
   maintenance schedule  announce a maintenance window to every tenant's owner
   keys rotate    move every tenant key under a new master key, retiring the old one (safe while serving)
   keys list      show each master key, its state, and which kept backups need it
@@ -66,6 +67,7 @@ var commands = []command{
 	{"token create", runTokenCreate},
 	{"audit verify", runAuditVerify},
 	{"compliance check", runComplianceCheck},
+	{"compliance documents", runComplianceDocuments},
 	{"maintenance schedule", runMaintenanceSchedule},
 	{"keys rotate", runKeysRotate},
 	{"keys list", runKeysList},
