@@ -1,0 +1,3 @@
+-- Placeholder on branch h-docs for schema 23, which another branch adds; the merge replaces it
+-- with that branch's migration. It changes nothing.
+SELECT 1;
