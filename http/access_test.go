@@ -510,7 +510,7 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			}
 			return request{path: "/api/v1/maintenance/" + m.ID}
 		}},
-		"GET /api/v1/compliance/profile": fixed("/api/v1/compliance/profile", nil),
+		"GET /api/v1/compliance/profile":          fixed("/api/v1/compliance/profile", nil),
 		"GET /api/v1/compliance/documents/{kind}": fixed("/api/v1/compliance/documents/ropa?lang=nb", nil),
 		"GET /api/v1/compliance/measures":         fixed("/api/v1/compliance/measures", nil),
 		"POST /api/v1/compliance/measures": fixed("/api/v1/compliance/measures", map[string]string{"kind": "training",

@@ -22,8 +22,15 @@ func init() {
 			"POST /console/documents/measures": func(*testing.T, *consoleCaller, object) consoleCall {
 				return consoleCall{path: "/console/documents/measures", form: measureForm("physical", "Locked server room", "2026-10-01")}
 			},
-			"POST /console/documents/measures/{id}/delete": func(t *testing.T, c *consoleCaller, _ object) consoleCall {
-				return consoleCall{path: "/console/documents/measures/" + e.measure(t, c.op) + "/delete", form: url.Values{}}
+			"POST /console/documents/measures/{id}/delete": func(t *testing.T, c *consoleCaller, o object) consoleCall {
+				id := missingID
+				switch o {
+				case own: // the caller's scope's: the operator's for operator staff
+					id = e.measure(t, c.op)
+				case other:
+					id = e.measureOf(t, e.b.id)
+				}
+				return consoleCall{path: "/console/documents/measures/" + id + "/delete", form: url.Values{}}
 			},
 		}
 	})
@@ -37,10 +44,21 @@ func measureForm(kind, description, date string) url.Values {
 // and returns its id.
 func (e *env) measure(t *testing.T, operator bool) string {
 	t.Helper()
-	c := &skjold.Caller{Actor: "test", TenantID: e.a.id, Scopes: skjold.AllScopes}
-	if operator {
-		c = &skjold.Caller{Actor: "test", Operator: true, Scopes: skjold.OperatorTokenScopes}
+	if !operator {
+		return e.measureOf(t, e.a.id)
 	}
+	return e.addMeasure(t, &skjold.Caller{Actor: "test", Operator: true, Scopes: skjold.OperatorTokenScopes})
+}
+
+// measureOf records an organisational measure of a tenant and returns its id.
+func (e *env) measureOf(t *testing.T, tenantID string) string {
+	t.Helper()
+	return e.addMeasure(t, &skjold.Caller{Actor: "test", TenantID: tenantID, Scopes: skjold.AllScopes})
+}
+
+func (e *env) addMeasure(t *testing.T, c *skjold.Caller) string {
+	t.Helper()
+	operator := c.Operator
 	m := &skjold.OrgMeasure{Kind: skjold.MeasureTraining, Description: "A's measure", Date: "2026-11-20"}
 	if operator {
 		m.Description = "Operator measure"
