@@ -152,9 +152,11 @@ func (r *pdfRenderer) columnWidths(t *Table) []float64 {
 		p.SetFont(family, style, 8.5)
 		for i := 0; i < n && i < len(row); i++ {
 			for _, word := range strings.Fields(row[i]) {
-				minW[i] = max(minW[i], p.GetStringWidth(word)+2*cellPad+0.5)
+				minW[i] = max(minW[i], p.GetStringWidth(word)+2*cellPad+1.5)
 			}
-			want[i] = max(want[i], p.GetStringWidth(row[i])+2*cellPad)
+			for _, line := range strings.Split(row[i], "\n") {
+				want[i] = max(want[i], p.GetStringWidth(line)+2*cellPad)
+			}
 		}
 	}
 	measure(t.Columns, true)
@@ -166,7 +168,8 @@ func (r *pdfRenderer) columnWidths(t *Table) []float64 {
 	var sumMin, sumWant float64
 	for i := range ws {
 		minW[i] = min(minW[i], total/2)
-		want[i] = max(want[i], minW[i])
+		// No column may claim more than half the page by its long lines alone.
+		want[i] = max(min(want[i], total/2), minW[i])
 		sumMin += minW[i]
 		sumWant += want[i]
 	}

@@ -23,7 +23,7 @@ import (
 func subProcessors(cfg Config) []skjold.SubProcessor {
 	var out []skjold.SubProcessor
 	if cfg.Database == "" {
-		out = append(out, skjold.SubProcessor{Name: "SQLite", Service: "storage", Location: "this server (" + cfg.Data + ")"})
+		out = append(out, skjold.SubProcessor{Name: "SQLite", Service: "storage", Location: "this server, in its data directory"})
 	} else {
 		out = append(out, skjold.SubProcessor{Name: "PostgreSQL", Service: "storage", Location: urlHost(cfg.Database)})
 	}
