@@ -67,14 +67,14 @@ func (s *Server) documentsLoad(r *http.Request, kind string) func(v *web.View) e
 
 func (s *Server) handleConsoleDocuments() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.cfgPage(w, r, http.StatusOK, "documents", consoleOf(r).newView("compliance_docs_page.title"), s.documentsLoad(r, ""))
+		s.cfgPage(w, r, http.StatusOK, "compliance_docs_page", consoleOf(r).newView("compliance_docs_page.title"), s.documentsLoad(r, ""))
 	})
 }
 
 func (s *Server) handleConsoleDocument() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := r.PathValue("kind")
-		s.cfgPage(w, r, http.StatusOK, "documents", consoleOf(r).newView("compliance_docs_page."+safeKind(kind)), s.documentsLoad(r, kind))
+		s.cfgPage(w, r, http.StatusOK, "compliance_docs_page", consoleOf(r).newView("compliance_docs_page."+safeKind(kind)), s.documentsLoad(r, kind))
 	})
 }
 
@@ -116,7 +116,7 @@ func (s *Server) handleConsoleMeasureAdd() http.Handler {
 			http.Redirect(w, r, "/console/documents?m=compliance_measure_saved", http.StatusSeeOther)
 			return
 		}
-		s.cfgRefused(w, r, "documents", "compliance_docs_page.title", err, measureFields, s.documentsLoad(r, ""))
+		s.cfgRefused(w, r, "compliance_docs_page", "compliance_docs_page.title", err, measureFields, s.documentsLoad(r, ""))
 	})
 }
 
