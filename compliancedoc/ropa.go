@@ -21,7 +21,7 @@ func (g *gen) ropaController() []document.Section {
 	}}
 	purposes := &document.Table{Columns: []string{g.t("col.purpose"), g.t("col.legal_basis"), g.t("col.description")}}
 	for _, p := range f.Purposes {
-		purposes.Rows = append(purposes.Rows, []string{p.Name, p.LegalBasis, orDash(p.Description)})
+		purposes.Rows = append(purposes.Rows, []string{p.Name, g.basis(p.LegalBasis), orDash(p.Description)})
 	}
 	cats := &document.Table{Columns: []string{g.t("col.category"), g.t("col.fields"), g.t("col.purposes"), g.t("col.legal_basis")}}
 	retention := &document.Table{Columns: []string{g.t("col.category"), g.t("col.period"), g.t("col.from")}}
@@ -30,7 +30,7 @@ func (g *gen) ropaController() []document.Section {
 		for _, fl := range c.Fields {
 			fields = append(fields, fl.Name)
 		}
-		cats.Rows = append(cats.Rows, []string{c.Name, strings.Join(fields, ", "), g.list(c.Purposes), orDash(c.LegalBasis)})
+		cats.Rows = append(cats.Rows, []string{c.Name, strings.Join(fields, ", "), g.list(c.Purposes), g.basis(c.LegalBasis)})
 		period := c.Retention.Period
 		if _, err := skjold.ParsePeriod(period); err != nil {
 			period = g.t("ropa.retention.none")
@@ -90,4 +90,13 @@ func firstOf(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// basis names a legal basis in the catalogue's language, as the console's purpose register
+// does; an unknown one is shown as stored.
+func (g *gen) basis(b string) string {
+	if k := "purposes.basis_" + b; b != "" && g.cat.Has(k) {
+		return g.cat.T(k)
+	}
+	return orDash(b)
 }

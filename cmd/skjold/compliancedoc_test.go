@@ -59,7 +59,7 @@ func TestComplianceDocumentsCLI(t *testing.T) {
 	footer := regexp.MustCompile(`[0-9a-f]{12}`)
 	for name, wants := range map[string][]string{
 		"ropa-en.pdf": {"Record of processing activities (GDPR Art. 30(1))", "Fjord Reiser AS", "personvern@fjordreiser.example",
-			"Datatilsynet", "Widerøe Flyveselskap", "Bergen, Norway", "contract", "P5Y", "data version"},
+			"Datatilsynet", "Widerøe Flyveselskap", "Bergen, Norway", "contract", "Legitimate interest", "P5Y", "data version"},
 		"ropa-nb.pdf": {"Protokoll over behandlingsaktiviteter", "Behandlingsgrunnlag", "Overføringer til tredjeland", "Fjord Reiser AS"},
 		"ropa-pl.pdf": {"Rejestr czynności przetwarzania", "Przekazywanie do państw trzecich", "Planowane terminy usunięcia danych", "Widerøe"},
 		"toms-en.pdf": {"Technical and organisational measures", "at least 12 characters", "locks after 15 minutes",
