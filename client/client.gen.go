@@ -543,6 +543,27 @@ func (e ContactSMSResultReasons) Valid() bool {
 	}
 }
 
+// Defines values for DocumentLanguage.
+const (
+	DocumentLanguageEn DocumentLanguage = "en"
+	DocumentLanguageNb DocumentLanguage = "nb"
+	DocumentLanguagePl DocumentLanguage = "pl"
+)
+
+// Valid indicates whether the value is a known member of the DocumentLanguage enum.
+func (e DocumentLanguage) Valid() bool {
+	switch e {
+	case DocumentLanguageEn:
+		return true
+	case DocumentLanguageNb:
+		return true
+	case DocumentLanguagePl:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ErrorCode.
 const (
 	ErrorCodeConflict           ErrorCode = "conflict"
@@ -801,6 +822,66 @@ func (e NodeStatus) Valid() bool {
 	case Down:
 		return true
 	case Up:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrgMeasureKind.
+const (
+	OrgMeasureKindAgreements       OrgMeasureKind = "agreements"
+	OrgMeasureKindIncidentResponse OrgMeasureKind = "incident_response"
+	OrgMeasureKindOther            OrgMeasureKind = "other"
+	OrgMeasureKindPhysical         OrgMeasureKind = "physical"
+	OrgMeasureKindPolicy           OrgMeasureKind = "policy"
+	OrgMeasureKindTraining         OrgMeasureKind = "training"
+)
+
+// Valid indicates whether the value is a known member of the OrgMeasureKind enum.
+func (e OrgMeasureKind) Valid() bool {
+	switch e {
+	case OrgMeasureKindAgreements:
+		return true
+	case OrgMeasureKindIncidentResponse:
+		return true
+	case OrgMeasureKindOther:
+		return true
+	case OrgMeasureKindPhysical:
+		return true
+	case OrgMeasureKindPolicy:
+		return true
+	case OrgMeasureKindTraining:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OrgMeasureCreateKind.
+const (
+	OrgMeasureCreateKindAgreements       OrgMeasureCreateKind = "agreements"
+	OrgMeasureCreateKindIncidentResponse OrgMeasureCreateKind = "incident_response"
+	OrgMeasureCreateKindOther            OrgMeasureCreateKind = "other"
+	OrgMeasureCreateKindPhysical         OrgMeasureCreateKind = "physical"
+	OrgMeasureCreateKindPolicy           OrgMeasureCreateKind = "policy"
+	OrgMeasureCreateKindTraining         OrgMeasureCreateKind = "training"
+)
+
+// Valid indicates whether the value is a known member of the OrgMeasureCreateKind enum.
+func (e OrgMeasureCreateKind) Valid() bool {
+	switch e {
+	case OrgMeasureCreateKindAgreements:
+		return true
+	case OrgMeasureCreateKindIncidentResponse:
+		return true
+	case OrgMeasureCreateKindOther:
+		return true
+	case OrgMeasureCreateKindPhysical:
+		return true
+	case OrgMeasureCreateKindPolicy:
+		return true
+	case OrgMeasureCreateKindTraining:
 		return true
 	default:
 		return false
@@ -1632,6 +1713,63 @@ func (e UserUpdateRole) Valid() bool {
 	}
 }
 
+// Defines values for GetComplianceDocumentParamsLang.
+const (
+	GetComplianceDocumentParamsLangEn GetComplianceDocumentParamsLang = "en"
+	GetComplianceDocumentParamsLangNb GetComplianceDocumentParamsLang = "nb"
+	GetComplianceDocumentParamsLangPl GetComplianceDocumentParamsLang = "pl"
+)
+
+// Valid indicates whether the value is a known member of the GetComplianceDocumentParamsLang enum.
+func (e GetComplianceDocumentParamsLang) Valid() bool {
+	switch e {
+	case GetComplianceDocumentParamsLangEn:
+		return true
+	case GetComplianceDocumentParamsLangNb:
+		return true
+	case GetComplianceDocumentParamsLangPl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetComplianceDocumentParamsFormat.
+const (
+	GetComplianceDocumentParamsFormatJson GetComplianceDocumentParamsFormat = "json"
+	GetComplianceDocumentParamsFormatPdf  GetComplianceDocumentParamsFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the GetComplianceDocumentParamsFormat enum.
+func (e GetComplianceDocumentParamsFormat) Valid() bool {
+	switch e {
+	case GetComplianceDocumentParamsFormatJson:
+		return true
+	case GetComplianceDocumentParamsFormatPdf:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetComplianceDocumentParamsKind.
+const (
+	Ropa GetComplianceDocumentParamsKind = "ropa"
+	Toms GetComplianceDocumentParamsKind = "toms"
+)
+
+// Valid indicates whether the value is a known member of the GetComplianceDocumentParamsKind enum.
+func (e GetComplianceDocumentParamsKind) Valid() bool {
+	switch e {
+	case Ropa:
+		return true
+	case Toms:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportConsentReceiptsParamsFormat.
 const (
 	ExportConsentReceiptsParamsFormatCsv  ExportConsentReceiptsParamsFormat = "csv"
@@ -2378,32 +2516,35 @@ type DeletionCertificate struct {
 	Time     time.Time          `json:"time"`
 }
 
-// Document A generated document in one language.
+// Document A document Skjold writes from live state (TOMs, records of processing, a data processing agreement, a breach notification draft), every string already in its language; the console shows the same document as HTML and PDF.
 type Document struct {
-	// Footer The footer line.
+	// Footer The line printed at the foot of every page: the generation time and the data version.
 	Footer string `json:"footer"`
 
-	// GeneratedAt When it was generated.
+	// GeneratedAt When the document was written from live state.
 	GeneratedAt time.Time `json:"generated_at"`
 
-	// Kind What it is.
+	// Kind What the document is: toms (technical and organisational measures), ropa (records of processing activities), dpa (data processing agreement), breach-authority or breach-subjects (notification drafts).
 	Kind string `json:"kind"`
 
 	// Language en, nb or pl.
-	Language string `json:"language"`
+	Language DocumentLanguage `json:"language"`
 
 	// Sections The sections.
 	Sections []DocumentSection `json:"sections"`
 
-	// Subtitle Subtitle.
+	// Subtitle Whom it is about: the tenant, the operator as processor, or the incident.
 	Subtitle string `json:"subtitle"`
 
-	// Title Title.
+	// Title The title, in the document's language.
 	Title string `json:"title"`
 
-	// Version The data version it came from.
+	// Version The version of the data it was written from (a fingerprint of the facts), or the document's own version; may be empty.
 	Version string `json:"version"`
 }
+
+// DocumentLanguage en, nb or pl.
+type DocumentLanguage string
 
 // DocumentSection A section: a heading, paragraphs, a table, subsections.
 type DocumentSection struct {
@@ -2993,6 +3134,41 @@ type NodeStatus string
 // NodeList The cluster's nodes, by id.
 type NodeList struct {
 	Items []Node `json:"items"`
+}
+
+// OrgMeasure An organisational measure shown with its date in the technical and organisational measures.
+type OrgMeasure struct {
+	// CreatedAt When it was recorded.
+	CreatedAt time.Time `json:"created_at"`
+
+	// Date When it was taken, held or last reviewed.
+	Date openapi_types.Date `json:"date"`
+
+	// Description What was done, for customers; no personal data.
+	Description string `json:"description"`
+
+	// Id The measure's id.
+	Id   string         `json:"id"`
+	Kind OrgMeasureKind `json:"kind"`
+}
+
+// OrgMeasureKind defines model for OrgMeasure.Kind.
+type OrgMeasureKind string
+
+// OrgMeasureCreate An organisational measure to record.
+type OrgMeasureCreate struct {
+	// Date YYYY-MM-DD.
+	Date        openapi_types.Date   `json:"date"`
+	Description string               `json:"description"`
+	Kind        OrgMeasureCreateKind `json:"kind"`
+}
+
+// OrgMeasureCreateKind defines model for OrgMeasureCreate.Kind.
+type OrgMeasureCreateKind string
+
+// OrgMeasureList Organisational measures, newest date first.
+type OrgMeasureList struct {
+	Items []OrgMeasure `json:"items"`
 }
 
 // PasswordChange defines model for PasswordChange.
@@ -4221,6 +4397,60 @@ type GetComplianceParams struct {
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
+// GetComplianceDocumentParams defines parameters for GetComplianceDocument.
+type GetComplianceDocumentParams struct {
+	// Lang The language: en (the default), nb or pl.
+	Lang *GetComplianceDocumentParamsLang `form:"lang,omitempty" json:"lang,omitempty"`
+
+	// Format json (the default) or pdf.
+	Format *GetComplianceDocumentParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Tenant Operators only: the tenant whose document to write; a tenant's caller naming another tenant gets 404.
+	Tenant *string `form:"tenant,omitempty" json:"tenant,omitempty"`
+
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// GetComplianceDocumentParamsLang defines parameters for GetComplianceDocument.
+type GetComplianceDocumentParamsLang string
+
+// GetComplianceDocumentParamsFormat defines parameters for GetComplianceDocument.
+type GetComplianceDocumentParamsFormat string
+
+// GetComplianceDocumentParamsKind defines parameters for GetComplianceDocument.
+type GetComplianceDocumentParamsKind string
+
+// ListOrgMeasuresParams defines parameters for ListOrgMeasures.
+type ListOrgMeasuresParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// AddOrgMeasureParams defines parameters for AddOrgMeasure.
+type AddOrgMeasureParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// DeleteOrgMeasureParams defines parameters for DeleteOrgMeasure.
+type DeleteOrgMeasureParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
 // GetComplianceProfileParams defines parameters for GetComplianceProfile.
 type GetComplianceProfileParams struct {
 	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
@@ -5129,6 +5359,9 @@ type PutBlockListJSONRequestBody = BlockListPut
 // PutCategoryJSONRequestBody defines body for PutCategory for application/json ContentType.
 type PutCategoryJSONRequestBody = CategoryPut
 
+// AddOrgMeasureJSONRequestBody defines body for AddOrgMeasure for application/json ContentType.
+type AddOrgMeasureJSONRequestBody = OrgMeasureCreate
+
 // PutComplianceProfileJSONRequestBody defines body for PutComplianceProfile for application/json ContentType.
 type PutComplianceProfileJSONRequestBody = ComplianceProfile
 
@@ -6025,6 +6258,55 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/compliance (the `GetCompliance` operationId).
 	GetCompliance(ctx context.Context, params *GetComplianceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetComplianceDocument Generate a compliance document
+	//
+	// Writes the technical and organisational measures (toms) or the records of processing activities (ropa) from live state: the caller's tenant's (Art. 30(1)), or the operator's as processor (Art. 30(2)) for an operator, who may name a tenant with tenant=. Each measure is stated with the numbers in force and the evidence of its live check. The document states its generation time and data version. As JSON, or with format=pdf as a PDF attachment named <kind>-<lang>.pdf.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Corresponds with GET /api/v1/compliance/documents/{kind} (the `GetComplianceDocument` operationId).
+	GetComplianceDocument(ctx context.Context, kind GetComplianceDocumentParamsKind, params *GetComplianceDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListOrgMeasures List the organisational measures
+	//
+	// The organisational measures of the caller's tenant (the operator's, for an operator), newest date first.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Corresponds with GET /api/v1/compliance/measures (the `ListOrgMeasures` operationId).
+	ListOrgMeasures(ctx context.Context, params *ListOrgMeasuresParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddOrgMeasureWithBody Record an organisational measure
+	//
+	// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+	AddOrgMeasureWithBody(ctx context.Context, params *AddOrgMeasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddOrgMeasure Record an organisational measure
+	//
+	// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+	AddOrgMeasure(ctx context.Context, params *AddOrgMeasureParams, body AddOrgMeasureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteOrgMeasure Delete an organisational measure
+	//
+	// Removes a measure of the caller's tenant (the operator's, for an operator); a settings.update audit event.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Corresponds with DELETE /api/v1/compliance/measures/{id} (the `DeleteOrgMeasure` operationId).
+	DeleteOrgMeasure(ctx context.Context, id Id, params *DeleteOrgMeasureParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetComplianceProfile Get the compliance profile
 	//
@@ -8219,6 +8501,105 @@ func (c *Client) ListClusterNodes(ctx context.Context, reqEditors ...RequestEdit
 // Corresponds with GET /api/v1/compliance (the `GetCompliance` operationId).
 func (c *Client) GetCompliance(ctx context.Context, params *GetComplianceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetComplianceRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetComplianceDocument Generate a compliance document
+//
+// Writes the technical and organisational measures (toms) or the records of processing activities (ropa) from live state: the caller's tenant's (Art. 30(1)), or the operator's as processor (Art. 30(2)) for an operator, who may name a tenant with tenant=. Each measure is stated with the numbers in force and the evidence of its live check. The document states its generation time and data version. As JSON, or with format=pdf as a PDF attachment named <kind>-<lang>.pdf.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Corresponds with GET /api/v1/compliance/documents/{kind} (the `GetComplianceDocument` operationId).
+func (c *Client) GetComplianceDocument(ctx context.Context, kind GetComplianceDocumentParamsKind, params *GetComplianceDocumentParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetComplianceDocumentRequest(c.Server, kind, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListOrgMeasures List the organisational measures
+//
+// The organisational measures of the caller's tenant (the operator's, for an operator), newest date first.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Corresponds with GET /api/v1/compliance/measures (the `ListOrgMeasures` operationId).
+func (c *Client) ListOrgMeasures(ctx context.Context, params *ListOrgMeasuresParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListOrgMeasuresRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddOrgMeasureWithBody Record an organisational measure
+//
+// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+func (c *Client) AddOrgMeasureWithBody(ctx context.Context, params *AddOrgMeasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddOrgMeasureRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddOrgMeasure Record an organisational measure
+//
+// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+func (c *Client) AddOrgMeasure(ctx context.Context, params *AddOrgMeasureParams, body AddOrgMeasureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddOrgMeasureRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteOrgMeasure Delete an organisational measure
+//
+// Removes a measure of the caller's tenant (the operator's, for an operator); a settings.update audit event.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Corresponds with DELETE /api/v1/compliance/measures/{id} (the `DeleteOrgMeasure` operationId).
+func (c *Client) DeleteOrgMeasure(ctx context.Context, id Id, params *DeleteOrgMeasureParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteOrgMeasureRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -12412,6 +12793,345 @@ func NewGetComplianceRequest(server string, params *GetComplianceParams) (*http.
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetComplianceDocumentRequest constructs an http.Request for the GetComplianceDocument method
+func NewGetComplianceDocumentRequest(server string, kind GetComplianceDocumentParamsKind, params *GetComplianceDocumentParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "kind", kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/compliance/documents/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Lang != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lang", *params.Lang, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tenant != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tenant", *params.Tenant, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListOrgMeasuresRequest constructs an http.Request for the ListOrgMeasures method
+func NewListOrgMeasuresRequest(server string, params *ListOrgMeasuresParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/compliance/measures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAddOrgMeasureRequest calls the generic AddOrgMeasure builder with application/json body
+func NewAddOrgMeasureRequest(server string, params *AddOrgMeasureParams, body AddOrgMeasureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddOrgMeasureRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAddOrgMeasureRequestWithBody constructs an http.Request for the AddOrgMeasure method, with any body, and a specified content type
+func NewAddOrgMeasureRequestWithBody(server string, params *AddOrgMeasureParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/compliance/measures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteOrgMeasureRequest constructs an http.Request for the DeleteOrgMeasure method
+func NewDeleteOrgMeasureRequest(server string, id Id, params *DeleteOrgMeasureParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/compliance/measures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -20239,6 +20959,61 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/compliance (the `GetCompliance` operationId).
 	GetComplianceWithResponse(ctx context.Context, params *GetComplianceParams, reqEditors ...RequestEditorFn) (*GetComplianceResponse, error)
 
+	// GetComplianceDocumentWithResponse Generate a compliance document
+	//
+	// Writes the technical and organisational measures (toms) or the records of processing activities (ropa) from live state: the caller's tenant's (Art. 30(1)), or the operator's as processor (Art. 30(2)) for an operator, who may name a tenant with tenant=. Each measure is stated with the numbers in force and the evidence of its live check. The document states its generation time and data version. As JSON, or with format=pdf as a PDF attachment named <kind>-<lang>.pdf.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/compliance/documents/{kind} (the `GetComplianceDocument` operationId).
+	GetComplianceDocumentWithResponse(ctx context.Context, kind GetComplianceDocumentParamsKind, params *GetComplianceDocumentParams, reqEditors ...RequestEditorFn) (*GetComplianceDocumentResponse, error)
+
+	// ListOrgMeasuresWithResponse List the organisational measures
+	//
+	// The organisational measures of the caller's tenant (the operator's, for an operator), newest date first.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/compliance/measures (the `ListOrgMeasures` operationId).
+	ListOrgMeasuresWithResponse(ctx context.Context, params *ListOrgMeasuresParams, reqEditors ...RequestEditorFn) (*ListOrgMeasuresResponse, error)
+
+	// AddOrgMeasureWithBodyWithResponse Record an organisational measure
+	//
+	// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+	AddOrgMeasureWithBodyWithResponse(ctx context.Context, params *AddOrgMeasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgMeasureResponse, error)
+
+	// AddOrgMeasureWithResponse Record an organisational measure
+	//
+	// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+	AddOrgMeasureWithResponse(ctx context.Context, params *AddOrgMeasureParams, body AddOrgMeasureJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgMeasureResponse, error)
+
+	// DeleteOrgMeasureWithResponse Delete an organisational measure
+	//
+	// Removes a measure of the caller's tenant (the operator's, for an operator); a settings.update audit event.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/compliance/measures/{id} (the `DeleteOrgMeasure` operationId).
+	DeleteOrgMeasureWithResponse(ctx context.Context, id Id, params *DeleteOrgMeasureParams, reqEditors ...RequestEditorFn) (*DeleteOrgMeasureResponse, error)
+
 	// GetComplianceProfileWithResponse Get the compliance profile
 	//
 	// Returns what the caller's tenant (the operator, for an operator) has promised its customers, which decides the checks that apply and their numbers. A tenant that set none has the defaults, which follow the seed documents.
@@ -24518,6 +25293,359 @@ func (r GetComplianceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetComplianceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetComplianceDocumentResponse401Headers the declared response headers of an HTTP 401 response for GetComplianceDocument
+type GetComplianceDocumentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetComplianceDocumentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Document
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetComplianceDocumentResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetComplianceDocumentResponse) GetJSON200() *Document {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetComplianceDocumentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetComplianceDocumentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetComplianceDocumentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetComplianceDocumentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetComplianceDocumentResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetComplianceDocumentResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetComplianceDocumentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetComplianceDocumentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetComplianceDocumentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetComplianceDocumentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListOrgMeasuresResponse401Headers the declared response headers of an HTTP 401 response for ListOrgMeasures
+type ListOrgMeasuresResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListOrgMeasuresResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OrgMeasureList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListOrgMeasuresResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListOrgMeasuresResponse) GetJSON200() *OrgMeasureList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListOrgMeasuresResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListOrgMeasuresResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListOrgMeasuresResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListOrgMeasuresResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListOrgMeasuresResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListOrgMeasuresResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListOrgMeasuresResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListOrgMeasuresResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListOrgMeasuresResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddOrgMeasureResponse401Headers the declared response headers of an HTTP 401 response for AddOrgMeasure
+type AddOrgMeasureResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AddOrgMeasureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *OrgMeasure
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddOrgMeasureResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddOrgMeasureResponse) GetJSON201() *OrgMeasure {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddOrgMeasureResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddOrgMeasureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddOrgMeasureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddOrgMeasureResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddOrgMeasureResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AddOrgMeasureResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AddOrgMeasureResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AddOrgMeasureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddOrgMeasureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddOrgMeasureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddOrgMeasureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteOrgMeasureResponse401Headers the declared response headers of an HTTP 401 response for DeleteOrgMeasure
+type DeleteOrgMeasureResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DeleteOrgMeasureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteOrgMeasureResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteOrgMeasureResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteOrgMeasureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteOrgMeasureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteOrgMeasureResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteOrgMeasureResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteOrgMeasureResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteOrgMeasureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteOrgMeasureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteOrgMeasureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteOrgMeasureResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -34368,6 +35496,91 @@ func (c *ClientWithResponses) GetComplianceWithResponse(ctx context.Context, par
 	return ParseGetComplianceResponse(rsp)
 }
 
+// GetComplianceDocumentWithResponse Generate a compliance document
+//
+// Writes the technical and organisational measures (toms) or the records of processing activities (ropa) from live state: the caller's tenant's (Art. 30(1)), or the operator's as processor (Art. 30(2)) for an operator, who may name a tenant with tenant=. Each measure is stated with the numbers in force and the evidence of its live check. The document states its generation time and data version. As JSON, or with format=pdf as a PDF attachment named <kind>-<lang>.pdf.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/compliance/documents/{kind} (the `GetComplianceDocument` operationId).
+func (c *ClientWithResponses) GetComplianceDocumentWithResponse(ctx context.Context, kind GetComplianceDocumentParamsKind, params *GetComplianceDocumentParams, reqEditors ...RequestEditorFn) (*GetComplianceDocumentResponse, error) {
+	rsp, err := c.GetComplianceDocument(ctx, kind, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetComplianceDocumentResponse(rsp)
+}
+
+// ListOrgMeasuresWithResponse List the organisational measures
+//
+// The organisational measures of the caller's tenant (the operator's, for an operator), newest date first.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/compliance/measures (the `ListOrgMeasures` operationId).
+func (c *ClientWithResponses) ListOrgMeasuresWithResponse(ctx context.Context, params *ListOrgMeasuresParams, reqEditors ...RequestEditorFn) (*ListOrgMeasuresResponse, error) {
+	rsp, err := c.ListOrgMeasures(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListOrgMeasuresResponse(rsp)
+}
+
+// AddOrgMeasureWithBodyWithResponse Record an organisational measure
+//
+// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+func (c *ClientWithResponses) AddOrgMeasureWithBodyWithResponse(ctx context.Context, params *AddOrgMeasureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddOrgMeasureResponse, error) {
+	rsp, err := c.AddOrgMeasureWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddOrgMeasureResponse(rsp)
+}
+
+// AddOrgMeasureWithResponse Record an organisational measure
+//
+// Records a measure Skjold cannot see (training held, agreements signed, physical security, an incident rehearsal) for the technical and organisational measures, with its date (a settings.update audit event). 400 names the field at fault and nothing is stored.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/compliance/measures (the `AddOrgMeasure` operationId).
+func (c *ClientWithResponses) AddOrgMeasureWithResponse(ctx context.Context, params *AddOrgMeasureParams, body AddOrgMeasureJSONRequestBody, reqEditors ...RequestEditorFn) (*AddOrgMeasureResponse, error) {
+	rsp, err := c.AddOrgMeasure(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddOrgMeasureResponse(rsp)
+}
+
+// DeleteOrgMeasureWithResponse Delete an organisational measure
+//
+// Removes a measure of the caller's tenant (the operator's, for an operator); a settings.update audit event.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/compliance/measures/{id} (the `DeleteOrgMeasure` operationId).
+func (c *ClientWithResponses) DeleteOrgMeasureWithResponse(ctx context.Context, id Id, params *DeleteOrgMeasureParams, reqEditors ...RequestEditorFn) (*DeleteOrgMeasureResponse, error) {
+	rsp, err := c.DeleteOrgMeasure(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteOrgMeasureResponse(rsp)
+}
+
 // GetComplianceProfileWithResponse Get the compliance profile
 //
 // Returns what the caller's tenant (the operator, for an operator) has promised its customers, which decides the checks that apply and their numbers. A tenant that set none has the defaults, which follow the seed documents.
@@ -39176,6 +40389,329 @@ func ParseGetComplianceResponse(rsp *http.Response) (*GetComplianceResponse, err
 	switch {
 	case rsp.StatusCode == 401:
 		var headers GetComplianceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetComplianceDocumentResponse parses an HTTP response from a GetComplianceDocumentWithResponse call
+func ParseGetComplianceDocumentResponse(rsp *http.Response) (*GetComplianceDocumentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetComplianceDocumentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Document
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (application/pdf) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetComplianceDocumentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListOrgMeasuresResponse parses an HTTP response from a ListOrgMeasuresWithResponse call
+func ParseListOrgMeasuresResponse(rsp *http.Response) (*ListOrgMeasuresResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListOrgMeasuresResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OrgMeasureList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListOrgMeasuresResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddOrgMeasureResponse parses an HTTP response from a AddOrgMeasureWithResponse call
+func ParseAddOrgMeasureResponse(rsp *http.Response) (*AddOrgMeasureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddOrgMeasureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest OrgMeasure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AddOrgMeasureResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteOrgMeasureResponse parses an HTTP response from a DeleteOrgMeasureWithResponse call
+func ParseDeleteOrgMeasureResponse(rsp *http.Response) (*DeleteOrgMeasureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteOrgMeasureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteOrgMeasureResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -54,3 +54,26 @@ func DataVersion(facts any) (string, error) {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:12], nil
 }
+
+// Lines returns every piece of text of the document in reading order: title, subtitle, then
+// each section's heading, paragraphs and table cells (column headings first), then the footer.
+// Tests and plain-text views read a document through it.
+func (d *Document) Lines() []string {
+	out := []string{d.Title, d.Subtitle}
+	var walk func([]Section)
+	walk = func(ss []Section) {
+		for _, s := range ss {
+			out = append(out, s.Heading)
+			out = append(out, s.Paragraphs...)
+			if s.Table != nil {
+				out = append(out, s.Table.Columns...)
+				for _, r := range s.Table.Rows {
+					out = append(out, r...)
+				}
+			}
+			walk(s.Sections)
+		}
+	}
+	walk(d.Sections)
+	return append(out, d.Footer)
+}

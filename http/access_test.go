@@ -521,6 +521,14 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"POST /api/v1/incidents/{id}/acknowledge":  e.incidentAuthz()["POST /api/v1/incidents/{id}/acknowledge"],
 		"GET /api/v1/incidents/{id}/drafts/{kind}": e.incidentAuthz()["GET /api/v1/incidents/{id}/drafts/{kind}"],
 		"GET /api/v1/compliance/profile":           fixed("/api/v1/compliance/profile", nil),
+		"GET /api/v1/compliance/documents/{kind}":  fixed("/api/v1/compliance/documents/ropa?lang=nb", nil),
+		"GET /api/v1/compliance/measures":          fixed("/api/v1/compliance/measures", nil),
+		"POST /api/v1/compliance/measures": fixed("/api/v1/compliance/measures", map[string]string{"kind": "training",
+			"description": "Annual training", "date": "2026-11-20"}),
+		"DELETE /api/v1/compliance/measures/{id}": {build: func(t *testing.T, c *caller, _ object) request {
+			// Measures are the caller's scope's: a fresh one of that scope for every request.
+			return request{path: "/api/v1/compliance/measures/" + e.measure(t, c.operator && c.header == nil)}
+		}},
 		"PUT /api/v1/compliance/profile": {build: func(_ *testing.T, c *caller, _ object) request {
 			r := request{path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}}
 			if !c.operator && c.person != nil && c.person.user.Role != skjold.RoleOwner {

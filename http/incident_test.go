@@ -161,7 +161,7 @@ func TestIncidentAPI(t *testing.T) {
 	for _, lang := range []string{"en", "nb", "pl"} {
 		var doc document.Document
 		e.do(t, e.a.token, "GET", "/api/v1/incidents/"+inc.ID+"/drafts/breach-authority?lang="+lang, nil).want(t, 200).decode(t, &doc)
-		body := strings.Join(docText(&doc), "\n")
+		body := strings.Join(doc.Lines(), "\n")
 		for _, want := range []string{"A token was pasted", "contact", "12", "30", "Phishing", "Token revoked", "dpo@a.example", "Contact data exposed"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("%s authority draft lacks %q:\n%s", lang, want, body)
@@ -171,7 +171,7 @@ func TestIncidentAPI(t *testing.T) {
 			t.Errorf("%s draft: language %q version %q footer %q", lang, doc.Language, doc.Version, doc.Footer)
 		}
 		e.do(t, e.a.token, "GET", "/api/v1/incidents/"+inc.ID+"/drafts/breach-subjects?lang="+lang, nil).want(t, 200).decode(t, &doc)
-		if body := strings.Join(docText(&doc), "\n"); !strings.Contains(body, "Token revoked") || strings.Contains(body, "Contact data exposed") {
+		if body := strings.Join(doc.Lines(), "\n"); !strings.Contains(body, "Token revoked") || strings.Contains(body, "Contact data exposed") {
 			t.Errorf("%s subjects draft:\n%s", lang, body)
 		}
 	}
@@ -188,24 +188,6 @@ func TestIncidentAPI(t *testing.T) {
 }
 
 // docText is every string of a document, for tests.
-func docText(d *document.Document) []string {
-	out := []string{d.Title, d.Subtitle, d.Footer}
-	var walk func([]document.Section)
-	walk = func(ss []document.Section) {
-		for _, s := range ss {
-			out = append(out, s.Heading)
-			out = append(out, s.Paragraphs...)
-			if s.Table != nil {
-				for _, r := range s.Table.Rows {
-					out = append(out, r...)
-				}
-			}
-			walk(s.Sections)
-		}
-	}
-	walk(d.Sections)
-	return out
-}
 
 // TestIncidentClockAlerts: the hourly pass raises the 12-hours-left alert and the overdue
 // alert once each, and both reach the alert dispatcher's e-mail.

@@ -71,6 +71,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"PUT /api/v1/settings/session":                   {"/api/v1/settings/session", e.a.token},
 		"PUT /api/v1/settings/read-budget":               {"/api/v1/settings/read-budget", e.a.token},
 		"PUT /api/v1/compliance/profile":                 {"/api/v1/compliance/profile", e.a.token},
+		"POST /api/v1/compliance/measures":               {"/api/v1/compliance/measures", e.a.token},
 		"POST /api/v1/maintenance":                       {"/api/v1/maintenance", e.operator},
 		"POST /api/v1/incidents":                         {"/api/v1/incidents", e.a.token},
 		"PATCH /api/v1/incidents/{id}/decision":          {"/api/v1/incidents/" + incA + "/decision", e.a.token},

@@ -45,15 +45,16 @@ func TestOperatorReadOnly(t *testing.T) {
 
 	ids := map[string]string{"tenants": e.a.id, "grants": grantID, "backups": backupID, "tokens": reader.ID,
 		"users": staffer.ID, "approvals": missingID, "sessions": missingID, "maintenance": missingID,
-		"incidents": missingID}
+		"incidents": missingID, "compliance": missingID}
 	bodies := map[string]any{
-		"PUT /api/v1/blocklist":        map[string]string{"text": "192.0.2.0/24\n"},
-		"POST /api/v1/tenants":         map[string]string{"name": "Tenant C"},
-		"POST /api/v1/tokens":          map[string]any{"name": "x", "operator": true, "scopes": []string{skjold.ScopeOperatorRead}},
-		"POST /api/v1/users":           map[string]string{"email": "new@ops.example", "name": "New", "role": skjold.RoleSupport},
-		"PATCH /api/v1/users/{id}":     map[string]string{"name": "Renamed"},
-		"PUT /api/v1/settings/session": skjold.DefaultSessionSettings(),
-		"POST /api/v1/approvals":       map[string]string{"action": skjold.ActionTenantDeletion, "target": e.a.id},
+		"PUT /api/v1/blocklist":            map[string]string{"text": "192.0.2.0/24\n"},
+		"POST /api/v1/tenants":             map[string]string{"name": "Tenant C"},
+		"POST /api/v1/tokens":              map[string]any{"name": "x", "operator": true, "scopes": []string{skjold.ScopeOperatorRead}},
+		"POST /api/v1/users":               map[string]string{"email": "new@ops.example", "name": "New", "role": skjold.RoleSupport},
+		"PATCH /api/v1/users/{id}":         map[string]string{"name": "Renamed"},
+		"PUT /api/v1/settings/session":     skjold.DefaultSessionSettings(),
+		"POST /api/v1/approvals":           map[string]string{"action": skjold.ActionTenantDeletion, "target": e.a.id},
+		"POST /api/v1/compliance/measures": map[string]string{"kind": "training", "description": "Staff training", "date": "2026-11-20"},
 	}
 
 	before := e.snapshot(t)
@@ -75,6 +76,7 @@ func TestOperatorReadOnly(t *testing.T) {
 			path = strings.Replace(path, "{id}", id, 1)
 		}
 		path = strings.Replace(path, "{addr}", banned.String(), 1)
+		path = strings.Replace(path, "{kind}", skjold.DocRoPA, 1)
 		got := e.do(t, reader.Secret, method, path, bodies[rt.pattern])
 		switch {
 		case rt.perm.op != skjold.ScopeOperatorRead:

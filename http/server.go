@@ -34,6 +34,12 @@ type Services struct {
 	Backups    skjold.BackupService // nil: the backup routes answer 503
 	// Compliance checks the promises against live state; nil: its routes answer 503.
 	Compliance skjold.ComplianceService
+	// Documents writes the compliance documents and keeps the organisational measures; nil:
+	// their routes answer 503.
+	Documents skjold.ComplianceDocumentService
+	// SubProcessors lists the installation's storage, e-mail relay and backup targets for the
+	// records of processing; nil: none are listed.
+	SubProcessors func() []skjold.SubProcessor
 	// Maintenance schedules and shows maintenance windows; nil: its routes answer 503.
 	Maintenance skjold.MaintenanceService
 	// Incidents keeps the breach register; nil: its routes answer 503.

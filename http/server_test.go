@@ -120,6 +120,10 @@ func newEnv(t *testing.T) *env {
 	svc.Backups = newBackupService(t, e.db, dir)
 	svc.Preferences = e.db
 	svc.Compliance = e.db
+	svc.Documents = e.db
+	svc.SubProcessors = func() []skjold.SubProcessor {
+		return []skjold.SubProcessor{{Name: "SQLite", Service: "storage", Location: "this server"}}
+	}
 	svc.Maintenance = e.db
 	svc.Incidents = e.db
 	e.alerts = alert.NewService(e.db, &skjold.AlertConfig{AlertSettings: skjold.AlertSettings{Source: skjold.AlertSourceNone}},

@@ -88,9 +88,10 @@ func TestTenantIsolation(t *testing.T) {
 	grantRequestA := e.fileGrantRequest(t, e.a.id)                    // support staff asked A for access
 	incA := e.incidentOf(t, e.a.id)                                   // A's breach register
 	opInc := e.incidentOf(t, "", e.a.id)                              // an operator incident that affects A only
+	measureA := e.measure(t, false)                                   // an organisational measure of A
 	before := e.readTenantA(t, sA.ID, rA.ID)
 	secretsOfA := []string{grantRequestA, e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
-		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA, holdA.ID, "A's litigation", incA, opInc}
+		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA, holdA.ID, "A's litigation", incA, opInc, measureA, "A's measure"}
 	for _, tok := range before.tokens {
 		secretsOfA = append(secretsOfA, tok.ID)
 	}
@@ -157,6 +158,12 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "GET /api/v1/compliance", path: "/api/v1/compliance", status: 200},
 		{pattern: "GET /api/v1/compliance/profile", path: "/api/v1/compliance/profile", status: 200},
 		{pattern: "PUT /api/v1/compliance/profile", path: "/api/v1/compliance/profile", body: map[string]int{"max_idle_minutes": 15}, status: 200},
+		{pattern: "GET /api/v1/compliance/documents/{kind}", path: "/api/v1/compliance/documents/ropa", status: 200},
+		{pattern: "GET /api/v1/compliance/documents/{kind}", path: "/api/v1/compliance/documents/toms?tenant=" + e.a.id, status: 404, code: skjold.ENOTFOUND},
+		{pattern: "POST /api/v1/compliance/measures", path: "/api/v1/compliance/measures", body: map[string]string{"kind": "policy",
+			"description": "B's measure", "date": "2026-11-01"}, status: 201},
+		{pattern: "GET /api/v1/compliance/measures", path: "/api/v1/compliance/measures", status: 200, shows: []string{"B's measure"}},
+		{pattern: "DELETE /api/v1/compliance/measures/{id}", path: "/api/v1/compliance/measures/" + measureA, status: 404, code: skjold.ENOTFOUND},
 		{pattern: "GET /api/v1/maintenance", path: "/api/v1/maintenance", status: 200},
 		{pattern: "POST /api/v1/incidents", path: "/api/v1/incidents", body: incidentBody(), status: 201},
 		{pattern: "GET /api/v1/incidents", path: "/api/v1/incidents", status: 200, shows: []string{"Leaked token"}},

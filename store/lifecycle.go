@@ -215,6 +215,8 @@ var tenantRows = []struct{ table, where string }{
 	{"incident_entries", "tenant_id = ?"},
 	{"incident_tenants", "tenant_id = ?"},
 	{"incidents", "tenant_id = ?"},
+
+	{"compliance_measures", "tenant_id = ?"},
 	{"approvals", "tenant_id = ?"},
 }
 

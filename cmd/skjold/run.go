@@ -52,6 +52,7 @@ func init() {
 		{"user reset-two-factor", "break glass: remove a locked-out user's second factor (on the server's machine)", runUserResetTwoFactor},
 		{"audit verify", "check the audit chain; exits non-zero at the first broken link", runAuditVerify},
 		{"compliance check", "check every promise against live state; exits non-zero when one fails", runComplianceCheck},
+		{"compliance documents", "write the TOMs and records of processing as PDF files (--out DIR)", runComplianceDocuments},
 		{"maintenance schedule", "announce a maintenance window to every tenant's owner", runMaintenanceSchedule},
 		{"keys rotate", "move every tenant key under a new master key, retiring the old one (safe while serving)", runKeysRotate},
 		{"keys list", "show each master key, its state, and which kept backups need it", runKeysList},

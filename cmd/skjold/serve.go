@@ -136,6 +136,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready, Cluster: db,
 		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	svc.Compliance = db
+	svc.Documents, svc.SubProcessors = db, func() []skjold.SubProcessor { return subProcessors(cfg) }
 	svc.Maintenance = db
 	svc.Incidents = db
 	every, err := cfg.retentionInterval()

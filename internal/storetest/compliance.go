@@ -79,6 +79,7 @@ func TestCompliance(t *testing.T, h Harness) {
 	t.Run("Access", func(t *testing.T) { testComplianceAccess(t, h) })
 	t.Run("TrainingMail", func(t *testing.T) { testTrainingMail(t, h) })
 	t.Run("Maintenance", func(t *testing.T) { testMaintenance(t, h) })
+	t.Run("Documents", func(t *testing.T) { testComplianceDocuments(t, h) })
 }
 
 // keptTenant is a tenant that keeps every promise of the seeds: an owner and an admin with a

@@ -424,6 +424,9 @@ func (e *env) fillTenant(tn *tenant, email string) {
 		consequences, measures, contact, status, created_at) VALUES (?, '', 'relay breach', 'x', ?, ?, '[]', 1, 1, '', '', '', 'open', ?)`,
 		guardian.ID, now, now, now)
 	e.rawExec(raw, `INSERT INTO incident_tenants (incident_id, tenant_id, notified_at) VALUES (?, ?, ?)`, guardian.ID, tn.ID, now)
+
+	e.rawExec(raw, `INSERT INTO compliance_measures (id, tenant_id, kind, description, taken_on, created_at)
+		VALUES (?, ?, 'training', 'annual training', '2026-11-20', ?)`, minor.ID, tn.ID, now)
 }
 
 func testTermination(t *testing.T, e *env) {
