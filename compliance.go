@@ -114,7 +114,7 @@ type ComplianceFacts struct {
 	CategoriesNoRetention  []string
 	LastSweep              time.Time // zero: never
 	Chain                  *ChainReport
-	ChainError             string // why the chain did not verify; "" when it did
+	ChainError             string         // why the chain did not verify; "" when it did
 	DPAVersion             string         // the tenant's agreement's current version; "" for the operator
 	DPAAccepted            *DPAAcceptance // the newest acceptance, nil when none
 	ProcessorHosts         []ProcessorHost
