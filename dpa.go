@@ -148,9 +148,8 @@ type DPAFacts struct {
 	Subprocessors []DPASubprocessor        `json:"subprocessors"`
 	Categories    []DPACategory            `json:"categories"`
 	Purposes      []string                 `json:"purposes"`
-	Measures      DPAMeasures              `json:"measures"`
 	Storage       string                   `json:"storage"` // engine and where: "PostgreSQL", "SQLite"
-	Profile       ComplianceProfile        `json:"profile"`
+	Profile       ComplianceProfile        `json:"profile"` // the measures promised (Annex 3)
 	Objections    []*SubprocessorObjection `json:"-"`
 }
 
@@ -163,22 +162,13 @@ type DPASubprocessor struct {
 	Effective string `json:"effective_date"`
 }
 
-// DPACategory is one category of data in the annex: its name, purposes, legal basis and
-// retention period.
+// DPACategory is one category of data in the annex: its name, number of fields, purposes
+// and legal basis. (Retention periods are proven by the D1 check, not agreed here.)
 type DPACategory struct {
 	Name       string   `json:"name"`
 	Purposes   []string `json:"purposes"`
 	LegalBasis string   `json:"legal_basis"`
-	Retention  string   `json:"retention"`
 	Fields     int      `json:"fields"`
-}
-
-// DPAMeasures is the summary of technical and organisational measures in force for the
-// tenant, from its settings.
-type DPAMeasures struct {
-	MinPasswordLength int  `json:"min_password_length"`
-	IdleMinutes       int  `json:"idle_minutes"`
-	AdminTwoFactor    bool `json:"admin_two_factor"`
 }
 
 // DPAStatus is a tenant's agreement: its current version, the document in the caller's

@@ -285,7 +285,7 @@ func (db *DB) dpaFacts(ctx context.Context, tenantID string) (*skjold.DPAFacts, 
 		purposes := append([]string{}, c.Purposes...)
 		sort.Strings(purposes)
 		f.Categories = append(f.Categories, skjold.DPACategory{Name: c.Name, Purposes: purposes, LegalBasis: c.LegalBasis,
-			Retention: c.Retention.Period, Fields: len(c.Fields)})
+			Fields: len(c.Fields)})
 	}
 	if f.Purposes, err = queryAll(ctx, db, func(s scanner) (string, error) {
 		var n string
@@ -293,17 +293,14 @@ func (db *DB) dpaFacts(ctx context.Context, tenantID string) (*skjold.DPAFacts, 
 	}, "SELECT name FROM purposes WHERE tenant_id = ? ORDER BY name", tenantID); err != nil {
 		return nil, err
 	}
-	set, err := db.sessionSettingsFor(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
+	// The measures are the ones the tenant promised (its compliance profile); the compliance
+	// check proves them against live state, so a setting changed within the promise needs
+	// no new agreement.
 	p, err := db.complianceProfile(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	f.Profile = *p
-	f.Measures = skjold.DPAMeasures{MinPasswordLength: set.Password.MinLength, IdleMinutes: set.IdleMinutes,
-		AdminTwoFactor: p.AdminTwoFactor}
 	return f, nil
 }
 

@@ -210,6 +210,10 @@ var tenantRows = []struct{ table, where string }{
 	{"profiles", "tenant_id = ?"},
 	{"settings", "tenant_id = ?"},
 	{"compliance_profiles", "tenant_id = ?"},
+	{"subproc_objections", "tenant_id = ?"},
+	{"dpa_acceptances", "tenant_id = ?"},
+	{"register_copies", "tenant_id = ?"},
+	{"register_media", "tenant_id = ?"},
 	{"approvals", "tenant_id = ?"},
 }
 

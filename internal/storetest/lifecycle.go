@@ -409,6 +409,14 @@ func (e *env) fillTenant(tn *tenant, email string) {
 	e.rawExec(raw, `INSERT INTO grant_requests (id, tenant_id, user_id, reason, hours, status, created_at, expires_at)
 		VALUES (?, ?, ?, 'ticket 2', 1, 'pending', ?, ?)`, minor.ID, tn.ID, support.ID, now, now)
 	e.rawExec(raw, `INSERT INTO compliance_profiles (tenant_id, profile, updated_at) VALUES (?, '{}', ?)`, tn.ID, now)
+	e.rawExec(raw, `INSERT INTO subproc_objections (subprocessor_id, tenant_id, user_id, reason, created_at)
+		VALUES (?, ?, ?, '', ?)`, minor.ID, tn.ID, support.ID, now)
+	e.rawExec(raw, `INSERT INTO dpa_acceptances (id, tenant_id, version, method, user_id, accepted_at)
+		VALUES (?, ?, 'v', 'console', ?, ?)`, minor.ID, tn.ID, support.ID, now)
+	e.rawExec(raw, `INSERT INTO register_copies (id, tenant_id, what, recipient, handed_over, delete_by, created_by, created_at)
+		VALUES (?, ?, 'disk image', 'Lab AS', '2025-01-01', '2025-01-15', '', ?)`, minor.ID, tn.ID, now)
+	e.rawExec(raw, `INSERT INTO register_media (id, tenant_id, what, method, destroyed_by, witness, destroyed_on, created_at)
+		VALUES (?, ?, 'disk', 'shredded', 'IT', 'CEO', '2025-01-01', ?)`, minor.ID, tn.ID, now)
 }
 
 func testTermination(t *testing.T, e *env) {
