@@ -148,8 +148,9 @@ type DPAFacts struct {
 	Subprocessors []DPASubprocessor        `json:"subprocessors"`
 	Categories    []DPACategory            `json:"categories"`
 	Purposes      []string                 `json:"purposes"`
-	Storage       string                   `json:"storage"` // engine and where: "PostgreSQL", "SQLite"
-	Profile       ComplianceProfile        `json:"profile"` // the measures promised (Annex 3)
+	NoticeDays    int                      `json:"notice_days"` // see SubprocessorNoticeDays
+	Storage       string                   `json:"storage"`     // engine and where: "PostgreSQL", "SQLite"
+	Profile       ComplianceProfile        `json:"profile"`     // the measures promised (Annex 3)
 	Objections    []*SubprocessorObjection `json:"-"`
 }
 

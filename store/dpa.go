@@ -259,7 +259,7 @@ func dpaTenant(ctx context.Context) (*skjold.Caller, error) {
 // dpaFacts reads what tenant's agreement is written from.
 func (db *DB) dpaFacts(ctx context.Context, tenantID string) (*skjold.DPAFacts, error) {
 	f := &skjold.DPAFacts{Processor: db.auth.Issuer, TenantID: tenantID, Subprocessors: []skjold.DPASubprocessor{},
-		Categories: []skjold.DPACategory{}, Purposes: []string{}, Storage: db.engine}
+		Categories: []skjold.DPACategory{}, Purposes: []string{}, Storage: db.engine, NoticeDays: db.noticeDays()}
 	if err := db.queryRow(ctx, "SELECT name FROM tenants WHERE id = ?", tenantID).Scan(&f.Controller); err != nil {
 		return nil, notFound(err, "tenant")
 	}

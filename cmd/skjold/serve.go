@@ -135,6 +135,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	svc.Compliance = db
 	svc.Maintenance = db
+	svc.DPA, svc.Registers = db, db
+	if err := configureDPA(db, cfg); err != nil {
+		return err
+	}
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err
