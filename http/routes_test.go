@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -255,6 +256,8 @@ func TestMalformedIDs(t *testing.T) {
 		"POST /api/v1/requests/{id}/complete":            map[string]any{},
 		"PUT /api/v1/subjects/{id}/relationship":         map[string]string{"state": "ended"},
 		"POST /api/v1/operator/grant-requests/{id}/deny": map[string]string{"reason": "ticket 7"},
+		"POST /api/v1/subprocessors/{id}/objection":      map[string]string{"reason": "X"},
+		"PUT /api/v1/media/{id}/certificate":             map[string]string{"certificate": base64.StdEncoding.EncodeToString(testPDF)},
 	}
 	ids := []string{"123", "not-an-id", strings.ToUpper(sub.ID), sub.ID + "0", sub.ID[1:], "%20" + sub.ID,
 		"00000000-0000-0000-0000-00000000000g", "%00", "'%20OR%201=1--"}

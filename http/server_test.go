@@ -116,6 +116,7 @@ func newEnv(t *testing.T) *env {
 	svc.Preferences = e.db
 	svc.Compliance = e.db
 	svc.Maintenance = e.db
+	svc.DPA, svc.Registers = e.db, e.db
 	e.alerts = alert.NewService(e.db, &skjold.AlertConfig{AlertSettings: skjold.AlertSettings{Source: skjold.AlertSourceNone}},
 		outbox, alert.NewDispatcher(nil, outbox, log), log)
 	svc.Alerts = e.alerts

@@ -260,6 +260,7 @@ func TestTenantIsolation(t *testing.T) {
 		// B's token holds the export scope, and B keeps bulk exports under four eyes.
 		{pattern: "GET /api/v1/export", path: "/api/v1/export?format=json", status: 403, code: skjold.EFORBIDDEN},
 	}
+	cases = append(cases, e.dpaIsolationCases(t, ownerA, &secretsOfA)...)
 	covered := map[string]bool{}
 	for _, c := range cases {
 		covered[c.pattern] = true
