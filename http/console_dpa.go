@@ -27,7 +27,7 @@ func init() {
 			{"GET /console/dpa", admin, s.handleConsoleDPA()},
 			{"POST /console/dpa/accept", admin, s.handleConsoleDPAAccept()},
 			{"POST /console/dpa/scan", admin, s.handleConsoleDPAScan()},
-			{"GET /console/dpa/scan/{id}", admin, s.handleDPAScanGet()},
+			{"GET /console/dpa/scan/{id}", admin, s.handleConsoleDPAScanGet()},
 			{"GET /console/subprocessors", seeSubs, s.handleConsoleSubprocessors()},
 			{"POST /console/subprocessors", opManage, s.handleConsoleSubprocessorAdd()},
 			{"POST /console/subprocessors/{id}/remove", opManage, s.handleConsoleSubprocessorRemove()},
@@ -37,7 +37,7 @@ func init() {
 			{"POST /console/registers/copies/{id}/deleted", keepRegs, s.handleConsoleCopyDeleted()},
 			{"POST /console/registers/media", keepRegs, s.handleConsoleMediumRecord()},
 			{"POST /console/registers/media/{id}/certificate", keepRegs, s.handleConsoleCertificate()},
-			{"GET /console/registers/media/{id}/certificate", seeRegs, s.handleCertificateGet()},
+			{"GET /console/registers/media/{id}/certificate", seeRegs, s.handleConsoleCertificateGet()},
 		}
 	}, navItem{76, "/console/dpa", "nav.dpa", admin}, navItem{77, "/console/subprocessors", "nav.subprocessors", seeSubs},
 		navItem{78, "/console/registers", "nav.registers", seeRegs})
@@ -203,7 +203,7 @@ func (s *Server) handleConsoleSubprocessorRemove() http.Handler {
 			err = svc.RemoveSubprocessor(r.Context(), r.PathValue("id"))
 		}
 		if err != nil {
-			s.cfgRefused(w, r, "subproc", "subproc.title", err, nil, s.subprocLoad(r))
+			s.dpaRefused(w, r, "subproc", "subproc.title", err, nil, s.subprocLoad(r))
 			return
 		}
 		http.Redirect(w, r, "/console/subprocessors?m=subproc_removed", http.StatusSeeOther)
@@ -217,7 +217,7 @@ func (s *Server) handleConsoleSubprocessorObject() http.Handler {
 			err = svc.ObjectToSubprocessor(r.Context(), r.PathValue("id"), r.PostForm.Get("reason"))
 		}
 		if err != nil {
-			s.cfgRefused(w, r, "subproc", "subproc.title", err, nil, s.subprocLoad(r))
+			s.dpaRefused(w, r, "subproc", "subproc.title", err, nil, s.subprocLoad(r))
 			return
 		}
 		http.Redirect(w, r, "/console/subprocessors?m=subproc_objected", http.StatusSeeOther)
@@ -263,7 +263,7 @@ func (s *Server) handleConsoleRegisters() http.Handler {
 // registersDone answers a register form: back to the page, or the page again with the error.
 func (s *Server) registersDone(w http.ResponseWriter, r *http.Request, err error) {
 	if err != nil {
-		s.cfgRefused(w, r, "registers", "registers.title", err, registersFields, s.registersLoad(r))
+		s.dpaRefused(w, r, "registers", "registers.title", err, registersFields, s.registersLoad(r))
 		return
 	}
 	http.Redirect(w, r, "/console/registers?m=registers_saved", http.StatusSeeOther)
@@ -311,11 +311,58 @@ func (s *Server) handleConsoleCertificate() http.Handler {
 		svc, err := s.registers()
 		var pdf []byte
 		if err == nil {
-			pdf, err = formPDF(r, "certificate")
+			// A missing file is the store's to refuse, after it has looked for the medium.
+			if pdf, err = formPDF(r, "certificate"); err != nil && skjold.ErrorCode(err) == skjold.EINVALID {
+				if _, rule := fieldOf(err); rule == "required" {
+					err = nil
+				}
+			}
 		}
 		if err == nil {
 			_, err = svc.AttachCertificate(r.Context(), r.PathValue("id"), pdf)
 		}
 		s.registersDone(w, r, err)
 	})
+}
+
+// consolePDF answers a stored PDF as a download, or the console's error page.
+func (s *Server) consolePDF(w http.ResponseWriter, r *http.Request, name string, pdf []byte, err error) {
+	if err != nil {
+		s.consoleFail(w, r, consoleOf(r).id, err)
+		return
+	}
+	s.servePDF(w, r, name, pdf, nil)
+}
+
+func (s *Server) handleConsoleDPAScanGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		svc, err := s.dpa()
+		var pdf []byte
+		if err == nil {
+			pdf, err = svc.DPAScan(r.Context(), r.PathValue("id"))
+		}
+		s.consolePDF(w, r, "dpa-signed", pdf, err)
+	})
+}
+
+func (s *Server) handleConsoleCertificateGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		svc, err := s.registers()
+		var pdf []byte
+		if err == nil {
+			pdf, err = svc.Certificate(r.Context(), r.PathValue("id"))
+		}
+		s.consolePDF(w, r, "destruction-certificate", pdf, err)
+	})
+}
+
+// dpaRefused shows the page again after a refused form, or the console's "not found" page
+// when the form was about an entry that is not there (or is another tenant's).
+func (s *Server) dpaRefused(w http.ResponseWriter, r *http.Request, page, title string, err error, fields []string,
+	load func(v *web.View) error) {
+	if skjold.ErrorCode(err) == skjold.ENOTFOUND {
+		s.consoleFail(w, r, consoleOf(r).id, err)
+		return
+	}
+	s.cfgRefused(w, r, page, title, err, fields, load)
 }

@@ -27,12 +27,66 @@ func init() {
 				return consoleCall{path: path, form: form, refusals: refusals}
 			}
 		}
-		sub := func(t *testing.T) string {
+		sub := func(t *testing.T, o object) string {
+			if o != own {
+				return missingID // the register is the operator's: there is no other tenant's entry
+			}
 			p := dpaSubprocessor("Console Relay AS", "relay.console.example")
 			if err := e.db.AddSubprocessor(localContext(), p); err != nil {
 				t.Fatal(err)
 			}
 			return p.ID
+		}
+		// register is the context of the register o lives in: the caller's own (the
+		// operator's or tenant A's), or tenant B's.
+		register := func(c *consoleCaller, o object) context.Context {
+			switch {
+			case o == other:
+				return tenantCtx(e.b.id, "")
+			case c.op:
+				return localContext()
+			}
+			return tenantCtx(e.a.id, "")
+		}
+		copyOf := func(t *testing.T, c *consoleCaller, o object) string {
+			if o == missing {
+				return missingID
+			}
+			cp := &skjold.DataCopy{What: "Mailbox export", Recipient: "Lab AS", HandedOver: "2025-03-01"}
+			if err := e.db.RecordCopy(register(c, o), cp); err != nil {
+				t.Fatal(err)
+			}
+			return cp.ID
+		}
+		mediumOf := func(t *testing.T, c *consoleCaller, o object, cert bool) string {
+			if o == missing {
+				return missingID
+			}
+			m := &skjold.DestroyedMedium{What: "Disk", Method: "Shredded", DestroyedBy: "IT", Witness: "CEO", DestroyedOn: "2025-03-01"}
+			if err := e.db.RecordMedium(register(c, o), m); err != nil {
+				t.Fatal(err)
+			}
+			if cert {
+				if _, err := e.db.AttachCertificate(register(c, o), m.ID, testPDF); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return m.ID
+		}
+		scans := map[object]string{missing: missingID}
+		scanOf := func(t *testing.T, o object) string {
+			if scans[o] == "" {
+				tn := e.a.id
+				if o == other {
+					tn = e.b.id
+				}
+				a, err := e.db.UploadDPAScan(tenantCtx(tn, "01900000-0000-7000-8000-0000000000aa"), e.dpaVersion(t, tn), testPDF)
+				if err != nil {
+					t.Fatal(err)
+				}
+				scans[o] = a.ID
+			}
+			return scans[o]
 		}
 		return map[string]consoleBuild{
 			"GET /console/dpa": get("/console/dpa"),
@@ -41,26 +95,35 @@ func init() {
 				return consoleCall{path: "/console/dpa/accept", form: url.Values{"version": {e.dpaVersion(t, e.a.id)}}, refusals: []int{403}}
 			},
 			// A form without a file is refused next to the file field.
-			"POST /console/dpa/scan":     post("/console/dpa/scan", url.Values{"version": {"x"}}, 400),
-			"GET /console/dpa/scan/{id}": get("/console/dpa/scan/"+missingID, 404),
+			"POST /console/dpa/scan": post("/console/dpa/scan", url.Values{"version": {"x"}}, 400),
+			"GET /console/dpa/scan/{id}": func(t *testing.T, _ *consoleCaller, o object) consoleCall {
+				return consoleCall{path: "/console/dpa/scan/" + scanOf(t, o)}
+			},
 			"GET /console/subprocessors": get("/console/subprocessors"),
 			"POST /console/subprocessors": post("/console/subprocessors", url.Values{"name": {"Relay AS"}, "service": {"E-mail"},
 				"purpose": {"Notices"}, "location": {"Norway"}, "hosts": {"relay.example"}, "contract_date": {"2025-01-01"},
 				"effective_date": {"2025-02-01"}}),
-			"POST /console/subprocessors/{id}/remove": func(t *testing.T, _ *consoleCaller, _ object) consoleCall {
-				return consoleCall{path: "/console/subprocessors/" + sub(t) + "/remove", form: url.Values{}}
+			"POST /console/subprocessors/{id}/remove": func(t *testing.T, _ *consoleCaller, o object) consoleCall {
+				return consoleCall{path: "/console/subprocessors/" + sub(t, o) + "/remove", form: url.Values{}}
 			},
-			"POST /console/subprocessors/{id}/objection": func(t *testing.T, _ *consoleCaller, _ object) consoleCall {
-				return consoleCall{path: "/console/subprocessors/" + sub(t) + "/objection", form: url.Values{"reason": {"EEA only"}}, refusals: []int{403}}
+			"POST /console/subprocessors/{id}/objection": func(t *testing.T, _ *consoleCaller, o object) consoleCall {
+				return consoleCall{path: "/console/subprocessors/" + sub(t, o) + "/objection", form: url.Values{"reason": {"EEA only"}}, refusals: []int{403}}
 			},
 			"GET /console/registers": get("/console/registers"),
 			"POST /console/registers/copies": post("/console/registers/copies", url.Values{"what": {"Mailbox export"},
 				"recipient": {"Lab AS"}, "handed_over": {"2025-03-01"}}),
-			"POST /console/registers/copies/{id}/deleted": get("/console/registers/copies/"+missingID+"/deleted", 404),
+			"POST /console/registers/copies/{id}/deleted": func(t *testing.T, c *consoleCaller, o object) consoleCall {
+				return consoleCall{path: "/console/registers/copies/" + copyOf(t, c, o) + "/deleted", form: url.Values{}}
+			},
 			"POST /console/registers/media": post("/console/registers/media", url.Values{"what": {"Disk"}, "method": {"Shredded"},
 				"destroyed_by": {"IT"}, "witness": {"CEO"}, "destroyed_on": {"2025-03-01"}}),
-			"POST /console/registers/media/{id}/certificate": post("/console/registers/media/"+missingID+"/certificate", url.Values{}, 400),
-			"GET /console/registers/media/{id}/certificate":  get("/console/registers/media/"+missingID+"/certificate", 404),
+			// A form without a file is refused next to the file field.
+			"POST /console/registers/media/{id}/certificate": func(t *testing.T, c *consoleCaller, o object) consoleCall {
+				return consoleCall{path: "/console/registers/media/" + mediumOf(t, c, o, false) + "/certificate", form: url.Values{}, refusals: []int{400}}
+			},
+			"GET /console/registers/media/{id}/certificate": func(t *testing.T, c *consoleCaller, o object) consoleCall {
+				return consoleCall{path: "/console/registers/media/" + mediumOf(t, c, o, true) + "/certificate"}
+			},
 		}
 	})
 }

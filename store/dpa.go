@@ -158,6 +158,20 @@ func ownerCaller(ctx context.Context, what string) (*skjold.Caller, error) {
 
 // ObjectToSubprocessor records the owner's objection to an entry, once per tenant.
 func (db *DB) ObjectToSubprocessor(ctx context.Context, id, reason string) error {
+	if skjold.CallerFromContext(ctx) == nil {
+		return skjold.Errorf(skjold.EUNAUTHORIZED, "authentication required")
+	}
+	// The register is public to every tenant: a missing entry is told before who may object.
+	var n int
+	if !skjold.ValidID(id) {
+		return errNotFound("sub-processor")
+	}
+	if err := db.queryRow(ctx, "SELECT COUNT(*) FROM subprocessors WHERE id = ?", id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return errNotFound("sub-processor")
+	}
 	c, err := ownerCaller(ctx, "objecting to a sub-processor")
 	if err != nil {
 		return err
@@ -166,17 +180,8 @@ func (db *DB) ObjectToSubprocessor(ctx context.Context, id, reason string) error
 	if err := skjold.CheckText("reason", reason, 0, 1000); err != nil {
 		return err
 	}
-	if !skjold.ValidID(id) {
-		return errNotFound("sub-processor")
-	}
 	return db.write(ctx, func(tx *Tx) error {
 		var n int
-		if err := tx.queryRow("SELECT COUNT(*) FROM subprocessors WHERE id = ?", id).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return errNotFound("sub-processor")
-		}
 		if err := tx.queryRow("SELECT COUNT(*) FROM subproc_objections WHERE subprocessor_id = ? AND tenant_id = ?", id,
 			c.TenantID).Scan(&n); err != nil {
 			return err

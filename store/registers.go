@@ -240,6 +240,16 @@ func (db *DB) AttachCertificate(ctx context.Context, id string, pdf []byte) (*sk
 	if err != nil {
 		return nil, err
 	}
+	if !skjold.ValidID(id) {
+		return nil, errNotFound("medium")
+	}
+	var n int
+	if err := db.queryRow(ctx, "SELECT COUNT(*) FROM register_media WHERE id = ? AND tenant_id = ?", id, c.TenantID).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errNotFound("medium")
+	}
 	switch {
 	case len(pdf) == 0:
 		return nil, skjold.FieldError("certificate", "required", "certificate is required: a PDF")
@@ -247,8 +257,6 @@ func (db *DB) AttachCertificate(ctx context.Context, id string, pdf []byte) (*sk
 		return nil, skjold.FieldError("certificate", "size", "certificate must be at most 10 MB")
 	case !bytes.HasPrefix(pdf, []byte("%PDF-")):
 		return nil, skjold.FieldError("certificate", "pdf", "certificate must be a PDF file")
-	case !skjold.ValidID(id):
-		return nil, errNotFound("medium")
 	}
 	var keyID string
 	var wrapped, sealed []byte
