@@ -86,7 +86,7 @@ func TestTenantIsolation(t *testing.T) {
 
 	reqA := e.openRequest(t, e.a.token, sA, skjold.RequestAccess, "") // a data-subject request of A
 	grantRequestA := e.fileGrantRequest(t, e.a.id)                    // support staff asked A for access
-	var dpaSecrets []string // the DPA's and registers' objects of A (dpa_test.go)
+	var dpaSecrets []string                                           // the DPA's and registers' objects of A (dpa_test.go)
 	dpaCases := e.dpaIsolationCases(t, ownerA, &dpaSecrets)
 	before := e.readTenantA(t, sA.ID, rA.ID)
 	secretsOfA := []string{grantRequestA, e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
