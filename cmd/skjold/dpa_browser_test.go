@@ -11,7 +11,7 @@ import (
 // owner, asked on the dashboard, reads the agreement and accepts it, and the G1 check
 // passes; the operator adds a sub-processor in the console; the owner is then asked to
 // accept again, G1 fails, and the new version's annex names the sub-processor. The owner
-// also records a copy handed over in the register of copies [D3].
+// also records a copy handed over [D3] and a destroyed storage medium [D4].
 func TestConsoleBrowserDPA(t *testing.T) {
 	t.Parallel()
 	data := filepath.Join(t.TempDir(), "skjold-data")
@@ -130,5 +130,13 @@ func TestConsoleBrowserDPA(t *testing.T) {
 	b.fill("#handed_over", "2026-12-01")
 	b.submit("form[action='/console/registers/copies'] button[type=submit]")
 	b.wantText("The register is updated.", "Recovered mailbox of the sales department", "2026-12-15", "Not confirmed yet")
+	// A destroyed medium [D4].
+	b.fill("#m-what", "Backup disk WD-1234")
+	b.fill("#method", "Shredded")
+	b.fill("#destroyed_by", "Stena Recycling AS")
+	b.fill("#witness", "Head of IT")
+	b.fill("#destroyed_on", "2026-12-02")
+	b.submit("form[action='/console/registers/media'] button[type=submit]")
+	b.wantText("Backup disk WD-1234", "Stena Recycling AS", "Head of IT", "Destruction certificate (PDF, at most 10 MB)")
 	b.page("dpa-registers")
 }
