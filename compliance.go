@@ -114,7 +114,11 @@ type ComplianceFacts struct {
 	CategoriesNoRetention  []string
 	LastSweep              time.Time // zero: never
 	Chain                  *ChainReport
-	ChainError             string // why the chain did not verify; "" when it did
+	ChainError             string         // why the chain did not verify; "" when it did
+	DPAVersion             string         // the tenant's agreement's current version; "" for the operator
+	DPAAccepted            *DPAAcceptance // the newest acceptance, nil when none
+	ProcessorHosts         []ProcessorHost
+	UncoveredHosts         []ProcessorHost // configured hosts no sub-processor entry lists
 }
 
 // ComplianceService checks the promises against live state [G4].
@@ -143,7 +147,7 @@ func CheckCompliance(p ComplianceProfile, f *ComplianceFacts) []ComplianceCheck 
 	return []ComplianceCheck{
 		checkBackupTimes(p, f), checkOffsite(p, f), checkDailyCopies(p, f), checkDrill(p, f),
 		checkPasswordPolicy(p, f), checkAdminTwoFactor(p, f), checkIdle(p, f), checkOffboarding(p, f),
-		checkTraining(p, f), checkRetention(p, f), checkAuditChain(p, f), checkDPA(p),
+		checkTraining(p, f), checkRetention(p, f), checkAuditChain(p, f), checkDPA(p, f), checkSubprocessors(f),
 	}
 }
 
@@ -351,12 +355,37 @@ func checkAuditChain(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 		"verified at "+stamp(f.Now))
 }
 
-// checkDPA [G1]: Skjold does not yet generate or record data processing agreements, so the
-// promise cannot be checked; it says so rather than pass.
-func checkDPA(p ComplianceProfile) ComplianceCheck {
+// checkDPA [G1]: the tenant's owner accepted the data processing agreement in its current
+// version (in the console, or by uploading a signed scan).
+func checkDPA(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 	const req, name = "G1", "dpa"
-	if !p.DPA {
+	switch {
+	case !p.DPA:
 		return notConfigured(req, name, "no data processing agreement promised")
+	case f.DPAAccepted == nil:
+		return verdict(req, name, false, "current version "+f.DPAVersion+": never accepted")
+	case f.DPAAccepted.Version != f.DPAVersion:
+		return verdict(req, name, false, "current version "+f.DPAVersion+": not accepted yet",
+			fmt.Sprintf("version %s accepted at %s (%s)", f.DPAAccepted.Version, stamp(f.DPAAccepted.AcceptedAt), f.DPAAccepted.Method))
 	}
-	return notConfigured(req, name, "Skjold does not record data processing agreements yet: accepted versions cannot be checked")
+	ev := []string{fmt.Sprintf("version %s accepted at %s by user %s (%s)", f.DPAVersion, stamp(f.DPAAccepted.AcceptedAt),
+		f.DPAAccepted.UserID, f.DPAAccepted.Method)}
+	if f.DPAAccepted.ScanSHA256 != "" {
+		ev = append(ev, "signed scan sha256 "+f.DPAAccepted.ScanSHA256)
+	}
+	return verdict(req, name, true, ev...)
+}
+
+// checkSubprocessors [G2]: every host the installation hands data to (SMTP relay, SMS
+// gateway, backup targets) is listed on an entry of the sub-processor register.
+func checkSubprocessors(f *ComplianceFacts) ComplianceCheck {
+	const req, name = "G2", "subprocessors"
+	if len(f.ProcessorHosts) == 0 {
+		return notConfigured(req, name, "no relay, gateway or off-site backup target configured")
+	}
+	ev := []string{fmt.Sprintf("hosts covered by the register: %d of %d", len(f.ProcessorHosts)-len(f.UncoveredHosts), len(f.ProcessorHosts))}
+	for _, h := range f.UncoveredHosts {
+		ev = append(ev, fmt.Sprintf("%s %s: not on any sub-processor entry", h.Role, h.Host))
+	}
+	return verdict(req, name, len(f.UncoveredHosts) == 0, ev...)
 }

@@ -543,6 +543,24 @@ func (e ContactSMSResultReasons) Valid() bool {
 	}
 }
 
+// Defines values for DPAAcceptanceMethod.
+const (
+	Console DPAAcceptanceMethod = "console"
+	Scan    DPAAcceptanceMethod = "scan"
+)
+
+// Valid indicates whether the value is a known member of the DPAAcceptanceMethod enum.
+func (e DPAAcceptanceMethod) Valid() bool {
+	switch e {
+	case Console:
+		return true
+	case Scan:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DocumentLanguage.
 const (
 	DocumentLanguageEn DocumentLanguage = "en"
@@ -1788,6 +1806,27 @@ func (e ExportConsentReceiptsParamsFormat) Valid() bool {
 	}
 }
 
+// Defines values for GetDPAParamsLang.
+const (
+	GetDPAParamsLangEn GetDPAParamsLang = "en"
+	GetDPAParamsLangNb GetDPAParamsLang = "nb"
+	GetDPAParamsLangPl GetDPAParamsLang = "pl"
+)
+
+// Valid indicates whether the value is a known member of the GetDPAParamsLang enum.
+func (e GetDPAParamsLang) Valid() bool {
+	switch e {
+	case GetDPAParamsLangEn:
+		return true
+	case GetDPAParamsLangNb:
+		return true
+	case GetDPAParamsLangPl:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportTenantParamsFormat.
 const (
 	ExportTenantParamsFormatCsv  ExportTenantParamsFormat = "csv"
@@ -2287,6 +2326,12 @@ type CategoryPut struct {
 // CategoryPutLegalBasis defines model for CategoryPut.LegalBasis.
 type CategoryPutLegalBasis string
 
+// CertificateUpload A destruction certificate.
+type CertificateUpload struct {
+	// Certificate The PDF, in base64.
+	Certificate []byte `json:"certificate"`
+}
+
 // ComplianceCheck One promise and whether live state keeps it.
 type ComplianceCheck struct {
 	// Check A stable name of the check, e.g. backup_times; also the label of the skjold_compliance_check metric.
@@ -2493,6 +2538,91 @@ type ContactSMSResult struct {
 // ContactSMSResultReasons defines model for ContactSMSResult.Reasons.
 type ContactSMSResultReasons string
 
+// DPA A tenant's data processing agreement: its state, the facts it is written from, and the document.
+type DPA struct {
+	Acceptances []DPAAcceptance `json:"acceptances"`
+
+	// Accepted An acceptance of a version of the agreement.
+	Accepted *DPAAcceptance `json:"accepted,omitempty"`
+	Current  bool           `json:"current"`
+
+	// Document The agreement as a document (title, sections, tables, footer) in the requested language.
+	Document map[string]interface{} `json:"document"`
+
+	// Facts Processor, controller, sub-processors, categories, purposes, notice days, storage and the promised measures.
+	Facts map[string]interface{} `json:"facts"`
+
+	// Version 12 hex digits: the fingerprint of the facts.
+	Version string `json:"version"`
+}
+
+// DPAAccept The version being accepted.
+type DPAAccept struct {
+	// Version The current version, as GET /api/v1/dpa returns it.
+	Version string `json:"version"`
+}
+
+// DPAAcceptance An acceptance of a version of the agreement.
+type DPAAcceptance struct {
+	AcceptedAt time.Time           `json:"accepted_at"`
+	Id         string              `json:"id"`
+	Method     DPAAcceptanceMethod `json:"method"`
+	ScanSha256 *string             `json:"scan_sha256,omitempty"`
+	ScanSize   *int                `json:"scan_size,omitempty"`
+	UserId     string              `json:"user_id"`
+	Version    string              `json:"version"`
+}
+
+// DPAAcceptanceMethod defines model for DPAAcceptance.Method.
+type DPAAcceptanceMethod string
+
+// DPAScanUpload A signed copy of the agreement.
+type DPAScanUpload struct {
+	// Scan The PDF, in base64.
+	Scan []byte `json:"scan"`
+
+	// Version The current version.
+	Version string `json:"version"`
+}
+
+// DataCopy A copy of data handed over.
+type DataCopy struct {
+	CreatedAt time.Time `json:"created_at"`
+	CreatedBy *string   `json:"created_by,omitempty"`
+
+	// DeleteBy YYYY-MM-DD.
+	DeleteBy  openapi_types.Date `json:"delete_by"`
+	DeletedAt *time.Time         `json:"deleted_at,omitempty"`
+	DeletedBy *string            `json:"deleted_by,omitempty"`
+
+	// HandedOver YYYY-MM-DD.
+	HandedOver openapi_types.Date `json:"handed_over"`
+	Id         string             `json:"id"`
+	Recipient  string             `json:"recipient"`
+	RemindedAt *time.Time         `json:"reminded_at,omitempty"`
+	What       string             `json:"what"`
+}
+
+// DataCopyCreate A copy handed over.
+type DataCopyCreate struct {
+	// DeleteBy 2 to 4 weeks after handed_over; empty or absent for 2 weeks.
+	DeleteBy *openapi_types.Date `json:"delete_by,omitempty"`
+
+	// HandedOver YYYY-MM-DD.
+	HandedOver openapi_types.Date `json:"handed_over"`
+
+	// Recipient To whom: an organisation or a role.
+	Recipient string `json:"recipient"`
+
+	// What What was handed over.
+	What string `json:"what"`
+}
+
+// DataCopyList The register of copies.
+type DataCopyList struct {
+	Items []DataCopy `json:"items"`
+}
+
 // DeletionCertificate What a terminated tenant left for the operator [D5]: the rows deleted per table, the time, the master key that wrapped the destroyed tenant key, the legal holds it overrode, and hash, the hex SHA-256 of the certificate's JSON without its hash (fields in this order, deleted's keys sorted, hash empty).
 type DeletionCertificate struct {
 	// Deleted Table name → rows deleted.
@@ -2514,6 +2644,44 @@ type DeletionCertificate struct {
 	} `json:"overridden_holds,omitempty"`
 	TenantId openapi_types.UUID `json:"tenant_id"`
 	Time     time.Time          `json:"time"`
+}
+
+// DestroyedMedium A destroyed storage medium.
+type DestroyedMedium struct {
+	CertificateSha256 *string   `json:"certificate_sha256,omitempty"`
+	CertificateSize   *int      `json:"certificate_size,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+	DestroyedBy       string    `json:"destroyed_by"`
+
+	// DestroyedOn YYYY-MM-DD.
+	DestroyedOn openapi_types.Date `json:"destroyed_on"`
+	Id          string             `json:"id"`
+	Method      string             `json:"method"`
+	What        string             `json:"what"`
+	Witness     string             `json:"witness"`
+}
+
+// DestroyedMediumCreate A destroyed medium.
+type DestroyedMediumCreate struct {
+	// DestroyedBy By whom.
+	DestroyedBy string `json:"destroyed_by"`
+
+	// DestroyedOn YYYY-MM-DD.
+	DestroyedOn openapi_types.Date `json:"destroyed_on"`
+
+	// Method How.
+	Method string `json:"method"`
+
+	// What What was destroyed.
+	What string `json:"what"`
+
+	// Witness Who witnessed it.
+	Witness string `json:"witness"`
+}
+
+// DestroyedMediumList The register of destroyed media.
+type DestroyedMediumList struct {
+	Items []DestroyedMedium `json:"items"`
 }
 
 // Document A document Skjold writes from live state (TOMs, records of processing, a data processing agreement, a breach notification draft), every string already in its language; the console shows the same document as HTML and PDF.
@@ -3882,6 +4050,70 @@ type SubjectUpdate struct {
 	Ref *string `json:"ref,omitempty"`
 }
 
+// Subprocessor An entry of the sub-processor register.
+type Subprocessor struct {
+	// ContractDate YYYY-MM-DD.
+	ContractDate openapi_types.Date `json:"contract_date"`
+	CreatedAt    time.Time          `json:"created_at"`
+
+	// EffectiveDate YYYY-MM-DD.
+	EffectiveDate openapi_types.Date `json:"effective_date"`
+	Hosts         []string           `json:"hosts"`
+	Id            string             `json:"id"`
+	Location      string             `json:"location"`
+	Name          string             `json:"name"`
+
+	// NotifiedAt When the tenant owners were e-mailed.
+	NotifiedAt *time.Time                   `json:"notified_at,omitempty"`
+	Objections []SubprocessorObjectionEntry `json:"objections"`
+	Purpose    string                       `json:"purpose"`
+	Service    string                       `json:"service"`
+}
+
+// SubprocessorCreate A sub-processor to add.
+type SubprocessorCreate struct {
+	// ContractDate YYYY-MM-DD.
+	ContractDate openapi_types.Date `json:"contract_date"`
+
+	// EffectiveDate YYYY-MM-DD.
+	EffectiveDate openapi_types.Date `json:"effective_date"`
+
+	// Hosts Host names through which Skjold reaches it; the G2 check matches the configured SMTP relay and backup targets against them (a parent domain covers its subdomains).
+	Hosts *[]string `json:"hosts,omitempty"`
+
+	// Location Where it processes the data: country (and place).
+	Location string `json:"location"`
+
+	// Name The business's name.
+	Name string `json:"name"`
+
+	// Purpose Why it processes the data.
+	Purpose string `json:"purpose"`
+
+	// Service The service it provides.
+	Service string `json:"service"`
+}
+
+// SubprocessorList The sub-processor register.
+type SubprocessorList struct {
+	Items []Subprocessor `json:"items"`
+}
+
+// SubprocessorObjection An objection.
+type SubprocessorObjection struct {
+	// Reason Why the tenant objects; may be empty.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// SubprocessorObjectionEntry A tenant's objection.
+type SubprocessorObjectionEntry struct {
+	CreatedAt  time.Time `json:"created_at"`
+	Reason     string    `json:"reason"`
+	TenantId   string    `json:"tenant_id"`
+	TenantName *string   `json:"tenant_name,omitempty"`
+	UserId     string    `json:"user_id"`
+}
+
 // TargetBackups One target's backups, newest first.
 type TargetBackups struct {
 	Backups []Manifest `json:"backups"`
@@ -4511,6 +4743,75 @@ type SendContactSMSParams struct {
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
+// ListCopiesParams defines parameters for ListCopies.
+type ListCopiesParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// RecordCopyParams defines parameters for RecordCopy.
+type RecordCopyParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// ConfirmCopyDeletedParams defines parameters for ConfirmCopyDeleted.
+type ConfirmCopyDeletedParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// GetDPAParams defines parameters for GetDPA.
+type GetDPAParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// Lang Language of the document: en, nb or pl.
+	Lang *GetDPAParamsLang `form:"lang,omitempty" json:"lang,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// GetDPAParamsLang defines parameters for GetDPA.
+type GetDPAParamsLang string
+
+// AcceptDPAParams defines parameters for AcceptDPA.
+type AcceptDPAParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// UploadDPAScanParams defines parameters for UploadDPAScan.
+type UploadDPAScanParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// GetDPAScanParams defines parameters for GetDPAScan.
+type GetDPAScanParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
 // ListErasureJournalParams defines parameters for ListErasureJournal.
 type ListErasureJournalParams struct {
 	// After Return only lines with a sequence number after this one: the next cursor of the previous page.
@@ -4708,6 +5009,42 @@ type ScheduleMaintenanceParams struct {
 
 // CancelMaintenanceParams defines parameters for CancelMaintenance.
 type CancelMaintenanceParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// ListMediaParams defines parameters for ListMedia.
+type ListMediaParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// RecordMediumParams defines parameters for RecordMedium.
+type RecordMediumParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// GetCertificateParams defines parameters for GetCertificate.
+type GetCertificateParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// AttachCertificateParams defines parameters for AttachCertificate.
+type AttachCertificateParams struct {
 	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
 
@@ -5224,6 +5561,42 @@ type RestrictSubjectParams struct {
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
+// ListSubprocessorsParams defines parameters for ListSubprocessors.
+type ListSubprocessorsParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// AddSubprocessorParams defines parameters for AddSubprocessor.
+type AddSubprocessorParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// RemoveSubprocessorParams defines parameters for RemoveSubprocessor.
+type RemoveSubprocessorParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
+// ObjectToSubprocessorParams defines parameters for ObjectToSubprocessor.
+type ObjectToSubprocessorParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+
+	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
+}
+
 // ListTenantsParams defines parameters for ListTenants.
 type ListTenantsParams struct {
 	// After Return only items with an id after this one: the next cursor of the previous page.
@@ -5371,6 +5744,15 @@ type CheckContactJSONRequestBody = ContactCheck
 // SendContactSMSJSONRequestBody defines body for SendContactSMS for application/json ContentType.
 type SendContactSMSJSONRequestBody = ContactSMS
 
+// RecordCopyJSONRequestBody defines body for RecordCopy for application/json ContentType.
+type RecordCopyJSONRequestBody = DataCopyCreate
+
+// AcceptDPAJSONRequestBody defines body for AcceptDPA for application/json ContentType.
+type AcceptDPAJSONRequestBody = DPAAccept
+
+// UploadDPAScanJSONRequestBody defines body for UploadDPAScan for application/json ContentType.
+type UploadDPAScanJSONRequestBody = DPAScanUpload
+
 // CreateGrantJSONRequestBody defines body for CreateGrant for application/json ContentType.
 type CreateGrantJSONRequestBody = GrantCreate
 
@@ -5394,6 +5776,12 @@ type AddIncidentEntryJSONRequestBody = IncidentNote
 
 // ScheduleMaintenanceJSONRequestBody defines body for ScheduleMaintenance for application/json ContentType.
 type ScheduleMaintenanceJSONRequestBody = MaintenanceCreate
+
+// RecordMediumJSONRequestBody defines body for RecordMedium for application/json ContentType.
+type RecordMediumJSONRequestBody = DestroyedMediumCreate
+
+// AttachCertificateJSONRequestBody defines body for AttachCertificate for application/json ContentType.
+type AttachCertificateJSONRequestBody = CertificateUpload
 
 // PutAlertSettingsJSONRequestBody defines body for PutAlertSettings for application/json ContentType.
 type PutAlertSettingsJSONRequestBody = AlertSettingsUpdate
@@ -5454,6 +5842,12 @@ type CreateRecordJSONRequestBody = RecordCreate
 
 // SetSubjectRelationshipJSONRequestBody defines body for SetSubjectRelationship for application/json ContentType.
 type SetSubjectRelationshipJSONRequestBody = RelationshipPut
+
+// AddSubprocessorJSONRequestBody defines body for AddSubprocessor for application/json ContentType.
+type AddSubprocessorJSONRequestBody = SubprocessorCreate
+
+// ObjectToSubprocessorJSONRequestBody defines body for ObjectToSubprocessor for application/json ContentType.
+type ObjectToSubprocessorJSONRequestBody = SubprocessorObjection
 
 // CreateTenantJSONRequestBody defines body for CreateTenant for application/json ContentType.
 type CreateTenantJSONRequestBody = TenantCreate
@@ -6392,6 +6786,46 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
 	SendContactSMS(ctx context.Context, params *SendContactSMSParams, body SendContactSMSJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCopies List the register of copies
+	//
+	// Returns the caller's register of copies of data handed over [D3] (its tenant's, or the operator's own), newest first, with whether each copy's deletion is confirmed.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Corresponds with GET /api/v1/copies (the `ListCopies` operationId).
+	ListCopies(ctx context.Context, params *ListCopiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordCopyWithBody Record a copy handed over
+	//
+	// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+	RecordCopyWithBody(ctx context.Context, params *RecordCopyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordCopy Record a copy handed over
+	//
+	// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+	RecordCopy(ctx context.Context, params *RecordCopyParams, body RecordCopyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmCopyDeleted Confirm a copy's deletion
+	//
+	// Records that the copy was deleted (a register.copy_deleted audit event); reminders stop.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Corresponds with POST /api/v1/copies/{id}/deleted (the `ConfirmCopyDeleted` operationId).
+	ConfirmCopyDeleted(ctx context.Context, id Id, params *ConfirmCopyDeletedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Download Download a hand-over copy
 	//
 	// Returns the access package a link names, once: a used, expired or unknown link answers 404 alike.
@@ -6400,6 +6834,68 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/downloads/{secret} (the `Download` operationId).
 	Download(ctx context.Context, secret string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDPA Read the data processing agreement
+	//
+	// Returns the caller's tenant's data processing agreement under Article 28(3) [G1]: the current version (a fingerprint of the facts it is written from: sub-processors, categories, purposes, promised measures), whether the newest acceptance is of it, every acceptance, the facts, and the document itself in the language of the lang query parameter (en, nb or pl; default en).
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Corresponds with GET /api/v1/dpa (the `GetDPA` operationId).
+	GetDPA(ctx context.Context, params *GetDPAParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptDPAWithBody Accept the agreement
+	//
+	// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+	AcceptDPAWithBody(ctx context.Context, params *AcceptDPAParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcceptDPA Accept the agreement
+	//
+	// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+	AcceptDPA(ctx context.Context, params *AcceptDPAParams, body AcceptDPAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadDPAScanWithBody Upload a signed copy of the agreement
+	//
+	// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+	UploadDPAScanWithBody(ctx context.Context, params *UploadDPAScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UploadDPAScan Upload a signed copy of the agreement
+	//
+	// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+	UploadDPAScan(ctx context.Context, params *UploadDPAScanParams, body UploadDPAScanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDPAScan Download a signed copy
+	//
+	// Returns the signed scan of one of the tenant's acceptances, as uploaded.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Corresponds with GET /api/v1/dpa/scan/{id} (the `GetDPAScan` operationId).
+	GetDPAScan(ctx context.Context, id Id, params *GetDPAScanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListErasureJournal Read the erasure journal
 	//
@@ -6693,6 +7189,68 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/maintenance/{id} (the `CancelMaintenance` operationId).
 	CancelMaintenance(ctx context.Context, id Id, params *CancelMaintenanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMedia List the register of destroyed media
+	//
+	// Returns the caller's register of destroyed storage media [D4], newest first, with each destruction certificate's SHA-256.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Corresponds with GET /api/v1/media (the `ListMedia` operationId).
+	ListMedia(ctx context.Context, params *ListMediaParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordMediumWithBody Record a destroyed medium
+	//
+	// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+	RecordMediumWithBody(ctx context.Context, params *RecordMediumParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordMedium Record a destroyed medium
+	//
+	// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+	RecordMedium(ctx context.Context, params *RecordMediumParams, body RecordMediumJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetCertificate Download a destruction certificate
+	//
+	// Returns a medium's destruction certificate, as uploaded.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Corresponds with GET /api/v1/media/{id}/certificate (the `GetCertificate` operationId).
+	GetCertificate(ctx context.Context, id Id, params *GetCertificateParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachCertificateWithBody Attach a destruction certificate
+	//
+	// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+	AttachCertificateWithBody(ctx context.Context, id Id, params *AttachCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachCertificate Attach a destruction certificate
+	//
+	// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+	AttachCertificate(ctx context.Context, id Id, params *AttachCertificateParams, body AttachCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPI Get this API description
 	//
@@ -7421,6 +7979,68 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/subjects/{id}/restriction (the `RestrictSubject` operationId).
 	RestrictSubject(ctx context.Context, id Id, params *RestrictSubjectParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSubprocessors List the sub-processor register
+	//
+	// Returns the operator's sub-processor register [G2], oldest first: name, service, purpose, location, host names, contract and effective dates, and the objections: every tenant's for the operator, the caller's own tenant's for a tenant.
+	//
+	// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope), or operator scope operator.read.
+	//
+	// Corresponds with GET /api/v1/subprocessors (the `ListSubprocessors` operationId).
+	ListSubprocessors(ctx context.Context, params *ListSubprocessorsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddSubprocessorWithBody Add a sub-processor
+	//
+	// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+	//
+	// Permission: operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+	AddSubprocessorWithBody(ctx context.Context, params *AddSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddSubprocessor Add a sub-processor
+	//
+	// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+	//
+	// Permission: operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+	AddSubprocessor(ctx context.Context, params *AddSubprocessorParams, body AddSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveSubprocessor Remove a sub-processor
+	//
+	// Removes an entry and the objections to it (a subprocessor.remove audit event).
+	//
+	// Permission: operator scope operator.manage.
+	//
+	// Corresponds with DELETE /api/v1/subprocessors/{id} (the `RemoveSubprocessor` operationId).
+	RemoveSubprocessor(ctx context.Context, id Id, params *RemoveSubprocessorParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ObjectToSubprocessorWithBody Object to a sub-processor
+	//
+	// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+	ObjectToSubprocessorWithBody(ctx context.Context, id Id, params *ObjectToSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ObjectToSubprocessor Object to a sub-processor
+	//
+	// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+	ObjectToSubprocessor(ctx context.Context, id Id, params *ObjectToSubprocessorParams, body ObjectToSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTenants List tenants
 	//
@@ -8774,6 +9394,86 @@ func (c *Client) SendContactSMS(ctx context.Context, params *SendContactSMSParam
 	return c.Client.Do(req)
 }
 
+// ListCopies List the register of copies
+//
+// Returns the caller's register of copies of data handed over [D3] (its tenant's, or the operator's own), newest first, with whether each copy's deletion is confirmed.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Corresponds with GET /api/v1/copies (the `ListCopies` operationId).
+func (c *Client) ListCopies(ctx context.Context, params *ListCopiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCopiesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordCopyWithBody Record a copy handed over
+//
+// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+func (c *Client) RecordCopyWithBody(ctx context.Context, params *RecordCopyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordCopyRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordCopy Record a copy handed over
+//
+// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+func (c *Client) RecordCopy(ctx context.Context, params *RecordCopyParams, body RecordCopyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordCopyRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmCopyDeleted Confirm a copy's deletion
+//
+// Records that the copy was deleted (a register.copy_deleted audit event); reminders stop.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Corresponds with POST /api/v1/copies/{id}/deleted (the `ConfirmCopyDeleted` operationId).
+func (c *Client) ConfirmCopyDeleted(ctx context.Context, id Id, params *ConfirmCopyDeletedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmCopyDeletedRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // Download Download a hand-over copy
 //
 // Returns the access package a link names, once: a used, expired or unknown link answers 404 alike.
@@ -8783,6 +9483,128 @@ func (c *Client) SendContactSMS(ctx context.Context, params *SendContactSMSParam
 // Corresponds with GET /api/v1/downloads/{secret} (the `Download` operationId).
 func (c *Client) Download(ctx context.Context, secret string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDownloadRequest(c.Server, secret)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDPA Read the data processing agreement
+//
+// Returns the caller's tenant's data processing agreement under Article 28(3) [G1]: the current version (a fingerprint of the facts it is written from: sub-processors, categories, purposes, promised measures), whether the newest acceptance is of it, every acceptance, the facts, and the document itself in the language of the lang query parameter (en, nb or pl; default en).
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Corresponds with GET /api/v1/dpa (the `GetDPA` operationId).
+func (c *Client) GetDPA(ctx context.Context, params *GetDPAParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDPARequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptDPAWithBody Accept the agreement
+//
+// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+func (c *Client) AcceptDPAWithBody(ctx context.Context, params *AcceptDPAParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptDPARequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcceptDPA Accept the agreement
+//
+// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+func (c *Client) AcceptDPA(ctx context.Context, params *AcceptDPAParams, body AcceptDPAJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptDPARequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadDPAScanWithBody Upload a signed copy of the agreement
+//
+// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+func (c *Client) UploadDPAScanWithBody(ctx context.Context, params *UploadDPAScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadDPAScanRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UploadDPAScan Upload a signed copy of the agreement
+//
+// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+func (c *Client) UploadDPAScan(ctx context.Context, params *UploadDPAScanParams, body UploadDPAScanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUploadDPAScanRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDPAScan Download a signed copy
+//
+// Returns the signed scan of one of the tenant's acceptances, as uploaded.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Corresponds with GET /api/v1/dpa/scan/{id} (the `GetDPAScan` operationId).
+func (c *Client) GetDPAScan(ctx context.Context, id Id, params *GetDPAScanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDPAScanRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -9366,6 +10188,128 @@ func (c *Client) ScheduleMaintenance(ctx context.Context, params *ScheduleMainte
 // Corresponds with DELETE /api/v1/maintenance/{id} (the `CancelMaintenance` operationId).
 func (c *Client) CancelMaintenance(ctx context.Context, id Id, params *CancelMaintenanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCancelMaintenanceRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMedia List the register of destroyed media
+//
+// Returns the caller's register of destroyed storage media [D4], newest first, with each destruction certificate's SHA-256.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Corresponds with GET /api/v1/media (the `ListMedia` operationId).
+func (c *Client) ListMedia(ctx context.Context, params *ListMediaParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMediaRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordMediumWithBody Record a destroyed medium
+//
+// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+func (c *Client) RecordMediumWithBody(ctx context.Context, params *RecordMediumParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordMediumRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordMedium Record a destroyed medium
+//
+// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+func (c *Client) RecordMedium(ctx context.Context, params *RecordMediumParams, body RecordMediumJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordMediumRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCertificate Download a destruction certificate
+//
+// Returns a medium's destruction certificate, as uploaded.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Corresponds with GET /api/v1/media/{id}/certificate (the `GetCertificate` operationId).
+func (c *Client) GetCertificate(ctx context.Context, id Id, params *GetCertificateParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCertificateRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachCertificateWithBody Attach a destruction certificate
+//
+// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+func (c *Client) AttachCertificateWithBody(ctx context.Context, id Id, params *AttachCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachCertificateRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachCertificate Attach a destruction certificate
+//
+// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+func (c *Client) AttachCertificate(ctx context.Context, id Id, params *AttachCertificateParams, body AttachCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachCertificateRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -10814,6 +11758,128 @@ func (c *Client) UnrestrictSubject(ctx context.Context, id Id, params *Unrestric
 // Corresponds with PUT /api/v1/subjects/{id}/restriction (the `RestrictSubject` operationId).
 func (c *Client) RestrictSubject(ctx context.Context, id Id, params *RestrictSubjectParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRestrictSubjectRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSubprocessors List the sub-processor register
+//
+// Returns the operator's sub-processor register [G2], oldest first: name, service, purpose, location, host names, contract and effective dates, and the objections: every tenant's for the operator, the caller's own tenant's for a tenant.
+//
+// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope), or operator scope operator.read.
+//
+// Corresponds with GET /api/v1/subprocessors (the `ListSubprocessors` operationId).
+func (c *Client) ListSubprocessors(ctx context.Context, params *ListSubprocessorsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSubprocessorsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddSubprocessorWithBody Add a sub-processor
+//
+// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+//
+// Permission: operator scope operator.manage.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+func (c *Client) AddSubprocessorWithBody(ctx context.Context, params *AddSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddSubprocessorRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddSubprocessor Add a sub-processor
+//
+// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+//
+// Permission: operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+func (c *Client) AddSubprocessor(ctx context.Context, params *AddSubprocessorParams, body AddSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddSubprocessorRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveSubprocessor Remove a sub-processor
+//
+// Removes an entry and the objections to it (a subprocessor.remove audit event).
+//
+// Permission: operator scope operator.manage.
+//
+// Corresponds with DELETE /api/v1/subprocessors/{id} (the `RemoveSubprocessor` operationId).
+func (c *Client) RemoveSubprocessor(ctx context.Context, id Id, params *RemoveSubprocessorParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveSubprocessorRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ObjectToSubprocessorWithBody Object to a sub-processor
+//
+// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+func (c *Client) ObjectToSubprocessorWithBody(ctx context.Context, id Id, params *ObjectToSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewObjectToSubprocessorRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ObjectToSubprocessor Object to a sub-processor
+//
+// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+func (c *Client) ObjectToSubprocessor(ctx context.Context, id Id, params *ObjectToSubprocessorParams, body ObjectToSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewObjectToSubprocessorRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -13585,6 +14651,233 @@ func NewSendContactSMSRequestWithBody(server string, params *SendContactSMSParam
 	return req, nil
 }
 
+// NewListCopiesRequest constructs an http.Request for the ListCopies method
+func NewListCopiesRequest(server string, params *ListCopiesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/copies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRecordCopyRequest calls the generic RecordCopy builder with application/json body
+func NewRecordCopyRequest(server string, params *RecordCopyParams, body RecordCopyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordCopyRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRecordCopyRequestWithBody constructs an http.Request for the RecordCopy method, with any body, and a specified content type
+func NewRecordCopyRequestWithBody(server string, params *RecordCopyParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/copies")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewConfirmCopyDeletedRequest constructs an http.Request for the ConfirmCopyDeleted method
+func NewConfirmCopyDeletedRequest(server string, id Id, params *ConfirmCopyDeletedParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/copies/%s/deleted", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewDownloadRequest constructs an http.Request for the Download method
 func NewDownloadRequest(server string, secret string) (*http.Request, error) {
 	var err error
@@ -13614,6 +14907,327 @@ func NewDownloadRequest(server string, secret string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDPARequest constructs an http.Request for the GetDPA method
+func NewGetDPARequest(server string, params *GetDPAParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/dpa")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Lang != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lang", *params.Lang, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAcceptDPARequest calls the generic AcceptDPA builder with application/json body
+func NewAcceptDPARequest(server string, params *AcceptDPAParams, body AcceptDPAJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAcceptDPARequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAcceptDPARequestWithBody constructs an http.Request for the AcceptDPA method, with any body, and a specified content type
+func NewAcceptDPARequestWithBody(server string, params *AcceptDPAParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/dpa/accept")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewUploadDPAScanRequest calls the generic UploadDPAScan builder with application/json body
+func NewUploadDPAScanRequest(server string, params *UploadDPAScanParams, body UploadDPAScanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUploadDPAScanRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewUploadDPAScanRequestWithBody constructs an http.Request for the UploadDPAScan method, with any body, and a specified content type
+func NewUploadDPAScanRequestWithBody(server string, params *UploadDPAScanParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/dpa/scan")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetDPAScanRequest constructs an http.Request for the GetDPAScan method
+func NewGetDPAScanRequest(server string, id Id, params *GetDPAScanParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/dpa/scan/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -15255,6 +16869,322 @@ func NewCancelMaintenanceRequest(server string, id Id, params *CancelMaintenance
 	if err != nil {
 		return nil, err
 	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListMediaRequest constructs an http.Request for the ListMedia method
+func NewListMediaRequest(server string, params *ListMediaParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/media")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRecordMediumRequest calls the generic RecordMedium builder with application/json body
+func NewRecordMediumRequest(server string, params *RecordMediumParams, body RecordMediumJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordMediumRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewRecordMediumRequestWithBody constructs an http.Request for the RecordMedium method, with any body, and a specified content type
+func NewRecordMediumRequestWithBody(server string, params *RecordMediumParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/media")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetCertificateRequest constructs an http.Request for the GetCertificate method
+func NewGetCertificateRequest(server string, id Id, params *GetCertificateParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/media/%s/certificate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAttachCertificateRequest calls the generic AttachCertificate builder with application/json body
+func NewAttachCertificateRequest(server string, id Id, params *AttachCertificateParams, body AttachCertificateJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAttachCertificateRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewAttachCertificateRequestWithBody constructs an http.Request for the AttachCertificate method, with any body, and a specified content type
+func NewAttachCertificateRequestWithBody(server string, id Id, params *AttachCertificateParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/media/%s/certificate", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -19362,6 +21292,322 @@ func NewRestrictSubjectRequest(server string, id Id, params *RestrictSubjectPara
 	return req, nil
 }
 
+// NewListSubprocessorsRequest constructs an http.Request for the ListSubprocessors method
+func NewListSubprocessorsRequest(server string, params *ListSubprocessorsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/subprocessors")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAddSubprocessorRequest calls the generic AddSubprocessor builder with application/json body
+func NewAddSubprocessorRequest(server string, params *AddSubprocessorParams, body AddSubprocessorJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddSubprocessorRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAddSubprocessorRequestWithBody constructs an http.Request for the AddSubprocessor method, with any body, and a specified content type
+func NewAddSubprocessorRequestWithBody(server string, params *AddSubprocessorParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/subprocessors")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemoveSubprocessorRequest constructs an http.Request for the RemoveSubprocessor method
+func NewRemoveSubprocessorRequest(server string, id Id, params *RemoveSubprocessorParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/subprocessors/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewObjectToSubprocessorRequest calls the generic ObjectToSubprocessor builder with application/json body
+func NewObjectToSubprocessorRequest(server string, id Id, params *ObjectToSubprocessorParams, body ObjectToSubprocessorJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewObjectToSubprocessorRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewObjectToSubprocessorRequestWithBody constructs an http.Request for the ObjectToSubprocessor method, with any body, and a specified content type
+func NewObjectToSubprocessorRequestWithBody(server string, id Id, params *ObjectToSubprocessorParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/subprocessors/%s/objection", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.SkjoldPurpose != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Skjold-Purpose", *params.SkjoldPurpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Skjold-Purpose", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListTenantsRequest constructs an http.Request for the ListTenants method
 func NewListTenantsRequest(server string, params *ListTenantsParams) (*http.Request, error) {
 	var err error
@@ -21102,6 +23348,50 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/contact-sms (the `SendContactSMS` operationId).
 	SendContactSMSWithResponse(ctx context.Context, params *SendContactSMSParams, body SendContactSMSJSONRequestBody, reqEditors ...RequestEditorFn) (*SendContactSMSResponse, error)
 
+	// ListCopiesWithResponse List the register of copies
+	//
+	// Returns the caller's register of copies of data handed over [D3] (its tenant's, or the operator's own), newest first, with whether each copy's deletion is confirmed.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/copies (the `ListCopies` operationId).
+	ListCopiesWithResponse(ctx context.Context, params *ListCopiesParams, reqEditors ...RequestEditorFn) (*ListCopiesResponse, error)
+
+	// RecordCopyWithBodyWithResponse Record a copy handed over
+	//
+	// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+	RecordCopyWithBodyWithResponse(ctx context.Context, params *RecordCopyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordCopyResponse, error)
+
+	// RecordCopyWithResponse Record a copy handed over
+	//
+	// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+	RecordCopyWithResponse(ctx context.Context, params *RecordCopyParams, body RecordCopyJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordCopyResponse, error)
+
+	// ConfirmCopyDeletedWithResponse Confirm a copy's deletion
+	//
+	// Records that the copy was deleted (a register.copy_deleted audit event); reminders stop.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/copies/{id}/deleted (the `ConfirmCopyDeleted` operationId).
+	ConfirmCopyDeletedWithResponse(ctx context.Context, id Id, params *ConfirmCopyDeletedParams, reqEditors ...RequestEditorFn) (*ConfirmCopyDeletedResponse, error)
+
 	// DownloadWithResponse Download a hand-over copy
 	//
 	// Returns the access package a link names, once: a used, expired or unknown link answers 404 alike.
@@ -21112,6 +23402,72 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/downloads/{secret} (the `Download` operationId).
 	DownloadWithResponse(ctx context.Context, secret string, reqEditors ...RequestEditorFn) (*DownloadResponse, error)
+
+	// GetDPAWithResponse Read the data processing agreement
+	//
+	// Returns the caller's tenant's data processing agreement under Article 28(3) [G1]: the current version (a fingerprint of the facts it is written from: sub-processors, categories, purposes, promised measures), whether the newest acceptance is of it, every acceptance, the facts, and the document itself in the language of the lang query parameter (en, nb or pl; default en).
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/dpa (the `GetDPA` operationId).
+	GetDPAWithResponse(ctx context.Context, params *GetDPAParams, reqEditors ...RequestEditorFn) (*GetDPAResponse, error)
+
+	// AcceptDPAWithBodyWithResponse Accept the agreement
+	//
+	// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+	AcceptDPAWithBodyWithResponse(ctx context.Context, params *AcceptDPAParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptDPAResponse, error)
+
+	// AcceptDPAWithResponse Accept the agreement
+	//
+	// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+	AcceptDPAWithResponse(ctx context.Context, params *AcceptDPAParams, body AcceptDPAJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptDPAResponse, error)
+
+	// UploadDPAScanWithBodyWithResponse Upload a signed copy of the agreement
+	//
+	// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+	UploadDPAScanWithBodyWithResponse(ctx context.Context, params *UploadDPAScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadDPAScanResponse, error)
+
+	// UploadDPAScanWithResponse Upload a signed copy of the agreement
+	//
+	// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+	UploadDPAScanWithResponse(ctx context.Context, params *UploadDPAScanParams, body UploadDPAScanJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadDPAScanResponse, error)
+
+	// GetDPAScanWithResponse Download a signed copy
+	//
+	// Returns the signed scan of one of the tenant's acceptances, as uploaded.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/dpa/scan/{id} (the `GetDPAScan` operationId).
+	GetDPAScanWithResponse(ctx context.Context, id Id, params *GetDPAScanParams, reqEditors ...RequestEditorFn) (*GetDPAScanResponse, error)
 
 	// ListErasureJournalWithResponse Read the erasure journal
 	//
@@ -21431,6 +23787,72 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/maintenance/{id} (the `CancelMaintenance` operationId).
 	CancelMaintenanceWithResponse(ctx context.Context, id Id, params *CancelMaintenanceParams, reqEditors ...RequestEditorFn) (*CancelMaintenanceResponse, error)
+
+	// ListMediaWithResponse List the register of destroyed media
+	//
+	// Returns the caller's register of destroyed storage media [D4], newest first, with each destruction certificate's SHA-256.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/media (the `ListMedia` operationId).
+	ListMediaWithResponse(ctx context.Context, params *ListMediaParams, reqEditors ...RequestEditorFn) (*ListMediaResponse, error)
+
+	// RecordMediumWithBodyWithResponse Record a destroyed medium
+	//
+	// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+	RecordMediumWithBodyWithResponse(ctx context.Context, params *RecordMediumParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordMediumResponse, error)
+
+	// RecordMediumWithResponse Record a destroyed medium
+	//
+	// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+	RecordMediumWithResponse(ctx context.Context, params *RecordMediumParams, body RecordMediumJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordMediumResponse, error)
+
+	// GetCertificateWithResponse Download a destruction certificate
+	//
+	// Returns a medium's destruction certificate, as uploaded.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/media/{id}/certificate (the `GetCertificate` operationId).
+	GetCertificateWithResponse(ctx context.Context, id Id, params *GetCertificateParams, reqEditors ...RequestEditorFn) (*GetCertificateResponse, error)
+
+	// AttachCertificateWithBodyWithResponse Attach a destruction certificate
+	//
+	// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+	AttachCertificateWithBodyWithResponse(ctx context.Context, id Id, params *AttachCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachCertificateResponse, error)
+
+	// AttachCertificateWithResponse Attach a destruction certificate
+	//
+	// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+	AttachCertificateWithResponse(ctx context.Context, id Id, params *AttachCertificateParams, body AttachCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachCertificateResponse, error)
 
 	// GetOpenAPIWithResponse Get this API description
 	//
@@ -22223,6 +24645,72 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/subjects/{id}/restriction (the `RestrictSubject` operationId).
 	RestrictSubjectWithResponse(ctx context.Context, id Id, params *RestrictSubjectParams, reqEditors ...RequestEditorFn) (*RestrictSubjectResponse, error)
+
+	// ListSubprocessorsWithResponse List the sub-processor register
+	//
+	// Returns the operator's sub-processor register [G2], oldest first: name, service, purpose, location, host names, contract and effective dates, and the objections: every tenant's for the operator, the caller's own tenant's for a tenant.
+	//
+	// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope), or operator scope operator.read.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/subprocessors (the `ListSubprocessors` operationId).
+	ListSubprocessorsWithResponse(ctx context.Context, params *ListSubprocessorsParams, reqEditors ...RequestEditorFn) (*ListSubprocessorsResponse, error)
+
+	// AddSubprocessorWithBodyWithResponse Add a sub-processor
+	//
+	// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+	//
+	// Permission: operator scope operator.manage.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+	AddSubprocessorWithBodyWithResponse(ctx context.Context, params *AddSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSubprocessorResponse, error)
+
+	// AddSubprocessorWithResponse Add a sub-processor
+	//
+	// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+	//
+	// Permission: operator scope operator.manage.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+	AddSubprocessorWithResponse(ctx context.Context, params *AddSubprocessorParams, body AddSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSubprocessorResponse, error)
+
+	// RemoveSubprocessorWithResponse Remove a sub-processor
+	//
+	// Removes an entry and the objections to it (a subprocessor.remove audit event).
+	//
+	// Permission: operator scope operator.manage.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/subprocessors/{id} (the `RemoveSubprocessor` operationId).
+	RemoveSubprocessorWithResponse(ctx context.Context, id Id, params *RemoveSubprocessorParams, reqEditors ...RequestEditorFn) (*RemoveSubprocessorResponse, error)
+
+	// ObjectToSubprocessorWithBodyWithResponse Object to a sub-processor
+	//
+	// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+	ObjectToSubprocessorWithBodyWithResponse(ctx context.Context, id Id, params *ObjectToSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ObjectToSubprocessorResponse, error)
+
+	// ObjectToSubprocessorWithResponse Object to a sub-processor
+	//
+	// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+	//
+	// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+	ObjectToSubprocessorWithResponse(ctx context.Context, id Id, params *ObjectToSubprocessorParams, body ObjectToSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*ObjectToSubprocessorResponse, error)
 
 	// ListTenantsWithResponse List tenants
 	//
@@ -26123,6 +28611,283 @@ func (r SendContactSMSResponse) ContentType() string {
 	return ""
 }
 
+// ListCopiesResponse401Headers the declared response headers of an HTTP 401 response for ListCopies
+type ListCopiesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListCopiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DataCopyList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListCopiesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCopiesResponse) GetJSON200() *DataCopyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCopiesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCopiesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListCopiesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCopiesResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListCopiesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCopiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCopiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCopiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCopiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordCopyResponse401Headers the declared response headers of an HTTP 401 response for RecordCopy
+type RecordCopyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RecordCopyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DataCopy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordCopyResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordCopyResponse) GetJSON201() *DataCopy {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordCopyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordCopyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordCopyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordCopyResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordCopyResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordCopyResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RecordCopyResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordCopyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordCopyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordCopyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordCopyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmCopyDeletedResponse401Headers the declared response headers of an HTTP 401 response for ConfirmCopyDeleted
+type ConfirmCopyDeletedResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ConfirmCopyDeletedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DataCopy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConfirmCopyDeletedResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmCopyDeletedResponse) GetJSON200() *DataCopy {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmCopyDeletedResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConfirmCopyDeletedResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConfirmCopyDeletedResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ConfirmCopyDeletedResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmCopyDeletedResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmCopyDeletedResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ConfirmCopyDeletedResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmCopyDeletedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmCopyDeletedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmCopyDeletedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmCopyDeletedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DownloadResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -26186,6 +28951,380 @@ func (r DownloadResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DownloadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDPAResponse401Headers the declared response headers of an HTTP 401 response for GetDPA
+type GetDPAResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetDPAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DPA
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDPAResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDPAResponse) GetJSON200() *DPA {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDPAResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDPAResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDPAResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDPAResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDPAResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDPAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDPAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDPAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDPAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AcceptDPAResponse401Headers the declared response headers of an HTTP 401 response for AcceptDPA
+type AcceptDPAResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AcceptDPAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DPAAcceptance
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AcceptDPAResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AcceptDPAResponse) GetJSON201() *DPAAcceptance {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AcceptDPAResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AcceptDPAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcceptDPAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcceptDPAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcceptDPAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UploadDPAScanResponse401Headers the declared response headers of an HTTP 401 response for UploadDPAScan
+type UploadDPAScanResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UploadDPAScanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DPAAcceptance
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UploadDPAScanResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r UploadDPAScanResponse) GetJSON201() *DPAAcceptance {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UploadDPAScanResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UploadDPAScanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UploadDPAScanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UploadDPAScanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UploadDPAScanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDPAScanResponse401Headers the declared response headers of an HTTP 401 response for GetDPAScan
+type GetDPAScanResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetDPAScanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDPAScanResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetDPAScanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDPAScanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDPAScanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDPAScanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetDPAScanResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDPAScanResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDPAScanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDPAScanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDPAScanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDPAScanResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -28153,6 +31292,373 @@ func (r CancelMaintenanceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CancelMaintenanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMediaResponse401Headers the declared response headers of an HTTP 401 response for ListMedia
+type ListMediaResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListMediaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DestroyedMediumList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMediaResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMediaResponse) GetJSON200() *DestroyedMediumList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMediaResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMediaResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMediaResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMediaResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListMediaResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMediaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMediaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMediaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMediaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordMediumResponse401Headers the declared response headers of an HTTP 401 response for RecordMedium
+type RecordMediumResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RecordMediumResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DestroyedMedium
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordMediumResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordMediumResponse) GetJSON201() *DestroyedMedium {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordMediumResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordMediumResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordMediumResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordMediumResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RecordMediumResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RecordMediumResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RecordMediumResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordMediumResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordMediumResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordMediumResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordMediumResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetCertificateResponse401Headers the declared response headers of an HTTP 401 response for GetCertificate
+type GetCertificateResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCertificateResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetCertificateResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCertificateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCertificateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCertificateResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetCertificateResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCertificateResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCertificateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AttachCertificateResponse401Headers the declared response headers of an HTTP 401 response for AttachCertificate
+type AttachCertificateResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AttachCertificateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DestroyedMedium
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AttachCertificateResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AttachCertificateResponse) GetJSON200() *DestroyedMedium {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AttachCertificateResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AttachCertificateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AttachCertificateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AttachCertificateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AttachCertificateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -33214,6 +36720,373 @@ func (r RestrictSubjectResponse) ContentType() string {
 	return ""
 }
 
+// ListSubprocessorsResponse401Headers the declared response headers of an HTTP 401 response for ListSubprocessors
+type ListSubprocessorsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListSubprocessorsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SubprocessorList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSubprocessorsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSubprocessorsResponse) GetJSON200() *SubprocessorList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSubprocessorsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSubprocessorsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSubprocessorsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSubprocessorsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSubprocessorsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSubprocessorsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSubprocessorsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSubprocessorsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSubprocessorsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddSubprocessorResponse401Headers the declared response headers of an HTTP 401 response for AddSubprocessor
+type AddSubprocessorResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type AddSubprocessorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Subprocessor
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddSubprocessorResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddSubprocessorResponse) GetJSON201() *Subprocessor {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddSubprocessorResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddSubprocessorResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddSubprocessorResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddSubprocessorResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddSubprocessorResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AddSubprocessorResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AddSubprocessorResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AddSubprocessorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddSubprocessorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddSubprocessorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddSubprocessorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveSubprocessorResponse401Headers the declared response headers of an HTTP 401 response for RemoveSubprocessor
+type RemoveSubprocessorResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RemoveSubprocessorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RemoveSubprocessorResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemoveSubprocessorResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveSubprocessorResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveSubprocessorResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveSubprocessorResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RemoveSubprocessorResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RemoveSubprocessorResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveSubprocessorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveSubprocessorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveSubprocessorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveSubprocessorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ObjectToSubprocessorResponse401Headers the declared response headers of an HTTP 401 response for ObjectToSubprocessor
+type ObjectToSubprocessorResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ObjectToSubprocessorResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ObjectToSubprocessorResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ObjectToSubprocessorResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ObjectToSubprocessorResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ObjectToSubprocessorResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ObjectToSubprocessorResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ObjectToSubprocessorResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTenantsResponse401Headers the declared response headers of an HTTP 401 response for ListTenants
 type ListTenantsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -35717,6 +39590,74 @@ func (c *ClientWithResponses) SendContactSMSWithResponse(ctx context.Context, pa
 	return ParseSendContactSMSResponse(rsp)
 }
 
+// ListCopiesWithResponse List the register of copies
+//
+// Returns the caller's register of copies of data handed over [D3] (its tenant's, or the operator's own), newest first, with whether each copy's deletion is confirmed.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/copies (the `ListCopies` operationId).
+func (c *ClientWithResponses) ListCopiesWithResponse(ctx context.Context, params *ListCopiesParams, reqEditors ...RequestEditorFn) (*ListCopiesResponse, error) {
+	rsp, err := c.ListCopies(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCopiesResponse(rsp)
+}
+
+// RecordCopyWithBodyWithResponse Record a copy handed over
+//
+// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+func (c *ClientWithResponses) RecordCopyWithBodyWithResponse(ctx context.Context, params *RecordCopyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordCopyResponse, error) {
+	rsp, err := c.RecordCopyWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordCopyResponse(rsp)
+}
+
+// RecordCopyWithResponse Record a copy handed over
+//
+// Records a copy handed over (a register.copy audit event): what, to whom (an organisation or a role, not a private person), when, and the date by which it must be deleted, 2 to 4 weeks later (default 2). The tenant's owners and admins are reminded by e-mail the day before, daily, until the deletion is confirmed.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/copies (the `RecordCopy` operationId).
+func (c *ClientWithResponses) RecordCopyWithResponse(ctx context.Context, params *RecordCopyParams, body RecordCopyJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordCopyResponse, error) {
+	rsp, err := c.RecordCopy(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordCopyResponse(rsp)
+}
+
+// ConfirmCopyDeletedWithResponse Confirm a copy's deletion
+//
+// Records that the copy was deleted (a register.copy_deleted audit event); reminders stop.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/copies/{id}/deleted (the `ConfirmCopyDeleted` operationId).
+func (c *ClientWithResponses) ConfirmCopyDeletedWithResponse(ctx context.Context, id Id, params *ConfirmCopyDeletedParams, reqEditors ...RequestEditorFn) (*ConfirmCopyDeletedResponse, error) {
+	rsp, err := c.ConfirmCopyDeleted(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmCopyDeletedResponse(rsp)
+}
+
 // DownloadWithResponse Download a hand-over copy
 //
 // Returns the access package a link names, once: a used, expired or unknown link answers 404 alike.
@@ -35732,6 +39673,108 @@ func (c *ClientWithResponses) DownloadWithResponse(ctx context.Context, secret s
 		return nil, err
 	}
 	return ParseDownloadResponse(rsp)
+}
+
+// GetDPAWithResponse Read the data processing agreement
+//
+// Returns the caller's tenant's data processing agreement under Article 28(3) [G1]: the current version (a fingerprint of the facts it is written from: sub-processors, categories, purposes, promised measures), whether the newest acceptance is of it, every acceptance, the facts, and the document itself in the language of the lang query parameter (en, nb or pl; default en).
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/dpa (the `GetDPA` operationId).
+func (c *ClientWithResponses) GetDPAWithResponse(ctx context.Context, params *GetDPAParams, reqEditors ...RequestEditorFn) (*GetDPAResponse, error) {
+	rsp, err := c.GetDPA(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDPAResponse(rsp)
+}
+
+// AcceptDPAWithBodyWithResponse Accept the agreement
+//
+// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+func (c *ClientWithResponses) AcceptDPAWithBodyWithResponse(ctx context.Context, params *AcceptDPAParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcceptDPAResponse, error) {
+	rsp, err := c.AcceptDPAWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptDPAResponse(rsp)
+}
+
+// AcceptDPAWithResponse Accept the agreement
+//
+// Records the owner's acceptance of the current version (a dpa.accept audit event); the G1 compliance check passes until the version changes. A version that is no longer current is refused with 409. Only the tenant's owner, logged in, may accept.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/dpa/accept (the `AcceptDPA` operationId).
+func (c *ClientWithResponses) AcceptDPAWithResponse(ctx context.Context, params *AcceptDPAParams, body AcceptDPAJSONRequestBody, reqEditors ...RequestEditorFn) (*AcceptDPAResponse, error) {
+	rsp, err := c.AcceptDPA(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcceptDPAResponse(rsp)
+}
+
+// UploadDPAScanWithBodyWithResponse Upload a signed copy of the agreement
+//
+// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+func (c *ClientWithResponses) UploadDPAScanWithBodyWithResponse(ctx context.Context, params *UploadDPAScanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UploadDPAScanResponse, error) {
+	rsp, err := c.UploadDPAScanWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadDPAScanResponse(rsp)
+}
+
+// UploadDPAScanWithResponse Upload a signed copy of the agreement
+//
+// Stores a signed scan of the current version (a PDF, in base64; through the API the body's limit of 1 MiB applies, through the console files of up to 10 MB) sealed under the tenant key, and records it as the acceptance (a dpa.scan audit event) with its SHA-256. Only the tenant's owner, logged in, may upload it.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/dpa/scan (the `UploadDPAScan` operationId).
+func (c *ClientWithResponses) UploadDPAScanWithResponse(ctx context.Context, params *UploadDPAScanParams, body UploadDPAScanJSONRequestBody, reqEditors ...RequestEditorFn) (*UploadDPAScanResponse, error) {
+	rsp, err := c.UploadDPAScan(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUploadDPAScanResponse(rsp)
+}
+
+// GetDPAScanWithResponse Download a signed copy
+//
+// Returns the signed scan of one of the tenant's acceptances, as uploaded.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/dpa/scan/{id} (the `GetDPAScan` operationId).
+func (c *ClientWithResponses) GetDPAScanWithResponse(ctx context.Context, id Id, params *GetDPAScanParams, reqEditors ...RequestEditorFn) (*GetDPAScanResponse, error) {
+	rsp, err := c.GetDPAScan(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDPAScanResponse(rsp)
 }
 
 // ListErasureJournalWithResponse Read the erasure journal
@@ -36225,6 +40268,108 @@ func (c *ClientWithResponses) CancelMaintenanceWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseCancelMaintenanceResponse(rsp)
+}
+
+// ListMediaWithResponse List the register of destroyed media
+//
+// Returns the caller's register of destroyed storage media [D4], newest first, with each destruction certificate's SHA-256.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/media (the `ListMedia` operationId).
+func (c *ClientWithResponses) ListMediaWithResponse(ctx context.Context, params *ListMediaParams, reqEditors ...RequestEditorFn) (*ListMediaResponse, error) {
+	rsp, err := c.ListMedia(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMediaResponse(rsp)
+}
+
+// RecordMediumWithBodyWithResponse Record a destroyed medium
+//
+// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+func (c *ClientWithResponses) RecordMediumWithBodyWithResponse(ctx context.Context, params *RecordMediumParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordMediumResponse, error) {
+	rsp, err := c.RecordMediumWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordMediumResponse(rsp)
+}
+
+// RecordMediumWithResponse Record a destroyed medium
+//
+// Records a destroyed storage medium (a register.medium audit event): what, how, by whom, the witness and when.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/media (the `RecordMedium` operationId).
+func (c *ClientWithResponses) RecordMediumWithResponse(ctx context.Context, params *RecordMediumParams, body RecordMediumJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordMediumResponse, error) {
+	rsp, err := c.RecordMedium(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordMediumResponse(rsp)
+}
+
+// GetCertificateWithResponse Download a destruction certificate
+//
+// Returns a medium's destruction certificate, as uploaded.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/media/{id}/certificate (the `GetCertificate` operationId).
+func (c *ClientWithResponses) GetCertificateWithResponse(ctx context.Context, id Id, params *GetCertificateParams, reqEditors ...RequestEditorFn) (*GetCertificateResponse, error) {
+	rsp, err := c.GetCertificate(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCertificateResponse(rsp)
+}
+
+// AttachCertificateWithBodyWithResponse Attach a destruction certificate
+//
+// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+func (c *ClientWithResponses) AttachCertificateWithBodyWithResponse(ctx context.Context, id Id, params *AttachCertificateParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachCertificateResponse, error) {
+	rsp, err := c.AttachCertificateWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachCertificateResponse(rsp)
+}
+
+// AttachCertificateWithResponse Attach a destruction certificate
+//
+// Stores a medium's destruction certificate (a PDF in base64, within the body's 1 MiB limit) sealed under the tenant key, or the master key for the operator's own, and keeps its SHA-256 (a register.certificate audit event).
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope), or operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/media/{id}/certificate (the `AttachCertificate` operationId).
+func (c *ClientWithResponses) AttachCertificateWithResponse(ctx context.Context, id Id, params *AttachCertificateParams, body AttachCertificateJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachCertificateResponse, error) {
+	rsp, err := c.AttachCertificate(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachCertificateResponse(rsp)
 }
 
 // GetOpenAPIWithResponse Get this API description
@@ -37449,6 +41594,108 @@ func (c *ClientWithResponses) RestrictSubjectWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseRestrictSubjectResponse(rsp)
+}
+
+// ListSubprocessorsWithResponse List the sub-processor register
+//
+// Returns the operator's sub-processor register [G2], oldest first: name, service, purpose, location, host names, contract and effective dates, and the objections: every tenant's for the operator, the caller's own tenant's for a tenant.
+//
+// Permission: tenant scope read (an API token or logged-in user of the tenant holding the read scope), or operator scope operator.read.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/subprocessors (the `ListSubprocessors` operationId).
+func (c *ClientWithResponses) ListSubprocessorsWithResponse(ctx context.Context, params *ListSubprocessorsParams, reqEditors ...RequestEditorFn) (*ListSubprocessorsResponse, error) {
+	rsp, err := c.ListSubprocessors(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSubprocessorsResponse(rsp)
+}
+
+// AddSubprocessorWithBodyWithResponse Add a sub-processor
+//
+// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+//
+// Permission: operator scope operator.manage.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+func (c *ClientWithResponses) AddSubprocessorWithBodyWithResponse(ctx context.Context, params *AddSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddSubprocessorResponse, error) {
+	rsp, err := c.AddSubprocessorWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddSubprocessorResponse(rsp)
+}
+
+// AddSubprocessorWithResponse Add a sub-processor
+//
+// Adds an entry to the register (a subprocessor.add audit event). Every active tenant's owner is e-mailed in their language the configured number of days (subprocessor_notice_days, default 30) before it takes effect, with a link to object; every tenant's data processing agreement gets a new version, which its owner must accept again.
+//
+// Permission: operator scope operator.manage.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/subprocessors (the `AddSubprocessor` operationId).
+func (c *ClientWithResponses) AddSubprocessorWithResponse(ctx context.Context, params *AddSubprocessorParams, body AddSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*AddSubprocessorResponse, error) {
+	rsp, err := c.AddSubprocessor(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddSubprocessorResponse(rsp)
+}
+
+// RemoveSubprocessorWithResponse Remove a sub-processor
+//
+// Removes an entry and the objections to it (a subprocessor.remove audit event).
+//
+// Permission: operator scope operator.manage.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/subprocessors/{id} (the `RemoveSubprocessor` operationId).
+func (c *ClientWithResponses) RemoveSubprocessorWithResponse(ctx context.Context, id Id, params *RemoveSubprocessorParams, reqEditors ...RequestEditorFn) (*RemoveSubprocessorResponse, error) {
+	rsp, err := c.RemoveSubprocessor(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveSubprocessorResponse(rsp)
+}
+
+// ObjectToSubprocessorWithBodyWithResponse Object to a sub-processor
+//
+// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+func (c *ClientWithResponses) ObjectToSubprocessorWithBodyWithResponse(ctx context.Context, id Id, params *ObjectToSubprocessorParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ObjectToSubprocessorResponse, error) {
+	rsp, err := c.ObjectToSubprocessorWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseObjectToSubprocessorResponse(rsp)
+}
+
+// ObjectToSubprocessorWithResponse Object to a sub-processor
+//
+// Records the tenant's objection to an entry, once per tenant (a subprocessor.object audit event); the operator sees it in the register. Only the tenant's owner, logged in, may object.
+//
+// Permission: tenant scope admin (an API token or logged-in user of the tenant holding the admin scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/subprocessors/{id}/objection (the `ObjectToSubprocessor` operationId).
+func (c *ClientWithResponses) ObjectToSubprocessorWithResponse(ctx context.Context, id Id, params *ObjectToSubprocessorParams, body ObjectToSubprocessorJSONRequestBody, reqEditors ...RequestEditorFn) (*ObjectToSubprocessorResponse, error) {
+	rsp, err := c.ObjectToSubprocessor(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseObjectToSubprocessorResponse(rsp)
 }
 
 // ListTenantsWithResponse List tenants
@@ -41154,6 +45401,256 @@ func ParseSendContactSMSResponse(rsp *http.Response) (*SendContactSMSResponse, e
 	return response, nil
 }
 
+// ParseListCopiesResponse parses an HTTP response from a ListCopiesWithResponse call
+func ParseListCopiesResponse(rsp *http.Response) (*ListCopiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCopiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DataCopyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListCopiesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordCopyResponse parses an HTTP response from a RecordCopyWithResponse call
+func ParseRecordCopyResponse(rsp *http.Response) (*RecordCopyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordCopyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DataCopy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RecordCopyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmCopyDeletedResponse parses an HTTP response from a ConfirmCopyDeletedWithResponse call
+func ParseConfirmCopyDeletedResponse(rsp *http.Response) (*ConfirmCopyDeletedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmCopyDeletedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DataCopy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ConfirmCopyDeletedResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDownloadResponse parses an HTTP response from a DownloadWithResponse call
 func ParseDownloadResponse(rsp *http.Response) (*DownloadResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -41203,6 +45700,344 @@ func ParseDownloadResponse(rsp *http.Response) (*DownloadResponse, error) {
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetDPAResponse parses an HTTP response from a GetDPAWithResponse call
+func ParseGetDPAResponse(rsp *http.Response) (*GetDPAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDPAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DPA
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetDPAResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAcceptDPAResponse parses an HTTP response from a AcceptDPAWithResponse call
+func ParseAcceptDPAResponse(rsp *http.Response) (*AcceptDPAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcceptDPAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DPAAcceptance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AcceptDPAResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUploadDPAScanResponse parses an HTTP response from a UploadDPAScanWithResponse call
+func ParseUploadDPAScanResponse(rsp *http.Response) (*UploadDPAScanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UploadDPAScanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DPAAcceptance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UploadDPAScanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDPAScanResponse parses an HTTP response from a GetDPAScanWithResponse call
+func ParseGetDPAScanResponse(rsp *http.Response) (*GetDPAScanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDPAScanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetDPAScanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -42988,6 +47823,337 @@ func ParseCancelMaintenanceResponse(rsp *http.Response) (*CancelMaintenanceRespo
 	switch {
 	case rsp.StatusCode == 401:
 		var headers CancelMaintenanceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMediaResponse parses an HTTP response from a ListMediaWithResponse call
+func ParseListMediaResponse(rsp *http.Response) (*ListMediaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMediaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DestroyedMediumList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListMediaResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordMediumResponse parses an HTTP response from a RecordMediumWithResponse call
+func ParseRecordMediumResponse(rsp *http.Response) (*RecordMediumResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordMediumResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DestroyedMedium
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RecordMediumResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetCertificateResponse parses an HTTP response from a GetCertificateWithResponse call
+func ParseGetCertificateResponse(rsp *http.Response) (*GetCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetCertificateResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAttachCertificateResponse parses an HTTP response from a AttachCertificateWithResponse call
+func ParseAttachCertificateResponse(rsp *http.Response) (*AttachCertificateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AttachCertificateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DestroyedMedium
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AttachCertificateResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -47636,6 +52802,343 @@ func ParseRestrictSubjectResponse(rsp *http.Response) (*RestrictSubjectResponse,
 	switch {
 	case rsp.StatusCode == 401:
 		var headers RestrictSubjectResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSubprocessorsResponse parses an HTTP response from a ListSubprocessorsWithResponse call
+func ParseListSubprocessorsResponse(rsp *http.Response) (*ListSubprocessorsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSubprocessorsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SubprocessorList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSubprocessorsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddSubprocessorResponse parses an HTTP response from a AddSubprocessorWithResponse call
+func ParseAddSubprocessorResponse(rsp *http.Response) (*AddSubprocessorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddSubprocessorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Subprocessor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AddSubprocessorResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveSubprocessorResponse parses an HTTP response from a RemoveSubprocessorWithResponse call
+func ParseRemoveSubprocessorResponse(rsp *http.Response) (*RemoveSubprocessorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveSubprocessorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RemoveSubprocessorResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseObjectToSubprocessorResponse parses an HTTP response from a ObjectToSubprocessorWithResponse call
+func ParseObjectToSubprocessorResponse(rsp *http.Response) (*ObjectToSubprocessorResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ObjectToSubprocessorResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ObjectToSubprocessorResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

@@ -331,7 +331,7 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		"purposes": []string{"contract"}, "legal_basis": "contract", "retention": map[string]string{"period": "P1Y", "from": "created"}}
 	contact := map[string]any{"category": "contact", "data": map[string]string{"city": "Bergen"}}
 	n := 0
-	return map[string]builder{
+	m := map[string]builder{
 		"GET /healthz":             fixed("/healthz", nil),
 		"GET /livez":               fixed("/livez", nil),
 		"GET /readyz":              fixed("/readyz", nil),
@@ -648,6 +648,10 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 			return request{path: "/api/v1/export?format=json&approval=" + e.exportApproval(t, c.person, f.reqA)}
 		}},
 	}
+	for k, b := range e.dpaAuthzRequests(f) { // the DPA, sub-processors and registers (dpa_test.go)
+		m[k] = b
+	}
+	return m
 }
 
 // TestAuthorization calls every route as every kind of caller, on tenant A's own objects and

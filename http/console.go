@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,6 +43,9 @@ const (
 	langCookie = "skjold_lang"
 	// maxForm is the largest form body the console reads.
 	maxForm = 64 << 10
+	// maxUpload is the largest multipart form body the console reads: a signed agreement or
+	// a destruction certificate of at most skjold.MaxDPAScan, and the form around it.
+	maxUpload = skjold.MaxDPAScan + 64<<10
 )
 
 // consolePages are the parsed templates and catalogues, made once per process.
@@ -171,6 +175,7 @@ func (s *Server) consoleAuthorize(p perm, next http.Handler) http.Handler {
 		cr := &consoleRequest{id: id, view: s.baseView(r, id, csrf)}
 		work.show(&cr.view, r)
 		s.showMaintenance(ctx, &cr.view)
+		s.showDPA(ctx, &cr.view, r.URL.Path)
 		next.ServeHTTP(w, r.WithContext(contextWith(r, cr)))
 	})
 }
@@ -192,8 +197,13 @@ func (s *Server) consoleIdentity(r *http.Request) (*skjold.Identity, error) {
 	return id, nil
 }
 
-// readForm parses a urlencoded form body of at most maxForm bytes into r.PostForm.
+// readForm parses a urlencoded form body of at most maxForm bytes into r.PostForm, or a
+// multipart one (an uploaded PDF) of at most maxUpload bytes.
 func readForm(w http.ResponseWriter, r *http.Request) bool {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		return r.ParseMultipartForm(1<<20) == nil
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	return r.ParseForm() == nil
 }

@@ -54,7 +54,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 	agent := e.newStaff(t, e.a.id, skjold.RoleAgent, "")
 	support := e.activeStaff(t, "", skjold.RoleSupport, "") // an operator person, who asks tenants for access
 	incA := e.incidentOf(t, e.a.id)
-	return map[string][2]string{
+	m := map[string][2]string{
 		"POST /api/v1/operator/grant-requests":           {"/api/v1/operator/grant-requests", support.session},
 		"POST /api/v1/operator/grant-requests/{id}/deny": {"/api/v1/operator/grant-requests/" + e.fileGrantRequest(t, e.a.id) + "/deny", owner.session},
 		"PUT /api/v1/operator/alerts":                    {"/api/v1/operator/alerts", e.operator},
@@ -103,6 +103,10 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"PUT /api/v1/settings/privacy":                   {"/api/v1/settings/privacy", e.a.token},
 		"PUT /api/v1/settings/banner":                    {"/api/v1/settings/banner", e.a.token},
 	}
+	for k, v := range e.dpaBodyRequests(owner) { // the DPA, sub-processors and registers (dpa_test.go)
+		m[k] = v
+	}
+	return m
 }
 
 // TestDecodeRefusesBadBodies sends every bad body, and bodies of the wrong media type, to

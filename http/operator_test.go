@@ -45,7 +45,7 @@ func TestOperatorReadOnly(t *testing.T) {
 
 	ids := map[string]string{"tenants": e.a.id, "grants": grantID, "backups": backupID, "tokens": reader.ID,
 		"users": staffer.ID, "approvals": missingID, "sessions": missingID, "maintenance": missingID,
-		"incidents": missingID, "compliance": missingID}
+		"incidents": missingID, "compliance": missingID, "subprocessors": missingID, "copies": missingID, "media": missingID}
 	bodies := map[string]any{
 		"PUT /api/v1/blocklist":            map[string]string{"text": "192.0.2.0/24\n"},
 		"POST /api/v1/tenants":             map[string]string{"name": "Tenant C"},

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
@@ -259,6 +260,9 @@ func TestMalformedIDs(t *testing.T) {
 		"POST /api/v1/incidents/{id}/timeline":           map[string]string{"text": "X"},
 		"POST /api/v1/incidents/{id}/scope":              map[string]string{"address": "192.0.2.1", "since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z"},
 		"POST /api/v1/incidents/{id}/close":              map[string]string{"note": "X"},
+
+		"POST /api/v1/subprocessors/{id}/objection": map[string]string{"reason": "X"},
+		"PUT /api/v1/media/{id}/certificate":        map[string]string{"certificate": base64.StdEncoding.EncodeToString(testPDF)},
 	}
 	ids := []string{"123", "not-an-id", strings.ToUpper(sub.ID), sub.ID + "0", sub.ID[1:], "%20" + sub.ID,
 		"00000000-0000-0000-0000-00000000000g", "%00", "'%20OR%201=1--"}

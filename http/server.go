@@ -44,6 +44,10 @@ type Services struct {
 	Maintenance skjold.MaintenanceService
 	// Incidents keeps the breach register; nil: its routes answer 503.
 	Incidents skjold.IncidentService
+	// DPA keeps the sub-processor register and the data processing agreements; nil: 503.
+	DPA skjold.DPAService
+	// Registers keeps the registers of copies and destroyed media; nil: 503.
+	Registers skjold.CopyRegisterService
 	// Preferences keeps people's chosen language; nil: the console remembers it per browser.
 	Preferences skjold.PreferenceService
 	// Alerts keeps the operator's alert settings; nil: the alert routes answer 503.

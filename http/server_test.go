@@ -126,6 +126,8 @@ func newEnv(t *testing.T) *env {
 	}
 	svc.Maintenance = e.db
 	svc.Incidents = e.db
+
+	svc.DPA, svc.Registers = e.db, e.db
 	e.alerts = alert.NewService(e.db, &skjold.AlertConfig{AlertSettings: skjold.AlertSettings{Source: skjold.AlertSourceNone}},
 		outbox, alert.NewDispatcher(nil, outbox, log), log)
 	svc.Alerts = e.alerts

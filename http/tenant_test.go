@@ -89,12 +89,16 @@ func TestTenantIsolation(t *testing.T) {
 	incA := e.incidentOf(t, e.a.id)                                   // A's breach register
 	opInc := e.incidentOf(t, "", e.a.id)                              // an operator incident that affects A only
 	measureA := e.measure(t, false)                                   // an organisational measure of A
+
+	var dpaSecrets []string // the DPA's and registers' objects of A (dpa_test.go)
+	dpaCases := e.dpaIsolationCases(t, ownerA, &dpaSecrets)
 	before := e.readTenantA(t, sA.ID, rA.ID)
 	secretsOfA := []string{grantRequestA, e.a.id, sA.ID, rA.ID, "anna@example.com", "Anna Andersen", "Storgata", "Tenant A's own", "secret_note",
 		agentA.user.ID, agentA.user.Email, sessionA, approvalA.ID, grantA, holdA.ID, "A's litigation", incA, opInc, measureA, "A's measure"}
 	for _, tok := range before.tokens {
 		secretsOfA = append(secretsOfA, tok.ID)
 	}
+	secretsOfA = append(secretsOfA, dpaSecrets...)
 
 	bCategory := map[string]any{"fields": []map[string]string{{"name": "b_note", "type": "string"}},
 		"purposes": []string{"contract"}, "legal_basis": "contract", "retention": map[string]string{"period": "P1Y", "from": "created"}}
@@ -288,6 +292,7 @@ func TestTenantIsolation(t *testing.T) {
 		// B's token holds the export scope, and B keeps bulk exports under four eyes.
 		{pattern: "GET /api/v1/export", path: "/api/v1/export?format=json", status: 403, code: skjold.EFORBIDDEN},
 	}
+	cases = append(cases, dpaCases...)
 	covered := map[string]bool{}
 	for _, c := range cases {
 		covered[c.pattern] = true

@@ -52,6 +52,9 @@ func (db *DB) Compliance(ctx context.Context) (*skjold.ComplianceReport, error) 
 		if err := db.tenantFacts(ctx, t.ID, &f); err != nil {
 			return nil, err
 		}
+		if err := db.dpaComplianceFacts(ctx, t.ID, &f); err != nil {
+			return nil, err
+		}
 		sc := skjold.ComplianceScope{Scope: "operator", TenantID: t.ID, Name: t.Name, Profile: *p, Checks: skjold.CheckCompliance(*p, &f)}
 		if t.ID != "" {
 			sc.Scope = t.ID

@@ -59,6 +59,9 @@ type DB struct {
 	packager   skjold.Packager
 	publicURL  string
 
+	processorHosts    []skjold.ProcessorHost // see SetProcessorHosts
+	subprocNoticeDays int                    // see SetSubprocessorNoticeDays
+
 	purge           *purger // SQLite only: see afterErasure
 	purgeAlertAfter time.Duration
 	audit           *auditKey                 // see loadAuditKey

@@ -215,8 +215,11 @@ var tenantRows = []struct{ table, where string }{
 	{"incident_entries", "tenant_id = ?"},
 	{"incident_tenants", "tenant_id = ?"},
 	{"incidents", "tenant_id = ?"},
-
 	{"compliance_measures", "tenant_id = ?"},
+	{"subproc_objections", "tenant_id = ?"},
+	{"dpa_acceptances", "tenant_id = ?"},
+	{"register_copies", "tenant_id = ?"},
+	{"register_media", "tenant_id = ?"},
 	{"approvals", "tenant_id = ?"},
 }
 

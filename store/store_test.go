@@ -64,6 +64,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Purposes", storetest.TestPurposes},
 		{"BackupRuns", storetest.TestBackupRuns},
 		{"Compliance", storetest.TestCompliance},
+		{"DPA", storetest.TestDPA},
 		{"ReadBudget", storetest.TestReadBudget},
 		{"AlertSettings", storetest.TestAlertSettings},
 		{"GrantRequests", storetest.TestGrantRequests},

@@ -212,6 +212,9 @@ type View struct {
 	Work        *WorkBanner // an operator person working in a tenant under a support grant
 	// Maintenance lists the announced maintenance windows that have not ended [E6].
 	Maintenance []*skjold.Maintenance
+	// DPAPending asks the tenant's administrators to accept a new version of their data
+	// processing agreement [G1].
+	DPAPending bool
 }
 
 // WorkBanner tells an operator person on every page that they work in a tenant under a

@@ -20,7 +20,10 @@ func runComplianceCheck(ctx context.Context, e env, args []string) error {
 		"policy, second factors of admins, the idle lock, offboarding, training, retention periods\n"+
 		"and the audit chain. Exits non-zero when any check fails.")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring, _ Config) error {
+	return withStoreConfig(ctx, e, fs, args, func(ctx context.Context, db *store.DB, _ *keys.Keyring, cfg Config) error {
+		if err := configureDPA(db, cfg); err != nil {
+			return err
+		}
 		rep, err := db.Compliance(ctx)
 		if err != nil {
 			return err

@@ -42,7 +42,7 @@ func TestComplianceCheckCLI(t *testing.T) {
 	for key, want := range map[string]string{
 		"operator:E1": skjold.CheckFail, "tenant:E1": skjold.CheckFail, "tenant:E4": skjold.CheckFail,
 		"tenant:B9": skjold.CheckPass, "tenant:F3": skjold.CheckPass, "tenant:D1": skjold.CheckPass,
-		"tenant:G1": skjold.CheckNotConfigured, "operator:D1": skjold.CheckNotConfigured,
+		"tenant:G1": skjold.CheckFail, "operator:D1": skjold.CheckNotConfigured, "operator:G2": skjold.CheckNotConfigured,
 	} {
 		if status[key] != want {
 			t.Errorf("%s = %q, want %q", key, status[key], want)

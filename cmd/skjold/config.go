@@ -81,6 +81,10 @@ type Config struct {
 	// JobLease is the lease period of the periodic jobs that run on one node at a time
 	// (retention, hourly jobs): another node takes a job over within it when its holder dies.
 	JobLease string `toml:"job_lease"`
+
+	// SubprocessorNoticeDays is how many days before a new sub-processor takes effect the
+	// tenant owners are e-mailed [G2]; empty for 30.
+	SubprocessorNoticeDays string `toml:"subprocessor_notice_days"`
 	// Backups [E1, E2]: the age public keys ("age1…", comma-separated) backups are encrypted
 	// to (the server needs no identity, so it cannot read its own backups), and the local
 	// directories they go to (comma-separated; two directories are a mirror).
@@ -169,6 +173,7 @@ var settings = []setting{
 	{"SKJOLD_ALERT_WEBHOOK_SECRET", "alert-webhook-secret", "secret that signs alert webhooks (at least 32 bytes)", func(c *Config) *string { return &c.AlertWebhookSecret }},
 	{"SKJOLD_ALERT_ACTIONS", "alert-actions", "audit actions that raise alerts, comma-separated; empty for the default list", func(c *Config) *string { return &c.AlertActions }},
 	{"SKJOLD_ALERT_LANGUAGE", "alert-language", "language of the alert e-mails: en, nb or pl; empty for en", func(c *Config) *string { return &c.AlertLanguage }},
+	{"SKJOLD_SUBPROCESSOR_NOTICE_DAYS", "subprocessor-notice-days", "days before a new sub-processor takes effect that tenant owners are e-mailed; default 30", func(c *Config) *string { return &c.SubprocessorNoticeDays }},
 	{"SKJOLD_RETENTION_INTERVAL", "retention-interval", "how often the retention sweep runs, e.g. 1h or 15m (at least 1m)", func(c *Config) *string { return &c.RetentionInterval }},
 	{"SKJOLD_JOB_LEASE", "job-lease", "lease period of the jobs that run on one node at a time (retention, hourly jobs), 2s to 10m", func(c *Config) *string { return &c.JobLease }},
 	{"SKJOLD_BACKUP_RECIPIENTS", "backup-recipients", "age public keys (age1…) backups are encrypted to, comma-separated", func(c *Config) *string { return &c.BackupRecipients }},
@@ -351,6 +356,9 @@ func (c *Config) validate() error {
 		return errors.New("database must be a postgres:// URL, or empty for SQLite in the data directory")
 	}
 	if _, err := c.postgresLimits(); err != nil {
+		return err
+	}
+	if _, err := c.subprocessorNoticeDays(); err != nil {
 		return err
 	}
 	if _, err := c.trustedProxies(); err != nil {

@@ -110,6 +110,22 @@ func backgroundJobs(log *slog.Logger, db *store.DB, shield *skjoldhttp.Shield) [
 			}
 			return err
 		}},
+		// New sub-processors are e-mailed to tenant owners the notice period ahead [G2]; copies
+		// handed over are reminded of the day before they are due for deletion [D3].
+		{name: "subprocessor-announcements", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			n, err := db.AnnounceSubprocessors(ctx)
+			if n > 0 {
+				log.Info("new sub-processors announced", "entries", n)
+			}
+			return err
+		}},
+		{name: "copy-reminders", every: time.Hour, log: log, pass: func(ctx context.Context) error {
+			n, err := db.RemindCopies(ctx)
+			if n > 0 {
+				log.Info("copies due for deletion reminded", "copies", n)
+			}
+			return err
+		}},
 		// A data-subject request past its due date raises request.overdue once [C9]; the
 		// alert dispatcher forwards it. Hourly keeps the alert within the day it is due.
 		// Fresh planner statistics for SQLite as the tables grow (see store.DB.Optimize).

@@ -33,7 +33,7 @@ type jobLease struct {
 // every node: they concern the node itself.
 var singletonJobs = map[string]bool{"retention": true, "offboarding": true, "lapsed-freezes": true,
 	"training-reminders": true, "maintenance-announcements": true, "optimize": true, "overdue-requests": true,
-	"shared-state-prune": true}
+	"shared-state-prune": true, "incident-deadlines": true, "subprocessor-announcements": true, "copy-reminders": true}
 
 // leaseJobs puts the singleton jobs among jobs under l.
 func leaseJobs(jobs []*job, l *jobLease) {

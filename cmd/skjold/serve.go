@@ -139,6 +139,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	svc.Documents, svc.SubProcessors = db, func() []skjold.SubProcessor { return subProcessors(cfg) }
 	svc.Maintenance = db
 	svc.Incidents = db
+	svc.DPA, svc.Registers = db, db
+	if err := configureDPA(db, cfg); err != nil {
+		return err
+	}
 	every, err := cfg.retentionInterval()
 	if err != nil {
 		return err

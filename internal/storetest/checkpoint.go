@@ -109,8 +109,10 @@ func testAuditUnkeyedChain(t *testing.T, h Harness) {
 	e.rawExec(raw, "DROP TABLE incident_entries") // 24 (its indexes go with the tables)
 	e.rawExec(raw, "DROP TABLE incident_tenants")
 	e.rawExec(raw, "DROP TABLE incidents")
-
 	e.rawExec(raw, "DROP TABLE compliance_measures") // 25 (drops its index)
+	for _, table := range []string{"subprocessors", "subproc_objections", "dpa_acceptances", "register_copies", "register_media"} {
+		e.rawExec(raw, "DROP TABLE "+table) // 26 (its indexes go with the tables)
+	}
 	e.rawExec(raw, "DELETE FROM schema_migrations WHERE version >= 11")
 	db := e.h.Reopen(t, e.db, e.options(e.keys))
 	rep, err := db.VerifyAuditChain(t.Context())

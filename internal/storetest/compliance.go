@@ -57,6 +57,9 @@ func TestCompliance(t *testing.T, h Harness) {
 			def = replaceOnce(e.t, def, `"period":"P5Y"`, `"period":""`)
 			e.rawExec(raw, "UPDATE categories SET definition = ? WHERE tenant_id = ? AND name = 'booking'", def, k.ID)
 		}, []string{"tenant:retention"}},
+		{"NewSubprocessorNotAccepted", func(e *env, k *keptTenant) {
+			must(e.t, e.db.AddSubprocessor(e.op, newSubprocessor("Postkontoret AS", "smtp.postkontoret.example", "2025-04-01")))
+		}, []string{"tenant:dpa"}},
 		{"TamperedAuditChain", func(e *env, k *keptTenant) {
 			e.dropAuditTriggers()
 			e.rawExec(e.raw(), "UPDATE audit_events SET action = 'nothing' WHERE seq = 3")
@@ -147,6 +150,10 @@ func (e *env) keptTenant() *keptTenant {
 	_, err := e.db.PutCategory(e.as(k.tenant, ""), booking)
 	must(e.t, err)
 	_, err = e.db.Sweep(e.t.Context(), 100)
+	must(e.t, err)
+	dpa, err := e.db.DPA(ctx)
+	must(e.t, err)
+	_, err = e.db.AcceptDPA(ctx, dpa.Version)
 	must(e.t, err)
 	return k
 }

@@ -427,6 +427,15 @@ func (e *env) fillTenant(tn *tenant, email string) {
 
 	e.rawExec(raw, `INSERT INTO compliance_measures (id, tenant_id, kind, description, taken_on, created_at)
 		VALUES (?, ?, 'training', 'annual training', '2026-11-20', ?)`, minor.ID, tn.ID, now)
+
+	e.rawExec(raw, `INSERT INTO subproc_objections (subprocessor_id, tenant_id, user_id, reason, created_at)
+		VALUES (?, ?, ?, '', ?)`, minor.ID, tn.ID, support.ID, now)
+	e.rawExec(raw, `INSERT INTO dpa_acceptances (id, tenant_id, version, method, user_id, accepted_at)
+		VALUES (?, ?, 'v', 'console', ?, ?)`, minor.ID, tn.ID, support.ID, now)
+	e.rawExec(raw, `INSERT INTO register_copies (id, tenant_id, what, recipient, handed_over, delete_by, created_by, created_at)
+		VALUES (?, ?, 'disk image', 'Lab AS', '2025-01-01', '2025-01-15', '', ?)`, minor.ID, tn.ID, now)
+	e.rawExec(raw, `INSERT INTO register_media (id, tenant_id, what, method, destroyed_by, witness, destroyed_on, created_at)
+		VALUES (?, ?, 'disk', 'shredded', 'IT', 'CEO', '2025-01-01', ?)`, minor.ID, tn.ID, now)
 }
 
 func testTermination(t *testing.T, e *env) {
