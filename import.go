@@ -21,6 +21,10 @@ type ImportService interface {
 	// record.create. It needs the write scope. Errors: EFORBIDDEN.
 	ImportSubjects(ctx context.Context, items []*ImportItem, check bool) error
 
+	// TuneForImport readies the database for a large write (a bigger page cache for the
+	// writer, on SQLite) and returns the function that undoes it.
+	TuneForImport(ctx context.Context) (restore func(), err error)
+
 	// AuditImport appends the import's own audit event, tenant.import, with counts.
 	AuditImport(ctx context.Context, fields []string) error
 }

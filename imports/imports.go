@@ -127,6 +127,11 @@ func Run(ctx context.Context, svc skjold.ImportService, cats Categories, data []
 	for _, it := range items {
 		rep.Records += len(it.Records)
 	}
+	restore, err := svc.TuneForImport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	run := func(check bool, progress func(done, total int)) error {
 		for start := 0; start < len(items); start += opt.Batch {
 			batch := items[start:min(start+opt.Batch, len(items))]

@@ -107,3 +107,10 @@ func (db *DB) AuditImport(ctx context.Context, fields []string) error {
 		return nil
 	})
 }
+
+// TuneForImport gives the writer the retention sweep's settings for the length of an import:
+// a page cache that holds the blind indexes' pages the inserts revisit, and fewer WAL
+// checkpoints.
+func (db *DB) TuneForImport(ctx context.Context) (func(), error) {
+	return db.tuneWriterForSweep(ctx)
+}

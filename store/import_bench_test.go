@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,7 +19,10 @@ import (
 //
 //	go test ./store -run XXX -bench '^BenchmarkImport$' -benchtime 1x -count 3 -timeout 30m
 func BenchmarkImport(b *testing.B) {
-	const subjects = 100_000
+	subjects := 100_000
+	if n, err := strconv.Atoi(os.Getenv("SKJOLD_BENCH_IMPORT_SUBJECTS")); err == nil && n > 0 {
+		subjects = n // for a quick profile
+	}
 	var file bytes.Buffer
 	file.WriteString("subject_id,record_id,created_at,ref,name,email,phone\n")
 	for i := range subjects {
