@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
@@ -22,6 +23,7 @@ func TestImport(t *testing.T, h Harness) {
 	t.Run("RoundTripXLSX", func(t *testing.T) { testImportRoundTrip(t, newEnv(t, h), skjold.FormatXLSX) })
 	t.Run("BadRows", func(t *testing.T) { testImportBadRows(t, newEnv(t, h)) })
 	t.Run("AllOrNothing", func(t *testing.T) { testImportAllOrNothing(t, newEnv(t, h)) })
+	t.Run("RecordProblems", func(t *testing.T) { testImportRecordProblems(t, newEnv(t, h)) })
 	t.Run("Resume", func(t *testing.T) { testImportResume(t, newEnv(t, h)) })
 }
 
@@ -261,5 +263,32 @@ func (e *env) noFourEyesBy(a *tenant, domain string) {
 		must(e.t, e.db.RequestApproval(owner, req))
 		_, err := e.db.DecideApproval(second, req.ID, true)
 		must(e.t, err)
+	}
+}
+
+// testImportRecordProblems: a refused record is reported at its own table and line, and
+// refuses its subject with it.
+func testImportRecordProblems(t *testing.T, e *env) {
+	a := e.newTenant("Fjord Travel AS")
+	ctx := e.as(a, "")
+	_, err := e.db.PutCategory(ctx, trip())
+	must(t, err)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("subject.csv")
+	w.Write([]byte("subject_id,record_id,created_at,ref\ns1,,,T-1\ns2,,,T-2\n"))
+	w, _ = zw.Create("trip.csv")
+	w.Write([]byte("subject_id,record_id,created_at,destination,nights\ns1,,,Oslo,3\ns2,,,Bergen,3\ns2,,,Molde,three\n"))
+	must(t, zw.Close())
+	rep, err := imports.Run(ctx, e.db, e.db, buf.Bytes(), imports.Options{})
+	must(t, err)
+	if rep.Imported != 1 || rep.Refused != 1 || len(rep.Problems) != 1 {
+		t.Fatalf("report: %+v", rep)
+	}
+	if p := rep.Problems[0]; p.Table != "trip" || p.Line != 4 || p.Field != "nights" || p.Rule != "type" || strings.Contains(p.Message, "three") {
+		t.Errorf("problem: %+v, want trip line 4 nights type", p)
+	}
+	if n := e.rawCount(e.raw(), "SELECT COUNT(*) FROM records WHERE tenant_id = ?", a.ID); n != 1 {
+		t.Errorf("%d records stored, want T-1's one", n)
 	}
 }
