@@ -756,6 +756,27 @@ func (e HealthStatus) Valid() bool {
 	}
 }
 
+// Defines values for ImportRequestFormat.
+const (
+	ImportRequestFormatCsv  ImportRequestFormat = "csv"
+	ImportRequestFormatXlsx ImportRequestFormat = "xlsx"
+	ImportRequestFormatZip  ImportRequestFormat = "zip"
+)
+
+// Valid indicates whether the value is a known member of the ImportRequestFormat enum.
+func (e ImportRequestFormat) Valid() bool {
+	switch e {
+	case ImportRequestFormatCsv:
+		return true
+	case ImportRequestFormatXlsx:
+		return true
+	case ImportRequestFormatZip:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for IncidentStatus.
 const (
 	IncidentStatusClosed IncidentStatus = "closed"
@@ -2923,6 +2944,64 @@ type HoldList struct {
 	Items []Hold `json:"items"`
 }
 
+// ImportProblem defines model for ImportProblem.
+type ImportProblem struct {
+	// Field The field that broke the rule.
+	Field *string `json:"field,omitempty"`
+
+	// Line The row's line: 1 is the header.
+	Line int `json:"line"`
+
+	// Message What is wrong, never quoting the value.
+	Message string `json:"message"`
+
+	// Rule The rule, as in a Problem's rule.
+	Rule string `json:"rule"`
+
+	// Table The sheet or CSV file (a category's name in the export layout).
+	Table *string `json:"table,omitempty"`
+}
+
+// ImportReport defines model for ImportReport.
+type ImportReport struct {
+	// Imported Subjects written by this request.
+	Imported int             `json:"imported"`
+	Problems []ImportProblem `json:"problems"`
+
+	// Records Records in the file.
+	Records int `json:"records"`
+
+	// Refused Subjects refused, with their records.
+	Refused int `json:"refused"`
+
+	// Skipped Subjects imported before: their ref exists already.
+	Skipped int `json:"skipped"`
+
+	// Subjects Subjects in the file.
+	Subjects int `json:"subjects"`
+}
+
+// ImportRequest defines model for ImportRequest.
+type ImportRequest struct {
+	// AllOrNothing Write nothing when any row is refused.
+	AllOrNothing *bool `json:"all_or_nothing,omitempty"`
+
+	// Batch Subjects written in one transaction (default 500).
+	Batch *int `json:"batch,omitempty"`
+
+	// Data The file, base64-encoded.
+	Data []byte `json:"data"`
+
+	// Format The file's format; detected when left out.
+	Format *ImportRequestFormat `json:"format,omitempty"`
+
+	// Mapping Column name to subject field ("email") or category field ("booking.plan"); "-" leaves the column out. Every column must be mapped.
+	Mapping *map[string]string `json:"mapping,omitempty"`
+}
+
+// ImportRequestFormat The file's format; detected when left out.
+type ImportRequestFormat string
+
 // Incident An incident of the breach register.
 type Incident struct {
 	// AwareAt When the controller became aware.
@@ -4890,6 +4969,12 @@ type ReleaseHoldParams struct {
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
+// ImportSubjectsParams defines parameters for ImportSubjects.
+type ImportSubjectsParams struct {
+	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
+	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
+}
+
 // ListIncidentsParams defines parameters for ListIncidents.
 type ListIncidentsParams struct {
 	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
@@ -5758,6 +5843,9 @@ type CreateGrantJSONRequestBody = GrantCreate
 
 // PlaceHoldJSONRequestBody defines body for PlaceHold for application/json ContentType.
 type PlaceHoldJSONRequestBody = HoldCreate
+
+// ImportSubjectsJSONRequestBody defines body for ImportSubjects for application/json ContentType.
+type ImportSubjectsJSONRequestBody = ImportRequest
 
 // CreateIncidentJSONRequestBody defines body for CreateIncident for application/json ContentType.
 type CreateIncidentJSONRequestBody = IncidentCreate
@@ -6994,6 +7082,28 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /api/v1/holds/{id} (the `ReleaseHold` operationId).
 	ReleaseHold(ctx context.Context, id Id, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportSubjectsWithBody Import subjects and records from CSV or XLSX
+	//
+	// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+	ImportSubjectsWithBody(ctx context.Context, params *ImportSubjectsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ImportSubjects Import subjects and records from CSV or XLSX
+	//
+	// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+	ImportSubjects(ctx context.Context, params *ImportSubjectsParams, body ImportSubjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListIncidents List the breach register
 	//
@@ -9803,6 +9913,48 @@ func (c *Client) PlaceHold(ctx context.Context, params *PlaceHoldParams, body Pl
 // Corresponds with DELETE /api/v1/holds/{id} (the `ReleaseHold` operationId).
 func (c *Client) ReleaseHold(ctx context.Context, id Id, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReleaseHoldRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportSubjectsWithBody Import subjects and records from CSV or XLSX
+//
+// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+func (c *Client) ImportSubjectsWithBody(ctx context.Context, params *ImportSubjectsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportSubjectsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ImportSubjects Import subjects and records from CSV or XLSX
+//
+// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+func (c *Client) ImportSubjects(ctx context.Context, params *ImportSubjectsParams, body ImportSubjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewImportSubjectsRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -15827,6 +15979,73 @@ func NewReleaseHoldRequest(server string, id Id, params *ReleaseHoldParams) (*ht
 		}
 
 	}
+
+	return req, nil
+}
+
+// NewImportSubjectsRequest calls the generic ImportSubjects builder with application/json body
+func NewImportSubjectsRequest(server string, params *ImportSubjectsParams, body ImportSubjectsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewImportSubjectsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewImportSubjectsRequestWithBody constructs an http.Request for the ImportSubjects method, with any body, and a specified content type
+func NewImportSubjectsRequestWithBody(server string, params *ImportSubjectsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/import")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Purpose != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -23579,6 +23798,28 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /api/v1/holds/{id} (the `ReleaseHold` operationId).
 	ReleaseHoldWithResponse(ctx context.Context, id Id, params *ReleaseHoldParams, reqEditors ...RequestEditorFn) (*ReleaseHoldResponse, error)
 
+	// ImportSubjectsWithBodyWithResponse Import subjects and records from CSV or XLSX
+	//
+	// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+	ImportSubjectsWithBodyWithResponse(ctx context.Context, params *ImportSubjectsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportSubjectsResponse, error)
+
+	// ImportSubjectsWithResponse Import subjects and records from CSV or XLSX
+	//
+	// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+	//
+	// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+	ImportSubjectsWithResponse(ctx context.Context, params *ImportSubjectsParams, body ImportSubjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportSubjectsResponse, error)
+
 	// ListIncidentsWithResponse List the breach register
 	//
 	// Returns the caller's incidents, newest first [F2]: a tenant's own and the operator incidents that affect it (read only, without the other tenants), or the operator's. Each carries its 72-hour clock: the deadline (awareness + 72 h), the seconds remaining (negative once overdue), and whether it stopped.
@@ -30052,6 +30293,103 @@ func (r ReleaseHoldResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReleaseHoldResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ImportSubjectsResponse401Headers the declared response headers of an HTTP 401 response for ImportSubjects
+type ImportSubjectsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ImportSubjectsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ImportReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ImportSubjectsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ImportSubjectsResponse) GetJSON200() *ImportReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ImportSubjectsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ImportSubjectsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ImportSubjectsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ImportSubjectsResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ImportSubjectsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ImportSubjectsResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ImportSubjectsResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ImportSubjectsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ImportSubjectsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ImportSubjectsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ImportSubjectsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -39947,6 +40285,40 @@ func (c *ClientWithResponses) ReleaseHoldWithResponse(ctx context.Context, id Id
 	return ParseReleaseHoldResponse(rsp)
 }
 
+// ImportSubjectsWithBodyWithResponse Import subjects and records from CSV or XLSX
+//
+// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+func (c *ClientWithResponses) ImportSubjectsWithBodyWithResponse(ctx context.Context, params *ImportSubjectsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ImportSubjectsResponse, error) {
+	rsp, err := c.ImportSubjectsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportSubjectsResponse(rsp)
+}
+
+// ImportSubjectsWithResponse Import subjects and records from CSV or XLSX
+//
+// Imports subjects and their records into the caller's tenant from a file sent base64-encoded in data: a CSV file, a ZIP of CSV files or an XLSX workbook (format, detected when left out). Without a mapping the file is laid out as GET /api/v1/export writes it: a "subject" sheet or file whose rows are the subjects (subject_id, record_id, created_at, then the profile fields), and a sheet or file per category whose rows are records tied to their subject by subject_id. With a mapping (column name to "field" or "category.field", "-" to leave the column out), the first sheet is read as one subject a row with at most one record a category. Every row is checked as POST /api/v1/subjects checks one (the categories, the input guard, the guardian rule); each refused row is reported in problems by table, line, field and rule, never by its value. The good rows are written in batches (batch, default 500), or none when all_or_nothing is set and any row is refused. A subject whose ref exists already is skipped, so sending the same file again resumes an import that stopped. The import is audited as one tenant.import event with its counts, besides a subject.create and record.create event for each subject and record. The body is at most 1 MiB, so about 750 kB of file a request: send bigger files in parts, or use "skjold import" on the server.
+//
+// Permission: tenant scope write (an API token or logged-in user of the tenant holding the write scope).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/import (the `ImportSubjects` operationId).
+func (c *ClientWithResponses) ImportSubjectsWithResponse(ctx context.Context, params *ImportSubjectsParams, body ImportSubjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*ImportSubjectsResponse, error) {
+	rsp, err := c.ImportSubjects(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseImportSubjectsResponse(rsp)
+}
+
 // ListIncidentsWithResponse List the breach register
 //
 // Returns the caller's incidents, newest first [F2]: a tenant's own and the operator incidents that affect it (read only, without the other tenants), or the operator's. Each carries its 72-hour clock: the deadline (awareness + 72 h), the seconds remaining (negative once overdue), and whether it stopped.
@@ -46697,6 +47069,94 @@ func ParseReleaseHoldResponse(rsp *http.Response) (*ReleaseHoldResponse, error) 
 	switch {
 	case rsp.StatusCode == 401:
 		var headers ReleaseHoldResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseImportSubjectsResponse parses an HTTP response from a ImportSubjectsWithResponse call
+func ParseImportSubjectsResponse(rsp *http.Response) (*ImportSubjectsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ImportSubjectsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ImportReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ImportSubjectsResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

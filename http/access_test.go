@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"net/http"
@@ -640,6 +641,8 @@ func (e *env) authzRequests(f *fixtures) map[string]builder {
 		}},
 		"GET /api/v1/audit":        fixed("/api/v1/audit", nil),
 		"GET /api/v1/audit/verify": fixed("/api/v1/audit/verify", nil),
+		"POST /api/v1/import": fixed("/api/v1/import", map[string]any{"format": "csv",
+			"data": base64.StdEncoding.EncodeToString([]byte("subject_id,record_id,created_at,ref,name\nx,,,AUTHZ-IMPORT,Authz\n"))}),
 		"GET /api/v1/export": {build: func(t *testing.T, c *caller, _ object) request {
 			if c.person == nil || c.operator || !holds(c.scopes, skjold.ScopeExport) || !holds(c.scopes, skjold.ScopeAdmin) {
 				// Tenant A keeps exports under four eyes; filing an approval needs the admin scope.

@@ -59,7 +59,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 	b.Cleanup(func() { db.Close() })
 	svc := Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Audit: db, Auth: db,
-		Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db,
+		Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Import: db, Budgets: db,
 		Health: db.Ping, Preferences: db}
 	backupID, err := age.GenerateX25519Identity()
 	if err != nil {

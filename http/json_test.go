@@ -86,6 +86,7 @@ func (e *env) bodyRequests(t *testing.T) map[string][2]string {
 		"PUT /api/v1/categories/{name}":                  {"/api/v1/categories/contact", e.a.token},
 		"PUT /api/v1/subjects/{id}/relationship":         {"/api/v1/subjects/" + sub.ID + "/relationship", e.a.token},
 		"POST /api/v1/subjects":                          {"/api/v1/subjects", e.a.token},
+		"POST /api/v1/import":                            {"/api/v1/import", e.a.token},
 		"PATCH /api/v1/subjects/{id}":                    {"/api/v1/subjects/" + sub.ID, e.a.token},
 		"POST /api/v1/subjects/{id}/records":             {"/api/v1/subjects/" + sub.ID + "/records", e.a.token},
 		"PATCH /api/v1/records/{id}":                     {"/api/v1/records/" + rec.ID, e.a.token},

@@ -204,6 +204,7 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/subjects/{id}/relationship", tenant(write), s.handleSubjectRelationship()},
 
 		{"POST /api/v1/subjects", tenant(write), s.handleSubjectCreate()},
+		{"POST /api/v1/import", tenant(write), s.handleImport()},
 		{"GET /api/v1/subjects", tenant(read), s.handleSubjectList()},
 		{"GET /api/v1/subjects/{id}", tenant(read), s.handleSubjectGet()},
 		{"PATCH /api/v1/subjects/{id}", tenant(write), s.handleSubjectUpdate()},

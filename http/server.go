@@ -30,6 +30,7 @@ type Services struct {
 	Requests   skjold.RequestService
 	Retention  skjold.RetentionService
 	Export     skjold.ExportService
+	Import     skjold.ImportService // nil: POST /api/v1/import answers 503
 	Budgets    skjold.ReadBudgetService
 	Backups    skjold.BackupService // nil: the backup routes answer 503
 	// Compliance checks the promises against live state; nil: its routes answer 503.

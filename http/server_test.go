@@ -116,7 +116,7 @@ func newEnv(t *testing.T) *env {
 	e.closeDB = sync.OnceValue(e.db.Close)
 	t.Cleanup(func() { e.closeDB() })
 	svc := Services{Tenants: e.db, Tokens: e.db, Subjects: e.db, Records: e.db, Categories: e.db, Audit: e.db, Auth: e.db,
-		Network: e.db, Approvals: e.db, Register: e.db, Purposes: e.db, Requests: e.db, Retention: e.db, Export: e.db, Budgets: e.db, Health: e.db.Ping, Cluster: e.db}
+		Network: e.db, Approvals: e.db, Register: e.db, Purposes: e.db, Requests: e.db, Retention: e.db, Export: e.db, Import: e.db, Budgets: e.db, Health: e.db.Ping, Cluster: e.db}
 	svc.Backups = newBackupService(t, e.db, dir)
 	svc.Preferences = e.db
 	svc.Compliance = e.db

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -291,6 +292,9 @@ func TestTenantIsolation(t *testing.T) {
 		{pattern: "GET /api/v1/audit/verify", path: "/api/v1/audit/verify", status: 403, code: skjold.EFORBIDDEN},
 		// B's token holds the export scope, and B keeps bulk exports under four eyes.
 		{pattern: "GET /api/v1/export", path: "/api/v1/export?format=json", status: 403, code: skjold.EFORBIDDEN},
+		// A's ref is B's to use: B's import writes B's own subject, and skips nothing of A's.
+		{pattern: "POST /api/v1/import", path: "/api/v1/import", body: map[string]any{"format": "csv",
+			"data": base64.StdEncoding.EncodeToString([]byte("subject_id,record_id,created_at,ref\nx,,,A-1\n"))}, status: 200},
 	}
 	cases = append(cases, dpaCases...)
 	covered := map[string]bool{}

@@ -57,6 +57,7 @@ func runSuite(t *testing.T, h *harness) {
 		{"Approvals", storetest.TestApprovals},
 		{"Register", storetest.TestRegister},
 		{"Export", storetest.TestExport},
+		{"Import", storetest.TestImport},
 		{"Requests", storetest.TestRequests},
 		{"Lifecycle", storetest.TestLifecycle},
 		{"Erasure", storetest.TestErasure},

@@ -63,6 +63,7 @@ func init() {
 		{"backup verify", "check a backup's checksum (and with --identity, its content)", runBackupVerify},
 		{"backup keygen", "make an age identity for backups and print its public key (recipient)", runBackupKeygen},
 		{"restore", "restore a backup into a new data directory or an empty PostgreSQL database", runRestore},
+		{"import", "import subjects and records from CSV or XLSX into a tenant (resumable)", runImport},
 		{"journal replay", "erase again what an erasure journal copy lists (after a manual restore)", runJournalReplay},
 		{"completion", "print a shell completion script: bash, zsh or fish", runCompletion},
 		{"version", "print the version", runVersion},

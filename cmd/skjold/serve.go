@@ -133,7 +133,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	svc := skjoldhttp.Services{Tenants: db, Tokens: db, Subjects: db, Records: db, Categories: db, Auth: db,
-		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready, Cluster: db,
+		Audit: checkedAudit{db, cfg.checkpointFile()}, Network: db, Approvals: db, Register: db, Purposes: db, Requests: db, Retention: db, Export: db, Import: db, Budgets: db, Shield: shield, Health: db.Health, Ready: db.Ready, Cluster: db,
 		Preferences: db, Alerts: alertSvc, GrantRequests: db}
 	svc.Compliance = db
 	svc.Documents, svc.SubProcessors = db, func() []skjold.SubProcessor { return subProcessors(cfg) }
