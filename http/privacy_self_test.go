@@ -197,3 +197,33 @@ func TestPrivacySelfAccessList(t *testing.T) {
 	}
 	wantText(t, c.get(t, string(next[1])).want(t, 200), "Newest entries")
 }
+
+// TestPrivacySelfLoginBySMS: a subject with only a phone number on file gets the login code by
+// SMS, and an unknown number gets the same page and no message.
+func TestPrivacySelfLoginBySMS(t *testing.T) {
+	e := newEnv(t)
+	e.createSubject(t, e.a.token, map[string]string{"name": "Per", "phone": "+47 400 00 003"})
+	c := e.consoleClient(t)
+	c.get(t, "/p/tenant-a/me").want(t, 200)
+	unknown := c.pcPost(t, "tenant-a", "me/login", url.Values{"phone": {"+47 400 00 098"}}).want(t, 200)
+	known := c.pcPost(t, "tenant-a", "me/login", url.Values{"phone": {"+47 400 00 003"}}).want(t, 200)
+	if strip := func(r *reply) string { return selfLoginID.ReplaceAllString(string(r.body), "") }; strip(unknown) != strip(known) {
+		t.Errorf("the answers differ:\n%s\n---\n%s", unknown.body, known.body)
+	}
+	var texts []string
+	for deadline := time.Now().Add(10 * time.Second); len(texts) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		texts = smsFiles(t, e, "+4740000003")
+	}
+	if len(texts) != 1 || !strings.Contains(texts[0], "Tenant A") {
+		t.Fatalf("SMS outbox: %q", texts)
+	}
+	if n := len(smsFiles(t, e, "+4740000098")); n != 0 {
+		t.Error("an unknown number got a message")
+	}
+	code := regexp.MustCompile(`\d{8}`).FindString(texts[0])
+	id := string(selfLoginID.FindSubmatch(known.body)[1])
+	r := c.pcPost(t, "tenant-a", "me/verify", url.Values{"id": {id}, "code": {code}})
+	if r.status != 303 || !strings.Contains(r.header.Get("Location"), "/p/tenant-a/me") {
+		t.Fatalf("verify with the SMS code: %d %s", r.status, r.header.Get("Location"))
+	}
+}

@@ -31,7 +31,9 @@ const (
 	loginRowsKept = 24 * time.Hour
 )
 
-// StartSubjectLogin finds the subject and mails a code, or does the same work for nothing.
+// StartSubjectLogin finds the subject and sends a code to what is on file: by e-mail, or by SMS
+// to a subject with only a phone number when an SMS sender is configured; or it does the same
+// work for nothing.
 func (db *DB) StartSubjectLogin(ctx context.Context, tenantID string, who skjold.SubjectLookup, lang string) (string, error) {
 	if !i18n.Supported(lang) {
 		return "", skjold.FieldError("language", "language", "language must be one of %v", skjold.Languages)
@@ -68,7 +70,7 @@ func (db *DB) StartSubjectLogin(ctx context.Context, tenantID string, who skjold
 		tenantID, sub.ID, micros(now.Add(-loginWindow))).Scan(&recent); err != nil {
 		return "", err
 	}
-	send := sub.Email != "" && recent < maxLoginsPerSubject
+	send := db.canSendCode(sub) && recent < maxLoginsPerSubject
 	err = db.write(ctx, func(tx *Tx) error {
 		if _, err := tx.exec("DELETE FROM subject_logins WHERE tenant_id = ? AND created_at < ?", tenantID,
 			micros(now.Add(-loginRowsKept))); err != nil {
@@ -98,6 +100,10 @@ func (db *DB) StartSubjectLogin(ctx context.Context, tenantID string, who skjold
 		cat.T("privacy_self.mail.warn", "tenant", name))
 	if !send {
 		return id, nil
+	}
+	if sub.Email == "" {
+		return id, db.smsInBackground(ctx, skjold.SMS{To: sub.Phone, TenantID: tenantID, SubjectID: sub.ID,
+			Body: cat.T("sms.login", "code", code, "tenant", name, "minutes", int(loginCodeLifetime/time.Minute))})
 	}
 	return id, db.mailInBackground(ctx, skjold.Message{To: sub.Email, Subject: cat.T("privacy_self.mail.subject", "tenant", name),
 		Body: body, TenantID: tenantID, SubjectID: sub.ID})
