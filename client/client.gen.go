@@ -1848,6 +1848,24 @@ func (e GetDPAParamsLang) Valid() bool {
 	}
 }
 
+// Defines values for GetDPAParamsFormat.
+const (
+	GetDPAParamsFormatJson GetDPAParamsFormat = "json"
+	GetDPAParamsFormatPdf  GetDPAParamsFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the GetDPAParamsFormat enum.
+func (e GetDPAParamsFormat) Valid() bool {
+	switch e {
+	case GetDPAParamsFormatJson:
+		return true
+	case GetDPAParamsFormatPdf:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportTenantParamsFormat.
 const (
 	ExportTenantParamsFormatCsv  ExportTenantParamsFormat = "csv"
@@ -1884,6 +1902,24 @@ func (e DraftIncidentNotificationParamsLang) Valid() bool {
 	case DraftIncidentNotificationParamsLangNb:
 		return true
 	case DraftIncidentNotificationParamsLangPl:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DraftIncidentNotificationParamsFormat.
+const (
+	DraftIncidentNotificationParamsFormatJson DraftIncidentNotificationParamsFormat = "json"
+	DraftIncidentNotificationParamsFormatPdf  DraftIncidentNotificationParamsFormat = "pdf"
+)
+
+// Valid indicates whether the value is a known member of the DraftIncidentNotificationParamsFormat enum.
+func (e DraftIncidentNotificationParamsFormat) Valid() bool {
+	switch e {
+	case DraftIncidentNotificationParamsFormatJson:
+		return true
+	case DraftIncidentNotificationParamsFormatPdf:
 		return true
 	default:
 		return false
@@ -4857,12 +4893,18 @@ type GetDPAParams struct {
 	// Lang Language of the document: en, nb or pl.
 	Lang *GetDPAParamsLang `form:"lang,omitempty" json:"lang,omitempty"`
 
+	// Format json (the default) or pdf: the same document as a PDF attachment.
+	Format *GetDPAParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
 	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
 // GetDPAParamsLang defines parameters for GetDPA.
 type GetDPAParamsLang string
+
+// GetDPAParamsFormat defines parameters for GetDPA.
+type GetDPAParamsFormat string
 
 // AcceptDPAParams defines parameters for AcceptDPA.
 type AcceptDPAParams struct {
@@ -5037,12 +5079,18 @@ type DraftIncidentNotificationParams struct {
 	// Purpose The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	Purpose *PurposeQuery `form:"purpose,omitempty" json:"purpose,omitempty"`
 
+	// Format json (the default) or pdf: the same document as a PDF attachment.
+	Format *DraftIncidentNotificationParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
 	// SkjoldPurpose The purpose of this request, for clients that keep it out of the URL; ?purpose= wins when both are sent. The purpose of this request; it must be in the tenant's register of purposes (400, field purpose, rule registered) and among those the caller's token or profile may state (403); purpose-bound fields are returned only for one of their purposes; audited.
 	SkjoldPurpose *PurposeHeader `json:"Skjold-Purpose,omitempty"`
 }
 
 // DraftIncidentNotificationParamsLang defines parameters for DraftIncidentNotification.
 type DraftIncidentNotificationParamsLang string
+
+// DraftIncidentNotificationParamsFormat defines parameters for DraftIncidentNotification.
+type DraftIncidentNotificationParamsFormat string
 
 // DraftIncidentNotificationParamsKind defines parameters for DraftIncidentNotification.
 type DraftIncidentNotificationParamsKind string
@@ -15116,6 +15164,18 @@ func NewGetDPARequest(server string, params *GetDPAParams) (*http.Request, error
 
 		}
 
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -16588,6 +16648,18 @@ func NewDraftIncidentNotificationRequest(server string, id Id, kind DraftInciden
 		if params.Purpose != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "purpose", *params.Purpose, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -46133,6 +46205,9 @@ func ParseGetDPAResponse(rsp *http.Response) (*GetDPAResponse, error) {
 		}
 		response.ApplicationproblemJSON503 = &dest
 
+	case rsp.StatusCode == 200:
+		// Content-type (application/pdf) unsupported
+
 	}
 
 	switch {
@@ -47760,6 +47835,9 @@ func ParseDraftIncidentNotificationResponse(rsp *http.Response) (*DraftIncidentN
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (application/pdf) unsupported
 
 	}
 

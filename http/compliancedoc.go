@@ -79,27 +79,37 @@ func writeDocumentPDF(w http.ResponseWriter, d *document.Document) error {
 	return err
 }
 
+// answerDocument answers with the document produce writes: as JSON (v, which holds it) or, with
+// ?format=pdf, as a PDF attachment of the same document. Every document route answers through
+// it, so the HTML, JSON and PDF of a document never say different things.
+func (s *Server) answerDocument(w http.ResponseWriter, r *http.Request, produce func() (any, *document.Document, error)) {
+	format, err := documentFormat(r)
+	if err != nil {
+		fail(w, r, s.log, err)
+		return
+	}
+	v, d, err := produce()
+	if err != nil {
+		fail(w, r, s.log, err)
+		return
+	}
+	if format == "pdf" {
+		if err := writeDocumentPDF(w, d); err != nil {
+			s.log.Error("document pdf", "kind", d.Kind, "err", err)
+		}
+		return
+	}
+	respond(w, http.StatusOK, v)
+}
+
 // handleComplianceDocument answers GET /api/v1/compliance/documents/{kind}?lang=&format=&tenant=.
 func (s *Server) handleComplianceDocument() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		format, err := documentFormat(r)
-		var d *document.Document
-		if err == nil {
-			d, err = s.complianceDocument(r.Context(), r.PathValue("kind"), q.Get("lang"), q.Get("tenant"))
-		}
-		if err == nil && format == "pdf" {
-			err = writeDocumentPDF(w, d)
-			if err != nil {
-				s.log.Error("compliance document pdf", "kind", d.Kind, "err", err)
-			}
-			return
-		}
-		if err != nil {
-			fail(w, r, s.log, err)
-			return
-		}
-		respond(w, http.StatusOK, d)
+		s.answerDocument(w, r, func() (any, *document.Document, error) {
+			q := r.URL.Query()
+			d, err := s.complianceDocument(r.Context(), r.PathValue("kind"), q.Get("lang"), q.Get("tenant"))
+			return d, d, err
+		})
 	})
 }
 

@@ -99,23 +99,26 @@ type dpaBody struct {
 
 // handleDPA answers GET /api/v1/dpa?lang=en|nb|pl.
 func (s *Server) handleDPA() http.Handler {
-	return handle(s, http.StatusOK, func(r *http.Request, _ *none) (*dpaBody, error) {
-		svc, err := s.dpa()
-		if err != nil {
-			return nil, err
-		}
-		lang := r.URL.Query().Get("lang")
-		if lang == "" {
-			lang = i18n.Default
-		}
-		if !i18n.Supported(lang) {
-			return nil, skjold.FieldError("lang", "enum", "lang must be one of %s", strings.Join(i18n.Languages, ", "))
-		}
-		st, err := svc.DPA(r.Context())
-		if err != nil {
-			return nil, err
-		}
-		return &dpaBody{DPAStatus: st, Document: dpaDocument(st, i18n.Mail(lang), time.Now())}, nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.answerDocument(w, r, func() (any, *document.Document, error) {
+			svc, err := s.dpa()
+			if err != nil {
+				return nil, nil, err
+			}
+			lang := r.URL.Query().Get("lang")
+			if lang == "" {
+				lang = i18n.Default
+			}
+			if !i18n.Supported(lang) {
+				return nil, nil, skjold.FieldError("lang", "enum", "lang must be one of %s", strings.Join(i18n.Languages, ", "))
+			}
+			st, err := svc.DPA(r.Context())
+			if err != nil {
+				return nil, nil, err
+			}
+			d := dpaDocument(st, i18n.Mail(lang), time.Now())
+			return &dpaBody{DPAStatus: st, Document: d}, &d, nil
+		})
 	})
 }
 

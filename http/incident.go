@@ -192,15 +192,18 @@ func (s *Server) handleIncidentAcknowledge() http.Handler {
 // handleIncidentDraft answers GET /api/v1/incidents/{id}/drafts/{kind}?lang=: the draft
 // notification to the authority or to the subjects as a document.Document.
 func (s *Server) handleIncidentDraft() http.Handler {
-	return handle(s, http.StatusOK, func(r *http.Request, _ *none) (*document.Document, error) {
-		lang := r.URL.Query().Get("lang")
-		if lang == "" {
-			lang = i18n.Default
-		}
-		if !skjold.ValidLanguage(lang) {
-			return nil, skjold.FieldError("lang", "language", "lang must be one of en, nb, pl")
-		}
-		return s.incidentDraft(r, r.PathValue("kind"), i18n.Mail(lang))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.answerDocument(w, r, func() (any, *document.Document, error) {
+			lang := r.URL.Query().Get("lang")
+			if lang == "" {
+				lang = i18n.Default
+			}
+			if !skjold.ValidLanguage(lang) {
+				return nil, nil, skjold.FieldError("lang", "language", "lang must be one of en, nb, pl")
+			}
+			d, err := s.incidentDraft(r, r.PathValue("kind"), i18n.Mail(lang))
+			return d, d, err
+		})
 	})
 }
 
