@@ -530,6 +530,27 @@ func (b *tab) login(email, password string) {
 	b.submit("main button[type=submit]")
 }
 
+// adminFirstLogin takes a tenant admin through the first login: a new password, and a
+// second factor when the tenant asks for one.
+func adminFirstLogin(t *testing.T, b *tab, email, oneTime, pw string) {
+	t.Helper()
+	b.login(email, oneTime)
+	b.wantPath("/console/password")
+	b.fill("#old_password", oneTime)
+	b.fill("#password", pw)
+	b.fill("#repeat", pw)
+	b.submit("main button[type=submit]")
+	if eval[string](b, `location.pathname`) == "/console/two-factor" {
+		b.submit("main form button[type=submit]")
+		b.waitFor(`document.querySelector(".secret code") !== null`, 10*time.Second)
+		secret := eval[string](b, `document.querySelector(".secret code").textContent`)
+		b.fill("#code", code(t, secret, map[string]bool{}))
+		b.submit("main form[action='/console/two-factor/confirm'] button")
+		b.submit("a.button")
+	}
+	b.wantPath("/console/")
+}
+
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)

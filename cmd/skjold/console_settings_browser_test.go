@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -32,21 +31,7 @@ func TestConsoleBrowserSettings(t *testing.T) {
 
 	b := newTab(t, s, "en")
 	const pw = "granite-Puffin-meadow-58"
-	b.login(email, oneTime)
-	b.wantPath("/console/password")
-	b.fill("#old_password", oneTime)
-	b.fill("#password", pw)
-	b.fill("#repeat", pw)
-	b.submit("main button[type=submit]")
-	if eval[string](b, `location.pathname`) == "/console/two-factor" {
-		b.submit("main form button[type=submit]")
-		b.waitFor(`document.querySelector(".secret code") !== null`, 10*time.Second)
-		secret := eval[string](b, `document.querySelector(".secret code").textContent`)
-		b.fill("#code", code(t, secret, map[string]bool{}))
-		b.submit("main form[action='/console/two-factor/confirm'] button")
-		b.submit("a.button")
-	}
-	b.wantPath("/console/")
+	adminFirstLogin(t, b, email, oneTime, pw)
 	b.wantText("Settings", "Legal holds", "Purposes", "API tokens")
 
 	// Password policy and idle minutes; a value out of range is refused next to its field.

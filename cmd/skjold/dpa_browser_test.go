@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestConsoleBrowserDPA is the data processing agreement's journey [G1, G2]: the tenant's
@@ -48,21 +47,7 @@ func TestConsoleBrowserDPA(t *testing.T) {
 
 	b := newTab(t, s, "en")
 	const pw = "harbour-Lantern-birch-63"
-	b.login(email, oneTime)
-	b.wantPath("/console/password")
-	b.fill("#old_password", oneTime)
-	b.fill("#password", pw)
-	b.fill("#repeat", pw)
-	b.submit("main button[type=submit]")
-	if eval[string](b, `location.pathname`) == "/console/two-factor" {
-		b.submit("main form button[type=submit]")
-		b.waitFor(`document.querySelector(".secret code") !== null`, 10*time.Second)
-		secret := eval[string](b, `document.querySelector(".secret code").textContent`)
-		b.fill("#code", code(t, secret, map[string]bool{}))
-		b.submit("main form[action='/console/two-factor/confirm'] button")
-		b.submit("a.button")
-	}
-	b.wantPath("/console/")
+	adminFirstLogin(t, b, email, oneTime, pw)
 	b.wantText("Your data processing agreement has changed. Read the new version and accept it.")
 
 	g1 := func() string {

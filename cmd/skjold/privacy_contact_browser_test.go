@@ -28,21 +28,7 @@ func TestPrivacyContactBrowser(t *testing.T) {
 
 	b := newTab(t, s, "en")
 	const pw = "granite-Puffin-meadow-58"
-	b.login(email, oneTime)
-	b.wantPath("/console/password")
-	b.fill("#old_password", oneTime)
-	b.fill("#password", pw)
-	b.fill("#repeat", pw)
-	b.submit("main button[type=submit]")
-	if eval[string](b, `location.pathname`) == "/console/two-factor" {
-		b.submit("main form button[type=submit]")
-		b.waitFor(`document.querySelector(".secret code") !== null`, 10*time.Second)
-		secret := eval[string](b, `document.querySelector(".secret code").textContent`)
-		b.fill("#code", code(t, secret, map[string]bool{}))
-		b.submit("main form[action='/console/two-factor/confirm'] button")
-		b.submit("a.button")
-	}
-	b.wantPath("/console/")
+	adminFirstLogin(t, b, email, oneTime, pw)
 	b.open("/console/contact-form")
 	b.wantText("Contact form", "Snippet for your website")
 	b.do(chromedp.Click("#mode-relay"))
