@@ -14,7 +14,8 @@ import (
 func processorHosts(cfg Config) []skjold.ProcessorHost {
 	var hosts []skjold.ProcessorHost
 	for _, h := range []struct{ role, addr string }{
-		{"smtp_relay", cfg.SMTPHost}, {"backup_s3", cfg.BackupS3Endpoint}, {"backup_sftp", cfg.BackupSFTPAddr},
+		{"smtp_relay", cfg.SMTPHost}, {"sms_gateway", cfg.SMSGatewayURL}, {"backup_s3", cfg.BackupS3Endpoint},
+		{"backup_sftp", cfg.BackupSFTPAddr},
 	} {
 		if host := skjold.HostOf(h.addr); host != "" {
 			hosts = append(hosts, skjold.ProcessorHost{Role: h.role, Host: host})
