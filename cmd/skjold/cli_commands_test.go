@@ -131,7 +131,7 @@ func TestCLICompletion(t *testing.T) {
 complete_words() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _skjold; echo "${COMPREPLY[*]}"; }
 complete_words skjold ten
 complete_words skjold token ""
-complete_words skjold backup list --j
+complete_words skjold backup list --js
 complete_words skjold user reset-two-factor --break`
 	out, err := exec.Command("bash", "-c", script, "bash", filepath.Join(dir, "skjold.bash")).CombinedOutput()
 	if err != nil {
