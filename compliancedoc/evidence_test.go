@@ -31,7 +31,7 @@ func evidenceCases() map[string][]skjold.ComplianceCheck {
 	hosts := []skjold.ProcessorHost{{Role: "smtp_relay", Host: "smtp.example.net"}}
 	pass := &skjold.ComplianceFacts{Now: now, Runs: append([]*skjold.BackupRun{offsite, drill}, runs...),
 		Settings:  skjold.SessionSettings{Password: skjold.PasswordPolicy{MinLength: 14, Classes: 3}, IdleMinutes: 10},
-		LastSweep: now.Add(-time.Hour), Chain: &skjold.ChainReport{Length: 1234, Head: []byte{0xab, 0xcd}},
+		LastSweep: now.Add(-time.Hour), Chain: &skjold.ChainReport{Length: 987, Head: []byte{0xab, 0xcd}},
 		DPAVersion: "v3", DPAAccepted: &skjold.DPAAcceptance{Version: "v3", Method: "scan", UserID: "u1", AcceptedAt: now.Add(-48 * time.Hour),
 			ScanSHA256: "00ff"}, ProcessorHosts: hosts}
 	failedDrill := &skjold.BackupRun{Slot: "drill@03:00", Kind: skjold.RunDrill, Status: skjold.RunFailed, StartedAt: now.Add(-17 * time.Hour),
@@ -79,6 +79,22 @@ func TestComplianceEvidenceKeysInEveryCatalogue(t *testing.T) {
 	}
 	if len(keys) < 40 {
 		t.Errorf("only %d distinct evidence keys collected; the cases miss some branches", len(keys))
+	}
+	// The English catalogue says what the API says; only times are written the catalogue's way.
+	en := b.Get("en")
+	for _, checks := range evidenceCases() {
+		for _, ch := range checks {
+			for _, e := range ch.Details {
+				timed := false
+				for _, v := range e.Args {
+					_, isTime := v.(time.Time)
+					timed = timed || isTime
+				}
+				if got := en.T(e.Key, e.Pairs()...); !timed && got != e.Text {
+					t.Errorf("%s: the English catalogue says %q, the API %q", e.Key, got, e.Text)
+				}
+			}
+		}
 	}
 	for _, lang := range i18n.Languages {
 		cat := b.Get(lang)
