@@ -111,6 +111,22 @@ func (e Evidence) Pairs() []any {
 	return out
 }
 
+// EvidenceTerm is an argument of an evidence line that is itself a word to translate (a
+// host's role, how an agreement was accepted, a run's outcome): the catalogues hold it
+// under compliance.ev.term.<value>. The English Text shows the value as it is.
+type EvidenceTerm string
+
+// Render writes e with t, a catalogue's T: terms among the arguments are translated first.
+func (e Evidence) Render(t func(key string, args ...any) string) string {
+	pairs := e.Pairs()
+	for i := 1; i < len(pairs); i += 2 {
+		if term, ok := pairs[i].(EvidenceTerm); ok {
+			pairs[i] = t("compliance.ev.term." + string(term))
+		}
+	}
+	return t(e.Key, pairs...)
+}
+
 // ev is an evidence line with key (in the [compliance.ev] table), its English text and its
 // arguments as name, value pairs.
 func ev(key, text string, args ...any) Evidence {
@@ -313,7 +329,7 @@ func checkDrill(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 			key = "drill_not_ok"
 		}
 		return verdict(req, name, r.Status == RunOK, ev(key, fmt.Sprintf("%s %s at %s, took %s", r.Slot, r.Status, stamp(r.StartedAt), took),
-			"slot", r.Slot, "status", r.Status, "time", r.StartedAt, "took", took.String()))
+			"slot", r.Slot, "status", EvidenceTerm("status."+r.Status), "time", r.StartedAt, "took", took.String()))
 	}
 	return verdict(req, name, false, ev("drill_none", "no restore drill recorded recently"))
 }
@@ -428,11 +444,11 @@ func checkDPA(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 		a := f.DPAAccepted
 		return verdict(req, name, false, ev("dpa_not_yet", "current version "+f.DPAVersion+": not accepted yet", "version", f.DPAVersion),
 			ev("dpa_older", fmt.Sprintf("version %s accepted at %s (%s)", a.Version, stamp(a.AcceptedAt), a.Method),
-				"version", a.Version, "time", a.AcceptedAt, "method", a.Method))
+				"version", a.Version, "time", a.AcceptedAt, "method", EvidenceTerm("method."+a.Method)))
 	}
 	a := f.DPAAccepted
 	evs := []Evidence{ev("dpa_accepted", fmt.Sprintf("version %s accepted at %s by user %s (%s)", f.DPAVersion, stamp(a.AcceptedAt),
-		a.UserID, a.Method), "version", f.DPAVersion, "time", a.AcceptedAt, "user", a.UserID, "method", a.Method)}
+		a.UserID, a.Method), "version", f.DPAVersion, "time", a.AcceptedAt, "user", a.UserID, "method", EvidenceTerm("method."+a.Method))}
 	if a.ScanSHA256 != "" {
 		evs = append(evs, ev("dpa_scan", "signed scan sha256 "+a.ScanSHA256, "sha256", a.ScanSHA256))
 	}
@@ -451,7 +467,7 @@ func checkSubprocessors(f *ComplianceFacts) ComplianceCheck {
 		"count", n, "of", len(f.ProcessorHosts))}
 	for _, h := range f.UncoveredHosts {
 		evs = append(evs, ev("host_uncovered", fmt.Sprintf("%s %s: not on any sub-processor entry", h.Role, h.Host),
-			"role", h.Role, "host", h.Host))
+			"role", EvidenceTerm("role."+h.Role), "host", h.Host))
 	}
 	return verdict(req, name, len(f.UncoveredHosts) == 0, evs...)
 }

@@ -29,6 +29,8 @@ func evidenceCases() map[string][]skjold.ComplianceCheck {
 	drill := &skjold.BackupRun{Slot: "drill@03:00", Kind: skjold.RunDrill, Status: skjold.RunOK, StartedAt: now.Add(-17 * time.Hour),
 		FinishedAt: now.Add(-16 * time.Hour)}
 	hosts := []skjold.ProcessorHost{{Role: "smtp_relay", Host: "smtp.example.net"}}
+	allRoles := []skjold.ProcessorHost{{Role: "smtp_relay", Host: "smtp.example.net"}, {Role: "sms_gateway", Host: "sms.example.net"},
+		{Role: "backup_s3", Host: "s3.example.net"}, {Role: "backup_sftp", Host: "sftp.example.net"}}
 	pass := &skjold.ComplianceFacts{Now: now, Runs: append([]*skjold.BackupRun{offsite, drill}, runs...),
 		Settings:  skjold.SessionSettings{Password: skjold.PasswordPolicy{MinLength: 14, Classes: 3}, IdleMinutes: 10},
 		LastSweep: now.Add(-time.Hour), Chain: &skjold.ChainReport{Length: 987, Head: []byte{0xab, 0xcd}},
@@ -40,7 +42,7 @@ func evidenceCases() map[string][]skjold.ComplianceCheck {
 		Settings:               skjold.SessionSettings{Password: skjold.PasswordPolicy{MinLength: 8}, IdleMinutes: 60},
 		AdminsWithoutTwoFactor: []string{"u2"}, PastEndUnsuspended: []string{"u3"}, TrainingOverdue: []string{"u4"},
 		CategoriesNoRetention: []string{"c1"}, ChainError: "event 7: hash mismatch", DPAVersion: "v3",
-		ProcessorHosts: hosts, UncoveredHosts: hosts}
+		ProcessorHosts: allRoles, UncoveredHosts: allRoles}
 	older := *fail
 	older.Runs, older.DPAAccepted = nil, &skjold.DPAAcceptance{Version: "v2", Method: "console", UserID: "u1", AcceptedAt: now.Add(-time.Hour)}
 	return map[string][]skjold.ComplianceCheck{
@@ -69,6 +71,11 @@ func TestComplianceEvidenceKeysInEveryCatalogue(t *testing.T) {
 					t.Errorf("%s/%s: line %d keyed %q, English %q", name, ch.Check, i, e.Text, ch.Evidence[i])
 				}
 				keys[e.Key] = true
+				for _, v := range e.Args {
+					if term, ok := v.(skjold.EvidenceTerm); ok {
+						keys["compliance.ev.term."+string(term)] = true
+					}
+				}
 			}
 		}
 	}
@@ -88,7 +95,8 @@ func TestComplianceEvidenceKeysInEveryCatalogue(t *testing.T) {
 				timed := false
 				for _, v := range e.Args {
 					_, isTime := v.(time.Time)
-					timed = timed || isTime
+					_, isTerm := v.(skjold.EvidenceTerm)
+					timed = timed || isTime || isTerm
 				}
 				if got := en.T(e.Key, e.Pairs()...); !timed && got != e.Text {
 					t.Errorf("%s: the English catalogue says %q, the API %q", e.Key, got, e.Text)
@@ -156,7 +164,7 @@ func TestNorwegianTOMsHaveNoEnglishEvidence(t *testing.T) {
 		if found < 2 {
 			t.Errorf("%s: the English TOMs show only %d of the phrases; the test would prove nothing", name, found)
 		}
-		want := map[string]string{"pass": "dager med sikkerhetskopi: 7 av 7", "fail": "revisjonskjeden er brutt: event 7: hash mismatch"}[name]
+		want := map[string]string{"pass": "dager med sikkerhetskopi: 7 av 7", "fail": "SFTP-mål for sikkerhetskopi sftp.example.net: står ikke på noen oppføring"}[name]
 		if !strings.Contains(nbText, want) {
 			t.Errorf("%s: the Norwegian TOMs lack %q:\n%s", name, want, nbText)
 		}

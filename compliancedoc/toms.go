@@ -77,7 +77,7 @@ func (g *gen) evidence(ch skjold.ComplianceCheck) string {
 	}
 	lines := make([]string, len(ch.Details))
 	for i, e := range ch.Details {
-		lines[i] = g.cat.T(e.Key, e.Pairs()...)
+		lines[i] = e.Render(g.cat.T)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -38,7 +38,7 @@ func (d *complianceData) Evidence(ch skjold.ComplianceCheck) []string {
 	}
 	out := make([]string, len(ch.Details))
 	for i, e := range ch.Details {
-		out[i] = d.cat.T(e.Key, e.Pairs()...)
+		out[i] = e.Render(d.cat.T)
 	}
 	return out
 }
