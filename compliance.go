@@ -82,6 +82,59 @@ type ComplianceCheck struct {
 	Check       string   `json:"check"`
 	Status      string   `json:"status"`
 	Evidence    []string `json:"evidence"`
+	// Details is Evidence again, line for line, as message keys with their arguments, so
+	// that the console and the documents can show it in the reader's language. The API and
+	// the CLI keep the English Evidence.
+	Details []Evidence `json:"-"`
+}
+
+// Evidence is one line of a check's evidence: Key names a message of the catalogues'
+// [compliance.ev] table, Args fills its placeholders (times as time.Time, counts as int, so
+// that a catalogue formats them its way) and Text is the English line the API shows.
+type Evidence struct {
+	Key  string
+	Args map[string]any
+	Text string
+}
+
+// Pairs returns Args as name, value pairs in name order, the form a catalogue's T takes.
+func (e Evidence) Pairs() []any {
+	names := make([]string, 0, len(e.Args))
+	for n := range e.Args {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]any, 0, 2*len(names))
+	for _, n := range names {
+		out = append(out, n, e.Args[n])
+	}
+	return out
+}
+
+// EvidenceTerm is an argument of an evidence line that is itself a word to translate (a
+// host's role, how an agreement was accepted, a run's outcome): the catalogues hold it
+// under compliance.ev.term.<value>. The English Text shows the value as it is.
+type EvidenceTerm string
+
+// Render writes e with t, a catalogue's T: terms among the arguments are translated first.
+func (e Evidence) Render(t func(key string, args ...any) string) string {
+	pairs := e.Pairs()
+	for i := 1; i < len(pairs); i += 2 {
+		if term, ok := pairs[i].(EvidenceTerm); ok {
+			pairs[i] = t("compliance.ev.term." + string(term))
+		}
+	}
+	return t(e.Key, pairs...)
+}
+
+// ev is an evidence line with key (in the [compliance.ev] table), its English text and its
+// arguments as name, value pairs.
+func ev(key, text string, args ...any) Evidence {
+	e := Evidence{Key: "compliance.ev." + key, Text: text, Args: map[string]any{}}
+	for i := 0; i+1 < len(args); i += 2 {
+		e.Args[args[i].(string)] = args[i+1]
+	}
+	return e
 }
 
 // ComplianceScope is the checks of the operator (TenantID "", Scope "operator") or of one
@@ -151,19 +204,27 @@ func CheckCompliance(p ComplianceProfile, f *ComplianceFacts) []ComplianceCheck 
 	}
 }
 
-func verdict(req, name string, ok bool, evidence ...string) ComplianceCheck {
+func verdict(req, name string, ok bool, evidence ...Evidence) ComplianceCheck {
 	s := CheckFail
 	if ok {
 		s = CheckPass
 	}
-	if evidence == nil {
-		evidence = []string{}
-	}
-	return ComplianceCheck{Requirement: req, Check: name, Status: s, Evidence: evidence}
+	return withEvidence(ComplianceCheck{Requirement: req, Check: name, Status: s}, evidence)
 }
 
+func withEvidence(ch ComplianceCheck, evidence []Evidence) ComplianceCheck {
+	ch.Evidence, ch.Details = make([]string, len(evidence)), append([]Evidence{}, evidence...)
+	for i, e := range evidence {
+		ch.Evidence[i] = e.Text
+	}
+	return ch
+}
+
+// notConfigured is the outcome of a check nothing was promised for; its evidence says so
+// (key compliance.ev.not_promised_<name>).
 func notConfigured(req, name, why string) ComplianceCheck {
-	return ComplianceCheck{Requirement: req, Check: name, Status: CheckNotConfigured, Evidence: []string{why}}
+	return withEvidence(ComplianceCheck{Requirement: req, Check: name, Status: CheckNotConfigured},
+		[]Evidence{ev("not_promised_"+name, why)})
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
@@ -198,7 +259,7 @@ func checkBackupTimes(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 	if err != nil {
 		loc = time.Local
 	}
-	ok, ev := true, []string{}
+	ok, evs := true, []Evidence{}
 	judged := f.Now.Add(-backupGrace)
 	for _, hm := range p.BackupTimes {
 		at, _ := time.Parse("15:04", hm)
@@ -208,13 +269,14 @@ func checkBackupTimes(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 			occ = occ.AddDate(0, 0, -1)
 		}
 		if r := okRun(f.Runs, occ.Add(-5*time.Minute), occ.Add(backupGrace), RunBackup); r != nil {
-			ev = append(ev, fmt.Sprintf("%s: %s ok at %s, backup %s", hm, r.Slot, stamp(r.StartedAt), r.ManifestID))
+			evs = append(evs, ev("backup_ok", fmt.Sprintf("%s: %s ok at %s, backup %s", hm, r.Slot, stamp(r.StartedAt), r.ManifestID),
+				"at", hm, "slot", r.Slot, "time", r.StartedAt, "backup", r.ManifestID))
 		} else {
 			ok = false
-			ev = append(ev, fmt.Sprintf("%s: no successful backup for %s", hm, stamp(occ)))
+			evs = append(evs, ev("backup_missing", fmt.Sprintf("%s: no successful backup for %s", hm, stamp(occ)), "at", hm, "time", occ))
 		}
 	}
-	return verdict(req, name, ok, ev...)
+	return verdict(req, name, ok, evs...)
 }
 
 // checkOffsite [E2]: an off-site copy finished ok in the last day (and the grace).
@@ -224,9 +286,10 @@ func checkOffsite(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 		return notConfigured(req, name, "no off-site copy promised")
 	}
 	if r := okRun(f.Runs, f.Now.Add(-24*time.Hour-backupGrace), f.Now, RunOffsite); r != nil {
-		return verdict(req, name, true, fmt.Sprintf("%s ok at %s, backup %s", r.Slot, stamp(r.StartedAt), r.ManifestID))
+		return verdict(req, name, true, ev("offsite_ok", fmt.Sprintf("%s ok at %s, backup %s", r.Slot, stamp(r.StartedAt), r.ManifestID),
+			"slot", r.Slot, "time", r.StartedAt, "backup", r.ManifestID))
 	}
-	return verdict(req, name, false, "no successful off-site copy in the last 24 hours")
+	return verdict(req, name, false, ev("offsite_missing", "no successful off-site copy in the last 24 hours"))
 }
 
 // checkDailyCopies [E3]: each of the last DailyCopies days (counted back from the grace) has
@@ -237,15 +300,17 @@ func checkDailyCopies(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 		return notConfigured(req, name, "no daily copies promised")
 	}
 	end := f.Now.Add(-backupGrace)
-	var missing []string
+	var missing []Evidence
 	for i := range p.DailyCopies {
 		to := end.Add(-time.Duration(i) * 24 * time.Hour)
 		if okRun(f.Runs, to.Add(-24*time.Hour), to, RunBackup, RunManual) == nil {
-			missing = append(missing, "no backup in the 24 hours before "+stamp(to))
+			missing = append(missing, ev("daily_missing", "no backup in the 24 hours before "+stamp(to), "time", to))
 		}
 	}
-	ev := append([]string{fmt.Sprintf("days with a backup: %d of %d", p.DailyCopies-len(missing), p.DailyCopies)}, missing...)
-	return verdict(req, name, len(missing) == 0, ev...)
+	n := p.DailyCopies - len(missing)
+	evs := append([]Evidence{ev("daily_count", fmt.Sprintf("days with a backup: %d of %d", n, p.DailyCopies),
+		"count", n, "of", p.DailyCopies)}, missing...)
+	return verdict(req, name, len(missing) == 0, evs...)
 }
 
 // checkDrill [E4]: the newest finished restore drill passed.
@@ -258,10 +323,15 @@ func checkDrill(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 		if r.Kind != RunDrill || r.Status == RunRunning {
 			continue
 		}
-		ev := fmt.Sprintf("%s %s at %s, took %s", r.Slot, r.Status, stamp(r.StartedAt), r.Took().Round(time.Second))
-		return verdict(req, name, r.Status == RunOK, ev)
+		took := r.Took().Round(time.Second)
+		key := "drill_ok"
+		if r.Status != RunOK {
+			key = "drill_not_ok"
+		}
+		return verdict(req, name, r.Status == RunOK, ev(key, fmt.Sprintf("%s %s at %s, took %s", r.Slot, r.Status, stamp(r.StartedAt), took),
+			"slot", r.Slot, "status", EvidenceTerm("status."+r.Status), "time", r.StartedAt, "took", took.String()))
 	}
-	return verdict(req, name, false, "no restore drill recorded recently")
+	return verdict(req, name, false, ev("drill_none", "no restore drill recorded recently"))
 }
 
 // checkPasswordPolicy [B2, B5]: the policy in force asks at least the promised length. A
@@ -273,19 +343,23 @@ func checkPasswordPolicy(p ComplianceProfile, f *ComplianceFacts) ComplianceChec
 	}
 	pw := f.Settings.Password
 	return verdict(req, name, pw.MinLength >= p.MinPasswordLength,
-		fmt.Sprintf("min_length %d (promised %d), classes %d, max_age_days %d, history %d", pw.MinLength,
+		ev("password", fmt.Sprintf("min_length %d (promised %d), classes %d, max_age_days %d, history %d", pw.MinLength,
 			p.MinPasswordLength, pw.Classes, pw.MaxAgeDays, pw.History),
-		"B5: a password set by someone else must be changed at the first login (always enforced)")
+			"min", pw.MinLength, "promised", p.MinPasswordLength, "classes", pw.Classes, "max_age", pw.MaxAgeDays, "history", pw.History),
+		ev("password_first_login", "B5: a password set by someone else must be changed at the first login (always enforced)"))
 }
 
-func countEvidence(what string, ids []string) []string {
-	ev := []string{fmt.Sprintf("%s: %d", what, len(ids))}
+// countEvidence is the count of ids (key compliance.ev.<key>) and, when there are any, the
+// ids themselves (key compliance.ev.<idsKey>, English prefix idsWhat).
+func countEvidence(key, what, idsKey, idsWhat string, ids []string) []Evidence {
+	evs := []Evidence{ev(key, fmt.Sprintf("%s: %d", what, len(ids)), "count", len(ids))}
 	if len(ids) > 0 {
 		sorted := append([]string(nil), ids...)
 		sort.Strings(sorted)
-		ev = append(ev, "ids: "+strings.Join(sorted, ", "))
+		list := strings.Join(sorted, ", ")
+		evs = append(evs, ev(idsKey, idsWhat+": "+list, "ids", list))
 	}
-	return ev
+	return evs
 }
 
 // checkAdminTwoFactor [B6]: no owner or admin without a second factor.
@@ -294,7 +368,7 @@ func checkAdminTwoFactor(p ComplianceProfile, f *ComplianceFacts) ComplianceChec
 	if !p.AdminTwoFactor {
 		return notConfigured(req, name, "no second factor for admins promised")
 	}
-	return verdict(req, name, len(f.AdminsWithoutTwoFactor) == 0, countEvidence("admins without a second factor", f.AdminsWithoutTwoFactor)...)
+	return verdict(req, name, len(f.AdminsWithoutTwoFactor) == 0, countEvidence("admins_without_two_factor", "admins without a second factor", "ids", "ids", f.AdminsWithoutTwoFactor)...)
 }
 
 // checkIdle [B9]: sessions lock no later than promised.
@@ -304,7 +378,8 @@ func checkIdle(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 		return notConfigured(req, name, "no idle lock promised")
 	}
 	return verdict(req, name, f.Settings.IdleMinutes <= p.MaxIdleMinutes,
-		fmt.Sprintf("idle_minutes %d (promised at most %d)", f.Settings.IdleMinutes, p.MaxIdleMinutes))
+		ev("idle", fmt.Sprintf("idle_minutes %d (promised at most %d)", f.Settings.IdleMinutes, p.MaxIdleMinutes),
+			"idle", f.Settings.IdleMinutes, "promised", p.MaxIdleMinutes))
 }
 
 // checkOffboarding [B8]: nobody past their end date is still active.
@@ -313,7 +388,7 @@ func checkOffboarding(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 	if !p.Offboarding {
 		return notConfigured(req, name, "no offboarding promised")
 	}
-	return verdict(req, name, len(f.PastEndUnsuspended) == 0, countEvidence("users past their end date not suspended", f.PastEndUnsuspended)...)
+	return verdict(req, name, len(f.PastEndUnsuspended) == 0, countEvidence("past_end_unsuspended", "users past their end date not suspended", "ids", "ids", f.PastEndUnsuspended)...)
 }
 
 // checkTraining [B15]: nobody reaching personal data is overdue for training.
@@ -322,7 +397,7 @@ func checkTraining(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 	if !p.Training {
 		return notConfigured(req, name, "no annual training promised")
 	}
-	return verdict(req, name, len(f.TrainingOverdue) == 0, countEvidence("people whose training is overdue", f.TrainingOverdue)...)
+	return verdict(req, name, len(f.TrainingOverdue) == 0, countEvidence("training_overdue", "people whose training is overdue", "ids", "ids", f.TrainingOverdue)...)
 }
 
 // checkRetention [D1]: every category has a retention period; the last sweep is evidence.
@@ -331,15 +406,13 @@ func checkRetention(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 	if !p.Retention {
 		return notConfigured(req, name, "no retention periods promised")
 	}
-	ev := countEvidence("categories without a retention period", f.CategoriesNoRetention)
-	if len(f.CategoriesNoRetention) > 0 {
-		ev[len(ev)-1] = "categories: " + strings.TrimPrefix(ev[len(ev)-1], "ids: ")
-	}
-	sweep := "last retention sweep: never"
+	evs := countEvidence("categories_without_retention", "categories without a retention period", "categories", "categories",
+		f.CategoriesNoRetention)
+	sweep := ev("sweep_never", "last retention sweep: never")
 	if !f.LastSweep.IsZero() {
-		sweep = "last retention sweep: " + stamp(f.LastSweep)
+		sweep = ev("sweep", "last retention sweep: "+stamp(f.LastSweep), "time", f.LastSweep)
 	}
-	return verdict(req, name, len(f.CategoriesNoRetention) == 0, append(ev, sweep)...)
+	return verdict(req, name, len(f.CategoriesNoRetention) == 0, append(evs, sweep)...)
 }
 
 // checkAuditChain [F3]: the chain verified when the facts were gathered.
@@ -349,10 +422,13 @@ func checkAuditChain(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 	case !p.AuditChain:
 		return notConfigured(req, name, "no tamper-evident audit promised")
 	case f.ChainError != "" || f.Chain == nil:
-		return verdict(req, name, false, "audit chain broken: "+f.ChainError, "checked at "+stamp(f.Now))
+		return verdict(req, name, false, ev("chain_broken", "audit chain broken: "+f.ChainError, "error", f.ChainError),
+			ev("checked_at", "checked at "+stamp(f.Now), "time", f.Now))
 	}
-	return verdict(req, name, true, fmt.Sprintf("audit chain verified: %d events, head %x", f.Chain.Length, f.Chain.Head),
-		"verified at "+stamp(f.Now))
+	head := fmt.Sprintf("%x", f.Chain.Head)
+	return verdict(req, name, true, ev("chain_verified", fmt.Sprintf("audit chain verified: %d events, head %s", f.Chain.Length, head),
+		"count", f.Chain.Length, "head", head),
+		ev("verified_at", "verified at "+stamp(f.Now), "time", f.Now))
 }
 
 // checkDPA [G1]: the tenant's owner accepted the data processing agreement in its current
@@ -363,17 +439,20 @@ func checkDPA(p ComplianceProfile, f *ComplianceFacts) ComplianceCheck {
 	case !p.DPA:
 		return notConfigured(req, name, "no data processing agreement promised")
 	case f.DPAAccepted == nil:
-		return verdict(req, name, false, "current version "+f.DPAVersion+": never accepted")
+		return verdict(req, name, false, ev("dpa_never", "current version "+f.DPAVersion+": never accepted", "version", f.DPAVersion))
 	case f.DPAAccepted.Version != f.DPAVersion:
-		return verdict(req, name, false, "current version "+f.DPAVersion+": not accepted yet",
-			fmt.Sprintf("version %s accepted at %s (%s)", f.DPAAccepted.Version, stamp(f.DPAAccepted.AcceptedAt), f.DPAAccepted.Method))
+		a := f.DPAAccepted
+		return verdict(req, name, false, ev("dpa_not_yet", "current version "+f.DPAVersion+": not accepted yet", "version", f.DPAVersion),
+			ev("dpa_older", fmt.Sprintf("version %s accepted at %s (%s)", a.Version, stamp(a.AcceptedAt), a.Method),
+				"version", a.Version, "time", a.AcceptedAt, "method", EvidenceTerm("method."+a.Method)))
 	}
-	ev := []string{fmt.Sprintf("version %s accepted at %s by user %s (%s)", f.DPAVersion, stamp(f.DPAAccepted.AcceptedAt),
-		f.DPAAccepted.UserID, f.DPAAccepted.Method)}
-	if f.DPAAccepted.ScanSHA256 != "" {
-		ev = append(ev, "signed scan sha256 "+f.DPAAccepted.ScanSHA256)
+	a := f.DPAAccepted
+	evs := []Evidence{ev("dpa_accepted", fmt.Sprintf("version %s accepted at %s by user %s (%s)", f.DPAVersion, stamp(a.AcceptedAt),
+		a.UserID, a.Method), "version", f.DPAVersion, "time", a.AcceptedAt, "user", a.UserID, "method", EvidenceTerm("method."+a.Method))}
+	if a.ScanSHA256 != "" {
+		evs = append(evs, ev("dpa_scan", "signed scan sha256 "+a.ScanSHA256, "sha256", a.ScanSHA256))
 	}
-	return verdict(req, name, true, ev...)
+	return verdict(req, name, true, evs...)
 }
 
 // checkSubprocessors [G2]: every host the installation hands data to (SMTP relay, SMS
@@ -383,9 +462,12 @@ func checkSubprocessors(f *ComplianceFacts) ComplianceCheck {
 	if len(f.ProcessorHosts) == 0 {
 		return notConfigured(req, name, "no relay, gateway or off-site backup target configured")
 	}
-	ev := []string{fmt.Sprintf("hosts covered by the register: %d of %d", len(f.ProcessorHosts)-len(f.UncoveredHosts), len(f.ProcessorHosts))}
+	n := len(f.ProcessorHosts) - len(f.UncoveredHosts)
+	evs := []Evidence{ev("hosts_covered", fmt.Sprintf("hosts covered by the register: %d of %d", n, len(f.ProcessorHosts)),
+		"count", n, "of", len(f.ProcessorHosts))}
 	for _, h := range f.UncoveredHosts {
-		ev = append(ev, fmt.Sprintf("%s %s: not on any sub-processor entry", h.Role, h.Host))
+		evs = append(evs, ev("host_uncovered", fmt.Sprintf("%s %s: not on any sub-processor entry", h.Role, h.Host),
+			"role", EvidenceTerm("role."+h.Role), "host", h.Host))
 	}
-	return verdict(req, name, len(f.UncoveredHosts) == 0, ev...)
+	return verdict(req, name, len(f.UncoveredHosts) == 0, evs...)
 }

@@ -15,7 +15,7 @@ func (g *gen) toms() []document.Section {
 	intro := []string{g.t("toms.intro", "checked", checked), g.checkSummary()}
 	t := &document.Table{Columns: []string{g.t("col.requirement"), g.t("col.measure"), g.t("col.status"), g.t("col.evidence")}}
 	for _, ch := range g.f.Checks.Checks {
-		t.Rows = append(t.Rows, []string{ch.Requirement, g.measure(ch), g.status(ch.Status), strings.Join(ch.Evidence, "\n")})
+		t.Rows = append(t.Rows, []string{ch.Requirement, g.measure(ch), g.status(ch.Status), g.evidence(ch)})
 	}
 	set := g.f.Settings
 	access := []string{
@@ -67,4 +67,17 @@ func (g *gen) measure(ch skjold.ComplianceCheck) string {
 		return g.t("measure.idle_lock", "idle", set.IdleMinutes, "promised", p.MaxIdleMinutes)
 	}
 	return g.t("measure." + ch.Check)
+}
+
+// evidence is ch's evidence in the catalogue's language, a line per item; a check without
+// keyed evidence (built elsewhere than skjold.CheckCompliance) keeps its English lines.
+func (g *gen) evidence(ch skjold.ComplianceCheck) string {
+	if len(ch.Details) == 0 {
+		return strings.Join(ch.Evidence, "\n")
+	}
+	lines := make([]string, len(ch.Details))
+	for i, e := range ch.Details {
+		lines[i] = e.Render(g.cat.T)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/skjold-project/skjold"
+	"github.com/skjold-project/skjold/i18n"
 	"github.com/skjold-project/skjold/web"
 )
 
@@ -26,6 +27,20 @@ type complianceData struct {
 	Report  *skjold.ComplianceReport
 	Profile *skjold.ComplianceProfile
 	Failed  int
+	cat     *i18n.Catalogue
+}
+
+// Evidence is ch's evidence in the page's language, a line per item (the English lines when
+// the check carries no keys).
+func (d *complianceData) Evidence(ch skjold.ComplianceCheck) []string {
+	if len(ch.Details) == 0 {
+		return ch.Evidence
+	}
+	out := make([]string, len(ch.Details))
+	for i, e := range ch.Details {
+		out[i] = e.Render(d.cat.T)
+	}
+	return out
 }
 
 var complianceFields = []string{"backup_times", "backup_zone", "daily_copies", "min_password_length", "max_idle_minutes"}
@@ -40,7 +55,7 @@ func (s *Server) complianceLoad(r *http.Request) func(v *web.View) error {
 		if err != nil {
 			return err
 		}
-		d := &complianceData{Report: rep, Profile: p}
+		d := &complianceData{Report: rep, Profile: p, cat: v.Cat}
 		for _, sc := range rep.Scopes {
 			for _, ch := range sc.Checks {
 				if ch.Status == skjold.CheckFail {
