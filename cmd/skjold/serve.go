@@ -2,15 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -214,16 +215,14 @@ func bootstrap(ctx context.Context, e env, cfg Config, db *store.DB) error {
 // serveHTTPS serves the API over HTTPS on cfg.Addr and, when cfg.RedirectAddr is set,
 // redirects plain HTTP there, until ctx ends; then it shuts both down gracefully.
 func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, svc skjoldhttp.Services, engine string, metrics *skjoldhttp.Metrics) error {
-	cert, selfSigned, err := loadCertificate(cfg, time.Now())
+	certs, selfSigned, err := newCertReloader(cfg, log, time.Now())
 	if err != nil {
 		return err
 	}
-	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
-		metrics.WatchCertificate(func() time.Time { return leaf.NotAfter })
-	}
+	metrics.WatchCertificate(certs.notAfter)
 	srv := &http.Server{
 		Handler:           skjoldhttp.NewServer(svc, log, metrics, engine, version),
-		TLSConfig:         tlsConfig(cert),
+		TLSConfig:         tlsConfig(certs.getCertificate),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
@@ -239,12 +238,17 @@ func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, svc sk
 		ln.Close()
 		return err
 	}
+	// SIGHUP reloads the certificate; caught from before the server says it listens.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	url := "https://" + ln.Addr().String()
 	log.Info("listening", "url", url, "engine", engine, "version", version,
-		"self_signed", selfSigned, "cert_sha256", fingerprint(cert))
+		"self_signed", selfSigned, "cert_sha256", fingerprint(*certs.current()))
 	fmt.Fprintf(e.stdout, "Skjold is listening on %s\n", url)
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { certs.reloadOnHangup(gctx, hup); return nil })
 	serveUntilDone(gctx, g, srv, func() error { return srv.ServeTLS(ln, "", "") })
 	if redirect != nil {
 		serveUntilDone(gctx, g, redirect, func() error { return redirect.Serve(rln) })
