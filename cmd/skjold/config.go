@@ -28,6 +28,7 @@ import (
 type Config struct {
 	Addr         string `toml:"addr"`          // listen address (host:port)
 	RedirectAddr string `toml:"redirect_addr"` // "" for none, or a plain-HTTP host:port that only redirects to HTTPS
+	HTTPAddr     string `toml:"http_addr"`     // "" for none, or a plain-HTTP API listener on loopback or a unix socket, for a TLS-terminating proxy
 	Data         string `toml:"data"`          // data directory
 	Database     string `toml:"database"`      // "" for SQLite in the data directory, or a postgres:// URL
 	// PostgreSQL session limits (Go durations; "0" turns one off): see store.PostgresLimits.
@@ -138,6 +139,7 @@ type setting struct {
 var settings = []setting{
 	{"SKJOLD_ADDR", "addr", "listen address (host:port)", func(c *Config) *string { return &c.Addr }},
 	{"SKJOLD_REDIRECT_ADDR", "redirect-addr", "plain-HTTP listen address (host:port) that only redirects to HTTPS; empty for none", func(c *Config) *string { return &c.RedirectAddr }},
+	{"SKJOLD_HTTP_ADDR", "http-addr", "plain-HTTP API listener for a TLS-terminating proxy on this host: a loopback host:port or unix:/path; empty for none", func(c *Config) *string { return &c.HTTPAddr }},
 	{"SKJOLD_DATA", "data", "data directory", func(c *Config) *string { return &c.Data }},
 	{"SKJOLD_DATABASE", "database", "PostgreSQL URL (postgres://…); empty for SQLite in the data directory", func(c *Config) *string { return &c.Database }},
 	{"SKJOLD_DB_IDLE_IN_TRANSACTION_TIMEOUT", "db-idle-in-transaction-timeout", "PostgreSQL: end a session idle this long inside a transaction (a stalled node); 0 for never", func(c *Config) *string { return &c.DBIdleInTransactionTimeout }},
@@ -346,6 +348,14 @@ func (c *Config) validate() error {
 			return errors.New("redirect_addr needs public_url when addr names no host: the redirect goes to one configured place, never to the request's Host")
 		}
 	}
+	if c.HTTPAddr != "" {
+		if err := checkHTTPAddr(c.HTTPAddr); err != nil {
+			return err
+		}
+		if _, port, _ := net.SplitHostPort(c.HTTPAddr); port != "0" && (c.HTTPAddr == c.Addr || c.HTTPAddr == c.RedirectAddr) {
+			return errors.New("http_addr must differ from addr and redirect_addr")
+		}
+	}
 	if c.Data == "" {
 		return errors.New("data directory must not be empty")
 	}
@@ -429,6 +439,27 @@ func optionalInt(s string, lo, hi int) (int, error) {
 		return 0, fmt.Errorf("use a whole number from %d to %d", lo, hi)
 	}
 	return n, nil
+}
+
+// checkHTTPAddr accepts a plain-HTTP API listener only where no one but this host reaches
+// it: a loopback address (127.0.0.0/8, ::1, localhost) with a port, or a unix socket
+// "unix:/absolute/path". Plain HTTP on any other address would send passwords and tokens
+// over the network in the clear.
+func checkHTTPAddr(addr string) error {
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		if !filepath.IsAbs(path) {
+			return fmt.Errorf("http_addr %q: a unix socket needs an absolute path, such as unix:/run/skjold/http.sock", addr)
+		}
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("http_addr %q is not host:port or unix:/path", addr)
+	}
+	if ip, err := netip.ParseAddr(host); host == "localhost" || (err == nil && ip.Unmap().IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("http_addr %q refused: plain HTTP is served only on a loopback address (127.0.0.1:8080, [::1]:8080) or a unix socket (unix:/run/skjold/http.sock), for a TLS-terminating proxy on the same host; anything else would carry passwords and tokens unencrypted", addr)
 }
 
 // unspecifiedHost reports whether a listen host stands for every interface ("", 0.0.0.0, ::).

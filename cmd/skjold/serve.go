@@ -2,15 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -214,16 +215,14 @@ func bootstrap(ctx context.Context, e env, cfg Config, db *store.DB) error {
 // serveHTTPS serves the API over HTTPS on cfg.Addr and, when cfg.RedirectAddr is set,
 // redirects plain HTTP there, until ctx ends; then it shuts both down gracefully.
 func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, svc skjoldhttp.Services, engine string, metrics *skjoldhttp.Metrics) error {
-	cert, selfSigned, err := loadCertificate(cfg, time.Now())
+	certs, selfSigned, err := newCertReloader(cfg, log, time.Now())
 	if err != nil {
 		return err
 	}
-	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
-		metrics.WatchCertificate(func() time.Time { return leaf.NotAfter })
-	}
+	metrics.WatchCertificate(certs.notAfter)
 	srv := &http.Server{
 		Handler:           skjoldhttp.NewServer(svc, log, metrics, engine, version),
-		TLSConfig:         tlsConfig(cert),
+		TLSConfig:         tlsConfig(certs.getCertificate),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 		MaxHeaderBytes: 64 << 10,
@@ -239,15 +238,31 @@ func serveHTTPS(ctx context.Context, e env, cfg Config, log *slog.Logger, svc sk
 		ln.Close()
 		return err
 	}
+	plain, pln, err := listenPlain(cfg, srv, log)
+	if err != nil {
+		ln.Close()
+		if rln != nil {
+			rln.Close()
+		}
+		return err
+	}
+	// SIGHUP reloads the certificate; caught from before the server says it listens.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	url := "https://" + ln.Addr().String()
 	log.Info("listening", "url", url, "engine", engine, "version", version,
-		"self_signed", selfSigned, "cert_sha256", fingerprint(cert))
+		"self_signed", selfSigned, "cert_sha256", fingerprint(*certs.current()))
 	fmt.Fprintf(e.stdout, "Skjold is listening on %s\n", url)
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { certs.reloadOnHangup(gctx, hup); return nil })
 	serveUntilDone(gctx, g, srv, func() error { return srv.ServeTLS(ln, "", "") })
 	if redirect != nil {
 		serveUntilDone(gctx, g, redirect, func() error { return redirect.Serve(rln) })
+	}
+	if plain != nil {
+		serveUntilDone(gctx, g, plain, func() error { return plain.Serve(pln) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -293,6 +308,52 @@ func listenRedirect(cfg Config, httpsAddr net.Addr, log *slog.Logger) (*http.Ser
 		ErrorLog:       slog.NewLogLogger(log.With("component", "http.redirect").Handler(), slog.LevelWarn),
 	}
 	log.Info("redirecting", "addr", ln.Addr().String(), "to", to)
+	return srv, ln, nil
+}
+
+// listenPlain binds cfg.HTTPAddr (a loopback host:port or a unix socket, which
+// Config.validate checked) and returns a plain-HTTP server for the same handler as the HTTPS
+// one, for a TLS-terminating proxy on this host; nil when http_addr is not set. Over the unix
+// socket every request comes from 127.0.0.1, so trusted_proxies = "127.0.0.1/32" lets the
+// proxy's X-Forwarded-For name the client on either kind of listener.
+func listenPlain(cfg Config, https *http.Server, log *slog.Logger) (*http.Server, net.Listener, error) {
+	if cfg.HTTPAddr == "" {
+		return nil, nil, nil
+	}
+	handler := https.Handler
+	var ln net.Listener
+	var err error
+	if path, ok := strings.CutPrefix(cfg.HTTPAddr, "unix:"); ok {
+		// A socket left by a process that died is removed; any other file is not.
+		if fi, serr := os.Lstat(path); serr == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(path)
+		}
+		ln, err = net.Listen("unix", path)
+		if err == nil {
+			err = os.Chmod(path, 0o660) // the proxy reaches it through the group
+		}
+		next := handler
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.RemoteAddr = "127.0.0.1:0"
+			next.ServeHTTP(w, r)
+		})
+	} else {
+		ln, err = net.Listen("tcp", cfg.HTTPAddr)
+	}
+	if err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, nil, fmt.Errorf("http_addr: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: https.ReadHeaderTimeout, ReadTimeout: https.ReadTimeout,
+		WriteTimeout: https.WriteTimeout, IdleTimeout: https.IdleTimeout,
+		MaxHeaderBytes: https.MaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.With("component", "http.plain").Handler(), slog.LevelWarn),
+	}
+	log.Info("serving plain HTTP for a TLS-terminating proxy", "addr", ln.Addr().String())
 	return srv, ln, nil
 }
 

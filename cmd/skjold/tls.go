@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,10 +14,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,9 +27,10 @@ import (
 // secret AEAD cipher suites for TLS 1.2 (TLS 1.3's suites are all strong), and key exchange
 // over X25519 or P-256 only. The hybrid post-quantum X25519MLKEM768 stays on for clients
 // that offer it, so recorded traffic is not exposed to a future quantum computer.
-func tlsConfig(cert tls.Certificate) *tls.Config {
+// The certificate comes from get, so that it can be swapped while the server runs.
+func tlsConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, error)) *tls.Config {
 	return &tls.Config{
-		Certificates:     []tls.Certificate{cert},
+		GetCertificate:   get,
 		MinVersion:       tls.VersionTLS12,
 		CurvePreferences: []tls.CurveID{tls.X25519MLKEM768, tls.X25519, tls.CurveP256},
 		CipherSuites: []uint16{
@@ -137,4 +141,76 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// certReloader holds the certificate the server presents and swaps it atomically when the
+// files are loaded again (on SIGHUP), so that a renewed certificate takes effect without a
+// restart and without dropping connections: new handshakes get the new certificate, open
+// connections keep theirs.
+type certReloader struct {
+	cfg  Config
+	log  *slog.Logger
+	cert atomic.Pointer[tls.Certificate]
+}
+
+// newCertReloader loads the certificate once; an error here stops the start.
+func newCertReloader(cfg Config, log *slog.Logger, now time.Time) (*certReloader, bool, error) {
+	cert, selfSigned, err := loadCertificate(cfg, now)
+	if err != nil {
+		return nil, selfSigned, err
+	}
+	r := &certReloader{cfg: cfg, log: log}
+	r.cert.Store(&cert)
+	return r, selfSigned, nil
+}
+
+// current returns the certificate served now.
+func (r *certReloader) current() *tls.Certificate { return r.cert.Load() }
+
+// getCertificate is the tls.Config's GetCertificate.
+func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return r.cert.Load(), nil
+}
+
+// notAfter returns when the served certificate expires, for the metric.
+func (r *certReloader) notAfter() time.Time {
+	c := r.cert.Load()
+	if c.Leaf != nil {
+		return c.Leaf.NotAfter
+	}
+	if leaf, err := x509.ParseCertificate(c.Certificate[0]); err == nil {
+		return leaf.NotAfter
+	}
+	return time.Time{}
+}
+
+// reload loads the certificate and key files again. A pair that does not load — missing,
+// unreadable, a key that does not match the certificate, a key file open to others — or a
+// certificate already expired is refused: the old certificate stays and the error is logged
+// and returned.
+func (r *certReloader) reload(now time.Time) error {
+	cert, _, err := loadCertificate(r.cfg, now)
+	if err == nil && cert.Leaf != nil && !now.Before(cert.Leaf.NotAfter) {
+		err = fmt.Errorf("TLS certificate expired on %s", cert.Leaf.NotAfter.UTC().Format(time.DateOnly))
+	}
+	if err != nil {
+		r.log.Error("TLS certificate reload refused; the previous certificate stays in use", "err", err)
+		return err
+	}
+	r.cert.Store(&cert)
+	r.log.Info("TLS certificate reloaded", "cert_sha256", fingerprint(cert), "not_after", r.notAfter().UTC())
+	return nil
+}
+
+// reloadOnHangup reloads the certificate each time hup (SIGHUP, caught by the caller only
+// while the server runs) delivers, until ctx ends.
+func (r *certReloader) reloadOnHangup(ctx context.Context, hup <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload(time.Now())
+		}
+	}
 }
